@@ -1,0 +1,37 @@
+# sagewatch: `make demo` to see it work, `make test` for every quality gate.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+PYTHON ?= python3
+
+export SAM_CLI_TELEMETRY = 0
+# Tests and the demo never touch a real account.
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+
+.PHONY: dev test demo bench
+
+dev: $(STAMP)  ## create .venv with sagewatch (editable) and every dev tool
+
+$(STAMP): pyproject.toml layers/sagewatch/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+test: dev  ## lint, types, unit and integration tests, sam validate --lint, sam build
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	for f in functions/*/app.py; do $(BIN)/mypy --strict --follow-imports=silent $$f || exit 1; done
+	$(BIN)/pytest tests/unit --disable-socket
+	$(BIN)/pytest tests/integration --allow-hosts=127.0.0.1
+	$(BIN)/sam validate --lint
+	$(BIN)/sam build
+
+demo: dev  ## scan a simulated fleet in an embedded moto backend
+	$(PY) -m sagewatch_testkit.demo
+
+bench: dev  ## scan a simulated 1,000-endpoint fleet; print API calls, wall time, peak memory
+	$(PY) -m sagewatch_testkit.bench --endpoints 1000

@@ -1,0 +1,33 @@
+"""Scheduled fleet scan: EventBridge Scheduler -> this function -> SNS summary + EMF metrics."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.parser import event_parser
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from sagewatch.aws.clients import Clients
+from sagewatch.aws.wiring import scan_dependencies
+from sagewatch.events import ScanRequest
+from sagewatch.observability import logger, metrics, record_scan_metrics, tracer
+from sagewatch.service import scheduled_scan
+from sagewatch.settings import ScanSettings
+
+# Cold start: a missing or bad setting fails here, naming the variable.
+SETTINGS = ScanSettings.from_env(os.environ)
+CLIENTS = Clients(SETTINGS.region)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+@event_parser(model=ScanRequest)
+def lambda_handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]:
+    account = context.invoked_function_arn.split(":")[4]
+    report, result = scheduled_scan(SETTINGS, event, scan_dependencies(SETTINGS, account, CLIENTS))
+    record_scan_metrics(report)
+    for error in report.errors:
+        logger.warning("endpoint not judged", extra=error.to_dict())
+    logger.info("scan finished", extra=result)
+    return result

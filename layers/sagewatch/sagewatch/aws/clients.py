@@ -1,0 +1,92 @@
+"""boto3 clients with the retry behaviour sagewatch relies on."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError, NoRegionError
+
+from sagewatch import __version__
+
+if TYPE_CHECKING:
+    from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_pricing import PricingClient
+    from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sns import SNSClient
+    from mypy_boto3_sts import STSClient
+
+# SageMaker publishes no control-plane TPS; AWS advises generous adaptive retries for throttling.
+RETRY_CONFIG = Config(
+    retries={"max_attempts": 10, "mode": "adaptive"},
+    user_agent_extra=f"sagewatch/{__version__}",
+    connect_timeout=5,
+    read_timeout=30,
+)
+
+NOT_FOUND_CODES = {"ResourceNotFound", "ResourceNotFoundException"}
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def error_message(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", str(exc)))
+
+
+def is_not_found(exc: ClientError) -> bool:
+    # SageMaker answers Describe* on a missing resource with ValidationException "Could not find ...".
+    code = error_code(exc)
+    return code in NOT_FOUND_CODES or (code == "ValidationException" and "could not find" in error_message(exc).lower())
+
+
+class Clients:
+    """One boto3 session's clients, created lazily and reused (across warm Lambda invocations too)."""
+
+    def __init__(self, region: str, session: boto3.session.Session | None = None):
+        self.region = region
+        self.session = session or boto3.session.Session(region_name=region)
+        self._cache: dict[str, Any] = {}
+
+    @classmethod
+    def resolve(cls, region: str | None = None) -> Clients:
+        """Clients for `region`, or for the region the standard chain (AWS_REGION, profile) names."""
+        session = boto3.session.Session(region_name=region) if region else boto3.session.Session()
+        if not session.region_name:
+            raise NoRegionError()
+        return cls(session.region_name, session)
+
+    def _client(self, service: str, region: str | None = None) -> Any:
+        key = f"{service}@{region or self.region}"
+        if key not in self._cache:
+            self._cache[key] = self.session.client(service, region_name=region or self.region, config=RETRY_CONFIG)  # type: ignore[call-overload]
+        return self._cache[key]
+
+    def sagemaker(self) -> SageMakerClient:
+        client: SageMakerClient = self._client("sagemaker")
+        return client
+
+    def cloudwatch(self) -> CloudWatchClient:
+        client: CloudWatchClient = self._client("cloudwatch")
+        return client
+
+    def sns(self) -> SNSClient:
+        client: SNSClient = self._client("sns")
+        return client
+
+    def sts(self) -> STSClient:
+        client: STSClient = self._client("sts")
+        return client
+
+    def pricing(self) -> PricingClient:
+        # The Price List API lives in a few regions only; us-east-1 serves every region's prices.
+        client: PricingClient = self._client("pricing", "us-east-1")
+        return client
+
+    def account_id(self) -> str | None:
+        try:
+            return self.sts().get_caller_identity()["Account"]
+        except ClientError:
+            return None

@@ -1,0 +1,120 @@
+"""`python -m sagewatch`: the read-only scan and catalog tools, for a laptop or a CI job."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from sagewatch.aws.clients import Clients, error_code, error_message
+from sagewatch.aws.cloudwatch import CloudWatchMetrics
+from sagewatch.aws.pricing import hosting_price_list
+from sagewatch.aws.sagemaker import SageMakerInventory
+from sagewatch.catalog import Catalog, CatalogError, merge_price_list
+from sagewatch.report import render_table
+from sagewatch.scan import run_scan
+from sagewatch.settings import SettingsError, Thresholds, threshold_flags
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sagewatch", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    scan = commands.add_parser("scan", help="scan every endpoint of a region (read-only)")
+    scan.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
+    scan.add_argument("--format", choices=["table", "json"], default="table")
+    scan.add_argument("--catalog", type=Path, help="instance catalog JSON (default: the bundled one)")
+    for name, (flag, text, default) in threshold_flags().items():
+        scan.add_argument(flag, dest=name, metavar="N", help=f"{text} (default {default:g})")
+
+    catalog = commands.add_parser("catalog", help="the instance type and price catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
+    refresh = catalog_commands.add_parser("refresh", help="rebuild the catalog from the AWS Price List API")
+    refresh.add_argument("--region", required=True, help="region whose prices to fetch")
+    refresh.add_argument("--output", type=Path, help="write here instead of standard output")
+    return parser
+
+
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+def _clients(region: str | None) -> Clients:
+    if region is not None and not _REGION.match(region):
+        raise CliError(f"--region {region!r} is not an AWS region name (like us-east-1)")
+    return Clients.resolve(region)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    try:
+        thresholds = Thresholds.from_strings({k: getattr(args, k) for k in threshold_flags()}, by="flag")
+        catalog = Catalog.load(args.catalog)
+    except (SettingsError, CatalogError) as exc:
+        raise CliError(str(exc)) from exc
+    clients = _clients(args.region)
+    report = run_scan(
+        SageMakerInventory(clients.sagemaker()),
+        CloudWatchMetrics(clients.cloudwatch()),
+        catalog,
+        thresholds,
+        now=datetime.now(UTC),
+        region=clients.region,
+        account=clients.account_id(),
+    )
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        print(render_table(report))
+    return EXIT_OK
+
+
+def cmd_catalog_refresh(args: argparse.Namespace) -> int:
+    clients = _clients(args.region)
+    catalog = merge_price_list(
+        Catalog.load(),
+        hosting_price_list(clients.pricing(), args.region),
+        region=args.region,
+        as_of=datetime.now(UTC).date().isoformat(),
+    )
+    text = json.dumps(catalog.to_document(), indent=1) + "\n"
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote {len(catalog)} instance types to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "scan":
+            return cmd_scan(args)
+        return cmd_catalog_refresh(args)
+    except CliError as exc:
+        print(f"sagewatch: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except NoCredentialsError:
+        print("sagewatch: error: no AWS credentials found (see the AWS CLI's `aws configure`)", file=sys.stderr)
+        return EXIT_FAILED
+    except NoRegionError:
+        print("sagewatch: error: no AWS region: pass --region or set AWS_REGION", file=sys.stderr)
+        return EXIT_USAGE
+    except (ClientError, CatalogError) as exc:
+        detail = f"{error_code(exc)}: {error_message(exc)}" if isinstance(exc, ClientError) else str(exc)
+        print(f"sagewatch: error: {detail}", file=sys.stderr)
+        return EXIT_FAILED
+    except BotoCoreError as exc:
+        print(f"sagewatch: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED

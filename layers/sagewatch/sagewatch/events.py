@@ -1,0 +1,17 @@
+"""Event models parsed by Powertools' parser at the edge of each function."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, StrictBool
+
+
+class ScanRequest(BaseModel):
+    """What starts a scan: the schedule's input, or a hand-made invocation.
+
+    Unknown keys are ignored so that EventBridge scheduled-event envelopes parse as well.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    # False runs the scan and returns the report without notifying anyone.
+    publish: StrictBool = True

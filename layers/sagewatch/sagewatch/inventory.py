@@ -1,0 +1,72 @@
+"""Turn SageMaker API responses into Endpoint objects (pure; the adapter makes the calls)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sagewatch.models import Endpoint, ServerlessSpec, Variant
+
+IGNORE_TAG = "sagewatch:ignore"
+
+
+def tags_to_dict(tags: Sequence[Mapping[str, str]]) -> dict[str, str]:
+    return {t["Key"]: t.get("Value", "") for t in tags}
+
+
+def is_ignored(tags: Mapping[str, str]) -> bool:
+    return tags.get(IGNORE_TAG, "").strip().lower() == "true"
+
+
+def _serverless(raw: Mapping[str, Any] | None) -> ServerlessSpec | None:
+    if not raw:
+        return None
+    return ServerlessSpec(
+        memory_mb=int(raw.get("MemorySizeInMB", 0)),
+        max_concurrency=int(raw.get("MaxConcurrency", 0)),
+        provisioned_concurrency=int(raw.get("ProvisionedConcurrency", 0) or 0),
+    )
+
+
+def endpoint_from_api(
+    description: Mapping[str, Any],
+    config: Mapping[str, Any],
+    tags: Mapping[str, str],
+    components: Mapping[str, Sequence[str]],
+    *,
+    components_known: bool = True,
+) -> Endpoint:
+    """Merge DescribeEndpoint (live counts) with DescribeEndpointConfig (instance types).
+
+    `components` maps variant name to the inference components ListInferenceComponents reported on it.
+    """
+    config_variants = {v["VariantName"]: v for v in config.get("ProductionVariants", [])}
+    variants = []
+    for live in description.get("ProductionVariants", []):
+        name = live["VariantName"]
+        conf = config_variants.get(name, {})
+        serverless = _serverless(live.get("CurrentServerlessConfig") or conf.get("ServerlessConfig"))
+        count = live.get("CurrentInstanceCount", conf.get("InitialInstanceCount", 0))
+        variants.append(
+            Variant(
+                name=name,
+                instance_type=None if serverless else conf.get("InstanceType"),
+                instance_count=0 if serverless else int(count or 0),
+                serverless=serverless,
+                # A variant defined without a model hosts inference components instead.
+                uses_inference_components=not serverless and not conf.get("ModelName"),
+                inference_components=tuple(sorted(components.get(name, ()))),
+            )
+        )
+    return Endpoint(
+        name=description["EndpointName"],
+        arn=description["EndpointArn"],
+        status=description["EndpointStatus"],
+        creation_time=description["CreationTime"],
+        last_modified_time=description.get("LastModifiedTime", description["CreationTime"]),
+        config_name=description["EndpointConfigName"],
+        is_async=bool(config.get("AsyncInferenceConfig")),
+        variants=tuple(variants),
+        tags=dict(tags),
+        inference_components_known=components_known,
+    )

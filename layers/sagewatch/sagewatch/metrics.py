@@ -1,0 +1,176 @@
+"""Which CloudWatch metrics a scan needs, and how to batch them into the fewest GetMetricData calls.
+
+Pure: no AWS here. The adapter in sagewatch.aws.cloudwatch executes the plan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sagewatch.catalog import Accelerator, accelerator_of
+from sagewatch.models import Endpoint, Variant
+from sagewatch.settings import Thresholds
+
+NS_RUNTIME = "AWS/SageMaker"  # invocations, errors, latency, async queue
+NS_INSTANCE = "/aws/sagemaker/Endpoints"  # CPU/memory/GPU/disk utilization
+
+# GetMetricData limits (per call).
+MAX_QUERIES_PER_CALL = 500
+MAX_DATAPOINTS_PER_CALL = 100_800
+
+PERIOD_SECONDS = 3600  # peaks are the highest hourly average: one busy minute is not saturation
+
+UTILIZATION_METRICS = ("CPUUtilization", "MemoryUtilization", "DiskUtilization")
+GPU_METRICS = ("GPUUtilization", "GPUMemoryUtilization")
+TRAFFIC_METRICS = (
+    ("Invocations", "Sum"),
+    ("Invocation4XXErrors", "Sum"),
+    ("Invocation5XXErrors", "Sum"),
+    ("ModelLatency", "Average"),
+)
+# Asynchronous endpoints publish no Invocations: they publish InvocationsProcesssed (sic).
+ASYNC_TRAFFIC_METRICS = (("InvocationsProcesssed", "Sum"), ("InvocationFailures", "Sum"))
+
+
+@dataclass(frozen=True, order=True)
+class MetricSpec:
+    namespace: str
+    name: str
+    dimensions: tuple[tuple[str, str], ...]
+    stat: str
+
+    def to_query(self, query_id: str, period: int) -> dict[str, Any]:
+        return {
+            "Id": query_id,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": self.namespace,
+                    "MetricName": self.name,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in self.dimensions],
+                },
+                "Period": period,
+                "Stat": self.stat,
+            },
+            "ReturnData": True,
+        }
+
+
+def variant_metric(endpoint: str, variant: str, name: str, stat: str, namespace: str = NS_RUNTIME) -> MetricSpec:
+    return MetricSpec(namespace, name, (("EndpointName", endpoint), ("VariantName", variant)), stat)
+
+
+def component_metric(component: str, name: str, stat: str) -> MetricSpec:
+    return MetricSpec(NS_RUNTIME, name, (("InferenceComponentName", component),), stat)
+
+
+def backlog_metric(endpoint: str) -> MetricSpec:
+    return MetricSpec(NS_RUNTIME, "ApproximateBacklogSize", (("EndpointName", endpoint),), "Maximum")
+
+
+def utilization_metric(endpoint: str, variant: str, name: str) -> MetricSpec:
+    return variant_metric(endpoint, variant, name, "Average", NS_INSTANCE)
+
+
+def traffic_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
+    """Metrics that tell whether a variant served requests, and how well."""
+    if endpoint.is_async:
+        return [variant_metric(endpoint.name, variant.name, n, s) for n, s in ASYNC_TRAFFIC_METRICS]
+    if variant.uses_inference_components:
+        # Invocations of component-hosting endpoints are published only per component.
+        return [component_metric(ic, n, s) for ic in variant.inference_components for n, s in TRAFFIC_METRICS]
+    return [variant_metric(endpoint.name, variant.name, n, s) for n, s in TRAFFIC_METRICS]
+
+
+def utilization_names(variant: Variant) -> tuple[str, ...]:
+    if variant.instance_type is None:
+        return ()  # serverless: nothing to right-size
+    if accelerator_of(variant.instance_type) is Accelerator.NVIDIA:
+        return UTILIZATION_METRICS + GPU_METRICS
+    return UTILIZATION_METRICS
+
+
+def utilization_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
+    return [utilization_metric(endpoint.name, variant.name, n) for n in utilization_names(variant)]
+
+
+def plan_queries(endpoints: Iterable[Endpoint]) -> list[MetricSpec]:
+    """Every metric the rules need for these endpoints, each once, in a stable order."""
+    specs: dict[MetricSpec, None] = {}
+    for ep in endpoints:
+        if ep.is_async:
+            specs[backlog_metric(ep.name)] = None
+        for variant in ep.variants:
+            for spec in traffic_specs(ep, variant) + utilization_specs(ep, variant):
+                specs[spec] = None
+    return list(specs)
+
+
+def datapoints_per_query(start: datetime, end: datetime, period: int) -> int:
+    return max(1, math.ceil((end - start).total_seconds() / period))
+
+
+def queries_per_call(points_per_query: int) -> int:
+    """How many queries fit in one call under both the query and the datapoint limits."""
+    return max(1, min(MAX_QUERIES_PER_CALL, MAX_DATAPOINTS_PER_CALL // points_per_query))
+
+
+def batches(specs: Sequence[MetricSpec], points_per_query: int) -> list[list[MetricSpec]]:
+    size = queries_per_call(points_per_query)
+    return [list(specs[i : i + size]) for i in range(0, len(specs), size)]
+
+
+def fewest_calls(query_count: int, points_per_query: int) -> int:
+    return math.ceil(query_count / queries_per_call(points_per_query)) if query_count else 0
+
+
+@dataclass(frozen=True)
+class Windows:
+    """The time ranges a scan looks at. All metrics share one range; rules slice it."""
+
+    end: datetime
+    idle_start: datetime
+    utilization_start: datetime
+    period: int = PERIOD_SECONDS
+
+    @property
+    def start(self) -> datetime:
+        return min(self.idle_start, self.utilization_start)
+
+    @classmethod
+    def ending_at(cls, now: datetime, thresholds: Thresholds) -> Windows:
+        end = now.replace(second=0, microsecond=0)
+        return cls(
+            end=end,
+            idle_start=end - timedelta(hours=thresholds.idle_hours),
+            utilization_start=end - timedelta(days=thresholds.utilization_days),
+        )
+
+
+Series = list[tuple[datetime, float]]
+
+
+@dataclass
+class MetricResults:
+    """Datapoints per metric. A metric with no datapoints is absent from `series` (zero traffic);
+    a metric CloudWatch could not answer is in `failed` (unknown: never treated as zero)."""
+
+    series: dict[MetricSpec, Series] = field(default_factory=dict)
+    failed: dict[MetricSpec, str] = field(default_factory=dict)
+
+    def known(self, spec: MetricSpec) -> bool:
+        return spec not in self.failed
+
+    def points(self, spec: MetricSpec, since: datetime | None = None) -> Series:
+        pts = self.series.get(spec, [])
+        return [p for p in pts if since is None or p[0] >= since]
+
+    def total(self, spec: MetricSpec, since: datetime | None = None) -> float:
+        return sum(v for _, v in self.points(spec, since))
+
+    def peak(self, spec: MetricSpec, since: datetime | None = None) -> float | None:
+        values = [v for _, v in self.points(spec, since)]
+        return max(values) if values else None

@@ -1,0 +1,145 @@
+"""Plain data the scan works on: endpoints as discovered, findings as reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Kind(StrEnum):
+    IDLE = "idle"
+    OVERSIZED = "oversized"
+    SATURATED = "saturated"
+    ERRORS = "errors"
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Action(StrEnum):
+    DELETE_ENDPOINT = "delete-endpoint"
+    REMOVE_VARIANT = "remove-variant"
+    SCALE_TO_ZERO = "scale-to-zero"
+    RESIZE_VARIANT = "resize-variant"
+    SCALE_OUT = "scale-out"
+    INVESTIGATE = "investigate"
+
+
+@dataclass(frozen=True)
+class ServerlessSpec:
+    memory_mb: int
+    max_concurrency: int
+    provisioned_concurrency: int = 0
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    instance_type: str | None  # None for serverless variants
+    instance_count: int
+    serverless: ServerlessSpec | None = None
+    # True when the variant hosts inference components instead of a model (no ModelName in the config).
+    uses_inference_components: bool = False
+    inference_components: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    arn: str
+    status: str
+    creation_time: datetime
+    last_modified_time: datetime
+    config_name: str
+    is_async: bool
+    variants: tuple[Variant, ...]
+    tags: dict[str, str] = field(default_factory=dict)
+    # False when ListInferenceComponents failed: traffic of IC-hosting variants is then unknown.
+    inference_components_known: bool = True
+
+    @property
+    def history_start(self) -> datetime:
+        """Metrics before this instant describe another deployment (or none)."""
+        return max(self.creation_time, self.last_modified_time)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    endpoint: str
+    reason: str
+    status: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "reason": self.reason, "status": self.status}
+
+
+@dataclass(frozen=True)
+class ScanError:
+    operation: str
+    code: str
+    message: str
+    endpoint: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "endpoint": self.endpoint,
+            "operation": self.operation,
+            "code": self.code,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    action: Action
+    instance_type: str | None
+    instance_count: int | None
+    summary: str
+    # What the endpoint or variant would cost per month afterwards (None: unknown or unchanged).
+    monthly_cost_usd: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "action": self.action.value,
+            "instance_type": self.instance_type,
+            "instance_count": self.instance_count,
+            "monthly_cost_usd": self.monthly_cost_usd,
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class Finding:
+    id: str
+    kind: Kind
+    severity: Severity
+    endpoint: str
+    variant: str | None
+    inference_component: str | None
+    instance_type: str | None
+    instance_count: int | None
+    evidence: dict[str, Any]
+    recommendation: Recommendation
+    monthly_cost_usd: float | None
+    monthly_savings_usd: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind.value,
+            "severity": self.severity.value,
+            "endpoint": self.endpoint,
+            "variant": self.variant,
+            "inference_component": self.inference_component,
+            "instance_type": self.instance_type,
+            "instance_count": self.instance_count,
+            "evidence": self.evidence,
+            "recommendation": self.recommendation.to_dict(),
+            "monthly_cost_usd": self.monthly_cost_usd,
+            "monthly_savings_usd": self.monthly_savings_usd,
+        }

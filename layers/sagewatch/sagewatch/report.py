@@ -1,0 +1,164 @@
+"""The scan report: its JSON form (schema sagewatch.scan-report/1) and its human renderings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sagewatch.models import Finding, ScanError, Severity, Skipped
+
+REPORT_SCHEMA = "sagewatch.scan-report/1"
+_SEVERITY_ORDER = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
+
+
+@dataclass
+class ScanReport:
+    account: str | None
+    region: str
+    generated_at: datetime
+    endpoints: int
+    variants: int
+    inference_components: int
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    fleet_monthly_cost_usd: float = 0.0
+    windows: dict[str, str] = field(default_factory=dict)
+    thresholds: dict[str, Any] = field(default_factory=dict)
+    catalog: dict[str, str] = field(default_factory=dict)
+
+    def sorted_findings(self) -> list[Finding]:
+        return sorted(
+            self.findings,
+            key=lambda f: (
+                _SEVERITY_ORDER[f.severity],
+                -(f.monthly_savings_usd or 0),
+                f.endpoint,
+                f.variant or "",
+            ),
+        )
+
+    @property
+    def monthly_savings_usd(self) -> float:
+        return round(sum(f.monthly_savings_usd or 0.0 for f in self.findings), 2)
+
+    def counts_by_kind(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for f in self.findings:
+            counts[f.kind.value] = counts.get(f.kind.value, 0) + 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": REPORT_SCHEMA,
+            "account": self.account,
+            "region": self.region,
+            "generated_at": self.generated_at.isoformat().replace("+00:00", "Z"),
+            "scanned": {
+                "endpoints": self.endpoints,
+                "variants": self.variants,
+                "inference_components": self.inference_components,
+            },
+            "skipped": [s.to_dict() for s in self.skipped],
+            "findings": [f.to_dict() for f in self.sorted_findings()],
+            "errors": [e.to_dict() for e in self.errors],
+            "totals": {
+                "fleet_monthly_cost_usd": round(self.fleet_monthly_cost_usd, 2),
+                "monthly_savings_usd": self.monthly_savings_usd,
+                "findings_by_kind": self.counts_by_kind(),
+            },
+            "windows": self.windows,
+            "thresholds": self.thresholds,
+            "catalog": self.catalog,
+        }
+
+
+def _money(value: float | None) -> str:
+    return "?" if value is None else f"${value:,.0f}"
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    out = [line.rstrip(), "  ".join("-" * w for w in widths)]
+    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return out
+
+
+def render_table(report: ScanReport) -> str:
+    """The report as a terminal table: findings by severity and savings, then skipped and errors."""
+    lines = [
+        f"sagewatch scan of {report.account or 'unknown account'} / {report.region} at "
+        f"{report.generated_at:%Y-%m-%d %H:%M} UTC: {report.endpoints} endpoints, {report.variants} variants, "
+        f"{report.inference_components} inference components",
+        "",
+    ]
+    findings = report.sorted_findings()
+    if findings:
+        rows = []
+        for f in findings:
+            target = f.variant or "-"
+            if f.inference_component:
+                target += f" / {f.inference_component}"
+            size = (
+                f"{f.instance_count} x {f.instance_type}"
+                if f.instance_type
+                else ("serverless" if f.instance_count == 0 else f"{f.instance_count} instances")
+            )
+            rec = f.recommendation
+            action = rec.action.value
+            if rec.instance_type:
+                action += f" -> {rec.instance_count} x {rec.instance_type}"
+            rows.append(
+                [
+                    f.severity.value,
+                    f.kind.value,
+                    f.endpoint,
+                    target,
+                    size,
+                    _money(f.monthly_cost_usd),
+                    _money(f.monthly_savings_usd),
+                    action,
+                ]
+            )
+        lines += _table(
+            ["SEVERITY", "KIND", "ENDPOINT", "VARIANT", "INSTANCES", "COST/MO", "SAVE/MO", "RECOMMENDATION"],
+            rows,
+        )
+    else:
+        lines.append("No findings.")
+    lines += [
+        "",
+        f"Fleet cost {_money(report.fleet_monthly_cost_usd)}/month; "
+        f"{len(findings)} findings could save {_money(report.monthly_savings_usd)}/month.",
+    ]
+    if report.skipped:
+        lines += ["", "Skipped:"]
+        lines += [f"  {s.endpoint}: {s.reason}" for s in report.skipped]
+    if report.errors:
+        lines += ["", "Errors (these endpoints were not judged):"]
+        lines += [f"  {e.endpoint or '-'}: {e.operation} {e.code}: {e.message}" for e in report.errors]
+    return "\n".join(lines)
+
+
+def render_summary(report: ScanReport) -> tuple[str, str]:
+    """Subject and plain-text body of the notification a scan sends."""
+    findings = report.sorted_findings()
+    subject = (
+        f"sagewatch: {len(findings)} finding{'s' if len(findings) != 1 else ''} in "
+        f"{report.account or '?'}/{report.region}, {_money(report.monthly_savings_usd)}/month to save"
+    )
+    body = [subject, ""]
+    for f in findings:
+        where = f.endpoint + (f"/{f.variant}" if f.variant else "")
+        if f.inference_component:
+            where += f" ({f.inference_component})"
+        body.append(
+            f"[{f.severity.value.upper()}] {f.kind.value}: {where}, costs {_money(f.monthly_cost_usd)}/month, "
+            f"saves {_money(f.monthly_savings_usd)}/month"
+        )
+        body.append(f"    {f.recommendation.summary}")
+    if report.errors:
+        body += ["", f"{len(report.errors)} endpoints could not be read; see the scan's logs."]
+    return subject[:100], "\n".join(body)

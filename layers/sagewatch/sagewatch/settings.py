@@ -1,0 +1,189 @@
+"""Settings, built once from the environment (Lambda) or from flags (CLI), validated up front.
+
+Domain code receives these objects; it never reads os.environ itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class _Rule:
+    env: str
+    flag: str
+    parse: Callable[[str], Any]
+    low: float
+    high: float
+    help: str
+
+
+def _int(text: str) -> int:
+    return int(text.strip())
+
+
+def _float(text: str) -> float:
+    value = float(text.strip())
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("not a finite number")
+    return value
+
+
+# One row per threshold: its environment variable, its CLI flag, its bounds and what it means.
+_RULES: dict[str, _Rule] = {
+    "idle_hours": _Rule(
+        "SAGEWATCH_IDLE_HOURS",
+        "--idle-hours",
+        _int,
+        1,
+        24 * 90,
+        "hours without invocations before an endpoint is idle",
+    ),
+    "utilization_days": _Rule(
+        "SAGEWATCH_UTILIZATION_DAYS",
+        "--utilization-days",
+        _int,
+        1,
+        90,
+        "days of utilization history used for right-sizing",
+    ),
+    "target_utilization_pct": _Rule(
+        "SAGEWATCH_TARGET_UTILIZATION_PCT",
+        "--target-utilization",
+        _float,
+        10,
+        95,
+        "projected peak utilization a right-sized variant must stay under",
+    ),
+    "saturation_pct": _Rule(
+        "SAGEWATCH_SATURATION_PCT",
+        "--saturation",
+        _float,
+        50,
+        100,
+        "normalized peak utilization above which a variant is saturated",
+    ),
+    "error_rate_pct": _Rule(
+        "SAGEWATCH_ERROR_RATE_PCT",
+        "--error-rate",
+        _float,
+        0.01,
+        100,
+        "5XX share of invocations above which a variant is failing",
+    ),
+    "min_error_invocations": _Rule(
+        "SAGEWATCH_MIN_ERROR_INVOCATIONS",
+        "--min-error-invocations",
+        _int,
+        1,
+        10**9,
+        "invocations needed in the idle window before the error rate counts",
+    ),
+    "min_monthly_savings_usd": _Rule(
+        "SAGEWATCH_MIN_MONTHLY_SAVINGS_USD",
+        "--min-savings",
+        _float,
+        0,
+        10**6,
+        "smallest monthly saving worth a resize recommendation",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    idle_hours: int = 24
+    utilization_days: int = 7
+    target_utilization_pct: float = 70.0
+    saturation_pct: float = 90.0
+    error_rate_pct: float = 1.0
+    min_error_invocations: int = 100
+    min_monthly_savings_usd: float = 10.0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            rule = _RULES[f.name]
+            value = getattr(self, f.name)
+            if not rule.low <= value <= rule.high:
+                raise SettingsError(
+                    f"{rule.env} ({rule.flag}) must be between {rule.low:g} and {rule.high:g}, got {value!r}"
+                )
+        if self.target_utilization_pct >= self.saturation_pct:
+            raise SettingsError(
+                "SAGEWATCH_TARGET_UTILIZATION_PCT (--target-utilization) must be below "
+                f"SAGEWATCH_SATURATION_PCT (--saturation): "
+                f"{self.target_utilization_pct:g} >= {self.saturation_pct:g}"
+            )
+
+    @classmethod
+    def from_strings(cls, values: Mapping[str, str | None], *, by: str = "env") -> Thresholds:
+        """Thresholds from raw strings keyed by field name; absent or None keeps the default.
+
+        `by` is "env" or "flag" and picks which name an error message uses first.
+        """
+        parsed: dict[str, Any] = {}
+        for name, raw in values.items():
+            if raw is None:
+                continue
+            rule = _RULES[name]
+            label = f"{rule.env} ({rule.flag})" if by == "env" else f"{rule.flag} ({rule.env})"
+            try:
+                parsed[name] = rule.parse(raw)
+            except ValueError:
+                kind = "a whole number" if rule.parse is _int else "a number"
+                raise SettingsError(f"{label} must be {kind}, got {raw!r}") from None
+        return cls(**parsed)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Thresholds:
+        return cls.from_strings({name: env.get(rule.env) or None for name, rule in _RULES.items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def threshold_flags() -> dict[str, tuple[str, str, Any]]:
+    """CLI flag, help text and default for each threshold (for argparse)."""
+    defaults = Thresholds()
+    return {name: (r.flag, r.help, getattr(defaults, name)) for name, r in _RULES.items()}
+
+
+def threshold_env_names() -> dict[str, str]:
+    return {name: r.env for name, r in _RULES.items()}
+
+
+def _require(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise SettingsError(f"{name} is required but not set")
+    return value
+
+
+@dataclass(frozen=True)
+class ScanSettings:
+    """Settings of the scheduled scan function."""
+
+    region: str
+    topic_arn: str
+    thresholds: Thresholds
+    catalog_path: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ScanSettings:
+        topic_arn = _require(env, "SAGEWATCH_TOPIC_ARN")
+        if not topic_arn.startswith("arn:") or topic_arn.count(":") != 5:
+            raise SettingsError(f"SAGEWATCH_TOPIC_ARN is not an SNS topic ARN: {topic_arn!r}")
+        catalog = env.get("SAGEWATCH_CATALOG_PATH", "").strip()
+        return cls(
+            region=_require(env, "AWS_REGION"),
+            topic_arn=topic_arn,
+            thresholds=Thresholds.from_env(env),
+            catalog_path=Path(catalog) if catalog else None,
+        )

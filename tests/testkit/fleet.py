@@ -1,0 +1,422 @@
+"""Simulated SageMaker fleets with metric history, seeded into moto.
+
+`demo_fleet()` is a dozen-odd endpoints covering every rule and every trap (async, inference
+components, serverless, too new, ignored, not InService). `bench_fleet(n)` is a large mixed fleet.
+Seeding creates resources through the real SageMaker API (so it works against mock_aws or a moto
+server in this process), then sets ages, statuses and metric history on the backends directly.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sagewatch.catalog import Accelerator, Catalog
+from sagewatch.metrics import NS_INSTANCE, NS_RUNTIME
+from sagewatch_testkit import moto_ext
+
+Profile = Callable[[int], float]  # hour index (0 = oldest) -> value
+HISTORY_DAYS = 8
+ROLE = "arn:aws:iam::123456789012:role/sagemaker-execution"
+
+
+def flat(value: float) -> Profile:
+    return lambda _h: value
+
+
+def diurnal(peak: float, trough_share: float = 0.3, seed: int = 0) -> Profile:
+    """Daily cycle peaking at `peak` in the busiest hour, with a little deterministic noise."""
+    rng = random.Random(seed)
+    noise = [rng.uniform(0.9, 1.0) for _ in range(24 * 64)]
+
+    def profile(h: int) -> float:
+        day = 0.5 - 0.5 * math.cos(2 * math.pi * ((h % 24) - 2) / 24)  # peak at 14:00
+        return peak * (trough_share + (1 - trough_share) * day) * noise[h % len(noise)]
+
+    return profile
+
+
+@dataclass
+class SimComponent:
+    name: str
+    invocations: Profile | None = None  # None: no datapoints at all (no traffic)
+    errors_5xx_share: float = 0.0
+
+
+@dataclass
+class SimVariant:
+    name: str
+    instance_type: str | None  # None = serverless
+    count: int = 1
+    invocations: Profile | None = None  # requests per hour; None: no datapoints (zero traffic)
+    errors_5xx_share: float = 0.0
+    cpu: float | None = None  # peak normalized utilization, 0-100 (None: not published)
+    memory: float | None = None
+    gpu: float | None = None
+    gpu_memory: float | None = None
+    components: list[SimComponent] = field(default_factory=list)
+
+
+@dataclass
+class SimEndpoint:
+    name: str
+    variants: list[SimVariant]
+    age_days: float = 30.0
+    is_async: bool = False
+    tags: dict[str, str] = field(default_factory=dict)
+    status: str = "InService"
+    backlog: Profile | None = None  # async queue depth per hour
+    note: str = ""
+
+
+def demo_fleet() -> list[SimEndpoint]:
+    """Every rule and the traps a naive scan falls into; `note` says what sagewatch should conclude."""
+    return [
+        SimEndpoint(
+            "fraud-detector-prod",
+            [SimVariant("AllTraffic", "ml.m5.xlarge", 2, diurnal(2400, seed=1), 0.001, cpu=62, memory=55)],
+            note="healthy: no finding",
+        ),
+        SimEndpoint(
+            "churn-model-staging",
+            [SimVariant("AllTraffic", "ml.m5.2xlarge", 1, cpu=2, memory=20)],
+            note="idle for weeks: delete-endpoint",
+        ),
+        SimEndpoint(
+            "recsys-ab-test",
+            [
+                SimVariant("control", "ml.c5.2xlarge", 1, diurnal(900, seed=2), cpu=48, memory=40),
+                SimVariant("challenger", "ml.c5.2xlarge", 1, cpu=3, memory=38),
+            ],
+            note="one idle variant beside a busy one: remove-variant",
+        ),
+        SimEndpoint(
+            "image-embedder",
+            [
+                SimVariant(
+                    "AllTraffic",
+                    "ml.g5.2xlarge",
+                    4,
+                    diurnal(600, seed=3),
+                    cpu=10,
+                    memory=20,
+                    gpu=15,
+                    gpu_memory=30,
+                )
+            ],
+            note="GPU fleet at 15%: oversized, fewer and smaller g5",
+        ),
+        SimEndpoint(
+            "llm-chat-prod",
+            [
+                SimVariant(
+                    "AllTraffic",
+                    "ml.g5.12xlarge",
+                    1,
+                    diurnal(3000, seed=4),
+                    cpu=35,
+                    memory=50,
+                    gpu=96,
+                    gpu_memory=80,
+                )
+            ],
+            note="GPUs at 96%: saturated, scale out",
+        ),
+        SimEndpoint(
+            "doc-classifier",
+            [SimVariant("AllTraffic", "ml.m5.4xlarge", 3, diurnal(300, seed=5), cpu=12, memory=18)],
+            note="three big CPU instances at 12%: oversized",
+        ),
+        SimEndpoint(
+            "search-ranker",
+            [SimVariant("AllTraffic", "ml.c6i.xlarge", 2, diurnal(50_000, seed=6), 0.03, cpu=55, memory=40)],
+            note="3% server errors: errors",
+        ),
+        SimEndpoint(
+            "memory-hungry-ner",
+            [SimVariant("AllTraffic", "ml.c5.xlarge", 2, diurnal(800, seed=7), cpu=30, memory=95)],
+            note="memory at 95%: saturated, moves to a memory-optimised type",
+        ),
+        SimEndpoint(
+            "batch-scoring-async",
+            [SimVariant("AllTraffic", "ml.m5.xlarge", 1, cpu=1, memory=15)],
+            is_async=True,
+            note="async, nothing processed, empty queue: scale-to-zero",
+        ),
+        SimEndpoint(
+            "video-tagger-async",
+            [
+                SimVariant(
+                    "AllTraffic",
+                    "ml.g4dn.xlarge",
+                    1,
+                    diurnal(120, seed=8),
+                    cpu=50,
+                    memory=45,
+                    gpu=60,
+                    gpu_memory=55,
+                )
+            ],
+            is_async=True,
+            backlog=diurnal(40, seed=9),
+            note="async and busy: publishes no Invocations, must not be called idle",
+        ),
+        SimEndpoint(
+            "genai-shared",
+            [
+                SimVariant(
+                    "AllTraffic",
+                    "ml.g6.12xlarge",
+                    1,
+                    None,
+                    cpu=40,
+                    memory=60,
+                    gpu=62,
+                    gpu_memory=70,
+                    components=[
+                        SimComponent("llama-small", diurnal(700, seed=10)),
+                        SimComponent("mistral-finetune", diurnal(90, seed=11)),
+                    ],
+                )
+            ],
+            note="inference components: traffic only per component, busy",
+        ),
+        SimEndpoint(
+            "genai-sandbox",
+            [
+                SimVariant(
+                    "AllTraffic",
+                    "ml.g5.2xlarge",
+                    1,
+                    None,
+                    cpu=1,
+                    memory=30,
+                    gpu=0,
+                    gpu_memory=40,
+                    components=[SimComponent("sandbox-model-a")],
+                )
+            ],
+            note="inference components with no traffic: delete-endpoint",
+        ),
+        SimEndpoint(
+            "sentiment-serverless",
+            [SimVariant("AllTraffic", None)],
+            note="serverless and idle: costs nothing, low-severity investigate",
+        ),
+        SimEndpoint(
+            "new-launch",
+            [SimVariant("AllTraffic", "ml.m5.large", 1, cpu=1, memory=10)],
+            age_days=0.25,
+            note="six hours old, no traffic yet: not idle",
+        ),
+        SimEndpoint(
+            "legacy-ignored",
+            [SimVariant("AllTraffic", "ml.m5.xlarge", 1)],
+            tags={"sagewatch:ignore": "true"},
+            note="tagged sagewatch:ignore=true: skipped",
+        ),
+        SimEndpoint(
+            "translator-updating",
+            [SimVariant("AllTraffic", "ml.m5.xlarge", 1)],
+            status="Updating",
+            note="not InService: skipped",
+        ),
+    ]
+
+
+def bench_fleet(size: int, seed: int = 7) -> list[SimEndpoint]:
+    """A large mixed fleet: single and two-variant endpoints, inference components, async, serverless."""
+    rng = random.Random(seed)
+    cpu_types = ["ml.m5.xlarge", "ml.m5.2xlarge", "ml.c6i.2xlarge", "ml.r6i.xlarge", "ml.m6i.4xlarge"]
+    gpu_types = ["ml.g5.xlarge", "ml.g5.2xlarge", "ml.g6.xlarge", "ml.g4dn.xlarge"]
+    fleet = []
+    for i in range(size):
+        roll = rng.random()
+        busy = rng.random() < 0.7
+        traffic = diurnal(rng.uniform(50, 5000), seed=i) if busy else None
+        load = {"cpu": rng.uniform(5, 95), "memory": rng.uniform(10, 90)}
+        name = f"ep-{i:04d}"
+        if roll < 0.05:
+            fleet.append(SimEndpoint(name, [SimVariant("AllTraffic", None, 0, traffic)]))
+        elif roll < 0.15:
+            fleet.append(
+                SimEndpoint(name, [SimVariant("AllTraffic", rng.choice(cpu_types), 1, traffic, **load)], is_async=True)
+            )
+        elif roll < 0.25:
+            comps = [SimComponent(f"{name}-ic{j}", traffic) for j in range(2)]
+            fleet.append(
+                SimEndpoint(
+                    name,
+                    [
+                        SimVariant(
+                            "AllTraffic",
+                            rng.choice(gpu_types),
+                            1,
+                            None,
+                            **load,
+                            gpu=rng.uniform(5, 90),
+                            gpu_memory=rng.uniform(10, 90),
+                            components=comps,
+                        )
+                    ],
+                )
+            )
+        elif roll < 0.45:
+            fleet.append(
+                SimEndpoint(
+                    name,
+                    [
+                        SimVariant("blue", rng.choice(cpu_types), 2, traffic, **load),
+                        SimVariant("green", rng.choice(cpu_types), 1, traffic if rng.random() < 0.5 else None, **load),
+                    ],
+                )
+            )
+        else:
+            itype = rng.choice(gpu_types if rng.random() < 0.2 else cpu_types)
+            gpu = {"gpu": rng.uniform(5, 90), "gpu_memory": rng.uniform(10, 90)} if "g" in itype[3:5] else {}
+            fleet.append(
+                SimEndpoint(name, [SimVariant("AllTraffic", itype, rng.choice([1, 1, 2, 3]), traffic, **load, **gpu)])
+            )
+    return fleet
+
+
+# --- seeding -------------------------------------------------------------------------------------
+
+
+def _create(sm: Any, ep: SimEndpoint) -> None:
+    variants = []
+    for v in ep.variants:
+        if v.instance_type is None:
+            variants.append(
+                {
+                    "VariantName": v.name,
+                    "ModelName": f"{ep.name}-model",
+                    "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+                }
+            )
+        elif v.components:
+            # Component-hosting variants name no model: the components bring their own.
+            variants.append({"VariantName": v.name, "InstanceType": v.instance_type, "InitialInstanceCount": v.count})
+        else:
+            variants.append(
+                {
+                    "VariantName": v.name,
+                    "ModelName": f"{ep.name}-model",
+                    "InstanceType": v.instance_type,
+                    "InitialInstanceCount": v.count,
+                    "InitialVariantWeight": 1.0,
+                }
+            )
+    sm.create_model(
+        ModelName=f"{ep.name}-model",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:latest"},
+    )
+    config: dict[str, Any] = {"EndpointConfigName": f"{ep.name}-config", "ProductionVariants": variants}
+    if ep.is_async:
+        config["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": f"s3://async-out/{ep.name}/"}}
+    sm.create_endpoint_config(**config)
+    tags = [{"Key": k, "Value": v} for k, v in ep.tags.items()]
+    sm.create_endpoint(EndpointName=ep.name, EndpointConfigName=f"{ep.name}-config", **({"Tags": tags} if tags else {}))
+    for v in ep.variants:
+        for c in v.components:
+            sm.create_inference_component(
+                InferenceComponentName=c.name,
+                EndpointName=ep.name,
+                VariantName=v.name,
+                Specification={
+                    "ModelName": f"{ep.name}-model",
+                    "ComputeResourceRequirements": {
+                        "NumberOfAcceleratorDevicesRequired": 1,
+                        "MinMemoryRequiredInMb": 8192,
+                    },
+                },
+                RuntimeConfig={"CopyCount": 1},
+            )
+
+
+def _series(profile: Profile, start: datetime, hours: int, share: float = 1.0) -> list[tuple[datetime, float]]:
+    return [(start + timedelta(hours=h), round(profile(h) * share)) for h in range(hours)]
+
+
+def _seed_traffic(ep: SimEndpoint, start: datetime, hours: int, put: Callable[..., None]) -> None:
+    if ep.backlog is not None:
+        put(NS_RUNTIME, "ApproximateBacklogSize", {"EndpointName": ep.name}, _series(ep.backlog, start, hours))
+    for v in ep.variants:
+        dims = {"EndpointName": ep.name, "VariantName": v.name}
+        if v.invocations is not None:
+            if ep.is_async:
+                put(NS_RUNTIME, "InvocationsProcesssed", dims, _series(v.invocations, start, hours))
+            else:
+                put(NS_RUNTIME, "Invocations", dims, _series(v.invocations, start, hours))
+                put(NS_RUNTIME, "Invocation5XXErrors", dims, _series(v.invocations, start, hours, v.errors_5xx_share))
+                put(NS_RUNTIME, "Invocation4XXErrors", dims, _series(v.invocations, start, hours, 0.002))
+                put(NS_RUNTIME, "ModelLatency", dims, _series(flat(45_000), start, hours))
+        for c in v.components:
+            if c.invocations is not None:
+                cdims = {"InferenceComponentName": c.name}
+                put(NS_RUNTIME, "Invocations", cdims, _series(c.invocations, start, hours))
+                put(NS_RUNTIME, "Invocation5XXErrors", cdims, _series(c.invocations, start, hours, c.errors_5xx_share))
+
+
+def _seed_metrics(region: str, ep: SimEndpoint, catalog: Catalog, now: datetime, account: str) -> None:
+    hours = int(min(ep.age_days, HISTORY_DAYS) * 24)
+    start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+
+    def put(namespace: str, name: str, dims: dict[str, str], points: list[tuple[datetime, float]]) -> None:
+        # CloudWatch publishes nothing for an hour without requests: drop zero-traffic hours.
+        if namespace == NS_RUNTIME and name != "ModelLatency":
+            points = [p for p in points if p[1] > 0]
+        moto_ext.put_series(region, namespace, name, dims, points, account)
+
+    _seed_traffic(ep, start, hours, put)
+    for v in ep.variants:
+        dims = {"EndpointName": ep.name, "VariantName": v.name}
+        spec = catalog.get(v.instance_type)
+        if spec is None:
+            continue
+        gpus = spec.accelerator_count if spec.accelerator is Accelerator.NVIDIA else 0
+        # CloudWatch sums CPU and GPU over cores and devices: scale normalized peaks back up.
+        for name, peak, scale in (
+            ("CPUUtilization", v.cpu, spec.vcpu),
+            ("MemoryUtilization", v.memory, 1),
+            ("DiskUtilization", 20.0 if v.cpu is not None else None, 1),
+            ("GPUUtilization", v.gpu if gpus else None, gpus),
+            ("GPUMemoryUtilization", v.gpu_memory if gpus else None, gpus),
+        ):
+            if peak is not None:
+                profile = diurnal(
+                    peak * scale, trough_share=0.6, seed=zlib.crc32(f"{ep.name}/{v.name}/{name}".encode())
+                )
+                # Make the busiest hour hit the peak exactly, so expectations can be hand-computed.
+                points = [(t, round(min(val, peak * scale), 3)) for t, val in _series(profile, start, hours)]
+                if points:
+                    busiest = -min(10, len(points))
+                    points[busiest] = (points[busiest][0], round(peak * scale, 3))
+                put(NS_INSTANCE, name, dims, points)
+
+
+def seed(
+    sm: Any,
+    fleet: list[SimEndpoint],
+    *,
+    region: str,
+    now: datetime,
+    account: str = moto_ext.DEFAULT_ACCOUNT,
+    catalog: Catalog | None = None,
+) -> None:
+    """Create `fleet` through the SageMaker client `sm` and give it `HISTORY_DAYS` of metrics."""
+    moto_ext.install()
+    catalog = catalog or Catalog.load()
+    for ep in fleet:
+        _create(sm, ep)
+        created = now - timedelta(days=ep.age_days)
+        moto_ext.set_endpoint_times(region, ep.name, created, created, account)
+        if ep.status != "InService":
+            moto_ext.set_endpoint_status(region, ep.name, ep.status, account)
+        _seed_metrics(region, ep, catalog, now, account)

@@ -1,0 +1,314 @@
+"""Extensions to moto's SageMaker and CloudWatch backends for what sagewatch needs and moto lacks.
+
+- CreateEndpointConfig accepts every ml.* instance type (moto rejects newer families such as g5, inf2)
+  and variants without a ModelName (variants that host inference components).
+- Inference components: Create/Describe/List/DeleteInferenceComponent(s).
+- Endpoint ages and statuses can be set (moto stamps every endpoint "now" and InService).
+- GetMetricData is reimplemented over an index (moto's is quadratic, unusable for days of history on
+  a fleet), with CloudWatch's real limits: 500 queries per call, and at most 100,800 datapoints per
+  response, the rest behind NextToken with StatusCode PartialData.
+
+`install()` patches moto's classes in this process; it works for `mock_aws()` and for a moto server
+started in the same process (ThreadedMotoServer).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from moto.cloudwatch.exceptions import ValidationError as CloudWatchValidationError
+from moto.cloudwatch.models import CloudWatchBackend, MetricAggregatedDatum, MetricDatum, cloudwatch_backends
+from moto.cloudwatch.responses import CloudWatchResponse
+from moto.core.responses import ActionResult, EmptyResult
+from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
+from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend, sagemaker_backends
+from moto.sagemaker.responses import SageMakerResponse
+
+DEFAULT_ACCOUNT = "123456789012"
+MAX_QUERIES = 500
+MAX_DATAPOINTS = 100_800
+
+_installed = False
+
+
+def install() -> None:
+    """Patch moto once per process."""
+    global _installed
+    if _installed:
+        return
+    _relax_instance_types()
+    _add_inference_components()
+    _indexed_get_metric_data()
+    _installed = True
+
+
+# --- SageMaker -----------------------------------------------------------------------------------
+
+
+def _relax_instance_types() -> None:
+    def validate_instance_type(self: Any, instance_type: str) -> None:
+        if not instance_type.startswith("ml."):
+            raise SageMakerValidationError(message=f"Value '{instance_type}' at 'instanceType' is not an ml.* type")
+
+    def validate_production_variants(self: SageMakerModelBackend, production_variants: list[dict[str, Any]]) -> None:
+        # Variants that host inference components name no model (moto insists on one).
+        for variant in production_variants:
+            model = variant.get("ModelName")
+            if model is not None and model not in self._models:
+                raise SageMakerValidationError(message=f"Could not find model '{model}'.")
+
+    FakeEndpointConfig.validate_instance_type = validate_instance_type
+    SageMakerModelBackend.validate_production_variants = validate_production_variants
+
+
+def _components(backend: SageMakerModelBackend) -> dict[str, dict[str, Any]]:
+    # Stored on the backend so that moto's reset clears it with everything else.
+    store: dict[str, dict[str, Any]] = backend.__dict__.setdefault("_sagewatch_components", {})
+    return store
+
+
+def _create_inference_component(self: SageMakerResponse) -> ActionResult:
+    backend = self.sagemaker_backend
+    name = self._get_param("InferenceComponentName")
+    endpoint_name = self._get_param("EndpointName")
+    if endpoint_name not in backend.endpoints:
+        raise SageMakerValidationError(message=f"Could not find endpoint '{endpoint_name}'.")
+    endpoint = backend.endpoints[endpoint_name]
+    variant = self._get_param("VariantName")
+    if variant not in {v["VariantName"] for v in endpoint.production_variants}:
+        raise SageMakerValidationError(message=f"Could not find variant '{variant}' on '{endpoint_name}'.")
+    if name in _components(backend):
+        raise SageMakerValidationError(message=f"Inference component '{name}' already exists.")
+    now = datetime.now(UTC)
+    arn = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:inference-component/{name}"
+    _components(backend)[name] = {
+        "InferenceComponentName": name,
+        "InferenceComponentArn": arn,
+        "EndpointName": endpoint_name,
+        "EndpointArn": endpoint.arn,
+        "VariantName": variant,
+        "InferenceComponentStatus": "InService",
+        "CreationTime": now,
+        "LastModifiedTime": now,
+        "Specification": self._get_param("Specification") or {},
+        "RuntimeConfig": self._get_param("RuntimeConfig") or {"CopyCount": 1},
+    }
+    return ActionResult({"InferenceComponentArn": arn})
+
+
+def _describe_inference_component(self: SageMakerResponse) -> ActionResult:
+    name = self._get_param("InferenceComponentName")
+    ic = _components(self.sagemaker_backend).get(name)
+    if ic is None:
+        raise SageMakerValidationError(message=f"Could not find inference component '{name}'.")
+    out = {k: v for k, v in ic.items() if k not in ("Specification", "RuntimeConfig")}
+    out["Specification"] = ic["Specification"]
+    out["RuntimeConfig"] = {
+        "DesiredCopyCount": ic["RuntimeConfig"].get("CopyCount", 1),
+        "CurrentCopyCount": ic["RuntimeConfig"].get("CopyCount", 1),
+    }
+    return ActionResult(out)
+
+
+def _list_inference_components(self: SageMakerResponse) -> ActionResult:
+    items = sorted(_components(self.sagemaker_backend).values(), key=lambda c: c["InferenceComponentName"])
+    filters = {
+        "EndpointNameEquals": "EndpointName",
+        "VariantNameEquals": "VariantName",
+        "StatusEquals": "InferenceComponentStatus",
+    }
+    for param, key in filters.items():
+        wanted = self._get_param(param)
+        if wanted:
+            items = [c for c in items if c[key] == wanted]
+    contains = self._get_param("NameContains")
+    if contains:
+        items = [c for c in items if contains in c["InferenceComponentName"]]
+    start = int(self._get_param("NextToken") or 0)
+    size = int(self._get_param("MaxResults") or 10)
+    page = items[start : start + size]
+    summary_keys = (
+        "InferenceComponentName",
+        "InferenceComponentArn",
+        "EndpointName",
+        "EndpointArn",
+        "VariantName",
+        "InferenceComponentStatus",
+        "CreationTime",
+        "LastModifiedTime",
+    )
+    result: dict[str, Any] = {"InferenceComponents": [{k: c[k] for k in summary_keys} for c in page]}
+    if start + size < len(items):
+        result["NextToken"] = str(start + size)
+    return ActionResult(result)
+
+
+def _delete_inference_component(self: SageMakerResponse) -> EmptyResult:
+    name = self._get_param("InferenceComponentName")
+    if _components(self.sagemaker_backend).pop(name, None) is None:
+        raise SageMakerValidationError(message=f"Could not find inference component '{name}'.")
+    return EmptyResult()
+
+
+def _add_inference_components() -> None:
+    for name in (
+        "create_inference_component",
+        "describe_inference_component",
+        "list_inference_components",
+        "delete_inference_component",
+    ):
+        setattr(SageMakerResponse, name, globals()[f"_{name}"])
+
+
+def sagemaker_backend(region: str, account: str = DEFAULT_ACCOUNT) -> SageMakerModelBackend:
+    return sagemaker_backends[account][region]
+
+
+def set_endpoint_times(
+    region: str,
+    name: str,
+    created: datetime,
+    modified: datetime | None = None,
+    account: str = DEFAULT_ACCOUNT,
+) -> None:
+    endpoint = sagemaker_backend(region, account).endpoints[name]
+    endpoint.creation_time = created
+    endpoint.last_modified_time = modified or created
+
+
+def set_endpoint_status(region: str, name: str, status: str, account: str = DEFAULT_ACCOUNT) -> None:
+    sagemaker_backend(region, account).endpoints[name].endpoint_status = status
+
+
+# --- CloudWatch ----------------------------------------------------------------------------------
+
+
+def _naive_utc(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(tzinfo=None) if ts.tzinfo else ts
+
+
+def _key(namespace: str, name: str, dimensions: Any) -> tuple[str, str, frozenset[tuple[str, str]]]:
+    dims = frozenset((d.name, d.value) if hasattr(d, "name") else (d["Name"], d["Value"]) for d in dimensions or [])
+    return namespace, name, dims
+
+
+def _index(backend: CloudWatchBackend) -> dict[Any, list[Any]]:
+    data = backend.get_all_metrics()
+    cached = backend.__dict__.get("_sagewatch_index")
+    if cached is not None and cached[0] == len(data):
+        return cached[1]  # type: ignore[no-any-return]
+    index: dict[Any, list[Any]] = defaultdict(list)
+    for datum in data:
+        index[_key(datum.namespace, datum.name, datum.dimensions)].append(datum)
+    for series in index.values():
+        series.sort(key=lambda d: _naive_utc(d.timestamp))
+    backend.__dict__["_sagewatch_index"] = (len(data), index)
+    return index
+
+
+def _stat(datums: list[Any], stat: str) -> float:
+    total = count = 0.0
+    low, high = math.inf, -math.inf
+    for d in datums:
+        if isinstance(d, MetricAggregatedDatum):
+            total += d.sum
+            count += d.sample_count
+            low, high = min(low, d.min), max(high, d.max)
+        else:
+            total += float(d.value)
+            count += 1
+            low, high = min(low, float(d.value)), max(high, float(d.value))
+    return {
+        "Sum": total,
+        "Average": total / count if count else 0.0,
+        "Maximum": high,
+        "Minimum": low,
+        "SampleCount": count,
+    }[stat]
+
+
+def _evaluate(
+    backend: CloudWatchBackend, query: dict[str, Any], start: datetime, end: datetime
+) -> tuple[list[datetime], list[float]]:
+    stat = query["MetricStat"]
+    if stat["Stat"] not in ("Sum", "Average", "Maximum", "Minimum", "SampleCount"):
+        raise CloudWatchValidationError(f"Unsupported statistic {stat['Stat']} (moto extension)")
+    metric = stat["Metric"]
+    series = _index(backend).get(_key(metric["Namespace"], metric["MetricName"], metric.get("Dimensions")), [])
+    period = int(stat["Period"])
+    buckets: dict[int, list[Any]] = defaultdict(list)
+    for datum in series:
+        ts = _naive_utc(datum.timestamp)
+        if start <= ts < end:
+            buckets[int((ts - start).total_seconds() // period)].append(datum)
+    times = [start + timedelta(seconds=i * period) for i in sorted(buckets)]
+    values = [_stat(buckets[i], stat["Stat"]) for i in sorted(buckets)]
+    return times, values
+
+
+def _indexed_get_metric_data() -> None:
+    def get_metric_data(self: CloudWatchResponse) -> ActionResult:
+        params = self._get_params()
+        queries = params.get("MetricDataQueries", [])
+        if len(queries) > MAX_QUERIES:
+            raise CloudWatchValidationError(
+                f"The collection MetricDataQueries must not have a size greater than {MAX_QUERIES}."
+            )
+        start, end = _naive_utc(params["StartTime"]), _naive_utc(params["EndTime"])
+        if start >= end:
+            raise CloudWatchValidationError("The parameter StartTime must be less than the parameter EndTime.")
+        budget = min(int(params.get("MaxDatapoints") or MAX_DATAPOINTS), MAX_DATAPOINTS)
+        descending = params.get("ScanBy", "TimestampDescending") == "TimestampDescending"
+        # NextToken "<query index>:<offset>" marks where the previous page stopped.
+        first, offset = (int(x) for x in (params.get("NextToken") or "0:0").split(":"))
+        backend = self.cloudwatch_backend
+        results, next_token = [], None
+        for i in range(first, len(queries)):
+            query = queries[i]
+            if "MetricStat" not in query:
+                raise CloudWatchValidationError("Only MetricStat queries are supported (moto extension)")
+            times, values = _evaluate(backend, query, start, end)
+            if descending:
+                times, values = times[::-1], values[::-1]
+            skip = offset if i == first else 0
+            times, values = times[skip:], values[skip:]
+            take = min(len(times), budget)
+            budget -= take
+            partial = take < len(times)
+            if query.get("ReturnData", True):
+                results.append(
+                    {
+                        "id": query["Id"],
+                        "label": query.get("Label") or query["Id"],
+                        "timestamps": times[:take],
+                        "values": values[:take],
+                        "status_code": "PartialData" if partial else "Complete",
+                    }
+                )
+            if partial or (budget == 0 and i + 1 < len(queries)):
+                next_token = f"{i}:{skip + take}" if partial else f"{i + 1}:0"
+                break
+        body: dict[str, Any] = {"MetricDataResults": results}
+        if next_token:
+            body["NextToken"] = next_token
+        return ActionResult(body)
+
+    CloudWatchResponse.get_metric_data = get_metric_data
+
+
+def put_series(
+    region: str,
+    namespace: str,
+    name: str,
+    dimensions: dict[str, str],
+    points: list[tuple[datetime, float]],
+    account: str = DEFAULT_ACCOUNT,
+) -> None:
+    """Seed datapoints straight into the backend (put_metric_data's 1,000-per-call API is slow for
+    weeks of history on a fleet). Each point stands for one CloudWatch datapoint."""
+    backend = cloudwatch_backends[account][region]
+    dims = [{"Name": k, "Value": v} for k, v in dimensions.items()]
+    backend.metric_data.extend(MetricDatum(namespace, name, value, dims, _naive_utc(ts)) for ts, value in points)
