@@ -1,0 +1,62 @@
+import pytest
+
+from sagewatch.settings import ScanSettings, SettingsError, Thresholds
+
+TOPIC = "arn:aws:sns:us-east-1:123456789012:sagewatch"
+
+
+def test_defaults_are_the_documented_ones():
+    t = Thresholds()
+    assert (t.idle_hours, t.utilization_days, t.target_utilization_pct, t.saturation_pct) == (24, 7, 70.0, 90.0)
+    assert (t.error_rate_pct, t.min_error_invocations, t.min_monthly_savings_usd) == (1.0, 100, 10.0)
+
+
+def test_environment_overrides_every_threshold():
+    env = {
+        "SAGEWATCH_IDLE_HOURS": "48",
+        "SAGEWATCH_UTILIZATION_DAYS": "14",
+        "SAGEWATCH_TARGET_UTILIZATION_PCT": "60",
+        "SAGEWATCH_SATURATION_PCT": "85",
+        "SAGEWATCH_ERROR_RATE_PCT": "0.5",
+        "SAGEWATCH_MIN_ERROR_INVOCATIONS": "1000",
+        "SAGEWATCH_MIN_MONTHLY_SAVINGS_USD": "50",
+    }
+    t = Thresholds.from_env(env)
+    assert t == Thresholds(48, 14, 60.0, 85.0, 0.5, 1000, 50.0)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"SAGEWATCH_IDLE_HOURS": "abc"}, "SAGEWATCH_IDLE_HOURS (--idle-hours) must be a whole number"),
+        ({"SAGEWATCH_IDLE_HOURS": "1.5"}, "SAGEWATCH_IDLE_HOURS"),
+        ({"SAGEWATCH_IDLE_HOURS": "0"}, "SAGEWATCH_IDLE_HOURS (--idle-hours) must be between 1 and 2160"),
+        ({"SAGEWATCH_UTILIZATION_DAYS": "365"}, "SAGEWATCH_UTILIZATION_DAYS"),
+        ({"SAGEWATCH_ERROR_RATE_PCT": "nan"}, "SAGEWATCH_ERROR_RATE_PCT (--error-rate) must be a number"),
+        ({"SAGEWATCH_TARGET_UTILIZATION_PCT": "92"}, "must be below SAGEWATCH_SATURATION_PCT"),
+    ],
+)
+def test_bad_values_name_the_setting(env, named):
+    with pytest.raises(SettingsError, match=named.replace("(", r"\(").replace(")", r"\)")):
+        Thresholds.from_env(env)
+
+
+def test_flag_errors_lead_with_the_flag():
+    with pytest.raises(SettingsError, match=r"^--saturation \(SAGEWATCH_SATURATION_PCT\) must be a number"):
+        Thresholds.from_strings({"saturation_pct": "high"}, by="flag")
+
+
+def test_scan_settings_need_a_topic_and_a_region():
+    with pytest.raises(SettingsError, match="SAGEWATCH_TOPIC_ARN is required"):
+        ScanSettings.from_env({"AWS_REGION": "us-east-1"})
+    with pytest.raises(SettingsError, match="AWS_REGION is required"):
+        ScanSettings.from_env({"SAGEWATCH_TOPIC_ARN": TOPIC})
+    with pytest.raises(SettingsError, match="not an SNS topic ARN"):
+        ScanSettings.from_env({"SAGEWATCH_TOPIC_ARN": "sagewatch", "AWS_REGION": "us-east-1"})
+
+
+def test_scan_settings_are_frozen():
+    s = ScanSettings.from_env({"SAGEWATCH_TOPIC_ARN": TOPIC, "AWS_REGION": "eu-west-1", "SAGEWATCH_IDLE_HOURS": "12"})
+    assert s.region == "eu-west-1" and s.thresholds.idle_hours == 12 and s.catalog_path is None
+    with pytest.raises(AttributeError):
+        s.region = "us-east-1"  # type: ignore[misc]
