@@ -1,7 +1,7 @@
+import itertools
 import json
 
 import pytest
-
 from sagewatch.catalog import (
     HOURS_PER_MONTH,
     Accelerator,
@@ -39,7 +39,7 @@ def test_prices_grow_with_size_within_a_family():
         by_family.setdefault(spec.family, []).append(spec)
     for specs in by_family.values():
         specs.sort(key=lambda s: (s.vcpu, s.accelerator_count))
-        for small, big in zip(specs, specs[1:], strict=False):
+        for small, big in itertools.pairwise(specs):
             if big.accelerator_count == small.accelerator_count and big.vcpu > small.vcpu:
                 assert big.price_per_hour_usd > small.price_per_hour_usd, (small, big)
 
@@ -110,7 +110,7 @@ def test_merge_keeps_only_priced_types_and_fills_blank_sizes():
 
 
 def test_merge_refuses_an_empty_price_list():
-    with pytest.raises(CatalogError, match="no ml.\\* hosting prices"):
+    with pytest.raises(CatalogError, match=r"no ml\.\* hosting prices"):
         merge_price_list(Catalog.load(), [], region="eu-west-1", as_of="2026-11-22")
 
 

@@ -1,7 +1,6 @@
 import json
 
 import pytest
-
 from sagewatch.catalog import Catalog
 from sagewatch.cli import main
 from sagewatch.report import ScanReport, render_summary, render_table

@@ -1,5 +1,4 @@
 import pytest
-
 from sagewatch.catalog import Catalog
 from sagewatch.sizing import Peaks, cheapest_option, compatible, project
 
