@@ -7,6 +7,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import scan_dependencies
 from sagewatch.events import ScanRequest

@@ -28,6 +28,7 @@ from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend, sag
 from moto.sagemaker.responses import SageMakerResponse
 
 DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
 MAX_QUERIES = 500
 MAX_DATAPOINTS = 100_800
 

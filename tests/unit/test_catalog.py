@@ -2,6 +2,7 @@ import itertools
 import json
 
 import pytest
+
 from sagewatch.catalog import (
     HOURS_PER_MONTH,
     Accelerator,

@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+
 from sagewatch.metrics import (
     MAX_DATAPOINTS_PER_CALL,
     MAX_QUERIES_PER_CALL,

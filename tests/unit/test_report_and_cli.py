@@ -1,6 +1,7 @@
 import json
 
 import pytest
+
 from sagewatch.catalog import Catalog
 from sagewatch.cli import main
 from sagewatch.report import ScanReport, render_summary, render_table

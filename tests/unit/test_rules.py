@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+
 from sagewatch.catalog import Catalog
 from sagewatch.metrics import backlog_metric, component_metric, utilization_metric, variant_metric
 from sagewatch.models import Action, Kind, Severity

@@ -1,4 +1,5 @@
 import pytest
+
 from sagewatch.settings import ScanSettings, SettingsError, Thresholds
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:sagewatch"

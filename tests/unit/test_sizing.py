@@ -1,4 +1,5 @@
 import pytest
+
 from sagewatch.catalog import Catalog
 from sagewatch.sizing import Peaks, cheapest_option, compatible, project
 

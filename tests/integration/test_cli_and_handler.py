@@ -1,0 +1,175 @@
+"""The CLI and the scan function end to end on moto, with the sample events from events/."""
+
+import importlib.util
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import pytest
+
+from sagewatch.cli import main
+from sagewatch_testkit import fleet, moto_ext
+from sagewatch_testkit.schemas import validate_report
+
+REGION = moto_ext.DEFAULT_REGION
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def event(name):
+    return json.loads((ROOT / "events" / name).read_text())
+
+
+@pytest.fixture
+def demo(sm, now):
+    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=now)
+
+
+def test_cli_json_report_validates_and_is_read_only(demo, capsys):
+    assert main(["scan", "--region", REGION, "--format", "json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    validate_report(doc)
+    assert doc["account"] == "123456789012" and doc["region"] == REGION
+    assert doc["scanned"] == {"endpoints": 14, "variants": 15, "inference_components": 3}
+    assert len(doc["findings"]) == 10
+    # read-only: the fleet is untouched
+    assert len(moto_ext.sagemaker_backend(REGION).endpoints) == 16
+
+
+def test_cli_flags_reach_the_rules(demo, capsys):
+    assert main(["scan", "--format", "json", "--error-rate", "5", "--idle-hours", "48"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert "search-ranker" not in {f["endpoint"] for f in doc["findings"]}
+    assert doc["thresholds"]["idle_hours"] == 48
+    idle = next(f for f in doc["findings"] if f["endpoint"] == "churn-model-staging")
+    assert idle["evidence"]["idle_hours"] == 48
+
+
+def test_cli_table(demo, capsys):
+    assert main(["scan"]) == 0
+    out = capsys.readouterr().out
+    assert "image-embedder" in out and "resize-variant -> 2 x ml.g5.xlarge" in out
+    assert "legacy-ignored: tagged sagewatch:ignore=true" in out
+
+
+def test_cli_reports_aws_errors_without_a_traceback(aws, capsys):
+    from sagewatch_testkit import faults
+
+    original = boto3.session.Session.client
+
+    def client(self, *args, **kwargs):
+        c = original(self, *args, **kwargs)
+        if c.meta.service_model.service_name == "sagemaker":
+            faults.fail_call(c, "ListEndpoints", "AccessDeniedException", "User is not authorized to ListEndpoints")
+        return c
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(boto3.session.Session, "client", client)
+        assert main(["scan"]) == 1
+    err = capsys.readouterr().err
+    assert "AccessDeniedException: User is not authorized to ListEndpoints" in err and "Traceback" not in err
+
+
+# --- the Lambda handler --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def topic_queue(aws):
+    sns = boto3.client("sns", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="sagewatch-alerts")["TopicArn"]
+    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    return topic, queue, sqs
+
+
+@pytest.fixture
+def handler_env(monkeypatch, topic_queue):
+    topic, _, _ = topic_queue
+    monkeypatch.setenv("SAGEWATCH_TOPIC_ARN", topic)
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sagewatch")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Sagewatch")
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+def load_handler():
+    """Import functions/scan/app.py fresh, as Lambda does on a cold start."""
+    spec = importlib.util.spec_from_file_location("scan_app", ROOT / "functions" / "scan" / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def context():
+    return SimpleNamespace(
+        function_name="sagewatch-scan",
+        memory_limit_in_mb=512,
+        aws_request_id="req-1",
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:sagewatch-scan",
+    )
+
+
+def messages(queue, sqs):
+    got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in got]
+
+
+def test_scheduled_scan_publishes_a_summary_and_emits_metrics(handler_env, topic_queue, demo, capsys):
+    _, queue, sqs = topic_queue
+    result = load_handler().lambda_handler(event("scan-schedule.json"), context())
+    assert result["endpoints"] == 14 and result["findings"] == 10 and result["errors"] == 0
+    assert result["findings_by_kind"] == {"idle": 5, "oversized": 2, "saturated": 2, "errors": 1}
+    assert result["published_message_id"]
+    [note] = messages(queue, sqs)
+    assert note["Subject"].startswith("sagewatch: 10 findings in 123456789012/us-east-1")
+    assert "Delete endpoint churn-model-staging" in note["Message"]
+    out = capsys.readouterr().out
+    emf = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
+    names = {m["Name"] for doc in emf for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"EndpointsScanned", "FleetMonthlyCost", "MonthlyWaste", "Findings"} <= names
+    kinds = {doc.get("Kind"): doc.get("Findings") for doc in emf if "Kind" in doc}
+    assert kinds == {"idle": [5.0], "oversized": [2.0], "saturated": [2.0], "errors": [1.0]}
+
+
+def test_eventbridge_scheduled_event_shape_is_accepted(handler_env, topic_queue, demo):
+    result = load_handler().lambda_handler(event("scan-eventbridge-scheduled.json"), context())
+    assert result["findings"] == 10
+
+
+def test_manual_run_without_publishing(handler_env, topic_queue, demo):
+    _, queue, sqs = topic_queue
+    result = load_handler().lambda_handler(event("scan-manual-no-publish.json"), context())
+    assert result["findings"] == 10 and result["published_message_id"] is None
+    assert messages(queue, sqs) == []
+
+
+def test_no_findings_no_message(handler_env, topic_queue):
+    _, queue, sqs = topic_queue
+    result = load_handler().lambda_handler(event("scan-schedule.json"), context())
+    assert result["endpoints"] == 0 and result["published_message_id"] is None
+    assert messages(queue, sqs) == []
+
+
+def test_bad_event_is_refused_with_its_field_named(handler_env, topic_queue, demo):
+    from aws_lambda_powertools.utilities.parser.exceptions import InvalidModelTypeError
+    from pydantic import ValidationError
+
+    _, queue, sqs = topic_queue
+    with pytest.raises((ValidationError, InvalidModelTypeError)) as exc:
+        load_handler().lambda_handler(event("scan-bad-request.json"), context())
+    assert "publish" in str(exc.value)
+    assert messages(queue, sqs) == []
+
+
+def test_missing_setting_fails_at_cold_start(handler_env, monkeypatch):
+    from sagewatch.settings import SettingsError
+
+    monkeypatch.delenv("SAGEWATCH_TOPIC_ARN")
+    with pytest.raises(SettingsError, match="SAGEWATCH_TOPIC_ARN is required"):
+        load_handler()
+    monkeypatch.setenv("SAGEWATCH_TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:t")
+    monkeypatch.setenv("SAGEWATCH_IDLE_HOURS", "a day")
+    with pytest.raises(SettingsError, match="SAGEWATCH_IDLE_HOURS"):
+        load_handler()

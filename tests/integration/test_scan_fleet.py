@@ -1,0 +1,190 @@
+"""The scan against a simulated fleet in moto: every rule, every trap, every failure mode."""
+
+from datetime import timedelta
+
+import pytest
+
+from sagewatch.metrics import fewest_calls, plan_queries
+from sagewatch.models import Endpoint
+from sagewatch_testkit import faults, fleet, moto_ext
+from sagewatch_testkit.schemas import validate_report
+
+REGION = moto_ext.DEFAULT_REGION
+
+# What sagewatch must conclude about each endpoint of the demo fleet: {(kind, variant, action)}.
+EXPECTED = {
+    "fraud-detector-prod": set(),
+    "churn-model-staging": {("idle", None, "delete-endpoint")},
+    "recsys-ab-test": {("idle", "challenger", "remove-variant")},
+    "image-embedder": {("oversized", "AllTraffic", "resize-variant")},
+    "llm-chat-prod": {("saturated", "AllTraffic", "scale-out")},
+    "doc-classifier": {("oversized", "AllTraffic", "resize-variant")},
+    "search-ranker": {("errors", "AllTraffic", "investigate")},
+    "memory-hungry-ner": {("saturated", "AllTraffic", "resize-variant")},
+    "batch-scoring-async": {("idle", None, "scale-to-zero")},
+    "video-tagger-async": set(),
+    "genai-shared": set(),
+    "genai-sandbox": {("idle", None, "delete-endpoint")},
+    "sentiment-serverless": {("idle", None, "investigate")},
+    "new-launch": set(),
+}
+
+
+@pytest.fixture
+def demo(harness, sm, now):
+    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=now)
+    return harness
+
+
+def conclusions(report):
+    out: dict[str, set] = {name: set() for name in EXPECTED}
+    for f in report.findings:
+        out.setdefault(f.endpoint, set()).add((f.kind.value, f.variant, f.recommendation.action.value))
+    return out
+
+
+def test_demo_fleet_gets_exactly_the_expected_findings(demo, now):
+    report = demo.scan(now)
+    assert conclusions(report) == EXPECTED
+    assert report.errors == []
+    assert {s.endpoint: s.reason for s in report.skipped} == {
+        "legacy-ignored": "tagged sagewatch:ignore=true",
+        "translator-updating": "status is Updating",
+    }
+    assert (report.endpoints, report.variants, report.inference_components) == (14, 15, 3)
+    validate_report(report.to_dict())
+
+
+def test_demo_fleet_figures_are_hand_checkable(demo, now):
+    by_endpoint = {f.endpoint: f for f in demo.scan(now).findings}
+    embedder = by_endpoint["image-embedder"]
+    # 4 x g5.2xlarge at 15% GPU, 30% GPU memory, 10% CPU, 20% memory -> 2 x g5.xlarge
+    assert (embedder.recommendation.instance_type, embedder.recommendation.instance_count) == ("ml.g5.xlarge", 2)
+    assert embedder.monthly_cost_usd == round(4 * 1.515 * 730, 2)
+    assert embedder.monthly_savings_usd == round((4 * 1.515 - 2 * 1.408) * 730, 2)
+    assert embedder.evidence["peak_pct"] == {"cpu": 10.0, "memory": 20.0, "gpu": 15.0, "gpu_memory": 30.0}
+    churn = by_endpoint["churn-model-staging"]
+    assert churn.monthly_savings_usd == round(0.461 * 730, 2) and churn.severity.value == "medium"
+    errors = by_endpoint["search-ranker"]
+    assert 2.9 <= errors.evidence["error_rate_pct"] <= 3.1
+
+
+def test_ids_are_stable_across_scans(demo, now):
+    first = {f.id for f in demo.scan(now).findings}
+    second = {f.id for f in demo.scan(now + timedelta(hours=1)).findings}
+    assert first == second and len(first) == 10
+
+
+def test_thresholds_change_conclusions(demo, now):
+    from sagewatch.settings import Thresholds
+
+    # with a 2-week idle window nothing in an 8-day history is old enough... except what is 30 days old
+    lenient = demo.scan(now, Thresholds(error_rate_pct=5.0))
+    assert "search-ranker" not in {f.endpoint for f in lenient.findings}
+
+
+def test_discovery_pages_caches_configs_and_batches_metrics(harness, sm, now):
+    sims = [
+        fleet.SimEndpoint(
+            f"ep-{i:03d}", [fleet.SimVariant("AllTraffic", "ml.m5.large", 1, fleet.flat(10), cpu=30, memory=30)]
+        )
+        for i in range(130)
+    ]
+    fleet.seed(sm, sims, region=REGION, now=now)
+    # two more endpoints sharing one config: it is described once
+    for name in ("shared-a", "shared-b"):
+        sm.create_endpoint(EndpointName=name, EndpointConfigName="ep-000-config")
+        moto_ext.set_endpoint_times(REGION, name, now - timedelta(days=30))
+    report = harness.scan(now)
+    assert report.endpoints == 132 and report.errors == []
+    calls = harness.calls
+    assert calls["ListEndpoints"] == 2  # 100 per page
+    assert calls["ListInferenceComponents"] == 1  # once per scan, not per endpoint
+    assert calls["DescribeEndpoint"] == 132 and calls["ListTags"] == 132
+    assert calls["DescribeEndpointConfig"] == 130
+    planned = plan_queries([_endpoint_stub(n) for n in range(132)])
+    assert calls["GetMetricData"] == fewest_calls(len(planned), 24 * 7) == 2
+    assert calls["GetMetricStatistics"] == 0
+
+
+def _endpoint_stub(i):
+    from sagewatch_testkit.builders import endpoint, variant
+
+    return endpoint(f"e{i}", variant("AllTraffic", "ml.m5.large"))
+
+
+def test_endpoint_deleted_mid_scan_and_access_denied_are_errors_not_crashes(demo, now):
+    backend = moto_ext.sagemaker_backend(REGION)
+
+    def delete_first(params):
+        if params.get("EndpointName") == "churn-model-staging":
+            backend.endpoints.pop("churn-model-staging", None)
+
+    faults.on_call(demo.sagemaker, "DescribeEndpoint", delete_first)
+    faults.fail_call(
+        demo.sagemaker,
+        "DescribeEndpoint",
+        "AccessDeniedException",
+        "not authorized",
+        when=lambda p: p["EndpointName"] == "doc-classifier",
+    )
+    report = demo.scan(now)
+    errors = {(e.endpoint, e.operation, e.code) for e in report.errors}
+    assert errors == {
+        ("churn-model-staging", "DescribeEndpoint", "ResourceNotFound"),
+        ("doc-classifier", "DescribeEndpoint", "AccessDeniedException"),
+    }
+    found = conclusions(report)
+    assert "churn-model-staging" not in {f.endpoint for f in report.findings}
+    assert found["image-embedder"] == EXPECTED["image-embedder"]  # the rest is judged
+    assert report.endpoints == 12
+    validate_report(report.to_dict())
+
+
+def test_throttling_is_retried_with_backoff(demo, now):
+    attempts = faults.throttle_sends(demo.sagemaker, "DescribeEndpoint", times=3)
+    report = demo.scan(now)
+    assert attempts["throttled"] == 3 and report.errors == []
+    assert conclusions(report) == EXPECTED
+    assert demo.calls["DescribeEndpoint"] == 14  # retries are not new calls
+
+
+def test_unreadable_metrics_never_make_an_endpoint_idle(demo, now):
+    faults.fail_call(demo.cloudwatch, "GetMetricData", "AccessDenied", "no cloudwatch:GetMetricData")
+    report = demo.scan(now)
+    assert report.findings == []
+    assert [(e.operation, e.code) for e in report.errors] == [("GetMetricData", "AccessDenied")]
+
+
+def test_failed_component_listing_keeps_component_endpoints_out_of_idle(demo, now):
+    faults.fail_call(demo.sagemaker, "ListInferenceComponents", "AccessDeniedException")
+    report = demo.scan(now)
+    assert "genai-sandbox" not in {f.endpoint for f in report.findings}
+    assert ("ListInferenceComponents", "AccessDeniedException") in {(e.operation, e.code) for e in report.errors}
+    # endpoints that host models are judged as usual
+    assert conclusions(report)["churn-model-staging"] == EXPECTED["churn-model-staging"]
+
+
+def test_cloudwatch_pages_are_all_read(demo, now, monkeypatch):
+    whole = demo.scan(now)
+    monkeypatch.setattr(moto_ext, "MAX_DATAPOINTS", 700)  # force NextToken pages and PartialData
+    before = demo.calls["GetMetricData"]
+    paged = demo.scan(now)
+    assert demo.calls["GetMetricData"] - before > 10
+    assert [f.to_dict() for f in paged.sorted_findings()] == [f.to_dict() for f in whole.sorted_findings()]
+
+
+def test_long_windows_respect_the_datapoint_limit(demo, now):
+    from sagewatch.settings import Thresholds
+
+    before = demo.calls["GetMetricData"]
+    demo.scan(now, Thresholds(utilization_days=90))
+    # 2,160 hourly points per query: at most 46 queries per call
+    planned = len(plan_queries(_discovered(demo)))
+    assert demo.calls["GetMetricData"] - before == fewest_calls(planned, 2160) > 1
+
+
+def _discovered(harness) -> list[Endpoint]:
+    from sagewatch.aws.sagemaker import SageMakerInventory
+
+    return SageMakerInventory(harness.sagemaker).discover().endpoints
