@@ -67,7 +67,7 @@ def results(
 ) -> MetricResults:
     out = MetricResults()
     for spec, points in pairs:
-        out.series.setdefault(spec, []).extend(points)
+        out.add(spec, points)
     for spec in failed:
         out.failed[spec] = "InternalError"
     return out

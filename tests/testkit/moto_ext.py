@@ -197,16 +197,17 @@ def _key(namespace: str, name: str, dimensions: Any) -> tuple[str, str, frozense
 
 
 def _index(backend: CloudWatchBackend) -> dict[Any, list[Any]]:
-    data = backend.get_all_metrics()
+    # Data is only ever appended: its size tells whether the index is current (cheap to check per query).
+    size = len(backend.metric_data) + len(backend.aws_metric_data)
     cached = backend.__dict__.get("_sagewatch_index")
-    if cached is not None and cached[0] == len(data):
+    if cached is not None and cached[0] == size:
         return cached[1]  # type: ignore[no-any-return]
     index: dict[Any, list[Any]] = defaultdict(list)
-    for datum in data:
+    for datum in backend.get_all_metrics():
         index[_key(datum.namespace, datum.name, datum.dimensions)].append(datum)
     for series in index.values():
         series.sort(key=lambda d: _naive_utc(d.timestamp))
-    backend.__dict__["_sagewatch_index"] = (len(data), index)
+    backend.__dict__["_sagewatch_index"] = (size, index)
     return index
 
 

@@ -185,14 +185,14 @@ def test_oversized_uses_the_peak_not_the_mean():
     assert f.evidence["peak_pct"] == {"cpu": 12.0, "memory": 18.0}
     # one busy hour at 40% CPU changes the answer although the mean barely moves: the peak decides
     cpu = utilization_metric("docs", "v", "CPUUtilization")
-    res.series[cpu].append((NOW - timedelta(hours=50), 0.4 * 1600))
+    res.add(cpu, [(NOW - timedelta(hours=50), 0.4 * 1600)])
     [g] = judge(ep, res)
     assert g.kind is Kind.OVERSIZED and g.evidence["peak_pct"]["cpu"] == 40.0
     assert g.recommendation.monthly_cost_usd > f.recommendation.monthly_cost_usd
     new = CATALOG.get(g.recommendation.instance_type)
     assert new is not None and 0.4 * 16 * 3 / (new.vcpu * g.recommendation.instance_count) <= 0.7
     # and one hour at 90% leaves nothing to save
-    res.series[cpu].append((NOW - timedelta(hours=40), 0.9 * 1600))
+    res.add(cpu, [(NOW - timedelta(hours=40), 0.9 * 1600)])
     assert judge(ep, res) == []
 
 

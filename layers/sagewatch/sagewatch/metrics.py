@@ -6,6 +6,7 @@ Pure: no AWS here. The adapter in sagewatch.aws.cloudwatch executes the plan.
 from __future__ import annotations
 
 import math
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -150,27 +151,45 @@ class Windows:
         )
 
 
-Series = list[tuple[datetime, float]]
+Points = list[tuple[datetime, float]]
 
 
 @dataclass
 class MetricResults:
-    """Datapoints per metric. A metric with no datapoints is absent from `series` (zero traffic);
-    a metric CloudWatch could not answer is in `failed` (unknown: never treated as zero)."""
+    """Datapoints per metric. A metric with no datapoints is absent (zero traffic); a metric CloudWatch
+    could not answer is in `failed` (unknown: never treated as zero).
 
-    series: dict[MetricSpec, Series] = field(default_factory=dict)
+    Series are kept as two arrays of doubles (epoch seconds, value): a 1,000-endpoint scan holds
+    about a million datapoints, which as Python tuples of datetime and float would take ~10x the memory.
+    """
+
+    series: dict[MetricSpec, tuple[array[float], array[float]]] = field(default_factory=dict)
     failed: dict[MetricSpec, str] = field(default_factory=dict)
+
+    def add(self, spec: MetricSpec, points: Iterable[tuple[datetime, float]]) -> None:
+        times, values = self.series.setdefault(spec, (array("d"), array("d")))
+        for ts, value in points:
+            times.append(ts.timestamp())
+            values.append(value)
 
     def known(self, spec: MetricSpec) -> bool:
         return spec not in self.failed
 
-    def points(self, spec: MetricSpec, since: datetime | None = None) -> Series:
-        pts = self.series.get(spec, [])
-        return [p for p in pts if since is None or p[0] >= since]
+    def values(self, spec: MetricSpec, since: datetime | None = None) -> list[float]:
+        if spec not in self.series:
+            return []
+        times, values = self.series[spec]
+        if since is None:
+            return list(values)
+        cutoff = since.timestamp()
+        return [v for t, v in zip(times, values, strict=True) if t >= cutoff]
 
     def total(self, spec: MetricSpec, since: datetime | None = None) -> float:
-        return sum(v for _, v in self.points(spec, since))
+        return sum(self.values(spec, since))
 
     def peak(self, spec: MetricSpec, since: datetime | None = None) -> float | None:
-        values = [v for _, v in self.points(spec, since)]
+        values = self.values(spec, since)
         return max(values) if values else None
+
+    def count(self, spec: MetricSpec, since: datetime | None = None) -> int:
+        return len(self.values(spec, since))

@@ -87,7 +87,7 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
             [
                 v
                 for ic in variant.inference_components
-                for _, v in results.points(component_metric(ic, "ModelLatency", "Average"), since)
+                for v in results.values(component_metric(ic, "ModelLatency", "Average"), since)
             ]
         )
     else:
@@ -98,14 +98,7 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         invocations = total("Invocations")
         errors_5xx = total("Invocation5XXErrors")
         errors_4xx = total("Invocation4XXErrors")
-        latency = _mean(
-            [
-                v
-                for _, v in results.points(
-                    variant_metric(endpoint.name, variant.name, "ModelLatency", "Average"), since
-                )
-            ]
-        )
+        latency = _mean(results.values(variant_metric(endpoint.name, variant.name, "ModelLatency", "Average"), since))
         components = {}
 
     # Utilization before the last deployment describes other hardware: leave it out.
@@ -122,7 +115,7 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         components=components,
         peaks={n: results.peak(s, util_since) for n, s in util_specs.items()},
         utilization_since=util_since,
-        utilization_hours=len(results.points(util_specs["CPUUtilization"], util_since)) if names else 0,
+        utilization_hours=results.count(util_specs["CPUUtilization"], util_since) if names else 0,
         utilization_known=all(results.known(s) for s in util_specs.values()),
     )
 

@@ -52,8 +52,7 @@ class CloudWatchMetrics:
             page = self.client.get_metric_data(**kwargs)
             for item in page.get("MetricDataResults", []):
                 spec = batch[int(item["Id"][1:])]
-                pairs = list(zip(item.get("Timestamps", []), item.get("Values", []), strict=False))
-                results.series.setdefault(spec, []).extend(pairs)
+                results.add(spec, zip(item.get("Timestamps", []), item.get("Values", []), strict=False))
                 # PartialData means more on the next page; InternalError/Forbidden mean unknown.
                 if item.get("StatusCode") in ("InternalError", "Forbidden"):
                     results.failed[spec] = str(item["StatusCode"])
@@ -64,6 +63,3 @@ class CloudWatchMetrics:
         else:
             for spec in batch:
                 results.failed[spec] = "TooManyPages"
-        for spec in batch:
-            if spec in results.series:
-                results.series[spec].sort()

@@ -1,0 +1,139 @@
+"""`make bench`: scan a simulated fleet of 1,000 endpoints served by moto in another process.
+
+Prints API calls by operation, wall time and peak memory of the scanning process, and checks the
+CloudWatch budget: GetMetricData calls within 10% of the fewest the 500-query and 100,800-datapoint
+limits allow, and no per-metric (GetMetricStatistics) calls. Exits 1 if a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import boto3
+
+from sagewatch.aws.clients import Clients
+from sagewatch.aws.cloudwatch import CloudWatchMetrics
+from sagewatch.aws.sagemaker import SageMakerInventory
+from sagewatch.catalog import Catalog
+from sagewatch.metrics import MetricResults, MetricSpec, Windows, datapoints_per_query, fewest_calls
+from sagewatch.models import ScanError
+from sagewatch.scan import run_scan
+from sagewatch.settings import Thresholds
+from sagewatch_testkit.faults import count_calls
+from sagewatch_testkit.server import REGION
+
+
+class PlannedMetrics(CloudWatchMetrics):
+    """CloudWatchMetrics that remembers how many queries the scan planned."""
+
+    planned = 0
+    points = 0
+    seconds = 0.0
+
+    def fetch(self, specs: Sequence[MetricSpec], windows: Windows) -> tuple[MetricResults, list[ScanError]]:
+        self.planned = len(specs)
+        self.points = datapoints_per_query(windows.start, windows.end, windows.period)
+        started = time.perf_counter()
+        try:
+            return super().fetch(specs, windows)
+        finally:
+            self.seconds = time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sagewatch_testkit.bench", description=__doc__)
+    parser.add_argument("--endpoints", type=int, default=1000)
+    parser.add_argument("--utilization-days", type=int, default=7)
+    args = parser.parse_args(argv)
+
+    print(f"Starting moto with a simulated fleet of {args.endpoints} endpoints (separate process)...", flush=True)
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sagewatch_testkit.server",
+            "--fleet",
+            "bench",
+            "--endpoints",
+            str(args.endpoints),
+            "--max-seconds",
+            "1800",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        ready = json.loads(server.stdout.readline() or "{}")
+        if "endpoint_url" not in ready:
+            print("bench: the moto server did not start", file=sys.stderr)
+            return 1
+        print(f"  seeded in {time.perf_counter() - started:.1f} s at {ready['endpoint_url']}\n")
+        os.environ.update(
+            AWS_ENDPOINT_URL=ready["endpoint_url"], AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing"
+        )
+        session = boto3.session.Session(region_name=REGION)
+        calls = count_calls(session.events)
+        clients = Clients(REGION, session)
+        metrics = PlannedMetrics(clients.cloudwatch())
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        t0 = time.perf_counter()
+        report = run_scan(
+            SageMakerInventory(clients.sagemaker()),
+            metrics,
+            Catalog.load(),
+            Thresholds(utilization_days=args.utilization_days),
+            now=datetime.now(UTC),
+            region=REGION,
+            account=None,
+        )
+        wall = time.perf_counter() - t0
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    finally:
+        if server.stdin:
+            server.stdin.close()
+        server.wait(timeout=60)
+
+    fewest = fewest_calls(metrics.planned, metrics.points)
+    gmd = calls["GetMetricData"]
+    print(
+        f"Scanned {report.endpoints} endpoints, {report.variants} variants, "
+        f"{report.inference_components} inference components; {len(report.findings)} findings "
+        f"{report.counts_by_kind()}, {len(report.errors)} errors.\n"
+    )
+    print("API calls by operation:")
+    for op, n in sorted(calls.items(), key=lambda kv: (-kv[1], kv[0])):
+        print(f"  {op:<28}{n:>6}")
+    print(f"  {'total':<28}{sum(calls.values()):>6}\n")
+    print(f"Metric queries planned:        {metrics.planned} ({metrics.points} datapoints each)")
+    print(f"GetMetricData calls:           {gmd} (fewest the limits allow: {fewest})")
+    print(
+        f"Wall time of the scan:         {wall:.2f} s ({report.endpoints / wall:.0f} endpoints/s), "
+        f"of which GetMetricData {metrics.seconds:.2f} s"
+    )
+    print("  (moto answers every call in one Python process on this machine: compare runs, not absolutes)")
+    print(f"Peak RSS of the scan process:  {rss_after / 1024:.0f} MiB (before the scan: {rss_before / 1024:.0f} MiB)")
+
+    checks = {
+        "GetMetricData within 10% of the fewest calls": gmd <= fewest * 1.1,
+        "no per-metric CloudWatch calls (GetMetricStatistics)": calls["GetMetricStatistics"] == 0,
+        "every endpoint judged without errors": not report.errors,
+    }
+    print()
+    for text, ok in checks.items():
+        print(f"  [{'ok' if ok else 'FAILED'}] {text}")
+    return 0 if all(checks.values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

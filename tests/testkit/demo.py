@@ -1,0 +1,32 @@
+"""`make demo`: the real scan, through the real CLI, against a simulated fleet in an embedded moto."""
+
+from __future__ import annotations
+
+import os
+
+from sagewatch.cli import main as cli
+from sagewatch_testkit import fleet
+from sagewatch_testkit.server import REGION, start_seeded_server
+
+
+def main() -> int:
+    print("Seeding a simulated fleet of SageMaker endpoints (8 days of metrics) into an embedded moto...\n")
+    server, url = start_seeded_server("demo")
+    try:
+        width = max(len(e.name) for e in fleet.demo_fleet())
+        for ep in fleet.demo_fleet():
+            print(f"  {ep.name:<{width}}  {ep.note}")
+        print(f"\n$ AWS_ENDPOINT_URL={url} python -m sagewatch scan --region {REGION}\n", flush=True)
+        os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+        code = cli(["scan", "--region", REGION])
+        print(
+            "\nThe same report as JSON: python -m sagewatch scan --format json (schema in "
+            "layers/sagewatch/sagewatch/schemas/)."
+        )
+        return code
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

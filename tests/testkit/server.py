@@ -1,0 +1,69 @@
+"""A moto server seeded with a simulated fleet, for the demo, the benchmark and `sam local`.
+
+    python -m sagewatch_testkit.server --fleet demo [--host 127.0.0.1] [--port 0] [--max-seconds 3600]
+
+Prints one JSON line {"endpoint_url": ...} once the fleet is seeded, then serves until standard input
+closes or --max-seconds pass, whichever comes first: it always stops by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import threading
+from datetime import UTC, datetime
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from sagewatch_testkit import fleet, moto_ext
+
+REGION = moto_ext.DEFAULT_REGION
+
+
+def start_seeded_server(
+    which: str, *, endpoints: int = 1000, host: str = "127.0.0.1", port: int = 0, now: datetime | None = None
+) -> tuple[ThreadedMotoServer, str]:
+    """Start moto on host:port (0 picks a free port) in this process and seed a fleet into it."""
+    moto_ext.install()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    bound_host, bound_port = server.get_host_and_port()
+    url = f"http://{bound_host}:{bound_port}"
+    sims = fleet.demo_fleet() if which == "demo" else fleet.bench_fleet(endpoints)
+    sm = boto3.client(
+        "sagemaker", region_name=REGION, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+    fleet.seed(sm, sims, region=REGION, now=now or datetime.now(UTC))
+    return server, url
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sagewatch_testkit.server", description=__doc__)
+    parser.add_argument("--fleet", choices=["demo", "bench"], default="demo")
+    parser.add_argument("--endpoints", type=int, default=1000, help="size of the bench fleet")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (never 0.0.0.0)")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--max-seconds", type=float, default=3600.0)
+    args = parser.parse_args(argv)
+    if args.host in ("0.0.0.0", "::"):
+        parser.error("--host must be one address of this machine, not every address")
+    server, url = start_seeded_server(args.fleet, endpoints=args.endpoints, host=args.host, port=args.port)
+    print(json.dumps({"endpoint_url": url, "region": REGION, "fleet": args.fleet}), flush=True)
+    stdin_closed = threading.Event()
+
+    def watch_stdin() -> None:
+        sys.stdin.read()
+        stdin_closed.set()
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    stdin_closed.wait(timeout=args.max_seconds)
+    server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
