@@ -10,13 +10,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import scan_dependencies
+from sagewatch.catalog import Catalog
 from sagewatch.events import ScanRequest
 from sagewatch.observability import logger, metrics, record_scan_metrics, tracer
 from sagewatch.service import scheduled_scan
 from sagewatch.settings import ScanSettings
 
-# Cold start: a missing or bad setting fails here, naming the variable.
+# Cold start: a missing or bad setting (or catalog) fails here, naming it.
 SETTINGS = ScanSettings.from_env(os.environ)
+CATALOG = Catalog.load(SETTINGS.catalog_path)
 CLIENTS = Clients(SETTINGS.region)
 
 
@@ -26,9 +28,10 @@ CLIENTS = Clients(SETTINGS.region)
 @event_parser(model=ScanRequest)
 def lambda_handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]:
     account = context.invoked_function_arn.split(":")[4]
-    report, result = scheduled_scan(SETTINGS, event, scan_dependencies(SETTINGS, account, CLIENTS))
+    report, result = scheduled_scan(SETTINGS, event, scan_dependencies(SETTINGS, account, CLIENTS, CATALOG))
     record_scan_metrics(report)
     for error in report.errors:
-        logger.warning("endpoint not judged", extra=error.to_dict())
+        # nested: a top-level "message" key would clash with the log record's own
+        logger.warning("not judged", extra={"scan_error": error.to_dict()})
     logger.info("scan finished", extra=result)
     return result

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from sagewatch.cli import main
-from sagewatch_testkit import fleet, moto_ext
+from sagewatch_testkit import faults, fleet, moto_ext
 from sagewatch_testkit.schemas import validate_report
 
 REGION = moto_ext.DEFAULT_REGION
@@ -53,8 +53,6 @@ def test_cli_table(demo, capsys):
 
 
 def test_cli_reports_aws_errors_without_a_traceback(aws, capsys):
-    from sagewatch_testkit import faults
-
     original = boto3.session.Session.client
 
     def client(self, *args, **kwargs):
@@ -131,6 +129,27 @@ def test_scheduled_scan_publishes_a_summary_and_emits_metrics(handler_env, topic
     assert {"EndpointsScanned", "FleetMonthlyCost", "MonthlyWaste", "Findings"} <= names
     kinds = {doc.get("Kind"): doc.get("Findings") for doc in emf if "Kind" in doc}
     assert kinds == {"idle": [5.0], "oversized": [2.0], "saturated": [2.0], "errors": [1.0]}
+
+
+def test_scan_errors_are_logged_and_counted_not_raised(handler_env, topic_queue, demo, caplog):
+    app = load_handler()
+    faults.fail_call(
+        app.CLIENTS.sagemaker(),
+        "DescribeEndpoint",
+        "AccessDeniedException",
+        "not authorized",
+        when=lambda p: p["EndpointName"] == "doc-classifier",
+    )
+    result = app.lambda_handler(event("scan-schedule.json"), context())
+    assert result["errors"] == 1 and result["endpoints"] == 13 and result["findings"] == 9
+    [record] = [r for r in caplog.records if r.getMessage() == "not judged"]
+    assert record.levelname == "WARNING"
+    assert record.scan_error == {
+        "endpoint": "doc-classifier",
+        "operation": "DescribeEndpoint",
+        "code": "AccessDeniedException",
+        "message": "not authorized",
+    }
 
 
 def test_eventbridge_scheduled_event_shape_is_accepted(handler_env, topic_queue, demo):

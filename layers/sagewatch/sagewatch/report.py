@@ -24,7 +24,7 @@ class ScanReport:
     skipped: list[Skipped] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     fleet_monthly_cost_usd: float = 0.0
-    windows: dict[str, str] = field(default_factory=dict)
+    windows: dict[str, Any] = field(default_factory=dict)
     thresholds: dict[str, Any] = field(default_factory=dict)
     catalog: dict[str, str] = field(default_factory=dict)
 
@@ -54,13 +54,13 @@ class ScanReport:
             "schema": REPORT_SCHEMA,
             "account": self.account,
             "region": self.region,
-            "generated_at": self.generated_at.isoformat().replace("+00:00", "Z"),
+            "generated_at": self.generated_at.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
             "scanned": {
                 "endpoints": self.endpoints,
                 "variants": self.variants,
                 "inference_components": self.inference_components,
             },
-            "skipped": [s.to_dict() for s in self.skipped],
+            "skipped": [s.to_dict() for s in sorted(self.skipped, key=lambda s: s.endpoint)],
             "findings": [f.to_dict() for f in self.sorted_findings()],
             "errors": [e.to_dict() for e in self.errors],
             "totals": {

@@ -69,7 +69,7 @@ def run_scan(
             "end": windows.end.isoformat().replace("+00:00", "Z"),
             "idle_start": windows.idle_start.isoformat().replace("+00:00", "Z"),
             "utilization_start": windows.utilization_start.isoformat().replace("+00:00", "Z"),
-            "period_seconds": str(windows.period),
+            "period_seconds": windows.period,
         },
         thresholds=thresholds.to_dict(),
         catalog={"region": catalog.region, "as_of": catalog.as_of},

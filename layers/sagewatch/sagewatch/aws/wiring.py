@@ -11,12 +11,15 @@ from sagewatch.service import ScanDependencies
 from sagewatch.settings import ScanSettings
 
 
-def scan_dependencies(settings: ScanSettings, account: str | None, clients: Clients | None = None) -> ScanDependencies:
+def scan_dependencies(
+    settings: ScanSettings, account: str | None, clients: Clients | None = None, catalog: Catalog | None = None
+) -> ScanDependencies:
+    """Cheap to call per invocation when the clients and the catalog are made once, at cold start."""
     clients = clients or Clients(settings.region)
     return ScanDependencies(
         inventory=SageMakerInventory(clients.sagemaker()),
         metrics=CloudWatchMetrics(clients.cloudwatch()),
         publisher=TopicPublisher(clients.sns(), settings.topic_arn),
-        catalog=Catalog.load(settings.catalog_path),
+        catalog=catalog or Catalog.load(settings.catalog_path),
         account=account,
     )

@@ -1,0 +1,77 @@
+"""`sagewatch catalog refresh`: the Price List API is not in moto, so botocore's Stubber answers."""
+
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from sagewatch.aws.clients import Clients
+from sagewatch.catalog import Catalog
+from sagewatch.cli import main
+
+
+def entry(name, price, vcpu, memory, gpu="0", gpu_memory="NA"):
+    return json.dumps(
+        {
+            "product": {
+                "productFamily": "ML Instance",
+                "attributes": {
+                    "instanceName": name,
+                    "component": "Hosting",
+                    "regionCode": "eu-west-1",
+                    "vCpu": vcpu,
+                    "memory": memory,
+                    "gpu": gpu,
+                    "gpuMemory": gpu_memory,
+                },
+            },
+            "terms": {
+                "OnDemand": {"A.B": {"priceDimensions": {"A.B.C": {"unit": "Hrs", "pricePerUnit": {"USD": price}}}}}
+            },
+        }
+    )
+
+
+@pytest.fixture
+def stubbed_pricing(monkeypatch):
+    client = boto3.client("pricing", region_name="us-east-1")
+    stubber = Stubber(client)
+    filters = [
+        {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "eu-west-1"},
+        {"Type": "TERM_MATCH", "Field": "component", "Value": "Hosting"},
+    ]
+    base = {"ServiceCode": "AmazonSageMaker", "Filters": filters, "FormatVersion": "aws_v1", "MaxResults": 100}
+    stubber.add_response(
+        "get_products", {"PriceList": [entry("ml.m5.xlarge", "0.258", "4", "16 GiB")], "NextToken": "page2"}, base
+    )
+    stubber.add_response(
+        "get_products",
+        {
+            "PriceList": [
+                entry("ml.g5.12xlarge", "7.98", "48", "192 GiB", "4", "24 GB"),
+                entry("ml.m5.xlarge", "0.0", "4", "16 GiB"),  # a zero price row: ignored
+            ]
+        },
+        {**base, "NextToken": "page2"},
+    )
+    stubber.activate()
+    monkeypatch.setattr(Clients, "pricing", lambda self: client)
+    yield stubber
+    stubber.assert_no_pending_responses()
+
+
+def test_refresh_writes_a_catalog_of_the_region(stubbed_pricing, tmp_path, capsys):
+    out = tmp_path / "catalog.json"
+    assert main(["catalog", "refresh", "--region", "eu-west-1", "--output", str(out)]) == 0
+    catalog = Catalog.load(out)
+    assert catalog.region == "eu-west-1" and len(catalog) == 2
+    m5, g5 = catalog.get("ml.m5.xlarge"), catalog.get("ml.g5.12xlarge")
+    assert m5 is not None and m5.price_per_hour_usd == 0.258
+    assert g5 is not None and (g5.accelerator_count, g5.accelerator_memory_gib) == (4, 96)
+    assert "wrote 2 instance types" in capsys.readouterr().err
+
+
+def test_refresh_refuses_a_bad_region(capsys):
+    assert main(["catalog", "refresh", "--region", "Europe"]) == 2
+    assert "not an AWS region name" in capsys.readouterr().err
