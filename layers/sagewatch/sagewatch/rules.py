@@ -55,51 +55,70 @@ class VariantUsage:
     utilization_known: bool = True
 
 
+@dataclass(frozen=True)
+class _Traffic:
+    invocations: float
+    errors_5xx: float
+    errors_4xx: float = 0.0
+    latency_us: float | None = None
+    backlog_peak: float = 0.0
+    components: dict[str, ComponentTraffic] = field(default_factory=dict)
+
+
+def _async_traffic(endpoint: Endpoint, variant: Variant, results: MetricResults, since: datetime) -> _Traffic:
+    def total(name: str) -> float:
+        return results.total(variant_metric(endpoint.name, variant.name, name, "Sum"), since)
+
+    return _Traffic(
+        invocations=total("InvocationsProcesssed"),
+        errors_5xx=total("InvocationFailures"),
+        backlog_peak=results.peak(backlog_metric(endpoint.name), since) or 0.0,
+    )
+
+
+def _component_traffic(variant: Variant, results: MetricResults, since: datetime) -> _Traffic:
+    def total(ic: str, name: str) -> float:
+        return results.total(component_metric(ic, name, "Sum"), since)
+
+    components = {
+        ic: ComponentTraffic(
+            total(ic, "Invocations"), total(ic, "Invocation5XXErrors"), total(ic, "Invocation4XXErrors")
+        )
+        for ic in variant.inference_components
+    }
+    latencies = [
+        v
+        for ic in variant.inference_components
+        for v in results.values(component_metric(ic, "ModelLatency", "Average"), since)
+    ]
+    return _Traffic(
+        invocations=sum(c.invocations for c in components.values()),
+        errors_5xx=sum(c.errors_5xx for c in components.values()),
+        errors_4xx=sum(c.errors_4xx for c in components.values()),
+        latency_us=_mean(latencies),
+        components=components,
+    )
+
+
+def _variant_traffic(endpoint: Endpoint, variant: Variant, results: MetricResults, since: datetime) -> _Traffic:
+    def total(name: str) -> float:
+        return results.total(variant_metric(endpoint.name, variant.name, name, "Sum"), since)
+
+    latency = results.values(variant_metric(endpoint.name, variant.name, "ModelLatency", "Average"), since)
+    return _Traffic(total("Invocations"), total("Invocation5XXErrors"), total("Invocation4XXErrors"), _mean(latency))
+
+
 def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, windows: Windows) -> VariantUsage:
     since = windows.idle_start
-    specs = traffic_specs(endpoint, variant)
-    known = all(results.known(s) for s in specs)
-    if variant.uses_inference_components and not endpoint.inference_components_known:
-        known = False
-    backlog = 0.0
+    known = all(results.known(s) for s in traffic_specs(endpoint, variant))
     if endpoint.is_async:
-        backlog_spec = backlog_metric(endpoint.name)
-        known = known and results.known(backlog_spec)
-        backlog = results.peak(backlog_spec, since) or 0.0
-        invocations = results.total(variant_metric(endpoint.name, variant.name, "InvocationsProcesssed", "Sum"), since)
-        errors_5xx = results.total(variant_metric(endpoint.name, variant.name, "InvocationFailures", "Sum"), since)
-        errors_4xx = 0.0
-        latency = None
-        components: dict[str, ComponentTraffic] = {}
+        known = known and results.known(backlog_metric(endpoint.name))
+        traffic = _async_traffic(endpoint, variant, results, since)
     elif variant.uses_inference_components:
-        components = {
-            ic: ComponentTraffic(
-                invocations=results.total(component_metric(ic, "Invocations", "Sum"), since),
-                errors_5xx=results.total(component_metric(ic, "Invocation5XXErrors", "Sum"), since),
-                errors_4xx=results.total(component_metric(ic, "Invocation4XXErrors", "Sum"), since),
-            )
-            for ic in variant.inference_components
-        }
-        invocations = sum(c.invocations for c in components.values())
-        errors_5xx = sum(c.errors_5xx for c in components.values())
-        errors_4xx = sum(c.errors_4xx for c in components.values())
-        latency = _mean(
-            [
-                v
-                for ic in variant.inference_components
-                for v in results.values(component_metric(ic, "ModelLatency", "Average"), since)
-            ]
-        )
+        known = known and endpoint.inference_components_known
+        traffic = _component_traffic(variant, results, since)
     else:
-
-        def total(name: str) -> float:
-            return results.total(variant_metric(endpoint.name, variant.name, name, "Sum"), since)
-
-        invocations = total("Invocations")
-        errors_5xx = total("Invocation5XXErrors")
-        errors_4xx = total("Invocation4XXErrors")
-        latency = _mean(results.values(variant_metric(endpoint.name, variant.name, "ModelLatency", "Average"), since))
-        components = {}
+        traffic = _variant_traffic(endpoint, variant, results, since)
 
     # Utilization before the last deployment describes other hardware: leave it out.
     util_since = max(windows.utilization_start, endpoint.history_start)
@@ -107,12 +126,12 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
     util_specs = {n: utilization_metric(endpoint.name, variant.name, n) for n in names}
     return VariantUsage(
         traffic_known=known,
-        invocations=invocations,
-        errors_5xx=errors_5xx,
-        errors_4xx=errors_4xx,
-        latency_ms=None if latency is None else round(latency / 1000, 2),  # ModelLatency is in microseconds
-        backlog_peak=backlog,
-        components=components,
+        invocations=traffic.invocations,
+        errors_5xx=traffic.errors_5xx,
+        errors_4xx=traffic.errors_4xx,
+        latency_ms=None if traffic.latency_us is None else round(traffic.latency_us / 1000, 2),
+        backlog_peak=traffic.backlog_peak,
+        components=traffic.components,
         peaks={n: results.peak(s, util_since) for n, s in util_specs.items()},
         utilization_since=util_since,
         utilization_hours=results.count(util_specs["CPUUtilization"], util_since) if names else 0,
