@@ -24,6 +24,9 @@ test: dev  ## lint, types, unit and integration tests, sam validate --lint, sam 
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	# only 3.11 runs here: check the package against the 3.12 and 3.13 standard library too
+	$(BIN)/mypy --python-version 3.12
+	$(BIN)/mypy --python-version 3.13
 	for f in functions/*/app.py; do $(BIN)/mypy --strict --follow-imports=silent $$f || exit 1; done
 	$(BIN)/pytest tests/unit --disable-socket
 	$(BIN)/pytest tests/integration --allow-hosts=127.0.0.1
