@@ -33,5 +33,7 @@ def lambda_handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]
     for error in report.errors:
         # nested: a top-level "message" key would clash with the log record's own
         logger.warning("not judged", extra={"scan_error": error.to_dict()})
+    for warning in result["warnings"]:
+        logger.warning(warning)
     logger.info("scan finished", extra=result)
     return result

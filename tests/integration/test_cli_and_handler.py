@@ -83,9 +83,26 @@ def topic_queue(aws):
 
 
 @pytest.fixture
-def handler_env(monkeypatch, topic_queue):
+def state_table(aws):
+    return create_state_table()
+
+
+def create_state_table(name="sagewatch-state"):
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    return name
+
+
+@pytest.fixture
+def handler_env(monkeypatch, topic_queue, state_table):
     topic, _, _ = topic_queue
     monkeypatch.setenv("SAGEWATCH_TOPIC_ARN", topic)
+    monkeypatch.setenv("SAGEWATCH_STATE_TABLE", state_table)
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sagewatch")
     monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Sagewatch")
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
@@ -114,15 +131,16 @@ def messages(queue, sqs):
     return [json.loads(m["Body"]) for m in got]
 
 
-def test_scheduled_scan_publishes_a_summary_and_emits_metrics(handler_env, topic_queue, demo, capsys):
+def test_scheduled_scan_publishes_a_digest_and_emits_metrics(handler_env, topic_queue, demo, capsys):
     _, queue, sqs = topic_queue
     result = load_handler().lambda_handler(event("scan-schedule.json"), context())
     assert result["endpoints"] == 14 and result["findings"] == 10 and result["errors"] == 0
     assert result["findings_by_kind"] == {"idle": 5, "oversized": 2, "saturated": 2, "errors": 1}
-    assert result["published_message_id"]
+    assert result["announced"]["new"] == 10 and len(result["published_message_ids"]) == 1
     [note] = messages(queue, sqs)
-    assert note["Subject"].startswith("sagewatch: 10 findings in 123456789012/us-east-1")
-    assert "Delete endpoint churn-model-staging" in note["Message"]
+    assert note["Subject"] == "sagewatch 123456789012/us-east-1: 10 new"
+    digest = json.loads(note["Message"])  # the queue gets the machine-readable body
+    assert digest["schema"] == "sagewatch.digest/1" and len(digest["announcements"]) == 10
     out = capsys.readouterr().out
     emf = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
     names = {m["Name"] for doc in emf for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
@@ -160,14 +178,14 @@ def test_eventbridge_scheduled_event_shape_is_accepted(handler_env, topic_queue,
 def test_manual_run_without_publishing(handler_env, topic_queue, demo):
     _, queue, sqs = topic_queue
     result = load_handler().lambda_handler(event("scan-manual-no-publish.json"), context())
-    assert result["findings"] == 10 and result["published_message_id"] is None
+    assert result["findings"] == 10 and result["published_message_ids"] == []
     assert messages(queue, sqs) == []
 
 
 def test_no_findings_no_message(handler_env, topic_queue):
     _, queue, sqs = topic_queue
     result = load_handler().lambda_handler(event("scan-schedule.json"), context())
-    assert result["endpoints"] == 0 and result["published_message_id"] is None
+    assert result["endpoints"] == 0 and result["published_message_ids"] == []
     assert messages(queue, sqs) == []
 
 

@@ -55,8 +55,32 @@ def test_scan_settings_need_a_topic_and_a_region():
         ScanSettings.from_env({"SAGEWATCH_TOPIC_ARN": "sagewatch", "AWS_REGION": "us-east-1"})
 
 
+BASE = {"SAGEWATCH_TOPIC_ARN": TOPIC, "AWS_REGION": "eu-west-1", "SAGEWATCH_STATE_TABLE": "state"}
+
+
 def test_scan_settings_are_frozen():
-    s = ScanSettings.from_env({"SAGEWATCH_TOPIC_ARN": TOPIC, "AWS_REGION": "eu-west-1", "SAGEWATCH_IDLE_HOURS": "12"})
+    s = ScanSettings.from_env({**BASE, "SAGEWATCH_IDLE_HOURS": "12"})
     assert s.region == "eu-west-1" and s.thresholds.idle_hours == 12 and s.catalog_path is None
+    assert (s.state_table, s.renotify_days, s.event_bus, s.chatbot) == ("state", 7, "default", False)
     with pytest.raises(AttributeError):
         s.region = "us-east-1"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"SAGEWATCH_STATE_TABLE": ""}, "SAGEWATCH_STATE_TABLE is required"),
+        ({"SAGEWATCH_RENOTIFY_DAYS": "weekly"}, "SAGEWATCH_RENOTIFY_DAYS must be a whole number of days"),
+        ({"SAGEWATCH_RENOTIFY_DAYS": "0"}, "SAGEWATCH_RENOTIFY_DAYS"),
+        ({"SAGEWATCH_CHATBOT": "yes"}, "SAGEWATCH_CHATBOT must be true or false"),
+        ({"SAGEWATCH_TOPIC_ARN": "arn:aws:sqs:us-east-1:123456789012:q"}, "not an SNS topic ARN"),
+    ],
+)
+def test_notification_settings_are_checked(env, message):
+    with pytest.raises(SettingsError, match=message):
+        ScanSettings.from_env({**BASE, **env})
+
+
+def test_notification_settings_are_read():
+    s = ScanSettings.from_env({**BASE, "SAGEWATCH_RENOTIFY_DAYS": "3", "SAGEWATCH_CHATBOT": "TRUE"})
+    assert s.renotify_days == 3 and s.chatbot is True

@@ -27,6 +27,18 @@ class ScanReport:
     windows: dict[str, Any] = field(default_factory=dict)
     thresholds: dict[str, Any] = field(default_factory=dict)
     catalog: dict[str, str] = field(default_factory=dict)
+    listed: list[str] = field(default_factory=list)  # every endpoint listed, judged or not
+    tags: dict[str, dict[str, str]] = field(default_factory=dict)  # tags of the judged endpoints
+
+    @property
+    def judged(self) -> set[str]:
+        """Endpoints judged in full this scan."""
+        return set(self.tags) - {e.endpoint for e in self.errors if e.endpoint}
+
+    @property
+    def complete(self) -> bool:
+        """No scan-wide error (metrics or component listing): absence of a finding means something."""
+        return not any(e.endpoint is None for e in self.errors)
 
     def sorted_findings(self) -> list[Finding]:
         return sorted(

@@ -20,6 +20,7 @@ class Discovery:
     endpoints: list[Endpoint] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
+    listed: list[str] = field(default_factory=list)  # every endpoint that exists, whatever its state
 
 
 class Inventory(Protocol):
@@ -73,4 +74,6 @@ def run_scan(
         },
         thresholds=thresholds.to_dict(),
         catalog={"region": catalog.region, "as_of": catalog.as_of},
+        listed=list(discovery.listed),
+        tags={e.name: dict(e.tags) for e in discovery.endpoints},
     )

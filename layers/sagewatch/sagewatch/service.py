@@ -7,14 +7,34 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sagewatch.catalog import Catalog
+from sagewatch.digest import Digest
 from sagewatch.events import ScanRequest
+from sagewatch.lifecycle import (
+    Announcement,
+    FindingState,
+    Plan,
+    Reason,
+    StateUnavailableError,
+    announce_all,
+    plan,
+    snoozes,
+)
 from sagewatch.report import ScanReport
 from sagewatch.scan import Inventory, MetricsReader, run_scan
 from sagewatch.settings import ScanSettings
 
 
 class Publisher(Protocol):
-    def publish_summary(self, report: ScanReport) -> str: ...
+    def publish_digest(self, digest: Digest) -> list[str]: ...
+
+
+class EventSink(Protocol):
+    def put(self, announcements: list[Announcement], *, account: str | None, region: str) -> int: ...
+
+
+class StateStore(Protocol):
+    def load(self) -> dict[str, FindingState]: ...
+    def save(self, states: list[FindingState]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -22,36 +42,97 @@ class ScanDependencies:
     inventory: Inventory
     metrics: MetricsReader
     publisher: Publisher
+    events: EventSink
+    state: StateStore
     catalog: Catalog
     account: str | None
+
+
+def digest_of(report: ScanReport, lifecycle: Plan, *, state_available: bool = True) -> Digest:
+    return Digest(
+        account=report.account,
+        region=report.region,
+        generated_at=report.generated_at,
+        announcements=lifecycle.announcements,
+        unchanged=lifecycle.unchanged,
+        snoozed={e: d.isoformat() for e, d in lifecycle.snoozed.items()},
+        open_savings_usd=report.monthly_savings_usd,
+        state_available=state_available,
+    )
+
+
+def preview_digest(report: ScanReport) -> Digest:
+    """The digest a first scan of this fleet would send (every finding new; snoozes applied)."""
+    active, _ = snoozes(report.tags, report.generated_at.date())
+    lifecycle = announce_all(f for f in report.findings if f.endpoint not in active)
+    lifecycle.snoozed = active
+    return digest_of(report, lifecycle)
 
 
 def scheduled_scan(
     settings: ScanSettings, request: ScanRequest, deps: ScanDependencies, now: datetime | None = None
 ) -> tuple[ScanReport, dict[str, Any]]:
-    """Scan the region and, when there are findings, publish their summary. Returns the report and
-    the small result the function hands back to its caller."""
+    """Scan, decide what is worth announcing, send one digest, remember what was said.
+
+    The digest goes out before state is written: if the function fails in between, the next scan
+    announces again rather than never. If the state table is unreadable, the digest lists every
+    current finding and says so.
+    """
+    now = now or datetime.now(UTC)
     report = run_scan(
         deps.inventory,
         deps.metrics,
         deps.catalog,
         settings.thresholds,
-        now=now or datetime.now(UTC),
+        now=now,
         region=settings.region,
         account=deps.account,
     )
-    message_id = None
-    if request.publish and report.findings:
-        message_id = deps.publisher.publish_summary(report)
+    active, snooze_problems = snoozes(report.tags, now.date())
+    warnings = list(snooze_problems)
+    state_available = True
+    try:
+        lifecycle = plan(
+            report.findings,
+            deps.state.load(),
+            now=now,
+            renotify_days=settings.renotify_days,
+            judged=report.judged,
+            listed=set(report.listed),
+            complete=report.complete,
+            snoozed=active,
+        )
+    except StateUnavailableError as exc:
+        warnings.append(str(exc))
+        state_available = False
+        lifecycle = announce_all(f for f in report.findings if f.endpoint not in active)
+        lifecycle.snoozed = active
+    digest = digest_of(report, lifecycle, state_available=state_available)
+    message_ids: list[str] = []
+    failed_events = 0
+    if request.publish:
+        if lifecycle.announcements:
+            message_ids = deps.publisher.publish_digest(digest)
+            failed_events = deps.events.put(lifecycle.announcements, account=report.account, region=report.region)
+        if state_available:
+            try:
+                deps.state.save(lifecycle.states)
+            except StateUnavailableError as exc:
+                warnings.append(str(exc))  # the next scan announces again: duplicates, never silence
     result = {
-        "schema": "sagewatch.scan-result/1",
+        "schema": "sagewatch.scan-result/2",
         "endpoints": report.endpoints,
         "findings": len(report.findings),
         "findings_by_kind": report.counts_by_kind(),
+        "announced": {r.value: digest.count(r) for r in Reason}
+        | {"unchanged": lifecycle.unchanged, "snoozed": len(active)},
         "skipped": len(report.skipped),
         "errors": len(report.errors),
         "fleet_monthly_cost_usd": report.fleet_monthly_cost_usd,
         "monthly_savings_usd": report.monthly_savings_usd,
-        "published_message_id": message_id,
+        "published_message_ids": message_ids,
+        "failed_events": failed_events,
+        "state_available": state_available,
+        "warnings": warnings,
     }
     return report, result

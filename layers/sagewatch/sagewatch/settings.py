@@ -166,24 +166,50 @@ def _require(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in ("true", "false"):
+        raise SettingsError(f"{name} must be true or false, got {raw!r}")
+    return raw == "true"
+
+
+def _topic_arn(env: Mapping[str, str], name: str) -> str:
+    arn = _require(env, name)
+    if not arn.startswith("arn:") or arn.count(":") != 5 or ":sns:" not in arn:
+        raise SettingsError(f"{name} is not an SNS topic ARN: {arn!r}")
+    return arn
+
+
 @dataclass(frozen=True)
 class ScanSettings:
     """Settings of the scheduled scan function."""
 
     region: str
     topic_arn: str
+    state_table: str
     thresholds: Thresholds
+    renotify_days: int = 7
+    event_bus: str = "default"
+    chatbot: bool = False
     catalog_path: Path | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScanSettings:
-        topic_arn = _require(env, "SAGEWATCH_TOPIC_ARN")
-        if not topic_arn.startswith("arn:") or topic_arn.count(":") != 5:
-            raise SettingsError(f"SAGEWATCH_TOPIC_ARN is not an SNS topic ARN: {topic_arn!r}")
         catalog = env.get("SAGEWATCH_CATALOG_PATH", "").strip()
+        renotify = env.get("SAGEWATCH_RENOTIFY_DAYS", "").strip() or "7"
+        if not renotify.isdigit() or not 1 <= int(renotify) <= 365:
+            raise SettingsError(
+                f"SAGEWATCH_RENOTIFY_DAYS must be a whole number of days from 1 to 365, got {renotify!r}"
+            )
         return cls(
             region=_require(env, "AWS_REGION"),
-            topic_arn=topic_arn,
+            topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
+            state_table=_require(env, "SAGEWATCH_STATE_TABLE"),
             thresholds=Thresholds.from_env(env),
+            renotify_days=int(renotify),
+            event_bus=env.get("SAGEWATCH_EVENT_BUS", "").strip() or "default",
+            chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
             catalog_path=Path(catalog) if catalog else None,
         )

@@ -12,6 +12,8 @@ from sagewatch import __version__
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_pricing import PricingClient
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sns import SNSClient
@@ -74,6 +76,14 @@ class Clients:
 
     def sns(self) -> SNSClient:
         client: SNSClient = self._client("sns")
+        return client
+
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self._client("dynamodb")
+        return client
+
+    def events(self) -> EventBridgeClient:
+        client: EventBridgeClient = self._client("events")
         return client
 
     def sts(self) -> STSClient:

@@ -112,6 +112,7 @@ class SageMakerInventory:
         with self._lock:
             self._configs = {}  # once per scan: a config name could be deleted and reused between scans
         summaries = self._summaries()
+        found.listed = [s["EndpointName"] for s in summaries]
         try:
             components = self._inference_components()
             components_known = True

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
+from sagewatch.aws.events import FindingEvents
 from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.aws.sns import TopicPublisher
+from sagewatch.aws.state import StateStore
 from sagewatch.catalog import Catalog
 from sagewatch.service import ScanDependencies
 from sagewatch.settings import ScanSettings
@@ -19,7 +21,9 @@ def scan_dependencies(
     return ScanDependencies(
         inventory=SageMakerInventory(clients.sagemaker()),
         metrics=CloudWatchMetrics(clients.cloudwatch()),
-        publisher=TopicPublisher(clients.sns(), settings.topic_arn),
+        publisher=TopicPublisher(clients.sns(), settings.topic_arn, chatbot=settings.chatbot),
+        events=FindingEvents(clients.events(), settings.event_bus),
+        state=StateStore(clients.dynamodb(), settings.state_table),
         catalog=catalog or Catalog.load(settings.catalog_path),
         account=account,
     )

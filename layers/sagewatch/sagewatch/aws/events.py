@@ -1,0 +1,41 @@
+"""Announced findings on EventBridge, for users to route anywhere."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sagewatch.lifecycle import Announcement
+
+if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+
+SOURCE = "sagewatch"
+DETAIL_TYPE = "SageMaker Endpoint Finding"
+MAX_ENTRIES = 10  # PutEvents limit
+
+
+class FindingEvents:
+    def __init__(self, client: EventBridgeClient, bus: str = "default"):
+        self.client = client
+        self.bus = bus
+
+    def put(self, announcements: list[Announcement], *, account: str | None, region: str) -> int:
+        """Put one event per announcement; returns how many failed (PutEvents fails entries, not calls)."""
+        entries: list[Any] = [
+            {
+                "Source": SOURCE,
+                "DetailType": DETAIL_TYPE,
+                "EventBusName": self.bus,
+                "Resources": [f"arn:aws:sagemaker:{region}:{account}:endpoint/{a.finding['endpoint'].lower()}"]
+                if account
+                else [],
+                "Detail": json.dumps({"reason": a.reason.value, **a.finding}),
+            }
+            for a in announcements
+        ]
+        failed = 0
+        for i in range(0, len(entries), MAX_ENTRIES):
+            response = self.client.put_events(Entries=entries[i : i + MAX_ENTRIES])
+            failed += int(response.get("FailedEntryCount", 0))
+        return failed

@@ -1,0 +1,193 @@
+"""Which findings to announce, given what was announced before (pure; state lives in DynamoDB).
+
+A finding is announced when it is new, when it changes materially (another recommendation, or savings
+moving by more than 20%), as a reminder every `renotify_days`, and once as resolved when it is gone.
+An endpoint tagged sagewatch:snooze-until=YYYY-MM-DD is silent until that date (it speaks again on it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sagewatch.models import Finding
+
+SNOOZE_TAG = "sagewatch:snooze-until"
+MATERIAL_SAVINGS_CHANGE = 0.20
+RESOLVED_RETENTION = timedelta(days=30)  # TTL of a resolved record
+STALE_AFTER_MIN = timedelta(days=30)  # TTL of an open record not seen again
+
+
+class StateUnavailableError(RuntimeError):
+    """The state store could not be read or written."""
+
+
+class Reason(StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    REMINDER = "reminder"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class FindingState:
+    """What was last seen and said about one finding."""
+
+    id: str
+    endpoint: str
+    open: bool
+    first_seen: datetime
+    last_seen: datetime
+    last_notified: datetime | None  # None: never announced (new while snoozed)
+    finding: dict[str, Any]  # the finding as last announced (or first seen)
+    expires_at: datetime
+
+    def to_item(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "endpoint": self.endpoint,
+            "open": self.open,
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "last_notified": self.last_notified.isoformat() if self.last_notified else None,
+            "finding": self.finding,
+            "expires_at": int(self.expires_at.timestamp()),
+        }
+
+    @classmethod
+    def from_item(cls, item: Mapping[str, Any]) -> FindingState:
+        from datetime import UTC
+
+        return cls(
+            id=str(item["id"]),
+            endpoint=str(item["endpoint"]),
+            open=bool(item["open"]),
+            first_seen=datetime.fromisoformat(item["first_seen"]),
+            last_seen=datetime.fromisoformat(item["last_seen"]),
+            last_notified=datetime.fromisoformat(item["last_notified"]) if item.get("last_notified") else None,
+            finding=dict(item["finding"]),
+            expires_at=datetime.fromtimestamp(int(item["expires_at"]), UTC),
+        )
+
+
+@dataclass(frozen=True)
+class Announcement:
+    reason: Reason
+    finding: dict[str, Any]  # the current finding; for RESOLVED, the last one announced
+    previous: dict[str, Any] | None = None  # for CHANGED: what was announced before
+
+    @property
+    def severity(self) -> str:
+        return str(self.finding["severity"])
+
+
+@dataclass
+class Plan:
+    announcements: list[Announcement] = field(default_factory=list)
+    states: list[FindingState] = field(default_factory=list)  # to write back
+    snoozed: dict[str, date] = field(default_factory=dict)  # endpoint -> silent until
+    unchanged: int = 0
+
+
+def snoozes(tags_by_endpoint: Mapping[str, Mapping[str, str]], today: date) -> tuple[dict[str, date], list[str]]:
+    """Endpoints silenced today, and problems with snooze tags (a bad date silences nothing)."""
+    active: dict[str, date] = {}
+    problems = []
+    for endpoint, tags in tags_by_endpoint.items():
+        raw = tags.get(SNOOZE_TAG)
+        if raw is None:
+            continue
+        try:
+            until = date.fromisoformat(raw.strip())
+        except ValueError:
+            problems.append(f"{endpoint}: tag {SNOOZE_TAG}={raw!r} is not a YYYY-MM-DD date; not snoozed")
+            continue
+        if today < until:
+            active[endpoint] = until
+    return active, problems
+
+
+def material_change(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    keys = ("action", "instance_type", "instance_count")
+    if any(before["recommendation"].get(k) != after["recommendation"].get(k) for k in keys):
+        return True
+    old, new = before.get("monthly_savings_usd"), after.get("monthly_savings_usd")
+    if old is None or new is None:
+        return old != new
+    if old == 0:
+        return bool(new)
+    return bool(abs(new - old) / old > MATERIAL_SAVINGS_CHANGE)
+
+
+def plan(
+    findings: Iterable[Finding],
+    previous: Mapping[str, FindingState],
+    *,
+    now: datetime,
+    renotify_days: int,
+    judged: set[str],
+    listed: set[str],
+    complete: bool,
+    snoozed: Mapping[str, date],
+) -> Plan:
+    """What to announce and what to remember.
+
+    `judged`: endpoints judged in full this scan; `listed`: every endpoint that exists; `complete`: no
+    scan-wide error (a failed metric read or component listing). A finding that disappeared is resolved
+    only when its endpoint was judged in full, or no longer exists, in a complete scan: an endpoint we
+    could not read is not a fixed one.
+    """
+    out = Plan(snoozed=dict(snoozed))
+    stale = now + max(STALE_AFTER_MIN, timedelta(days=renotify_days * 2))
+    seen = set()
+    for f in findings:
+        seen.add(f.id)
+        doc = f.to_dict()
+        prev = previous.get(f.id)
+        live = prev if prev is not None and prev.open else None
+        state = FindingState(
+            id=f.id,
+            endpoint=f.endpoint,
+            open=True,
+            first_seen=live.first_seen if live else now,
+            last_seen=now,
+            last_notified=live.last_notified if live else None,
+            finding=live.finding if live else doc,
+            expires_at=stale,
+        )
+        reason = None
+        if f.endpoint in snoozed:
+            pass
+        elif live is None or live.last_notified is None:
+            reason = Reason.NEW
+        elif material_change(live.finding, doc):
+            reason = Reason.CHANGED
+        elif now - live.last_notified >= timedelta(days=renotify_days):
+            reason = Reason.REMINDER
+        else:
+            out.unchanged += 1
+        if reason is not None:
+            previous_doc = live.finding if reason is Reason.CHANGED and live else None
+            out.announcements.append(Announcement(reason, doc, previous_doc))
+            state = replace(state, last_notified=now, finding=doc)
+        out.states.append(state)
+    for prev in previous.values():
+        if not prev.open or prev.id in seen:
+            continue
+        gone = prev.endpoint not in listed
+        if not complete or not (gone or prev.endpoint in judged):
+            continue  # not known to be fixed: keep the record as it is
+        if prev.last_notified is not None:
+            out.announcements.append(Announcement(Reason.RESOLVED, prev.finding))
+        out.states.append(
+            replace(prev, open=False, last_seen=now, last_notified=now, expires_at=now + RESOLVED_RETENTION)
+        )
+    return out
+
+
+def announce_all(findings: Iterable[Finding]) -> Plan:
+    """Without state (the table could not be read): every current finding, so nothing is missed."""
+    return Plan(announcements=[Announcement(Reason.NEW, f.to_dict()) for f in findings])

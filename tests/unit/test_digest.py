@@ -1,0 +1,231 @@
+"""Digest renderings: email, JSON, Slack Block Kit (validated with slack_sdk), Chatbot, SNS parts."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from slack_sdk.models.blocks import Block
+
+from sagewatch.catalog import Catalog
+from sagewatch.commands import command_for
+from sagewatch.digest import (
+    SLACK_BLOCKS_MAX,
+    SNS_MAX_BYTES,
+    Digest,
+    render_chatbot,
+    render_email,
+    render_json,
+    render_slack,
+    sns_messages,
+)
+from sagewatch.lifecycle import Announcement, Reason
+from sagewatch.metrics import utilization_metric, variant_metric
+from sagewatch.rules import judge_endpoint
+from sagewatch.settings import Thresholds
+from sagewatch_testkit.builders import NOW, endpoint, hourly, results, variant, windows
+
+CATALOG = Catalog.load()
+
+
+def judge(ep, res=None):
+    return judge_endpoint(ep, res or results(), CATALOG, Thresholds(), windows())
+
+
+def oversized():
+    ep = endpoint("docs", variant("AllTraffic", "ml.m5.4xlarge", 3))
+    res = results(
+        (variant_metric("docs", "AllTraffic", "Invocations", "Sum"), hourly(100, 168)),
+        (utilization_metric("docs", "AllTraffic", "CPUUtilization"), hourly(0.12 * 1600, 168)),
+        (utilization_metric("docs", "AllTraffic", "MemoryUtilization"), hourly(18, 168)),
+    )
+    return judge(ep, res)[0]
+
+
+def digest(announcements, **kw):
+    return Digest(account="123456789012", region="us-east-1", generated_at=NOW, announcements=announcements, **kw)
+
+
+def many(n):
+    # long names make long blocks: the worst case for Slack and SNS limits
+    return [
+        Announcement(
+            Reason.NEW,
+            judge(endpoint(f"{'very-long-endpoint-name-' * 2}{i:04d}", variant("AllTraffic", "ml.g5.12xlarge")))[
+                0
+            ].to_dict(),
+        )
+        for i in range(n)
+    ]
+
+
+def test_email_groups_by_severity_with_evidence_cost_and_command():
+    idle = judge(endpoint("quiet", variant("v", "ml.m5.2xlarge")))[0]
+    d = digest(
+        [
+            Announcement(Reason.NEW, idle.to_dict()),
+            Announcement(Reason.NEW, oversized().to_dict()),
+            Announcement(Reason.RESOLVED, idle.to_dict() | {"endpoint": "fixed"}),
+        ]
+    )
+    text = render_email(d)
+    assert text.index("HIGH (1)") < text.index("MEDIUM (1)") < text.index("RESOLVED (1)")
+    assert "[NEW] oversized: docs / AllTraffic (3 x ml.m5.4xlarge)" in text
+    assert "Peak hourly utilization over 168 h: cpu 12%, memory 18%." in text
+    assert "No invocations in the last 24 h." in text
+    assert "Costs $2,019/month; saves $1,358/month." in text
+    assert "aws sagemaker delete-endpoint --region us-east-1 --endpoint-name quiet" in text
+    assert "fixed is no longer idle" in text
+
+
+def test_changed_finding_says_what_it_was():
+    f = oversized().to_dict()
+    before = f | {"monthly_savings_usd": 100.0, "recommendation": f["recommendation"] | {"instance_count": 2}}
+    text = render_email(digest([Announcement(Reason.CHANGED, f, before)]))
+    assert "[CHANGED]" in text and "Was: resize-variant -> 2 x ml.r5.xlarge, saving $100/month." in text
+
+
+def test_json_body_is_machine_readable():
+    doc = render_json(digest([Announcement(Reason.NEW, oversized().to_dict())], unchanged=3))
+    assert doc["schema"] == "sagewatch.digest/1"
+    assert doc["summary"] == {"new": 1, "changed": 0, "reminder": 0, "resolved": 0, "unchanged": 3, "snoozed": 0}
+    [a] = doc["announcements"]
+    assert a["reason"] == "new" and a["finding"]["kind"] == "oversized" and "update-endpoint" in a["command"]
+    json.dumps(doc)
+
+
+def test_slack_splits_200_findings_within_block_kit_limits():
+    payloads = render_slack(digest(many(200)))
+    assert len(payloads) == 5  # 48 findings per message
+    total = 0
+    for n, payload in enumerate(payloads, 1):
+        assert len(payload["blocks"]) <= SLACK_BLOCKS_MAX
+        for raw in payload["blocks"]:
+            Block.parse(raw).validate_json()  # raises on Slack's length limits
+        assert payload["blocks"][0]["text"]["text"].endswith(f"({n}/5)")
+        total += len(payload["blocks"]) - 2
+    assert total == 200
+
+
+def test_slack_clips_overlong_text():
+    f = oversized().to_dict()
+    f["recommendation"]["summary"] = "x" * 5000
+    [payload] = render_slack(digest([Announcement(Reason.NEW, f)]))
+    for raw in payload["blocks"]:
+        Block.parse(raw).validate_json()
+    assert len(payload["blocks"][2]["text"]["text"]) == 3000
+
+
+def test_chatbot_custom_notification_shape():
+    doc = render_chatbot(digest(many(200)))
+    assert doc["version"] == "1.0" and doc["source"] == "custom"
+    assert doc["content"]["textType"] == "client-markdown"
+    assert len(doc["content"]["description"]) <= 3500 and "more in the email digest" in doc["content"]["description"]
+    assert doc["metadata"]["threadId"] == "sagewatch-123456789012-us-east-1"
+
+
+def test_sns_message_has_a_body_per_protocol_and_filterable_attributes():
+    [m] = sns_messages(digest([Announcement(Reason.NEW, oversized().to_dict())]), chatbot=True)
+    body = json.loads(m.message)
+    assert set(body) == {"default", "email", "email-json", "sqs", "lambda", "https"}
+    assert json.loads(body["https"])["source"] == "custom"  # Chatbot's format on https
+    assert json.loads(body["sqs"])["schema"] == "sagewatch.digest/1"
+    assert json.loads(m.attributes["kind"]["StringValue"]) == ["oversized"]
+    assert json.loads(m.attributes["endpoint"]["StringValue"]) == ["docs"]
+    assert m.attributes["severity"]["DataType"] == "String.Array"
+    [plain] = sns_messages(digest([Announcement(Reason.NEW, oversized().to_dict())]))
+    assert json.loads(json.loads(plain.message)["https"])["schema"] == "sagewatch.digest/1"
+
+
+def test_large_digest_is_split_under_the_sns_limit():
+    parts = sns_messages(digest(many(200)), chatbot=True)
+    assert len(parts) > 1
+    assert all(len(p.message.encode()) < SNS_MAX_BYTES for p in parts)
+    seen = [a["finding"]["endpoint"] for p in parts for a in json.loads(json.loads(p.message)["sqs"])["announcements"]]
+    assert len(seen) == len(set(seen)) == 200
+    assert parts[0].subject.endswith(f"(part 1/{len(parts)})")
+
+
+@pytest.mark.parametrize(
+    ("finding", "expected"),
+    [
+        (
+            {
+                "endpoint": "e",
+                "variant": None,
+                "instance_type": "ml.m5.large",
+                "instance_count": 1,
+                "evidence": {},
+                "recommendation": {"action": "delete-endpoint"},
+            },
+            "aws sagemaker delete-endpoint --region us-east-1 --endpoint-name e",
+        ),
+        (
+            {
+                "endpoint": "e",
+                "variant": None,
+                "instance_type": "ml.g5.xlarge",
+                "instance_count": 1,
+                "evidence": {"inference_components": ["c1"]},
+                "recommendation": {"action": "delete-endpoint"},
+            },
+            "aws sagemaker delete-inference-component --region us-east-1 --inference-component-name c1\n",
+        ),
+        (
+            {
+                "endpoint": "e",
+                "variant": "v",
+                "instance_type": "ml.g5.12xlarge",
+                "instance_count": 1,
+                "evidence": {},
+                "recommendation": {"action": "scale-out", "instance_type": "ml.g5.12xlarge", "instance_count": 2},
+            },
+            "--desired-weights-and-capacities VariantName=v,DesiredInstanceCount=2",
+        ),
+        (
+            {
+                "endpoint": "e",
+                "variant": "v",
+                "instance_type": "ml.m5.xlarge",
+                "instance_count": 2,
+                "evidence": {},
+                "recommendation": {"action": "scale-to-zero", "instance_type": None, "instance_count": 0},
+            },
+            "--resource-id endpoint/e/variant/v --scalable-dimension sagemaker:variant:DesiredInstanceCount "
+            "--min-capacity 0",
+        ),
+        (
+            {
+                "endpoint": "e",
+                "variant": "v",
+                "instance_type": "ml.m5.4xlarge",
+                "instance_count": 3,
+                "evidence": {},
+                "recommendation": {"action": "resize-variant", "instance_type": "ml.r5.xlarge", "instance_count": 3},
+            },
+            '.InstanceType = "ml.r5.xlarge" | .InitialInstanceCount = 3',
+        ),
+        (
+            {
+                "endpoint": "e",
+                "variant": "b",
+                "instance_type": "ml.m5.large",
+                "instance_count": 1,
+                "evidence": {},
+                "recommendation": {"action": "remove-variant", "instance_type": None, "instance_count": 0},
+            },
+            'map(select(.VariantName != "b"))',
+        ),
+    ],
+)
+def test_commands(finding, expected):
+    command = command_for(finding, "us-east-1", NOW)
+    assert command is not None and expected in command
+
+
+def test_config_changes_keep_the_old_config_for_rollback():
+    f = oversized().to_dict()
+    command = command_for(f, "us-east-1", NOW + timedelta(minutes=5))
+    assert command is not None
+    assert "del(.EndpointConfigArn, .CreationTime)" in command  # everything else is carried over
+    assert '-sw202611221205"' in command and "roll back" in command
+    assert command_for(f | {"recommendation": {"action": "investigate"}}, "us-east-1", NOW) is None
