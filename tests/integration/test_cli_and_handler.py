@@ -210,3 +210,33 @@ def test_missing_setting_fails_at_cold_start(handler_env, monkeypatch):
     monkeypatch.setenv("SAGEWATCH_IDLE_HOURS", "a day")
     with pytest.raises(SettingsError, match="SAGEWATCH_IDLE_HOURS"):
         load_handler()
+
+
+def test_preview_notification_email(demo, capsys):
+    assert main(["preview-notification", "--format", "email"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Subject: sagewatch 123456789012/us-east-1: 10 new")
+    assert "HIGH (5)" in out
+    assert "aws sagemaker delete-endpoint --region us-east-1 --endpoint-name churn-model-staging" in out
+
+
+def test_preview_notification_slack_is_valid_block_kit(demo, capsys):
+    from slack_sdk.models.blocks import Block
+
+    assert main(["preview-notification", "--format", "slack"]) == 0
+    payloads = json.loads(capsys.readouterr().out)
+    assert len(payloads) == 1 and len(payloads[0]["blocks"]) == 12
+    for raw in payloads[0]["blocks"]:
+        Block.parse(raw).validate_json()
+
+
+def test_preview_notification_chatbot(demo, capsys):
+    assert main(["preview-notification", "--format", "chatbot", "--error-rate", "5"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["source"] == "custom" and "search-ranker" not in doc["content"]["description"]
+
+
+def test_preview_notification_needs_a_format(capsys):
+    with pytest.raises(SystemExit):
+        main(["preview-notification"])
+    assert "--format" in capsys.readouterr().err

@@ -17,8 +17,10 @@ from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.pricing import hosting_price_list
 from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.catalog import Catalog, CatalogError, merge_price_list
-from sagewatch.report import render_table
+from sagewatch.digest import render_chatbot, render_email, render_slack, subject
+from sagewatch.report import ScanReport, render_table
 from sagewatch.scan import run_scan
+from sagewatch.service import preview_digest
 from sagewatch.settings import SettingsError, Thresholds, threshold_flags
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -33,11 +35,16 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     scan = commands.add_parser("scan", help="scan every endpoint of a region (read-only)")
-    scan.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
     scan.add_argument("--format", choices=["table", "json"], default="table")
-    scan.add_argument("--catalog", type=Path, help="instance catalog JSON (default: the bundled one)")
-    for name, (flag, text, default) in threshold_flags().items():
-        scan.add_argument(flag, dest=name, metavar="N", help=f"{text} (default {default:g})")
+    preview = commands.add_parser(
+        "preview-notification", help="print the digest a scan of the region would send (read-only, sends nothing)"
+    )
+    preview.add_argument("--format", choices=["email", "slack", "chatbot"], required=True)
+    for command in (scan, preview):
+        command.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
+        command.add_argument("--catalog", type=Path, help="instance catalog JSON (default: the bundled one)")
+        for name, (flag, text, default) in threshold_flags().items():
+            command.add_argument(flag, dest=name, metavar="N", help=f"{text} (default {default:g})")
 
     catalog = commands.add_parser("catalog", help="the instance type and price catalog")
     catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
@@ -56,14 +63,14 @@ def _clients(region: str | None) -> Clients:
     return Clients.resolve(region)
 
 
-def cmd_scan(args: argparse.Namespace) -> int:
+def _scan(args: argparse.Namespace) -> ScanReport:
     try:
         thresholds = Thresholds.from_strings({k: getattr(args, k) for k in threshold_flags()}, by="flag")
         catalog = Catalog.load(args.catalog)
     except (SettingsError, CatalogError) as exc:
         raise CliError(str(exc)) from exc
     clients = _clients(args.region)
-    report = run_scan(
+    return run_scan(
         SageMakerInventory(clients.sagemaker()),
         CloudWatchMetrics(clients.cloudwatch()),
         catalog,
@@ -72,6 +79,22 @@ def cmd_scan(args: argparse.Namespace) -> int:
         region=clients.region,
         account=clients.account_id(),
     )
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    digest = preview_digest(_scan(args))
+    if args.format == "email":
+        print(f"Subject: {subject(digest)}\n")
+        print(render_email(digest))
+    elif args.format == "slack":
+        print(json.dumps(render_slack(digest), indent=2))
+    else:
+        print(json.dumps(render_chatbot(digest), indent=2))
+    return EXIT_OK
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    report = _scan(args)
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:
@@ -101,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "scan":
             return cmd_scan(args)
+        if args.command == "preview-notification":
+            return cmd_preview(args)
         return cmd_catalog_refresh(args)
     except CliError as exc:
         print(f"sagewatch: error: {exc}", file=sys.stderr)
