@@ -167,11 +167,38 @@ def render_json(d: Digest) -> dict[str, Any]:
         "part": {"index": d.part[0], "of": d.part[1]},
         "summary": {r.value: d.count(r) for r in Reason} | {"unchanged": d.unchanged, "snoozed": len(d.snoozed)},
         "state_available": d.state_available,
+        "open_savings_usd": d.open_savings_usd,
+        "snoozed": d.snoozed,
         "announcements": [
             {"reason": a.reason.value, "finding": a.finding, "previous": a.previous, "command": d.command(a)}
             for a in d.active() + d.resolved()
         ],
     }
+
+
+def digest_from_json(doc: Mapping[str, Any]) -> Digest:
+    """The Digest a render_json document describes (what subscribers of the topic receive)."""
+    if doc.get("schema") != DIGEST_SCHEMA:
+        raise ValueError(f"not a sagewatch digest: schema is {doc.get('schema')!r}, expected {DIGEST_SCHEMA!r}")
+    try:
+        announcements = [
+            Announcement(Reason(a["reason"]), dict(a["finding"]), a.get("previous")) for a in doc["announcements"]
+        ]
+        generated = datetime.fromisoformat(str(doc["generated_at"]).replace("Z", "+00:00"))
+        part = doc.get("part", {"index": 1, "of": 1})
+        return Digest(
+            account=doc.get("account"),
+            region=str(doc["region"]),
+            generated_at=generated,
+            announcements=announcements,
+            unchanged=int(doc.get("summary", {}).get("unchanged", 0)),
+            snoozed=dict(doc.get("snoozed", {})),
+            open_savings_usd=float(doc.get("open_savings_usd", 0.0)),
+            state_available=bool(doc.get("state_available", True)),
+            part=(int(part["index"]), int(part["of"])),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"malformed sagewatch digest: {exc!r}") from exc
 
 
 # --- Slack ---------------------------------------------------------------------------------------

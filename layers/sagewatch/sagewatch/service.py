@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sagewatch.catalog import Catalog
-from sagewatch.digest import Digest
+from sagewatch.digest import Digest, digest_from_json, render_slack
 from sagewatch.events import ScanRequest
 from sagewatch.lifecycle import (
     Announcement,
@@ -136,3 +137,24 @@ def scheduled_scan(
         "warnings": warnings,
     }
     return report, result
+
+
+class Poster(Protocol):
+    def post(self, payload: dict[str, Any], *, deadline: float | None = None) -> int: ...
+
+
+def deliver_to_slack(messages: list[str], poster: Poster, *, deadline: float | None = None) -> dict[str, Any]:
+    """Post each SNS message's digest to Slack as Block Kit messages. Any failure raises, so that the
+    invocation is retried and finally dead-lettered with its event: nothing is dropped silently."""
+    digests = []
+    for n, message in enumerate(messages, 1):
+        try:
+            digests.append(digest_from_json(json.loads(message)))
+        except ValueError as exc:  # json.JSONDecodeError is a ValueError
+            raise ValueError(f"SNS message {n} is not a sagewatch digest: {exc}") from exc
+    posted = attempts = 0
+    for digest in digests:
+        for payload in render_slack(digest):
+            attempts += poster.post(payload, deadline=deadline)
+            posted += 1
+    return {"digests": len(digests), "slack_messages": posted, "attempts": attempts}

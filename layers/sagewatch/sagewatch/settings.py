@@ -213,3 +213,17 @@ class ScanSettings:
             chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
             catalog_path=Path(catalog) if catalog else None,
         )
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    """Settings of the Slack notifier function."""
+
+    webhook_secret_arn: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SlackSettings:
+        arn = _require(env, "SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN")
+        if not arn.startswith("arn:") or ":secretsmanager:" not in arn:
+            raise SettingsError(f"SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN is not a Secrets Manager ARN: {arn!r}")
+        return cls(webhook_secret_arn=arn)

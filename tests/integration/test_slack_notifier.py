@@ -1,0 +1,140 @@
+"""The Slack notifier end to end: SNS event -> Secrets Manager -> a local webhook standing in for Slack."""
+
+import importlib.util
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from slack_sdk.models.blocks import Block
+
+from sagewatch_testkit.lambda_async import invoke_async
+from sagewatch_testkit.webhook_server import fake_webhook
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+EVENT = json.loads((ROOT / "events" / "slack-sns-digest.json").read_text())
+
+
+def load_notifier():
+    spec = importlib.util.spec_from_file_location("slack_app", ROOT / "functions" / "slack_notifier" / "app.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def context(seconds=60):
+    return SimpleNamespace(
+        function_name="sagewatch-slack",
+        memory_limit_in_mb=256,
+        aws_request_id="r",
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:sagewatch-slack",
+        get_remaining_time_in_millis=lambda: seconds * 1000,
+    )
+
+
+@pytest.fixture
+def secret(aws, monkeypatch):
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sagewatch")
+    sm = boto3.client("secretsmanager", region_name=REGION)
+
+    def put(url: str) -> str:
+        arn = sm.create_secret(Name="sagewatch/slack", SecretString=json.dumps({"webhook_url": url}))["ARN"]
+        monkeypatch.setenv("SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN", arn)
+        return arn
+
+    return put
+
+
+@pytest.fixture(autouse=True)
+def no_cached_secrets():
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    yield
+    parameters.clear_caches()
+
+
+def test_digest_is_posted_as_valid_block_kit(secret):
+    with fake_webhook([(200, {}, "ok")]) as hook:
+        secret(hook.url)
+        result = load_notifier().lambda_handler(EVENT, context())
+    assert result == {"digests": 1, "slack_messages": 1, "attempts": 1}
+    [payload] = hook.requests
+    assert payload["blocks"][0]["type"] == "header" and len(payload["blocks"]) == 12
+    for raw in payload["blocks"]:
+        Block.parse(raw).validate_json()
+    assert any("churn-model-staging" in b.get("text", {}).get("text", "") for b in payload["blocks"])
+
+
+def test_429_retry_after_is_honoured(secret):
+    with fake_webhook([(429, {"Retry-After": "1"}, "rate_limited"), (200, {}, "ok")]) as hook:
+        secret(hook.url)
+        result = load_notifier().lambda_handler(EVENT, context())
+    assert result["attempts"] == 2 and len(hook.requests) == 2
+    assert hook.requests[0] == hook.requests[1]
+
+
+def test_a_failing_webhook_sends_the_event_to_the_dead_letter_queue(secret):
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq = sqs.create_queue(QueueName="slack-dlq")["QueueUrl"]
+    with fake_webhook([(500, {}, "internal_error")]) as hook:
+        secret(hook.url)
+        app = load_notifier()
+        assert invoke_async(app.lambda_handler, EVENT, context(), sqs=sqs, on_failure_queue_url=dlq) is None
+    assert len(hook.requests) == 3  # the first try and Lambda's two retries
+    [message] = sqs.receive_message(QueueUrl=dlq)["Messages"]
+    record = json.loads(message["Body"])
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestPayload"] == EVENT  # the digest is kept whole for a replay
+    assert "HTTP 500: internal_error" in record["responsePayload"]["errorMessage"]
+
+
+@pytest.mark.parametrize(
+    ("status", "body"), [(404, "no_service"), (410, "channel_is_archived"), (403, "invalid_token")]
+)
+def test_other_errors_fail_with_slacks_reason(secret, status, body):
+    from sagewatch.webhook import WebhookError
+
+    with fake_webhook([(status, {}, body)]) as hook:
+        secret(hook.url)
+        with pytest.raises(WebhookError, match=f"HTTP {status}: {body}"):
+            load_notifier().lambda_handler(EVENT, context())
+
+
+def test_rate_limit_longer_than_the_time_left_fails_for_a_later_retry(secret):
+    from sagewatch.webhook import WebhookError
+
+    with fake_webhook([(429, {"Retry-After": "20"}, "rate_limited")]) as hook:
+        secret(hook.url)
+        with pytest.raises(WebhookError, match="Retry-After 20"):
+            load_notifier().lambda_handler(EVENT, context(seconds=10))
+    assert len(hook.requests) == 1
+
+
+def test_a_message_that_is_not_a_digest_is_refused_clearly(secret):
+    bad = json.loads((ROOT / "events" / "slack-sns-not-a-digest.json").read_text())
+    with fake_webhook([(200, {}, "ok")]) as hook:
+        secret(hook.url)
+        with pytest.raises(ValueError, match="SNS message 1 is not a sagewatch digest"):
+            load_notifier().lambda_handler(bad, context())
+    assert hook.requests == []
+
+
+def test_a_secret_without_a_url_is_refused(secret, aws):
+    sm = boto3.client("secretsmanager", region_name=REGION)
+    secret("https://hooks.slack.com/services/x")
+    sm.put_secret_value(SecretId="sagewatch/slack", SecretString="not a url")
+    with pytest.raises(ValueError, match="does not hold a webhook URL"):
+        load_notifier().lambda_handler(EVENT, context())
+
+
+def test_missing_secret_setting_fails_at_cold_start(monkeypatch):
+    from sagewatch.settings import SettingsError
+
+    monkeypatch.delenv("SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN", raising=False)
+    with pytest.raises(SettingsError, match="SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN is required"):
+        load_notifier()
