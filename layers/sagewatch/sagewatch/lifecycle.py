@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -59,8 +59,6 @@ class FindingState:
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> FindingState:
-        from datetime import UTC
-
         return cls(
             id=str(item["id"]),
             endpoint=str(item["endpoint"]),
