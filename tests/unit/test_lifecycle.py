@@ -111,6 +111,14 @@ def test_a_finding_never_announced_is_dropped_silently_when_it_goes():
     assert gone.announcements == [] and gone.states[0].open is False
 
 
+def test_resolution_on_a_snoozed_endpoint_is_silent_too():
+    states = run([idle_finding()], []).states
+    gone = run(
+        [], states, NOW + timedelta(days=1), judged={"quiet"}, listed={"quiet"}, snoozed={"quiet": date(2026, 12, 1)}
+    )
+    assert gone.announcements == [] and gone.states[0].open is False
+
+
 def test_snooze_tags():
     tags = {
         "a": {"sagewatch:snooze-until": "2026-12-01"},

@@ -178,7 +178,7 @@ def plan(
         gone = prev.endpoint not in listed
         if not complete or not (gone or prev.endpoint in judged):
             continue  # not known to be fixed: keep the record as it is
-        if prev.last_notified is not None:
+        if prev.last_notified is not None and prev.endpoint not in snoozed:  # a snooze silences good news too
             out.announcements.append(Announcement(Reason.RESOLVED, prev.finding))
         out.states.append(
             replace(prev, open=False, last_seen=now, last_notified=now, expires_at=now + RESOLVED_RETENTION)
