@@ -20,6 +20,23 @@ from sagewatch.lifecycle import (
     plan,
     snoozes,
 )
+from sagewatch.monitoring import (
+    MONITORING_TYPES,
+    Alert,
+    EndpointEvent,
+    Ignored,
+    ProcessingJobEvent,
+    ViolationsFileError,
+    ViolationsReadError,
+    classify,
+    endpoint_alert,
+    failed_run_alert,
+    is_monitoring_job,
+    parse_violations,
+    render_alert_slack,
+    unreadable_alert,
+    violations_alert,
+)
 from sagewatch.report import ScanReport
 from sagewatch.scan import Inventory, MetricsReader, run_scan
 from sagewatch.settings import ScanSettings
@@ -146,15 +163,99 @@ class Poster(Protocol):
 def deliver_to_slack(messages: list[str], poster: Poster, *, deadline: float | None = None) -> dict[str, Any]:
     """Post each SNS message's digest to Slack as Block Kit messages. Any failure raises, so that the
     invocation is retried and finally dead-lettered with its event: nothing is dropped silently."""
-    digests = []
+    batches: list[list[dict[str, Any]]] = []
     for n, message in enumerate(messages, 1):
         try:
-            digests.append(digest_from_json(json.loads(message)))
+            doc = json.loads(message)
+            if isinstance(doc, dict) and doc.get("schema") == "sagewatch.alert/1":
+                batches.append([render_alert_slack(doc)])
+            else:
+                batches.append(render_slack(digest_from_json(doc)))
         except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            raise ValueError(f"SNS message {n} is not a sagewatch digest: {exc}") from exc
+            raise ValueError(f"SNS message {n} is not a sagewatch digest or alert: {exc}") from exc
     posted = attempts = 0
-    for digest in digests:
-        for payload in render_slack(digest):
+    for payloads in batches:
+        for payload in payloads:
             attempts += poster.post(payload, deadline=deadline)
             posted += 1
-    return {"digests": len(digests), "slack_messages": posted, "attempts": attempts}
+    return {"digests": len(batches), "slack_messages": posted, "attempts": attempts}
+
+
+class MonitorSource(Protocol):
+    def processing_job(self, name: str) -> dict[str, Any] | None: ...
+    def monitoring_type(self, schedule: str | None) -> str | None: ...
+    def read(self, uri: str) -> bytes: ...
+
+
+class AlertPublisher(Protocol):
+    def publish_alert(self, alert: Alert) -> str: ...
+
+
+class AlertSink(Protocol):
+    def put_alert(self, alert: Alert) -> int: ...
+
+
+@dataclass(frozen=True)
+class MonitorDependencies:
+    source: MonitorSource
+    publisher: AlertPublisher
+    events: AlertSink
+    region: str
+    account: str | None
+
+
+def monitor_alert(event: dict[str, Any], deps: MonitorDependencies) -> Alert | str:
+    """The alert an EventBridge event calls for, or why it calls for none. Raises EventShapeError for
+    events of an unexpected shape (the handler logs them; retrying would not help)."""
+    incoming = classify(event)
+    time = str(event["time"]) if event.get("time") else None
+    if isinstance(incoming, Ignored):
+        return incoming.reason
+    if isinstance(incoming, EndpointEvent):
+        return endpoint_alert(incoming, region=deps.region, account=deps.account, time=time)
+    job: ProcessingJobEvent = incoming
+    if not is_monitoring_job(job.detail):
+        described = deps.source.processing_job(job.job_name)  # event details can be trimmed: ask once
+        if described is None or not is_monitoring_job(described):
+            return f"processing job {job.job_name} is not a monitoring run"
+        job = ProcessingJobEvent(job.job_name, job.job_arn, job.status, {**described, **job.detail})
+    kind = deps.source.monitoring_type(job.schedule_name)
+    label = MONITORING_TYPES.get(kind or "", kind)
+    region, account = deps.region, deps.account
+
+    def unreadable(problem: str) -> Alert:
+        return unreadable_alert(job, problem, region=region, account=account, monitoring_type=label, time=time)
+
+    if job.status.lower() == "failed":
+        return failed_run_alert(job, region=region, account=account, monitoring_type=label, time=time)
+    # A hint only: the file decides. But with the hint, a missing file is an alert, not silence.
+    hinted = str(job.detail.get("ExitMessage", "")).startswith("CompletedWithViolations")
+    if job.output_uri is None:
+        return unreadable("the run has no S3 output") if hinted else "run has no output folder"
+    try:
+        violations = parse_violations(deps.source.read(f"{job.output_uri}/constraint_violations.json"))
+    except ViolationsReadError as exc:
+        if exc.not_found and not hinted:
+            return f"run {job.job_name} wrote no violations file: nothing found"
+        return unreadable(str(exc))
+    except ViolationsFileError as exc:
+        return unreadable(f"constraint_violations.json is malformed: {exc}")
+    if not violations:
+        return f"run {job.job_name} found no violations"
+    return violations_alert(job, violations, region=region, account=account, monitoring_type=label, time=time)
+
+
+def handle_monitor_event(event: dict[str, Any], deps: MonitorDependencies) -> dict[str, Any]:
+    outcome = monitor_alert(event, deps)
+    if isinstance(outcome, str):
+        return {"status": "ignored", "reason": outcome}
+    message_id = deps.publisher.publish_alert(outcome)
+    failed_events = deps.events.put_alert(outcome)
+    return {
+        "status": "alerted",
+        "kind": outcome.kind.value,
+        "endpoint": outcome.endpoint,
+        "violations": len(outcome.violations),
+        "message_id": message_id,
+        "failed_events": failed_events,
+    }

@@ -227,3 +227,24 @@ class SlackSettings:
         if not arn.startswith("arn:") or ":secretsmanager:" not in arn:
             raise SettingsError(f"SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN is not a Secrets Manager ARN: {arn!r}")
         return cls(webhook_secret_arn=arn)
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """Settings of the Model Monitor and endpoint-health function."""
+
+    region: str
+    topic_arn: str
+    idempotency_table: str
+    event_bus: str = "default"
+    chatbot: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> MonitorSettings:
+        return cls(
+            region=_require(env, "AWS_REGION"),
+            topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
+            idempotency_table=_require(env, "SAGEWATCH_IDEMPOTENCY_TABLE"),
+            event_bus=env.get("SAGEWATCH_EVENT_BUS", "").strip() or "default",
+            chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
+        )

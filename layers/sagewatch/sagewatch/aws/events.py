@@ -6,12 +6,14 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from sagewatch.lifecycle import Announcement
+from sagewatch.monitoring import Alert
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
 SOURCE = "sagewatch"
 DETAIL_TYPE = "SageMaker Endpoint Finding"
+ALERT_DETAIL_TYPE = "SageMaker Endpoint Alert"
 MAX_ENTRIES = 10  # PutEvents limit
 
 
@@ -39,3 +41,15 @@ class FindingEvents:
             response = self.client.put_events(Entries=entries[i : i + MAX_ENTRIES])
             failed += int(response.get("FailedEntryCount", 0))
         return failed
+
+    def put_alert(self, alert: Alert) -> int:
+        entry: Any = {
+            "Source": SOURCE,
+            "DetailType": ALERT_DETAIL_TYPE,
+            "EventBusName": self.bus,
+            "Resources": [f"arn:aws:sagemaker:{alert.region}:{alert.account}:endpoint/{alert.endpoint.lower()}"]
+            if alert.account and alert.endpoint
+            else [],
+            "Detail": json.dumps(alert.to_dict()),
+        }
+        return int(self.client.put_events(Entries=[entry]).get("FailedEntryCount", 0))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from sagewatch.digest import Digest, sns_messages
+from sagewatch.monitoring import Alert, alert_sns_body, alert_subject
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -29,3 +31,22 @@ class TopicPublisher:
             )
             ids.append(response["MessageId"])
         return ids
+
+    def publish_alert(self, alert: Alert) -> str:
+        def attr(value: str | None) -> dict[str, str]:
+            return {"DataType": "String.Array", "StringValue": json.dumps([value] if value else [])}
+
+        attributes: Any = {
+            "kind": attr(alert.kind.value),
+            "severity": attr(alert.severity),
+            "endpoint": attr(alert.endpoint),
+            "reason": attr("alert"),
+        }
+        response = self.client.publish(
+            TopicArn=self.topic_arn,
+            Subject=alert_subject(alert),
+            Message=json.dumps(alert_sns_body(alert, chatbot=self.chatbot)),
+            MessageStructure="json",
+            MessageAttributes=attributes,
+        )
+        return response["MessageId"]
