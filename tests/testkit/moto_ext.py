@@ -4,6 +4,7 @@
   and variants without a ModelName (variants that host inference components).
 - Inference components: Create/Describe/List/DeleteInferenceComponent(s).
 - Endpoint ages and statuses can be set (moto stamps every endpoint "now" and InService).
+- Model Monitor: DescribeMonitoringSchedule, and DescribeProcessingJob for monitoring runs.
 - GetMetricData is reimplemented over an index (moto's is quadratic, unusable for days of history on
   a fleet), with CloudWatch's real limits: 500 queries per call, and at most 100,800 datapoints per
   response, the rest behind NextToken with StatusCode PartialData.
@@ -43,6 +44,7 @@ def install() -> None:
     _relax_instance_types()
     _add_inference_components()
     _indexed_get_metric_data()
+    _add_monitoring()
     _installed = True
 
 
@@ -314,3 +316,65 @@ def put_series(
     backend = cloudwatch_backends[account][region]
     dims = [{"Name": k, "Value": v} for k, v in dimensions.items()]
     backend.metric_data.extend(MetricDatum(namespace, name, value, dims, _naive_utc(ts)) for ts, value in points)
+
+
+# --- Model Monitor -------------------------------------------------------------------------------
+# moto has no monitoring schedules, and its processing jobs carry no monitoring fields. Schedules and
+# monitoring runs are stored as the API's own documents and served by DescribeMonitoringSchedule and
+# DescribeProcessingJob (other processing jobs still go to moto).
+
+
+def _monitoring(backend: SageMakerModelBackend) -> dict[str, dict[str, dict[str, Any]]]:
+    store: dict[str, dict[str, dict[str, Any]]] = backend.__dict__.setdefault(
+        "_sagewatch_monitoring", {"schedules": {}, "jobs": {}}
+    )
+    return store
+
+
+def put_monitoring_schedule(
+    region: str, name: str, endpoint: str, monitoring_type: str, account: str = DEFAULT_ACCOUNT
+) -> None:
+    now = datetime.now(UTC)
+    _monitoring(sagemaker_backend(region, account))["schedules"][name] = {
+        "MonitoringScheduleArn": f"arn:aws:sagemaker:{region}:{account}:monitoring-schedule/{name}",
+        "MonitoringScheduleName": name,
+        "MonitoringScheduleStatus": "Scheduled",
+        "MonitoringType": monitoring_type,
+        "EndpointName": endpoint,
+        "CreationTime": now,
+        "LastModifiedTime": now,
+        "MonitoringScheduleConfig": {
+            "ScheduleConfig": {"ScheduleExpression": "cron(0 * ? * * *)"},
+            "MonitoringType": monitoring_type,
+        },
+    }
+
+
+def put_processing_job(region: str, detail: dict[str, Any], account: str = DEFAULT_ACCOUNT) -> None:
+    """Store a DescribeProcessingJob document (e.g. an event's detail) for DescribeProcessingJob to serve."""
+    doc = dict(detail)
+    for key in ("CreationTime", "LastModifiedTime", "ProcessingStartTime", "ProcessingEndTime"):
+        if isinstance(doc.get(key), int | float):
+            doc[key] = datetime.fromtimestamp(doc[key] / 1000, UTC)
+    _monitoring(sagemaker_backend(region, account))["jobs"][doc["ProcessingJobName"]] = doc
+
+
+def _describe_monitoring_schedule(self: SageMakerResponse) -> ActionResult:
+    name = self._get_param("MonitoringScheduleName")
+    schedule = _monitoring(self.sagemaker_backend)["schedules"].get(name)
+    if schedule is None:
+        raise SageMakerValidationError(message=f"Could not find monitoring schedule '{name}'.")
+    return ActionResult(schedule)
+
+
+_moto_describe_processing_job = SageMakerResponse.describe_processing_job
+
+
+def _describe_processing_job(self: SageMakerResponse) -> ActionResult:
+    job = _monitoring(self.sagemaker_backend)["jobs"].get(self._get_param("ProcessingJobName"))
+    return ActionResult(job) if job is not None else _moto_describe_processing_job(self)
+
+
+def _add_monitoring() -> None:
+    SageMakerResponse.describe_monitoring_schedule = _describe_monitoring_schedule
+    SageMakerResponse.describe_processing_job = _describe_processing_job

@@ -145,9 +145,11 @@ def classify(event: object) -> Incoming:
 
 def _variant_messages(detail: Mapping[str, Any]) -> str | None:
     messages = []
-    for variant in detail.get("ProductionVariants") or []:
-        for status in variant.get("VariantStatus") or []:
-            if status.get("StatusMessage"):
+    variants = detail.get("ProductionVariants")
+    for variant in variants if isinstance(variants, list) else []:
+        statuses = variant.get("VariantStatus") if isinstance(variant, Mapping) else None
+        for status in statuses if isinstance(statuses, list) else []:
+            if isinstance(status, Mapping) and status.get("StatusMessage"):
                 messages.append(f"{variant.get('VariantName')}: {status['StatusMessage']}")
     return "; ".join(messages) or None
 
@@ -203,7 +205,7 @@ def parse_violations(text: str | bytes) -> list[Violation]:
     """constraint_violations.json -> violations, worst (largest excess over threshold) first."""
     try:
         doc = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise ViolationsFileError(f"not JSON: {exc}") from exc
     if not isinstance(doc, Mapping) or not isinstance(doc.get("violations"), list):
         raise ViolationsFileError('expected an object with a "violations" list')
@@ -215,7 +217,7 @@ def parse_violations(text: str | bytes) -> list[Violation]:
         check = raw.get("constraint_check_type")
         if not isinstance(name, str) or not isinstance(check, str):
             raise ViolationsFileError(f"violation #{i} lacks feature_name/metric_name or constraint_check_type")
-        description = str(raw.get("description", ""))
+        description = str(raw.get("description", ""))[:2000]
         distance, threshold = _measure(description)
         out.append(Violation(name, check, description, distance, threshold))
     return sorted(out, key=lambda v: (-v.excess, v.name))

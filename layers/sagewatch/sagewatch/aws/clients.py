@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_pricing import PricingClient
+    from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sts import STSClient
@@ -84,6 +85,10 @@ class Clients:
 
     def events(self) -> EventBridgeClient:
         client: EventBridgeClient = self._client("events")
+        return client
+
+    def s3(self) -> S3Client:
+        client: S3Client = self._client("s3")
         return client
 
     def sts(self) -> STSClient:

@@ -49,7 +49,8 @@ class MonitorReader:
         except ClientError as exc:
             code = error_code(exc)
             raise ViolationsReadError(
-                f"cannot read {uri}: {code}: {error_message(exc)}", not_found=code in ("NoSuchKey", "404", "NotFound")
+                f"cannot read {uri}: {code}: {error_message(exc)}",
+                not_found=code in ("NoSuchKey", "NoSuchBucket", "404", "NotFound"),
             ) from exc
         except BotoCoreError as exc:
             raise ViolationsReadError(f"cannot read {uri}: {exc}") from exc

@@ -1,0 +1,76 @@
+"""Model Monitor runs and endpoint health: EventBridge -> this function -> one alert per run or failure.
+
+Duplicate deliveries of one state change produce one alert (Powertools idempotency, keyed on the job
+ARN and status, or the endpoint, status and modification time). Events of an unexpected shape are
+logged and acknowledged: retrying them could only fail again.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sagewatch.aws.clients import Clients
+from sagewatch.aws.events import FindingEvents
+from sagewatch.aws.monitor import MonitorReader
+from sagewatch.aws.sns import TopicPublisher
+from sagewatch.monitoring import EventShapeError, Ignored, classify
+from sagewatch.observability import logger, tracer
+from sagewatch.service import MonitorDependencies, handle_monitor_event
+from sagewatch.settings import MonitorSettings
+
+SETTINGS = MonitorSettings.from_env(os.environ)
+CLIENTS = Clients(SETTINGS.region)
+IDEMPOTENCY_KEY = (
+    "detail.ProcessingJobStatus && [detail.ProcessingJobArn || detail.ProcessingJobName, detail.ProcessingJobStatus]"
+    " || [detail.EndpointArn || detail.EndpointName, detail.EndpointStatus, detail.LastModifiedTime]"
+)
+CONFIG = IdempotencyConfig(
+    event_key_jmespath=IDEMPOTENCY_KEY,
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=7 * 24 * 3600,  # SageMaker's repeats arrive within minutes; a week is plenty
+)
+PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
+
+
+def _dependencies(account: str) -> MonitorDependencies:
+    return MonitorDependencies(
+        source=MonitorReader(CLIENTS.sagemaker(), CLIENTS.s3()),
+        publisher=TopicPublisher(CLIENTS.sns(), SETTINGS.topic_arn, chatbot=SETTINGS.chatbot),
+        events=FindingEvents(CLIENTS.events(), SETTINGS.event_bus),
+        region=SETTINGS.region,
+        account=account,
+    )
+
+
+# Powertools' decorator is untyped; the function keeps its signature.
+@idempotent_function(data_keyword_argument="event", config=CONFIG, persistence_store=PERSISTENCE)  # type: ignore[untyped-decorator]
+def process(event: dict[str, Any], account: str) -> dict[str, Any]:
+    return handle_monitor_event(event, _dependencies(account))
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    CONFIG.register_lambda_context(context)
+    try:
+        parse(event=event, model=EventBridgeModel)
+        incoming = classify(event)
+    except (ValidationError, EventShapeError) as exc:
+        logger.error("event of an unexpected shape: acknowledged, not retried", extra={"problem": str(exc)[:1000]})
+        return {"status": "rejected", "reason": str(exc)[:1000]}
+    if isinstance(incoming, Ignored):
+        logger.info("ignored", extra={"reason": incoming.reason})
+        return {"status": "ignored", "reason": incoming.reason}
+    result: dict[str, Any] = process(event=event, account=context.invoked_function_arn.split(":")[4])
+    logger.info("handled", extra=result)
+    return result
