@@ -226,7 +226,7 @@ def test_subject_names_the_problem(stack):
     stack.app.lambda_handler(ev, context())
     [message] = sqs.receive_message(QueueUrl=url)["Messages"]
     envelope = json.loads(message["Body"])
-    assert envelope["Subject"].startswith("sagewatch 123456789012/us-east-1: Model Monitor found 4 data quality")
+    assert envelope["Subject"] == "sagewatch 123456789012/us-east-1: 4 data quality violations on fraud-detector-prod"
     assert json.loads(envelope["Message"])["schema"] == "sagewatch.alert/1"  # SQS gets the machine body
     kinds = json.loads(envelope["MessageAttributes"]["kind"]["Value"])
     assert kinds == ["monitoring-violations"]

@@ -112,7 +112,7 @@ def test_alert_text_lists_everything_needed_to_act():
         "Violations (4, worst first):",
         "transaction_amount: baseline_drift_check: Baseline drift distance: 0.4318 exceeds threshold: 0.1",
         "Output: s3://",
-        "Processing job: https://us-east-1.console.aws.amazon.com/sagemaker/",
+        "  processing job: https://us-east-1.console.aws.amazon.com/sagemaker/",
     ):
         assert part in text
 

@@ -398,12 +398,22 @@ def render_alert_text(alert: Alert) -> str:
         if len(alert.violations) > MAX_LISTED_VIOLATIONS:
             lines.append(f"  ... and {len(alert.violations) - MAX_LISTED_VIOLATIONS} more in {VIOLATIONS_FILE}")
     if alert.links:
-        lines += [""] + [f"{k.replace('_', ' ').capitalize()}: {v}" for k, v in alert.links.items()]
+        lines += ["", "In the console:"] + [f"  {k.replace('_', ' ')}: {v}" for k, v in alert.links.items()]
     return "\n".join(lines)
 
 
 def alert_subject(alert: Alert) -> str:
-    return f"sagewatch {alert.account or '?'}/{alert.region}: {alert.summary}"[:100]
+    """Short enough for SNS's 100 characters without cutting a word: the summary says the rest."""
+    endpoint, kind = alert.endpoint or "?", alert.monitoring_type or "monitoring"
+    what = {
+        AlertKind.VIOLATIONS: f"{len(alert.violations)} {kind} violations on {endpoint}",
+        AlertKind.MONITORING_FAILED: f"monitoring broken for {endpoint}",
+        AlertKind.MONITORING_UNREADABLE: f"monitoring results unreadable for {endpoint}",
+        AlertKind.ENDPOINT_FAILED: f"endpoint {endpoint} failed",
+        AlertKind.DEPLOYMENT_ROLLBACK: f"deployment to {endpoint} rolling back",
+    }[alert.kind]
+    subject = f"sagewatch {alert.account or '?'}/{alert.region}: {what}"
+    return subject if len(subject) <= 100 else f"sagewatch: {what}"[:100]
 
 
 # --- channels: alerts render from their JSON form, which is also what subscribers receive -------
