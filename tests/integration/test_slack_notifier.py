@@ -138,3 +138,24 @@ def test_missing_secret_setting_fails_at_cold_start(monkeypatch):
     monkeypatch.delenv("SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN", raising=False)
     with pytest.raises(SettingsError, match="SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN is required"):
         load_notifier()
+
+
+def test_model_monitor_alerts_are_posted_too(secret):
+    from sagewatch.monitoring import ProcessingJobEvent, classify, parse_violations, violations_alert
+
+    raw = json.loads((ROOT / "events" / "monitor-run-violations.json").read_text())
+    job = classify(raw)
+    assert isinstance(job, ProcessingJobEvent)
+    violations = parse_violations((ROOT / "events" / "model-monitor" / "constraint_violations.json").read_bytes())
+    alert = violations_alert(
+        job, violations, region=REGION, account="123456789012", monitoring_type="data quality", time=raw["time"]
+    )
+    event = json.loads(json.dumps(EVENT))
+    event["Records"][0]["Sns"]["Message"] = json.dumps(alert.to_dict())
+    with fake_webhook([(200, {}, "ok")]) as hook:
+        secret(hook.url)
+        assert load_notifier().lambda_handler(event, context())["slack_messages"] == 1
+    [payload] = hook.requests
+    assert payload["blocks"][0]["text"]["text"] == "sagewatch: monitoring-violations"
+    for raw_block in payload["blocks"]:
+        Block.parse(raw_block).validate_json()
