@@ -5,6 +5,7 @@
 - Inference components: Create/Describe/List/DeleteInferenceComponent(s).
 - Endpoint ages and statuses can be set (moto stamps every endpoint "now" and InService).
 - Model Monitor: DescribeMonitoringSchedule, and DescribeProcessingJob for monitoring runs.
+- UpdateEndpoint; DeleteEndpoint refuses while inference components remain (as SageMaker does).
 - GetMetricData is reimplemented over an index (moto's is quadratic, unusable for days of history on
   a fleet), with CloudWatch's real limits: 500 queries per call, and at most 100,800 datapoints per
   response, the rest behind NextToken with StatusCode PartialData.
@@ -45,6 +46,7 @@ def install() -> None:
     _add_inference_components()
     _indexed_get_metric_data()
     _add_monitoring()
+    _add_endpoint_updates()
     _installed = True
 
 
@@ -378,3 +380,36 @@ def _describe_processing_job(self: SageMakerResponse) -> ActionResult:
 def _add_monitoring() -> None:
     SageMakerResponse.describe_monitoring_schedule = _describe_monitoring_schedule
     SageMakerResponse.describe_processing_job = _describe_processing_job
+
+
+# --- UpdateEndpoint, and deletes blocked by inference components ---------------------------------
+
+
+def _update_endpoint(self: SageMakerResponse) -> ActionResult:
+    backend = self.sagemaker_backend
+    name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        raise SageMakerValidationError(message=f"Could not find endpoint '{name}'.")
+    config = backend.describe_endpoint_config(config_name)  # raises if missing, as SageMaker does
+    endpoint.endpoint_config_name = config_name
+    endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+    endpoint.last_modified_time = datetime.now(UTC)
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+_moto_delete_endpoint = SageMakerResponse.delete_endpoint
+
+
+def _delete_endpoint(self: SageMakerResponse) -> Any:
+    name = self._get_param("EndpointName")
+    if any(c["EndpointName"] == name for c in _components(self.sagemaker_backend).values()):
+        raise SageMakerValidationError(
+            message=f"Cannot delete endpoint {name} because it has inference components. Delete them first."
+        )
+    return _moto_delete_endpoint(self)
+
+
+def _add_endpoint_updates() -> None:
+    SageMakerResponse.update_endpoint = _update_endpoint
+    SageMakerResponse.delete_endpoint = _delete_endpoint

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from sagewatch.catalog import Catalog
 from sagewatch.digest import Digest, digest_from_json, render_slack
 from sagewatch.events import ScanRequest
+from sagewatch.inventory import endpoint_from_api
 from sagewatch.lifecycle import (
     Announcement,
     FindingState,
@@ -20,6 +21,7 @@ from sagewatch.lifecycle import (
     plan,
     snoozes,
 )
+from sagewatch.metrics import Windows, plan_queries
 from sagewatch.monitoring import (
     MONITORING_TYPES,
     Alert,
@@ -37,9 +39,21 @@ from sagewatch.monitoring import (
     unreadable_alert,
     violations_alert,
 )
+from sagewatch.remediation import (
+    DESTRUCTIVE,
+    PROTECT_TAG,
+    LiveEndpoint,
+    RemediationError,
+    RemediationRequest,
+    monthly_cost,
+    stale_reasons,
+)
+from sagewatch.remediation import Plan as RemediationPlan
+from sagewatch.remediation import plan as plan_remediation
 from sagewatch.report import ScanReport
+from sagewatch.rules import variant_usage
 from sagewatch.scan import Inventory, MetricsReader, run_scan
-from sagewatch.settings import ScanSettings
+from sagewatch.settings import ScanSettings, Thresholds
 
 
 class Publisher(Protocol):
@@ -259,3 +273,177 @@ def handle_monitor_event(event: dict[str, Any], deps: MonitorDependencies) -> di
         "message_id": message_id,
         "failed_events": failed_events,
     }
+
+
+# --- remediation ---------------------------------------------------------------------------------
+
+
+class RemediationActor(Protocol):
+    def read(self, endpoint: str) -> LiveEndpoint | None: ...
+    def snapshot(self, live: LiveEndpoint, now: datetime) -> str: ...
+    def load_snapshot(self, key: str) -> dict[str, Any]: ...
+    def audit(self, record: dict[str, Any], now: datetime) -> str: ...
+    def delete(self, live: LiveEndpoint) -> list[str]: ...
+    def restore(self, snapshot: dict[str, Any]) -> list[str]: ...
+    def update_config(self, live: LiveEndpoint, new_config: dict[str, Any]) -> list[str]: ...
+    def set_instance_count(self, endpoint: str, variant: str, count: int) -> list[str]: ...
+    def scale_to_zero(self, endpoint: str, variant: str, current: int) -> list[str]: ...
+
+
+class RemediationAnnouncer(Protocol):
+    def publish_remediation(self, record: dict[str, Any]) -> str: ...
+
+
+@dataclass(frozen=True)
+class RemediationDependencies:
+    actor: RemediationActor
+    metrics: MetricsReader
+    announcer: RemediationAnnouncer
+    catalog: Catalog
+    thresholds: Thresholds
+    account: str | None
+
+
+def recent_invocations(
+    live: LiveEndpoint, deps: RemediationDependencies, now: datetime, variant: str | None = None
+) -> float | None:
+    """Requests served over the idle window (by `variant`, or the whole endpoint), as the scan counts them;
+    None when CloudWatch could not say."""
+    components: dict[str, list[str]] = {}
+    for ic in live.components:
+        components.setdefault(str(ic.get("VariantName")), []).append(str(ic["InferenceComponentName"]))
+    endpoint = endpoint_from_api(live.description, live.config, live.tags, components)
+    windows = Windows.ending_at(now, deps.thresholds)
+    results, errors = deps.metrics.fetch(plan_queries([endpoint]), windows)
+    usages = [
+        variant_usage(endpoint, v, results, windows) for v in endpoint.variants if variant is None or v.name == variant
+    ]
+    if errors or not all(u.traffic_known for u in usages):
+        return None
+    return sum(u.invocations + u.backlog_peak for u in usages)
+
+
+def _restore_plan(
+    request: RemediationRequest, live: LiveEndpoint | None, snapshot: dict[str, Any], catalog: Catalog
+) -> RemediationPlan:
+    name = snapshot["endpoint"]["EndpointName"]
+    if name != request.endpoint:
+        raise RemediationError(f"snapshot {request.snapshot} is of endpoint {name}, not {request.endpoint}")
+    target = LiveEndpoint(
+        snapshot["endpoint"],
+        snapshot["endpoint_config"],
+        snapshot.get("tags", {}),
+        snapshot.get("inference_components", []),
+    )
+    before = live.variants() if live else {}
+    after = target.variants()
+    steps = (
+        []
+        if live
+        else [
+            f"create endpoint {name} with endpoint config "
+            f"{snapshot['endpoint_config']['EndpointConfigName']} and its tags"
+        ]
+    )
+    steps += [
+        f"create inference component {c['InferenceComponentName']} once {name} is InService" for c in target.components
+    ]
+    return RemediationPlan(
+        "restore-endpoint",
+        name,
+        before,
+        after,
+        monthly_cost(before, catalog),
+        monthly_cost(after, catalog),
+        steps or ["nothing: the endpoint is already restored"],
+        f"delete-endpoint {name}",
+    )
+
+
+def _check_real_run(request: RemediationRequest, live: LiveEndpoint | None, stale: list[str]) -> None:
+    """Every rule a real run must pass; raises RemediationError naming the first one it breaks."""
+    if request.confirm != request.endpoint:
+        raise RemediationError(
+            f"confirm must be the endpoint name {request.endpoint!r} for a real run (got {request.confirm!r})"
+        )
+    if not request.request_id:
+        raise RemediationError("a real run needs request_id (any unique string): a retried call then never acts twice")
+    if request.action in DESTRUCTIVE and request.expect is None and not request.force:
+        raise RemediationError(
+            "nothing to re-check the endpoint against: pass expect (a finding's command does) or force true"
+        )
+    if stale and not request.force:
+        raise RemediationError("the finding is stale: " + "; ".join(stale) + " (force true overrides)")
+    if live is not None and request.action != "delete-endpoint" and live.status != "InService":
+        raise RemediationError(f"endpoint {live.name} is {live.status}: try again when it is InService")
+
+
+def _execute(
+    request: RemediationRequest,
+    live: LiveEndpoint | None,
+    snapshot: dict[str, Any] | None,
+    the_plan: RemediationPlan,
+    actor: RemediationActor,
+    now: datetime,
+) -> tuple[list[str], str | None]:
+    """Carry out a checked plan; returns what was done and the snapshot key (delete only)."""
+    if snapshot is not None:
+        return actor.restore(snapshot), None
+    if live is None:
+        raise RemediationError(f"endpoint {request.endpoint} does not exist")
+    if request.action == "delete-endpoint":
+        key = actor.snapshot(live, now)  # first: nothing is deleted unless it can be recreated
+        return actor.delete(live), key
+    if the_plan.new_config is not None:  # resize-variant, remove-variant
+        return actor.update_config(live, the_plan.new_config), None
+    variant = the_plan.variant or ""
+    if request.action == "set-instance-count" and request.instance_count is not None:
+        return actor.set_instance_count(live.name, variant, request.instance_count), None
+    return actor.scale_to_zero(live.name, variant, int(the_plan.before[variant]["instance_count"])), None
+
+
+def remediate(
+    request: RemediationRequest, deps: RemediationDependencies, now: datetime | None = None
+) -> dict[str, Any]:
+    """Plan (dry run) or carry out one action on one endpoint. Raises RemediationError, having changed
+    nothing, when the request is refused."""
+    now = now or datetime.now(UTC)
+    live = deps.actor.read(request.endpoint)
+    snapshot = deps.actor.load_snapshot(request.snapshot or "") if request.action == "restore-endpoint" else None
+    if live is None and snapshot is None:
+        if request.action == "delete-endpoint":  # asked to delete what is gone: done
+            return {"status": "already-deleted", "dry_run": request.dry_run, "endpoint": request.endpoint}
+        raise RemediationError(f"endpoint {request.endpoint} does not exist in this account and region")
+    if live is not None and live.protected:
+        raise RemediationError(f"endpoint {live.name} is tagged {PROTECT_TAG}=true: sagewatch will not change it")
+    if snapshot is not None:
+        the_plan = _restore_plan(request, live, snapshot, deps.catalog)
+    else:
+        assert live is not None
+        the_plan = plan_remediation(request, live, deps.catalog, now)
+    stale: list[str] = []
+    if live is not None and request.expect is not None:
+        invocations = recent_invocations(live, deps, now, request.variant) if request.expect.idle else None
+        if request.expect.idle and invocations is None:
+            stale.append("CloudWatch could not confirm it is still idle")
+        stale += stale_reasons(request, live, invocations=invocations)
+    result: dict[str, Any] = {"dry_run": request.dry_run, "plan": the_plan.to_dict(), "stale": stale}
+    if request.dry_run:
+        result["status"] = "planned"
+        result["to_execute"] = f"the same request with dry_run false, confirm {request.endpoint!r} and a new request_id"
+        return result
+    _check_real_run(request, live, stale)
+    done, snapshot_key = _execute(request, live, snapshot, the_plan, deps.actor, now)
+    record = {
+        "schema": "sagewatch.remediation/1",
+        "account": deps.account,
+        "executed_at": now.isoformat(),
+        "request": request.model_dump(mode="json"),
+        "plan": the_plan.to_dict(),
+        "done": done,
+        "snapshot": snapshot_key,
+        "forced_over": stale if request.force else [],
+    }
+    record["audit"] = deps.actor.audit(record, now)
+    record["message_id"] = deps.announcer.publish_remediation(record)
+    return {**result, "status": "done", "done": done, "snapshot": snapshot_key, "audit": record["audit"]}

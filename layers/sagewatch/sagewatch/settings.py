@@ -248,3 +248,24 @@ class MonitorSettings:
             event_bus=env.get("SAGEWATCH_EVENT_BUS", "").strip() or "default",
             chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
         )
+
+
+@dataclass(frozen=True)
+class RemediateSettings:
+    """Settings of the remediation function."""
+
+    region: str
+    topic_arn: str
+    bucket: str
+    idempotency_table: str
+    thresholds: Thresholds
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> RemediateSettings:
+        return cls(
+            region=_require(env, "AWS_REGION"),
+            topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
+            bucket=_require(env, "SAGEWATCH_BUCKET"),
+            idempotency_table=_require(env, "SAGEWATCH_IDEMPOTENCY_TABLE"),
+            thresholds=Thresholds.from_env(env),
+        )

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError, NoRegionError
 from sagewatch import __version__
 
 if TYPE_CHECKING:
+    from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
@@ -85,6 +86,10 @@ class Clients:
 
     def events(self) -> EventBridgeClient:
         client: EventBridgeClient = self._client("events")
+        return client
+
+    def autoscaling(self) -> ApplicationAutoScalingClient:
+        client: ApplicationAutoScalingClient = self._client("application-autoscaling")
         return client
 
     def s3(self) -> S3Client:

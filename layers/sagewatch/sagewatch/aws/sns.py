@@ -50,3 +50,48 @@ class TopicPublisher:
             MessageAttributes=attributes,
         )
         return response["MessageId"]
+
+    def publish_remediation(self, record: dict[str, Any]) -> str:
+        request, plan = record["request"], record["plan"]
+        change = plan.get("monthly_cost_change_usd")
+        text = "\n".join(
+            [
+                f"sagewatch carried out {request['action']} on endpoint {request['endpoint']} "
+                f"at {record['executed_at']}.",
+                "",
+                *[f"- {step}" for step in record["done"]],
+                "",
+                f"Monthly cost change: {'unknown' if change is None else f'${change:,.2f}'}",
+                f"Roll back: {plan['rollback']}",
+                f"Snapshot: {record['snapshot']}" if record.get("snapshot") else "",
+                f"Audit record: {record['audit']}",
+                f"Request id: {request.get('request_id')}",
+            ]
+        )
+        machine = json.dumps(record, default=str)
+        body = {
+            "default": text,
+            "email": text,
+            "email-json": machine,
+            "sqs": machine,
+            "lambda": machine,
+            "https": machine,
+        }
+
+        def attr(value: str) -> dict[str, str]:
+            return {"DataType": "String.Array", "StringValue": json.dumps([value])}
+
+        attributes: Any = {
+            "kind": attr("remediation"),
+            "severity": attr("high"),
+            "endpoint": attr(request["endpoint"]),
+            "reason": attr(request["action"]),
+        }
+        response = self.client.publish(
+            TopicArn=self.topic_arn,
+            Subject=f"sagewatch: {request['action']} on {request['endpoint']}"[:100],
+            Message=json.dumps(body),
+            MessageStructure="json",
+            MessageAttributes=attributes,
+        )
+        return response["MessageId"]

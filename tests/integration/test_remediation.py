@@ -1,0 +1,288 @@
+"""Remediation on moto: every action, dry and real, and every refusal."""
+
+import importlib.util
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+import pytest
+
+from sagewatch_testkit import fleet, moto_ext
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = moto_ext.DEFAULT_REGION
+BUCKET = "sagewatch-remediation"
+
+
+def request(name, **changes):
+    doc = json.loads((ROOT / "events" / "remediate" / f"{name}.json").read_text())
+    return {**doc, **changes}
+
+
+def context():
+    return SimpleNamespace(
+        function_name="sagewatch-remediate",
+        memory_limit_in_mb=256,
+        aws_request_id="r",
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:sagewatch-remediate",
+        get_remaining_time_in_millis=lambda: 300_000,
+    )
+
+
+@pytest.fixture
+def env(aws, sm, monkeypatch):
+    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=datetime.now(UTC))
+    s3, sns, sqs = (boto3.client(s, region_name=REGION) for s in ("s3", "sns", "sqs"))
+    s3.create_bucket(Bucket=BUCKET)
+    topic = sns.create_topic(Name="sagewatch")["TopicArn"]
+    queue = sqs.create_queue(QueueName="announcements")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName="idempotency",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    for key, value in {
+        "SAGEWATCH_TOPIC_ARN": topic,
+        "SAGEWATCH_BUCKET": BUCKET,
+        "SAGEWATCH_IDEMPOTENCY_TABLE": "idempotency",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    spec = importlib.util.spec_from_file_location("remediate_app", ROOT / "functions" / "remediate" / "app.py")
+    assert spec is not None and spec.loader is not None
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+
+    def audits():
+        return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="audit/").get("Contents", [])]
+
+    def announcements():
+        return [
+            json.loads(m["Body"])
+            for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        ]
+
+    return SimpleNamespace(
+        invoke=lambda event: app.lambda_handler(event, context()),
+        sm=sm,
+        s3=s3,
+        audits=audits,
+        announcements=announcements,
+    )
+
+
+ACTIONS = ["delete-endpoint", "remove-variant", "resize-variant", "set-instance-count", "scale-to-zero"]
+
+
+@pytest.mark.parametrize("action", ACTIONS)
+def test_dry_run_plans_and_changes_nothing(env, action):
+    before = env.sm.describe_endpoint(EndpointName=request(f"{action}-dry-run")["endpoint"])
+    result = env.invoke(request(f"{action}-dry-run"))
+    assert result["status"] == "planned" and result["dry_run"] is True, result
+    plan = result["plan"]
+    assert plan["before"] and plan["steps"] and plan["rollback"]
+    assert plan["monthly_cost_change_usd"] is not None
+    after = env.sm.describe_endpoint(EndpointName=before["EndpointName"])
+    assert after["EndpointConfigName"] == before["EndpointConfigName"] and env.audits() == []
+
+
+def test_delete_snapshots_first_then_restore_round_trips(env):
+    result = env.invoke(request("delete-endpoint-execute"))
+    assert result["status"] == "done", result
+    assert result["plan"]["monthly_cost_change_usd"] == -round(0.461 * 730, 2)
+    with pytest.raises(env.sm.exceptions.ClientError):
+        env.sm.describe_endpoint(EndpointName="churn-model-staging")
+    env.sm.describe_endpoint_config(EndpointConfigName="churn-model-staging-config")  # kept
+    snapshot = json.loads(env.s3.get_object(Bucket=BUCKET, Key=result["snapshot"])["Body"].read())
+    assert snapshot["endpoint"]["EndpointName"] == "churn-model-staging"
+    assert len(env.audits()) == 1
+    [note] = env.announcements()
+    assert note["request"]["action"] == "delete-endpoint" and note["snapshot"] == result["snapshot"]
+
+    dry = env.invoke(request("restore-endpoint-dry-run", snapshot=result["snapshot"]))
+    assert dry["status"] == "planned" and dry["plan"]["monthly_cost_change_usd"] == round(0.461 * 730, 2)
+    restored = env.invoke(request("restore-endpoint-execute", snapshot=result["snapshot"]))
+    assert restored["status"] == "done", restored
+    live = env.sm.describe_endpoint(EndpointName="churn-model-staging")
+    assert live["EndpointConfigName"] == "churn-model-staging-config"
+
+
+def test_deleting_again_is_success(env):
+    assert env.invoke(request("delete-endpoint-execute"))["status"] == "done"
+    again = env.invoke(request("delete-endpoint-execute", request_id="delete-again-0002"))
+    assert again["status"] == "already-deleted"
+
+
+def test_delete_of_an_endpoint_with_inference_components(env):
+    result = env.invoke(
+        {
+            "action": "delete-endpoint",
+            "endpoint": "genai-sandbox",
+            "dry_run": False,
+            "confirm": "genai-sandbox",
+            "request_id": "sandbox-delete-0001",
+            "expect": {"instance_type": "ml.g5.2xlarge", "instance_count": 1, "idle": True},
+        }
+    )
+    assert result["status"] == "done", result
+    assert result["done"][0] == "deleted inference component sandbox-model-a"
+    assert env.sm.list_inference_components(EndpointNameEquals="genai-sandbox")["InferenceComponents"] == []
+    snapshot = json.loads(env.s3.get_object(Bucket=BUCKET, Key=result["snapshot"])["Body"].read())
+    assert [c["InferenceComponentName"] for c in snapshot["inference_components"]] == ["sandbox-model-a"]
+    # restore: the endpoint first; its component once the endpoint is InService (moto: at once)
+    restored = env.invoke(
+        {
+            "action": "restore-endpoint",
+            "endpoint": "genai-sandbox",
+            "snapshot": result["snapshot"],
+            "dry_run": False,
+            "confirm": "genai-sandbox",
+            "request_id": "sandbox-restore-0001",
+        }
+    )
+    assert "recreated inference component sandbox-model-a" in restored["done"]
+
+
+def test_remove_variant_keeps_the_old_config(env):
+    result = env.invoke(request("remove-variant-execute"))
+    assert result["status"] == "done", result
+    live = env.sm.describe_endpoint(EndpointName="recsys-ab-test")
+    new = env.sm.describe_endpoint_config(EndpointConfigName=live["EndpointConfigName"])
+    assert [v["VariantName"] for v in new["ProductionVariants"]] == ["control"]
+    env.sm.describe_endpoint_config(EndpointConfigName="recsys-ab-test-config")
+    assert "back to endpoint config recsys-ab-test-config" in result["plan"]["rollback"]
+
+
+def test_resize_variant(env):
+    result = env.invoke(request("resize-variant-execute"))
+    assert result["status"] == "done", result
+    live = env.sm.describe_endpoint(EndpointName="doc-classifier")
+    [variant] = env.sm.describe_endpoint_config(EndpointConfigName=live["EndpointConfigName"])["ProductionVariants"]
+    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.r5.xlarge", 3)
+    assert result["plan"]["monthly_cost_change_usd"] == round((3 * 0.302 - 3 * 0.922) * 730, 2)
+
+
+def test_set_instance_count(env):
+    result = env.invoke(request("set-instance-count-execute"))
+    assert result["status"] == "done", result
+    [variant] = env.sm.describe_endpoint(EndpointName="llm-chat-prod")["ProductionVariants"]
+    assert variant["DesiredInstanceCount"] == 2
+
+
+def test_scale_to_zero_sets_the_minimum_and_a_way_back_up(env):
+    result = env.invoke(request("scale-to-zero-execute"))
+    assert result["status"] == "done", result
+    autoscaling = boto3.client("application-autoscaling", region_name=REGION)
+    [target] = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 1)
+    [alarm] = boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]
+    assert alarm["MetricName"] == "HasBacklogWithoutCapacity" and alarm["AlarmActions"]
+
+
+def test_scale_to_zero_is_for_async_endpoints_only(env):
+    result = env.invoke({**request("scale-to-zero-dry-run"), "endpoint": "fraud-detector-prod", "expect": None})
+    assert result == {
+        "status": "refused",
+        "error": "fraud-detector-prod is not asynchronous: only async endpoints can scale to zero instances",
+    }
+
+
+# --- refusals ------------------------------------------------------------------------------------
+
+
+def refused(result, message):
+    assert result["status"] == "refused", result
+    assert message in result["error"]
+
+
+def test_protected_endpoints_are_refused(env):
+    arn = env.sm.describe_endpoint(EndpointName="churn-model-staging")["EndpointArn"]
+    env.sm.add_tags(ResourceArn=arn, Tags=[{"Key": "sagewatch:protect", "Value": "true"}])
+    refused(env.invoke(request("delete-endpoint-execute")), "tagged sagewatch:protect=true")
+    refused(env.invoke(request("delete-endpoint-dry-run")), "tagged sagewatch:protect=true")
+    env.sm.describe_endpoint(EndpointName="churn-model-staging")
+
+
+def test_confirm_must_match(env):
+    refused(env.invoke(request("bad-confirm")), "confirm must be the endpoint name 'churn-model-staging'")
+    env.sm.describe_endpoint(EndpointName="churn-model-staging")
+
+
+def test_real_runs_need_a_request_id(env):
+    event = request("delete-endpoint-execute")
+    del event["request_id"]
+    refused(env.invoke(event), "a real run needs request_id")
+    env.sm.describe_endpoint(EndpointName="churn-model-staging")
+
+
+def test_stale_findings_are_refused_unless_forced(env):
+    stale = request("resize-variant-execute", expect={"instance_type": "ml.m5.4xlarge", "instance_count": 4})
+    refused(env.invoke(stale), "instance count is now 3, the finding saw 4")
+    forced = env.invoke({**stale, "force": True, "request_id": "resize-forced-0001"})
+    assert forced["status"] == "done"
+
+
+def test_busy_endpoint_is_never_deleted_as_idle(env):
+    busy = {
+        "action": "delete-endpoint",
+        "endpoint": "fraud-detector-prod",
+        "dry_run": False,
+        "confirm": "fraud-detector-prod",
+        "request_id": "busy-delete-0001",
+        "expect": {"instance_type": "ml.m5.xlarge", "instance_count": 2, "idle": True},
+    }
+    refused(env.invoke(busy), "it is no longer idle")
+    env.sm.describe_endpoint(EndpointName="fraud-detector-prod")
+
+
+def test_destructive_runs_without_a_finding_need_force(env):
+    event = request("set-instance-count-execute")
+    del event["expect"]
+    refused(env.invoke(event), "nothing to re-check the endpoint against")
+
+
+def test_duplicate_request_id_acts_once(env):
+    first = env.invoke(request("set-instance-count-execute"))
+    second = env.invoke(request("set-instance-count-execute", instance_count=3))
+    assert second == first and len(env.audits()) == 1
+    [variant] = env.sm.describe_endpoint(EndpointName="llm-chat-prod")["ProductionVariants"]
+    assert variant["DesiredInstanceCount"] == 2
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ("bad-request", "action: Input should be 'delete-endpoint'"),
+        ("bad-request", "instance_cont: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_requests_name_the_problem(env, event, message):
+    result = env.invoke(request(event))
+    assert result["status"] == "invalid" and message in result["error"]
+
+
+def test_unknown_endpoint_and_unknown_instance_type(env):
+    refused(
+        env.invoke({"action": "set-instance-count", "endpoint": "nope", "variant": "v", "instance_count": 1}),
+        "endpoint nope does not exist",
+    )
+    refused(
+        env.invoke(
+            {
+                "action": "resize-variant",
+                "endpoint": "doc-classifier",
+                "variant": "AllTraffic",
+                "instance_type": "ml.z9.huge",
+            }
+        ),
+        "instance type ml.z9.huge is not in the catalog",
+    )
+    invalid = env.invoke(
+        {"action": "resize-variant", "endpoint": "doc-classifier", "variant": "AllTraffic", "instance_count": 0}
+    )
+    assert invalid["status"] == "invalid" and "instance_count" in invalid["error"]
