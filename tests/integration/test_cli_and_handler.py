@@ -217,7 +217,7 @@ def test_preview_notification_email(demo, capsys):
     out = capsys.readouterr().out
     assert out.startswith("Subject: sagewatch 123456789012/us-east-1: 10 new")
     assert "HIGH (5)" in out
-    assert "aws sagemaker delete-endpoint --region us-east-1 --endpoint-name churn-model-staging" in out
+    assert "python -m sagewatch remediate delete-endpoint --region us-east-1 --endpoint churn-model-staging" in out
 
 
 def test_preview_notification_slack_is_valid_block_kit(demo, capsys):
@@ -240,3 +240,50 @@ def test_preview_notification_needs_a_format(capsys):
     with pytest.raises(SystemExit):
         main(["preview-notification"])
     assert "--format" in capsys.readouterr().err
+
+
+def test_cli_remediate_local_dry_run_then_execute(demo, capsys):
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="snapshots")
+    argv = [
+        "remediate",
+        "delete-endpoint",
+        "--endpoint",
+        "churn-model-staging",
+        "--expect-idle",
+        "--expect-instance-type",
+        "ml.m5.2xlarge",
+        "--expect-instance-count",
+        "1",
+        "--local",
+        "--bucket",
+        "snapshots",
+    ]
+    assert main(argv) == 0
+    plan = json.loads(capsys.readouterr().out)
+    assert plan["status"] == "planned" and plan["plan"]["after"] == {}
+    assert main([*argv, "--execute", "--confirm", "churn-model-staging"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["status"] == "done" and "request_id cli-" in captured.err
+    assert "churn-model-staging" not in moto_ext.sagemaker_backend(REGION).endpoints
+
+
+def test_cli_remediate_refusals_exit_non_zero(demo, capsys):
+    argv = [
+        "remediate",
+        "delete-endpoint",
+        "--endpoint",
+        "fraud-detector-prod",
+        "--expect-idle",
+        "--local",
+        "--bucket",
+        "b",
+        "--execute",
+        "--confirm",
+        "fraud-detector-prod",
+    ]
+    assert main(argv) == 1
+    assert "it is no longer idle" in capsys.readouterr().err
+    assert (
+        main(["remediate", "resize-variant", "--endpoint", "doc-classifier", "--variant", "AllTraffic", "--local"]) == 2
+    )
+    assert "resize-variant needs instance_type and/or instance_count" in capsys.readouterr().err

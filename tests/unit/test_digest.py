@@ -1,9 +1,7 @@
 """Digest renderings: email, JSON, Slack Block Kit (validated with slack_sdk), Chatbot, SNS parts."""
 
 import json
-from datetime import timedelta
 
-import pytest
 from slack_sdk.models.blocks import Block
 
 from sagewatch.catalog import Catalog
@@ -73,7 +71,8 @@ def test_email_groups_by_severity_with_evidence_cost_and_command():
     assert "Peak hourly utilization over 168 h: cpu 12%, memory 18%." in text
     assert "No invocations in the last 24 h." in text
     assert "Costs $2,019/month; saves $1,358/month." in text
-    assert "aws sagemaker delete-endpoint --region us-east-1 --endpoint-name quiet" in text
+    assert "python -m sagewatch remediate delete-endpoint --region us-east-1 --endpoint quiet" in text
+    assert "Dry run (add --execute --confirm quiet to carry it out):" in text
     assert "fixed is no longer idle" in text
 
 
@@ -89,7 +88,8 @@ def test_json_body_is_machine_readable():
     assert doc["schema"] == "sagewatch.digest/1"
     assert doc["summary"] == {"new": 1, "changed": 0, "reminder": 0, "resolved": 0, "unchanged": 3, "snoozed": 0}
     [a] = doc["announcements"]
-    assert a["reason"] == "new" and a["finding"]["kind"] == "oversized" and "update-endpoint" in a["command"]
+    assert a["reason"] == "new" and a["finding"]["kind"] == "oversized"
+    assert a["command"].startswith("python -m sagewatch remediate resize-variant")
     json.dumps(doc)
 
 
@@ -145,87 +145,53 @@ def test_large_digest_is_split_under_the_sns_limit():
     assert parts[0].subject.endswith(f"(part 1/{len(parts)})")
 
 
-@pytest.mark.parametrize(
-    ("finding", "expected"),
-    [
-        (
-            {
-                "endpoint": "e",
-                "variant": None,
-                "instance_type": "ml.m5.large",
-                "instance_count": 1,
-                "evidence": {},
-                "recommendation": {"action": "delete-endpoint"},
-            },
-            "aws sagemaker delete-endpoint --region us-east-1 --endpoint-name e",
-        ),
-        (
-            {
-                "endpoint": "e",
-                "variant": None,
-                "instance_type": "ml.g5.xlarge",
-                "instance_count": 1,
-                "evidence": {"inference_components": ["c1"]},
-                "recommendation": {"action": "delete-endpoint"},
-            },
-            "aws sagemaker delete-inference-component --region us-east-1 --inference-component-name c1\n",
-        ),
-        (
-            {
-                "endpoint": "e",
-                "variant": "v",
-                "instance_type": "ml.g5.12xlarge",
-                "instance_count": 1,
-                "evidence": {},
-                "recommendation": {"action": "scale-out", "instance_type": "ml.g5.12xlarge", "instance_count": 2},
-            },
-            "--desired-weights-and-capacities VariantName=v,DesiredInstanceCount=2",
-        ),
-        (
-            {
-                "endpoint": "e",
-                "variant": "v",
-                "instance_type": "ml.m5.xlarge",
-                "instance_count": 2,
-                "evidence": {},
-                "recommendation": {"action": "scale-to-zero", "instance_type": None, "instance_count": 0},
-            },
-            "--resource-id endpoint/e/variant/v --scalable-dimension sagemaker:variant:DesiredInstanceCount "
-            "--min-capacity 0",
-        ),
-        (
-            {
-                "endpoint": "e",
-                "variant": "v",
-                "instance_type": "ml.m5.4xlarge",
-                "instance_count": 3,
-                "evidence": {},
-                "recommendation": {"action": "resize-variant", "instance_type": "ml.r5.xlarge", "instance_count": 3},
-            },
-            '.InstanceType = "ml.r5.xlarge" | .InitialInstanceCount = 3',
-        ),
-        (
-            {
-                "endpoint": "e",
-                "variant": "b",
-                "instance_type": "ml.m5.large",
-                "instance_count": 1,
-                "evidence": {},
-                "recommendation": {"action": "remove-variant", "instance_type": None, "instance_count": 0},
-            },
-            'map(select(.VariantName != "b"))',
-        ),
-    ],
-)
-def test_commands(finding, expected):
-    command = command_for(finding, "us-east-1", NOW)
-    assert command is not None and expected in command
+def test_every_command_is_a_valid_remediation_request():
+    """The command a finding carries parses, through the real CLI, into a request the function accepts."""
+    import shlex
+
+    from sagewatch.cli import _parser, _remediation_request
+    from sagewatch.remediation import RemediationRequest
+
+    findings = [oversized()] + [
+        f
+        for ep in (
+            endpoint("quiet", variant("v", "ml.m5.2xlarge")),
+            endpoint("ab", variant("a", "ml.c5.2xlarge"), variant("b", "ml.c5.2xlarge")),
+            endpoint("q", variant("v", "ml.m5.xlarge"), is_async=True),
+        )
+        for f in judge(ep, results((variant_metric("ab", "a", "Invocations", "Sum"), hourly(5, 24))))
+    ]
+    assert {f.recommendation.action.value for f in findings} == {
+        "resize-variant",
+        "delete-endpoint",
+        "remove-variant",
+        "scale-to-zero",
+    }
+    for f in findings:
+        command = command_for(f.to_dict(), "us-east-1")
+        assert command is not None
+        argv = shlex.split(command)[3:]  # drop "python -m sagewatch"
+        request = RemediationRequest.model_validate(_remediation_request(_parser().parse_args(argv)))
+        assert request.dry_run and request.endpoint == f.endpoint and request.expect is not None
+        assert request.expect.finding_id == f.id
 
 
-def test_config_changes_keep_the_old_config_for_rollback():
+def test_scale_out_becomes_set_instance_count():
+    f = {
+        "id": "sw-1",
+        "kind": "saturated",
+        "endpoint": "e",
+        "variant": "v",
+        "instance_type": "ml.g5.12xlarge",
+        "instance_count": 1,
+        "recommendation": {"action": "scale-out", "instance_type": "ml.g5.12xlarge", "instance_count": 2},
+    }
+    assert command_for(f, "us-east-1") == (
+        "python -m sagewatch remediate set-instance-count --region us-east-1 --endpoint e --variant v "
+        "--instance-count 2 --expect-instance-type ml.g5.12xlarge --expect-instance-count 1 --finding-id sw-1"
+    )
+
+
+def test_investigate_has_no_command():
     f = oversized().to_dict()
-    command = command_for(f, "us-east-1", NOW + timedelta(minutes=5))
-    assert command is not None
-    assert "del(.EndpointConfigArn, .CreationTime)" in command  # everything else is carried over
-    assert '-sw202611221205"' in command and "roll back" in command
-    assert command_for(f | {"recommendation": {"action": "investigate"}}, "us-east-1", NOW) is None
+    assert command_for(f | {"recommendation": {"action": "investigate"}}, "us-east-1") is None

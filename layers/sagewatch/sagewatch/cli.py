@@ -6,18 +6,23 @@ import argparse
 import json
 import re
 import sys
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+from pydantic import ValidationError as PydanticValidationError
 
 from sagewatch.aws.clients import Clients, error_code, error_message
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.pricing import hosting_price_list
 from sagewatch.aws.sagemaker import SageMakerInventory
+from sagewatch.aws.wiring import invoke_remediation, local_remediation
 from sagewatch.catalog import Catalog, CatalogError, merge_price_list
 from sagewatch.digest import render_chatbot, render_email, render_slack, subject
+from sagewatch.remediation import RemediationRequest, describe_validation_error
 from sagewatch.report import ScanReport, render_table
 from sagewatch.scan import run_scan
 from sagewatch.service import preview_digest
@@ -45,6 +50,42 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--catalog", type=Path, help="instance catalog JSON (default: the bundled one)")
         for name, (flag, text, default) in threshold_flags().items():
             command.add_argument(flag, dest=name, metavar="N", help=f"{text} (default {default:g})")
+
+    fix = commands.add_parser(
+        "remediate",
+        help="plan (dry run, the default) or carry out one action on one endpoint through the remediation function",
+    )
+    fix.add_argument(
+        "action",
+        choices=[
+            "delete-endpoint",
+            "restore-endpoint",
+            "remove-variant",
+            "resize-variant",
+            "set-instance-count",
+            "scale-to-zero",
+        ],
+    )
+    fix.add_argument("--endpoint", required=True)
+    fix.add_argument("--variant")
+    fix.add_argument("--instance-type")
+    fix.add_argument("--instance-count", type=int)
+    fix.add_argument("--snapshot", help="restore-endpoint: the snapshot key delete-endpoint returned")
+    fix.add_argument("--expect-instance-type", help="what the finding saw (refused if it changed)")
+    fix.add_argument("--expect-instance-count", type=int)
+    fix.add_argument("--expect-idle", action="store_true", help="refuse if the endpoint served requests since")
+    fix.add_argument("--finding-id")
+    fix.add_argument("--execute", action="store_true", help="carry it out (needs --confirm ENDPOINT)")
+    fix.add_argument("--confirm", help="the endpoint name again, for a real run")
+    fix.add_argument("--request-id", help="unique id of a real run (default: a new one, printed)")
+    fix.add_argument("--force", action="store_true", help="act even if the endpoint no longer matches the finding")
+    fix.add_argument("--region")
+    where = fix.add_mutually_exclusive_group()
+    where.add_argument("--stack-name", default="sagewatch", help="stack whose RemediateFunction to invoke")
+    where.add_argument("--function-name", help="remediation function to invoke (name or ARN)")
+    where.add_argument("--local", action="store_true", help="act with your own credentials instead of the function")
+    fix.add_argument("--bucket", help="--local: bucket for snapshots and audit records")
+    fix.add_argument("--topic-arn", help="--local: topic to announce executed actions on")
 
     catalog = commands.add_parser("catalog", help="the instance type and price catalog")
     catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
@@ -102,6 +143,49 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _remediation_request(args: argparse.Namespace) -> dict[str, Any]:
+    expect = {
+        k: v
+        for k, v in {
+            "instance_type": args.expect_instance_type,
+            "instance_count": args.expect_instance_count,
+            "idle": args.expect_idle or None,
+            "finding_id": args.finding_id,
+        }.items()
+        if v is not None
+    }
+    request: dict[str, Any] = {"action": args.action, "endpoint": args.endpoint, "dry_run": not args.execute}
+    for key in ("variant", "instance_type", "instance_count", "snapshot", "confirm"):
+        if getattr(args, key) is not None:
+            request[key] = getattr(args, key)
+    if expect:
+        request["expect"] = expect
+    if args.force:
+        request["force"] = True
+    if args.execute:
+        request["request_id"] = args.request_id or f"cli-{uuid.uuid4()}"
+        print(f"request_id {request['request_id']} (reuse it to retry safely)", file=sys.stderr)
+    return request
+
+
+def cmd_remediate(args: argparse.Namespace) -> int:
+    request = _remediation_request(args)
+    try:
+        RemediationRequest.model_validate(request)  # the same checks the function makes, before any AWS call
+    except PydanticValidationError as exc:
+        raise CliError(describe_validation_error(exc)) from exc
+    clients = _clients(args.region)
+    if args.local:
+        result = local_remediation(clients, request, bucket=args.bucket, topic_arn=args.topic_arn)
+    else:
+        result = invoke_remediation(clients, request, function=args.function_name, stack=args.stack_name)
+    print(json.dumps(result, indent=2, default=str))
+    if result.get("status") in ("refused", "invalid"):
+        print(f"sagewatch: {result['status']}: {result.get('error')}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def cmd_catalog_refresh(args: argparse.Namespace) -> int:
     clients = _clients(args.region)
     catalog = merge_price_list(
@@ -126,6 +210,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_scan(args)
         if args.command == "preview-notification":
             return cmd_preview(args)
+        if args.command == "remediate":
+            return cmd_remediate(args)
         return cmd_catalog_refresh(args)
     except CliError as exc:
         print(f"sagewatch: error: {exc}", file=sys.stderr)

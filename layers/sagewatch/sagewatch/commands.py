@@ -1,78 +1,49 @@
-"""The exact AWS CLI commands that carry out a recommendation (pure).
+"""The ready-to-run command that carries out a finding's recommendation (pure).
 
-sagewatch never runs them: a person reads the finding and decides. Commands that change an endpoint's
-configuration copy the live endpoint config whole (data capture, async, KMS and network settings
-included), change only the variant concerned, and keep the old config for rolling back.
+It is a dry run of `python -m sagewatch remediate`: it prints the plan and changes nothing. Adding
+`--execute --confirm ENDPOINT` carries it out, after the remediation function re-checks the endpoint
+against what the finding saw (the --expect-* flags).
 """
 
 from __future__ import annotations
 
 import shlex
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
-
-def _q(value: object) -> str:
-    return shlex.quote(str(value))
-
-
-def _new_config(endpoint: str, region: str, jq_variants: str, stamp: str) -> str:
-    e, r = _q(endpoint), _q(region)
-    return "\n".join(
-        [
-            f"CFG=$(aws sagemaker describe-endpoint --region {r} --endpoint-name {e} "
-            "--query EndpointConfigName --output text)",
-            f'NEW="${{CFG:0:50}}-sw{stamp}"',
-            f'aws sagemaker describe-endpoint-config --region {r} --endpoint-config-name "$CFG" --output json \\',
-            f'  | jq --arg n "$NEW" \'del(.EndpointConfigArn, .CreationTime) | .EndpointConfigName = $n'
-            f" | .ProductionVariants |= {jq_variants}' > sagewatch-endpoint-config.json",
-            f"aws sagemaker create-endpoint-config --region {r} --cli-input-json file://sagewatch-endpoint-config.json",
-            f'aws sagemaker update-endpoint --region {r} --endpoint-name {e} --endpoint-config-name "$NEW"'
-            '  # roll back: the same with "$CFG"',
-        ]
-    )
+# scale-out keeps the type and adds instances: that is set-instance-count
+_ACTIONS = {
+    "delete-endpoint": "delete-endpoint",
+    "remove-variant": "remove-variant",
+    "resize-variant": "resize-variant",
+    "scale-out": "set-instance-count",
+    "scale-to-zero": "scale-to-zero",
+}
 
 
-def command_for(finding: Mapping[str, Any], region: str, now: datetime) -> str | None:
-    """Shell commands for `finding`'s recommendation, or None when it is to investigate."""
+def command_for(finding: Mapping[str, Any], region: str) -> str | None:
+    """`python -m sagewatch remediate ...` for `finding`, or None when the recommendation is to investigate."""
     rec = finding["recommendation"]
-    action = rec["action"]
-    endpoint, variant, r = finding["endpoint"], finding.get("variant"), _q(region)
-    stamp = now.strftime("%Y%m%d%H%M")
-    if action == "delete-endpoint":
-        lines = [
-            f"aws sagemaker delete-inference-component --region {r} --inference-component-name {_q(ic)}"
-            for ic in finding.get("evidence", {}).get("inference_components", [])
-        ]
-        lines.append(
-            f"aws sagemaker delete-endpoint --region {r} --endpoint-name {_q(endpoint)}"
-            "  # the endpoint config and models are kept"
-        )
-        return "\n".join(lines)
-    if action == "scale-to-zero":
-        count = finding.get("instance_count") or 1
-        resource = _q(f"endpoint/{endpoint}/variant/{variant or 'AllTraffic'}")
-        return (
-            f"aws application-autoscaling register-scalable-target --region {r} --service-namespace sagemaker "
-            f"--resource-id {resource} --scalable-dimension sagemaker:variant:DesiredInstanceCount "
-            f"--min-capacity 0 --max-capacity {count}"
-        )
-    if (
-        action in ("scale-out", "resize-variant")
-        and variant
-        and rec.get("instance_type") == finding.get("instance_type")
-    ):
-        return (
-            f"aws sagemaker update-endpoint-weights-and-capacities --region {r} --endpoint-name {_q(endpoint)} "
-            f"--desired-weights-and-capacities VariantName={_q(variant)},DesiredInstanceCount={rec['instance_count']}"
-        )
-    if action == "resize-variant" and variant:
-        jq = (
-            f'map(if .VariantName == "{variant}" then .InstanceType = "{rec["instance_type"]}" '
-            f"| .InitialInstanceCount = {rec['instance_count']} else . end)"
-        )
-        return _new_config(endpoint, region, jq, stamp)
-    if action == "remove-variant" and variant:
-        return _new_config(endpoint, region, f'map(select(.VariantName != "{variant}"))', stamp)
-    return None
+    action = _ACTIONS.get(rec["action"])
+    if action is None:
+        return None
+    if rec["action"] == "scale-out" and rec.get("instance_type") != finding.get("instance_type"):
+        action = "resize-variant"
+    args = ["python", "-m", "sagewatch", "remediate", action, "--region", region, "--endpoint", finding["endpoint"]]
+    if finding.get("variant"):
+        args += ["--variant", finding["variant"]]
+    if action == "resize-variant":
+        if rec.get("instance_type") != finding.get("instance_type"):
+            args += ["--instance-type", rec["instance_type"]]
+        args += ["--instance-count", str(rec["instance_count"])]
+    if action == "set-instance-count":
+        args += ["--instance-count", str(rec["instance_count"])]
+    if finding.get("instance_type"):
+        args += ["--expect-instance-type", finding["instance_type"]]
+    if finding.get("instance_count") is not None and (finding.get("variant") or finding.get("instance_type")):
+        args += ["--expect-instance-count", str(finding["instance_count"])]
+    if finding.get("kind") == "idle":
+        args.append("--expect-idle")
+    if finding.get("id"):
+        args += ["--finding-id", finding["id"]]
+    return shlex.join(args)

@@ -52,7 +52,7 @@ class Digest:
         return [a for a in self.announcements if a.reason is Reason.RESOLVED]
 
     def command(self, a: Announcement) -> str | None:
-        return None if a.reason is Reason.RESOLVED else command_for(a.finding, self.region, self.generated_at)
+        return None if a.reason is Reason.RESOLVED else command_for(a.finding, self.region)
 
 
 def _money(value: float | None) -> str:
@@ -143,8 +143,8 @@ def render_email(d: Digest) -> str:
             lines.append(f"  Do: {f['recommendation']['summary']}")
             command = d.command(a)
             if command:
-                lines.append("  Command:")
-                lines += [f"    {c}" for c in command.splitlines()]
+                lines.append(f"  Dry run (add --execute --confirm {f['endpoint']} to carry it out):")
+                lines.append(f"    {command}")
             lines.append(f"  Finding {f['id']}")
     if d.resolved():
         lines += ["", f"RESOLVED ({len(d.resolved())})", "-" * len(f"RESOLVED ({len(d.resolved())})")]

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sagewatch.commands import command_for
 from sagewatch.models import Finding, ScanError, Severity, Skipped
 
 REPORT_SCHEMA = "sagewatch.scan-report/1"
@@ -61,6 +62,10 @@ class ScanReport:
             counts[f.kind.value] = counts.get(f.kind.value, 0) + 1
         return counts
 
+    def _with_command(self, finding: dict[str, Any]) -> dict[str, Any]:
+        finding["recommendation"]["command"] = command_for(finding, self.region)
+        return finding
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": REPORT_SCHEMA,
@@ -73,7 +78,7 @@ class ScanReport:
                 "inference_components": self.inference_components,
             },
             "skipped": [s.to_dict() for s in sorted(self.skipped, key=lambda s: s.endpoint)],
-            "findings": [f.to_dict() for f in self.sorted_findings()],
+            "findings": [self._with_command(f.to_dict()) for f in self.sorted_findings()],
             "errors": [e.to_dict() for e in self.errors],
             "totals": {
                 "fleet_monthly_cost_usd": round(self.fleet_monthly_cost_usd, 2),
