@@ -1,0 +1,139 @@
+"""The remediation planner and request validation (pure)."""
+
+import pytest
+from pydantic import ValidationError
+
+from sagewatch.catalog import Catalog
+from sagewatch.remediation import (
+    LiveEndpoint,
+    RemediationError,
+    RemediationRequest,
+    derived_config,
+    describe_validation_error,
+    plan,
+    stale_reasons,
+)
+from sagewatch_testkit.builders import NOW
+
+CATALOG = Catalog.load()
+
+
+def live(variants=(("AllTraffic", "ml.m5.4xlarge", 3),), *, is_async=False, tags=None, extra_config=None):
+    description = {
+        "EndpointName": "ep",
+        "EndpointArn": "arn:aws:sagemaker:us-east-1:1:endpoint/ep",
+        "EndpointConfigName": "ep-config",
+        "EndpointStatus": "InService",
+        "ProductionVariants": [{"VariantName": n, "CurrentInstanceCount": c} for n, _, c in variants],
+    }
+    config = {
+        "EndpointConfigName": "ep-config",
+        "EndpointConfigArn": "arn:x",
+        "CreationTime": NOW,
+        "ProductionVariants": [
+            {"VariantName": n, "ModelName": "m", "InstanceType": t, "InitialInstanceCount": c} for n, t, c in variants
+        ],
+        "DataCaptureConfig": {
+            "EnableCapture": True,
+            "DestinationS3Uri": "s3://capture/",
+            "InitialSamplingPercentage": 20,
+            "CaptureOptions": [{"CaptureMode": "Input"}],
+        },
+        **(extra_config or {}),
+    }
+    if is_async:
+        config["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": "s3://out/"}}
+    return LiveEndpoint(description, config, tags or {})
+
+
+def req(**kw):
+    return RemediationRequest.model_validate({"endpoint": "ep", **kw})
+
+
+def test_resize_plan_costs_and_keeps_the_rest_of_the_config():
+    p = plan(req(action="resize-variant", variant="AllTraffic", instance_type="ml.r5.xlarge"), live(), CATALOG, NOW)
+    assert p.before == {"AllTraffic": {"instance_type": "ml.m5.4xlarge", "instance_count": 3, "serverless": False}}
+    assert p.after["AllTraffic"]["instance_type"] == "ml.r5.xlarge" and p.after["AllTraffic"]["instance_count"] == 3
+    assert p.monthly_cost_change_usd == round((0.302 - 0.922) * 3 * 730, 2)
+    assert p.new_config is not None
+    assert p.new_config["EndpointConfigName"] == "ep-config-sw20261122120000"
+    assert p.new_config["DataCaptureConfig"]["InitialSamplingPercentage"] == 20  # carried over
+    assert "EndpointConfigArn" not in p.new_config and "CreationTime" not in p.new_config
+    assert "back to endpoint config ep-config" in p.rollback
+
+
+def test_derived_config_drops_empty_structures_and_long_names_fit():
+    config = {**live().config, "DataCaptureConfig": {}, "KmsKeyId": None}
+    doc = derived_config(config, "n", "AllTraffic", instance_count=2)
+    assert "DataCaptureConfig" not in doc and "KmsKeyId" not in doc
+    long = plan(req(action="set-instance-count", variant="AllTraffic", instance_count=1), live(), CATALOG, NOW)
+    assert long.after["AllTraffic"]["instance_count"] == 1
+
+
+def test_remove_the_only_variant_is_refused():
+    with pytest.raises(RemediationError, match="only variant of ep: use delete-endpoint"):
+        plan(req(action="remove-variant", variant="AllTraffic"), live(), CATALOG, NOW)
+
+
+def test_unknown_variant_and_ambiguous_variant():
+    two = live((("a", "ml.m5.large", 1), ("b", "ml.m5.large", 1)))
+    with pytest.raises(RemediationError, match="has no variant 'c'"):
+        plan(req(action="remove-variant", variant="c"), two, CATALOG, NOW)
+    with pytest.raises(RemediationError, match="has 2 variants: name one"):
+        plan(
+            req(action="scale-to-zero"),
+            live((("a", "ml.m5.large", 1), ("b", "ml.m5.large", 1)), is_async=True),
+            CATALOG,
+            NOW,
+        )
+
+
+def test_resize_to_what_it_already_is_is_refused():
+    with pytest.raises(RemediationError, match=r"already runs 3 x ml\.m5\.4xlarge"):
+        plan(req(action="resize-variant", variant="AllTraffic", instance_count=3), live(), CATALOG, NOW)
+
+
+def test_delete_plan_lists_components_first():
+    ep = LiveEndpoint(
+        live().description, live().config, {}, [{"InferenceComponentName": "ic-1"}, {"InferenceComponentName": "ic-2"}]
+    )
+    p = plan(req(action="delete-endpoint"), ep, CATALOG, NOW)
+    assert p.steps[1:3] == ["delete inference component ic-1", "delete inference component ic-2"]
+    assert p.after == {} and p.monthly_cost_after_usd == 0.0
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"action": "remove-variant"}, "remove-variant needs variant"),
+        ({"action": "resize-variant", "variant": "v"}, "needs instance_type and/or instance_count"),
+        ({"action": "set-instance-count", "variant": "v"}, "set-instance-count needs instance_count"),
+        ({"action": "restore-endpoint"}, "restore-endpoint needs snapshot"),
+        ({"action": "delete-endpoint", "instance_count": 2}, "delete-endpoint takes no instance_type"),
+        ({"action": "explode"}, "action: Input should be"),
+        ({"action": "delete-endpoint", "dry_run": "no"}, "dry_run: Input should be a valid boolean"),
+        ({"action": "delete-endpoint", "request_id": "x"}, "request_id: String should match pattern"),
+        ({"action": "delete-endpoint", "endpoint": "bad name!"}, "endpoint: String should match pattern"),
+        ({"action": "delete-endpoint", "confrim": "ep"}, "confrim: Extra inputs are not permitted"),
+    ],
+)
+def test_bad_requests_are_named(fields, message):
+    with pytest.raises(ValidationError) as exc:
+        RemediationRequest.model_validate({"endpoint": "ep", **fields})
+    assert message in describe_validation_error(exc.value)
+
+
+def test_stale_reasons():
+    ep = live()
+    r = req(action="delete-endpoint", expect={"instance_type": "ml.m5.xlarge", "instance_count": 3, "idle": True})
+    assert stale_reasons(r, ep, invocations=12.0) == [
+        "instance type is now ml.m5.4xlarge, the finding saw ml.m5.xlarge",
+        "it is no longer idle: 12 invocations since the finding's window began",
+    ]
+    ok = req(action="delete-endpoint", expect={"instance_type": "ml.m5.4xlarge", "instance_count": 3, "idle": True})
+    assert stale_reasons(ok, ep, invocations=0.0) == []
+
+
+def test_protect_tag():
+    assert live(tags={"sagewatch:protect": "TRUE"}).protected
+    assert not live(tags={"sagewatch:protect": "no"}).protected
