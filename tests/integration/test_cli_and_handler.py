@@ -287,3 +287,81 @@ def test_cli_remediate_refusals_exit_non_zero(demo, capsys):
         main(["remediate", "resize-variant", "--endpoint", "doc-classifier", "--variant", "AllTraffic", "--local"]) == 2
     )
     assert "resize-variant needs instance_type and/or instance_count" in capsys.readouterr().err
+
+
+def test_cli_remediate_invokes_the_stacks_function(monkeypatch, capsys):
+    """The default path: find RemediateFunction in the stack, invoke it synchronously, print its answer."""
+    import io
+
+    from botocore.response import StreamingBody
+    from botocore.stub import Stubber
+
+    answer = json.dumps({"status": "planned", "dry_run": True, "plan": {"steps": ["..."]}}).encode()
+    made = {}
+    original = boto3.session.Session.client
+
+    def client(self, service, *args, **kwargs):
+        c = original(self, service, *args, **kwargs)
+        stub = Stubber(c)
+        if service == "cloudformation":
+            stub.add_response(
+                "describe_stack_resource",
+                {
+                    "StackResourceDetail": {
+                        "LogicalResourceId": "RemediateFunction",
+                        "PhysicalResourceId": "sagewatch-RemediateFunction-abc",
+                        "ResourceType": "AWS::Lambda::Function",
+                        "LastUpdatedTimestamp": "2026-11-22T00:00:00Z",
+                        "ResourceStatus": "CREATE_COMPLETE",
+                    }
+                },
+                {"StackName": "prod-sagewatch", "LogicalResourceId": "RemediateFunction"},
+            )
+        elif service == "lambda":
+            expected = {
+                "FunctionName": "sagewatch-RemediateFunction-abc",
+                "InvocationType": "RequestResponse",
+                "Payload": json.dumps(
+                    {
+                        "action": "set-instance-count",
+                        "endpoint": "llm-chat-prod",
+                        "dry_run": True,
+                        "variant": "AllTraffic",
+                        "instance_count": 2,
+                    }
+                ),
+            }
+            stub.add_response(
+                "invoke", {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(answer), len(answer))}, expected
+            )
+        else:
+            return c
+        stub.activate()
+        made[service] = (c, stub)
+        return c
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    assert (
+        main(
+            [
+                "remediate",
+                "set-instance-count",
+                "--endpoint",
+                "llm-chat-prod",
+                "--variant",
+                "AllTraffic",
+                "--instance-count",
+                "2",
+                "--stack-name",
+                "prod-sagewatch",
+                "--region",
+                REGION,
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["status"] == "planned"
+    for _, stub in made.values():
+        stub.assert_no_pending_responses()
+    # no SDK retries of a synchronous invoke
+    assert made["lambda"][0].meta.config.retries["total_max_attempts"] == 1
