@@ -24,7 +24,9 @@ class FakeWebhook:
 
 
 @contextmanager
-def fake_webhook(script: list[tuple[int, dict[str, str], str]], max_requests: int = 500) -> Iterator[FakeWebhook]:
+def fake_webhook(
+    script: list[tuple[int, dict[str, str], str]], max_requests: int = 500, host: str = "127.0.0.1"
+) -> Iterator[FakeWebhook]:
     hook = FakeWebhook(script)
 
     class Handler(BaseHTTPRequestHandler):
@@ -42,8 +44,8 @@ def fake_webhook(script: list[tuple[int, dict[str, str], str]], max_requests: in
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    hook.url = f"http://127.0.0.1:{server.server_address[1]}/services/T000/B000/XXXX"
+    server = ThreadingHTTPServer((host, 0), Handler)
+    hook.url = f"http://{host}:{server.server_address[1]}/services/T000/B000/XXXX"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

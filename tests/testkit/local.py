@@ -1,0 +1,234 @@
+"""`sam local invoke` of every function against an embedded moto seeded like a deployed stack.
+
+Used by `make local` (prints each result) and tests/local (asserts on them). The containers reach moto
+and the stand-in Slack webhook through the docker bridge's gateway address, the only address they bind.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from sagewatch_testkit import moto_ext
+from sagewatch_testkit.server import start_seeded_server
+from sagewatch_testkit.webhook_server import FakeWebhook, fake_webhook
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+REGION = moto_ext.DEFAULT_REGION
+IMAGE = os.environ.get("SAGEWATCH_LAMBDA_IMAGE", "sagewatch/lambda-python3.11:local")
+INVOKE_TIMEOUT = 300  # seconds per sam local invoke; bounded, like everything here
+
+# What sam local invokes: (function, event file under events/).
+INVOCATIONS = [
+    ("ScanFunction", "scan-schedule.json"),
+    ("ScanFunction", "scan-manual-no-publish.json"),
+    ("SlackNotifierFunction", "slack-sns-digest.json"),
+    ("ModelMonitorFunction", "monitor-run-violations.json"),
+    ("ModelMonitorFunction", "monitor-run-clean.json"),
+    ("ModelMonitorFunction", "monitor-run-failed.json"),
+    ("ModelMonitorFunction", "processing-job-not-monitoring.json"),
+    ("ModelMonitorFunction", "endpoint-failed.json"),
+    ("ModelMonitorFunction", "endpoint-deployment-rollback.json"),
+    ("RemediateFunction", "remediate/resize-variant-dry-run.json"),
+    ("RemediateFunction", "remediate/set-instance-count-execute.json"),
+    ("RemediateFunction", "remediate/bad-request.json"),
+]
+
+
+class LocalError(RuntimeError):
+    pass
+
+
+def container_engine() -> str | None:
+    """Why no container engine can be used, or None when docker answers."""
+    if shutil.which("docker") is None:
+        return "docker is not installed"
+    probe = subprocess.run(
+        ["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return None if probe.returncode == 0 else f"docker does not answer: {probe.stderr.strip()[:200]}"
+
+
+def bridge_gateway() -> str:
+    """The host's address on the default docker bridge (what containers reach the host through)."""
+
+    def inspect(fmt: str) -> str:
+        return subprocess.run(
+            ["docker", "network", "inspect", "bridge", "--format", fmt],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
+
+    gateway = inspect("{{range .IPAM.Config}}{{.Gateway}}{{end}}")
+    if gateway:
+        return gateway
+    # Some engines leave the gateway out of IPAM: read it off the bridge interface itself.
+    name = inspect('{{index .Options "com.docker.network.bridge.name"}}') or "docker0"
+    out = subprocess.run(
+        ["ip", "-4", "-o", "addr", "show", "dev", name], capture_output=True, text=True, timeout=30, check=False
+    ).stdout.split()
+    if "inet" in out:
+        return out[out.index("inet") + 1].split("/")[0]
+    subnet = inspect("{{range .IPAM.Config}}{{.Subnet}}{{end}}")
+    if subnet:
+        return str(next(ipaddress.ip_network(subnet).hosts()))
+    raise LocalError("cannot tell the docker bridge's gateway address")
+
+
+@dataclass
+class Stack:
+    """The embedded AWS the functions talk to, and what they leave there."""
+
+    endpoint_url: str
+    env_file: Path
+    webhook: FakeWebhook
+    slack_secret_arn: str
+    session: boto3.session.Session
+    queues: dict[str, str] = field(default_factory=dict)
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, endpoint_url=self.endpoint_url)
+
+    def received(self, queue: str) -> list[dict[str, Any]]:
+        sqs, out = self.client("sqs"), []
+        while batch := sqs.receive_message(QueueUrl=self.queues[queue], MaxNumberOfMessages=10).get("Messages", []):
+            out += [json.loads(m["Body"]) for m in batch]
+            for m in batch:
+                sqs.delete_message(QueueUrl=self.queues[queue], ReceiptHandle=m["ReceiptHandle"])
+        return out
+
+    def invoke(self, function: str, event: str) -> dict[str, Any]:
+        """sam local invoke FUNCTION with events/EVENT; the function's JSON answer (or its error)."""
+        command = [
+            str(Path(os.environ.get("SAM", shutil.which("sam") or "sam"))),
+            "local",
+            "invoke",
+            function,
+            "--event",
+            str(EVENTS / event),
+            "--env-vars",
+            str(self.env_file),
+            "--region",
+            REGION,
+            "--invoke-image",
+            IMAGE,
+            "--skip-pull-image",
+            "--template",
+            str(ROOT / ".aws-sam" / "build" / "template.yaml"),
+            "--parameter-overrides",
+            f"SlackWebhookSecretArn={self.slack_secret_arn}",
+        ]
+        env = {
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "SAM_CLI_TELEMETRY": "0",
+        }
+        env.pop("AWS_ENDPOINT_URL", None)  # sam itself talks to nothing; the functions get it from env.json
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=INVOKE_TIMEOUT, env=env, cwd=ROOT, check=False
+        )
+        lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+        if not lines:
+            raise LocalError(
+                f"sam local invoke {function} {event} printed no result (exit {done.returncode}):\n"
+                f"{done.stderr[-3000:]}"
+            )
+        result: dict[str, Any] = json.loads(lines[-1])
+        return result
+
+
+def _seed_stack(session: boto3.session.Session, url: str, webhook_url: str) -> tuple[str, dict[str, str]]:
+    def client(service: str) -> Any:
+        return session.client(service, endpoint_url=url)
+
+    sns, sqs, ddb, s3 = client("sns"), client("sqs"), client("dynamodb"), client("s3")
+    topic = sns.create_topic(Name="sagewatch")["TopicArn"]
+    for table in ("sagewatch-state", "sagewatch-idempotency"):
+        ddb.create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        )
+    queues = {}
+    for name in ("topic", "bus"):
+        queue = sqs.create_queue(QueueName=f"local-{name}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queues[name] = queue
+        if name == "topic":
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        else:
+            client("events").put_rule(Name="sagewatch-local", EventPattern=json.dumps({"source": ["sagewatch"]}))
+            client("events").put_targets(Rule="sagewatch-local", Targets=[{"Id": "q", "Arn": arn}])
+    s3.create_bucket(Bucket="sagewatch-remediation")
+    # the violation file the sample monitoring run points at
+    run = json.loads((EVENTS / "monitor-run-violations.json").read_text())
+    uri = run["detail"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"{prefix}/constraint_violations.json",
+        Body=(EVENTS / "model-monitor" / "constraint_violations.json").read_bytes(),
+    )
+    moto_ext.put_monitoring_schedule(REGION, "fraud-dq-hourly", "fraud-detector-prod", "DataQuality")
+    secret = client("secretsmanager").create_secret(
+        Name="sagewatch/slack", SecretString=json.dumps({"webhook_url": webhook_url})
+    )["ARN"]
+    return secret, queues
+
+
+@contextmanager
+def local_stack() -> Iterator[Stack]:
+    """Seeded moto and a stand-in Slack webhook on the docker bridge gateway, for as long as the block runs."""
+    gateway = bridge_gateway()
+    with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
+        server, url = start_seeded_server("demo", host=gateway, port=0)
+        stack.callback(server.stop)
+        webhook = stack.enter_context(fake_webhook([(200, {}, "ok")], host=gateway))
+        session = boto3.session.Session(
+            region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        secret, queues = _seed_stack(session, url, webhook.url)
+        env_file = Path(tmp) / "env.json"
+        env_file.write_text(
+            (EVENTS / "env.json").read_text().replace("{endpoint_url}", url).replace("{slack_secret_arn}", secret)
+        )
+        yield Stack(url, env_file, webhook, secret, session, queues)
+
+
+def main() -> int:
+    """`make local`: invoke every function with its events and print what each answered."""
+    problem = container_engine()
+    if problem:
+        print(f"make local needs a container engine: {problem}")
+        return 1
+    with local_stack() as stack:
+        print(f"embedded moto at {stack.endpoint_url}, Slack stand-in at {stack.webhook.url}\n")
+        for function, event in INVOCATIONS:
+            print(f"$ sam local invoke {function} --event events/{event}")
+            print(json.dumps(stack.invoke(function, event), indent=2)[:2000], "\n", flush=True)
+        print(
+            f"Slack received {len(stack.webhook.requests)} message(s); the topic carried "
+            f"{len(stack.received('topic'))}; the event bus {len(stack.received('bus'))}."
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
