@@ -6,11 +6,12 @@ STAMP  := $(VENV)/.installed-stamp
 PYTHON ?= python3
 
 export SAM_CLI_TELEMETRY = 0
+export SAM = $(CURDIR)/$(BIN)/sam
 # Tests and the demo never touch a real account.
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: dev test demo bench
+.PHONY: dev test demo local bench
 
 dev: $(STAMP)  ## create .venv with sagewatch (editable) and every dev tool
 
@@ -32,9 +33,17 @@ test: dev  ## lint, types, unit and integration tests, sam validate --lint, sam 
 	$(BIN)/pytest tests/integration --allow-hosts=127.0.0.1
 	$(BIN)/sam validate --lint
 	$(BIN)/sam build
+	# sam local suite: needs a container engine (skipped without one, except in CI where it fails)
+	if docker info >/dev/null 2>&1; then PIP="$(PY) -m pip" tests/local/lambda-image.sh; fi
+	$(BIN)/pytest tests/local
 
 demo: dev  ## scan a simulated fleet in an embedded moto backend
 	$(PY) -m sagewatch_testkit.demo
+
+local: dev  ## sam build, then sam local invoke every function with its events against a seeded moto
+	$(BIN)/sam build
+	PIP="$(PY) -m pip" tests/local/lambda-image.sh
+	$(PY) -m sagewatch_testkit.local
 
 bench: dev  ## scan a simulated 1,000-endpoint fleet; print API calls, wall time, peak memory
 	$(PY) -m sagewatch_testkit.bench --endpoints 1000

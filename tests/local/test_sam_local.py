@@ -1,0 +1,52 @@
+"""Every function, built by sam build, run by sam local invoke in the Lambda runtime emulator, against
+an embedded moto: catches a wrong Handler, CodeUri, layer, dependency or environment variable."""
+
+import json
+
+
+def test_scan_finds_and_publishes(stack):
+    result = stack.invoke("ScanFunction", "scan-schedule.json")
+    assert result["endpoints"] == 14 and result["findings"] == 10 and result["errors"] == 0, result
+    assert result["announced"]["new"] == 10 and len(result["published_message_ids"]) == 1
+    [digest] = stack.received("topic")
+    assert digest["schema"] == "sagewatch.digest/1" and len(digest["announcements"]) == 10
+    assert len(stack.received("bus")) == 10
+    again = stack.invoke("ScanFunction", "scan-schedule.json")  # state in DynamoDB: nothing new to say
+    assert again["announced"]["unchanged"] == 10 and again["published_message_ids"] == []
+
+
+def test_slack_notifier_posts_block_kit(stack):
+    before = len(stack.webhook.requests)
+    result = stack.invoke("SlackNotifierFunction", "slack-sns-digest.json")
+    assert result == {"digests": 1, "slack_messages": 1, "attempts": 1}, result
+    payload = stack.webhook.requests[before]
+    assert payload["blocks"][0]["type"] == "header"
+
+
+def test_model_monitor_cases(stack):
+    stack.received("topic")
+    alerted = stack.invoke("ModelMonitorFunction", "monitor-run-violations.json")
+    assert alerted["status"] == "alerted" and alerted["violations"] == 4, alerted
+    [alert] = stack.received("topic")
+    assert alert["monitoring_type"] == "data quality" and alert["violations"][0]["name"] == "transaction_amount"
+    assert stack.invoke("ModelMonitorFunction", "monitor-run-violations.json") == alerted  # idempotent
+    assert stack.received("topic") == []
+    assert stack.invoke("ModelMonitorFunction", "monitor-run-clean.json")["status"] == "ignored"
+    assert stack.invoke("ModelMonitorFunction", "processing-job-not-monitoring.json")["status"] == "ignored"
+    assert stack.invoke("ModelMonitorFunction", "monitor-run-failed.json")["kind"] == "monitoring-failed"
+    assert stack.invoke("ModelMonitorFunction", "endpoint-failed.json")["kind"] == "endpoint-failed"
+
+
+def test_remediation_plans_acts_and_refuses(stack):
+    plan = stack.invoke("RemediateFunction", "remediate/resize-variant-dry-run.json")
+    assert plan["status"] == "planned" and plan["plan"]["after"]["AllTraffic"]["instance_type"] == "ml.r5.xlarge"
+    done = stack.invoke("RemediateFunction", "remediate/set-instance-count-execute.json")
+    assert done["status"] == "done", done
+    sm = stack.client("sagemaker")
+    [variant] = sm.describe_endpoint(EndpointName="llm-chat-prod")["ProductionVariants"]
+    assert variant["DesiredInstanceCount"] == 2
+    audits = stack.client("s3").list_objects_v2(Bucket="sagewatch-remediation", Prefix="audit/")["Contents"]
+    assert len(audits) == 1
+    bad = stack.invoke("RemediateFunction", "remediate/bad-request.json")
+    assert bad["status"] == "invalid" and "instance_cont: Extra inputs are not permitted" in bad["error"]
+    assert json.loads(json.dumps(bad))  # plain JSON back to the caller
