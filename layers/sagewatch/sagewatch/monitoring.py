@@ -276,6 +276,35 @@ class Alert:
         }
 
 
+def _job_alert(
+    job: ProcessingJobEvent,
+    kind: AlertKind,
+    summary: str,
+    *,
+    region: str,
+    account: str | None,
+    monitoring_type: str | None,
+    time: str | None,
+    reason: str | None = None,
+    violations: list[Violation] | None = None,
+) -> Alert:
+    return Alert(
+        kind=kind,
+        endpoint=job.endpoint,
+        region=region,
+        account=account,
+        time=time,
+        summary=summary,
+        reason=reason,
+        schedule=job.schedule_name,
+        monitoring_type=monitoring_type,
+        job=job.job_name,
+        violations=violations or [],
+        output_uri=job.output_uri,
+        links=_links(job, region),
+    )
+
+
 def violations_alert(
     job: ProcessingJobEvent,
     violations: list[Violation],
@@ -287,22 +316,19 @@ def violations_alert(
 ) -> Alert:
     what = f"{monitoring_type} " if monitoring_type else ""
     worst = violations[0]
-    return Alert(
-        kind=AlertKind.VIOLATIONS,
-        endpoint=job.endpoint,
+    summary = (
+        f"Model Monitor found {len(violations)} {what}violation{'s' if len(violations) != 1 else ''} on "
+        f"endpoint {job.endpoint or '?'}; worst: {worst.name} ({worst.check})."
+    )
+    return _job_alert(
+        job,
+        AlertKind.VIOLATIONS,
+        summary,
         region=region,
         account=account,
-        time=time,
-        summary=(
-            f"Model Monitor found {len(violations)} {what}violation{'s' if len(violations) != 1 else ''} on "
-            f"endpoint {job.endpoint or '?'}; worst: {worst.name} ({worst.check})."
-        ),
-        schedule=job.schedule_name,
         monitoring_type=monitoring_type,
-        job=job.job_name,
+        time=time,
         violations=violations,
-        output_uri=job.output_uri,
-        links=_links(job, region),
     )
 
 
@@ -310,20 +336,19 @@ def failed_run_alert(
     job: ProcessingJobEvent, *, region: str, account: str | None, monitoring_type: str | None, time: str | None
 ) -> Alert:
     reason = job.detail.get("FailureReason") or job.detail.get("ExitMessage") or "no failure reason given"
-    return Alert(
-        kind=AlertKind.MONITORING_FAILED,
-        endpoint=job.endpoint,
+    summary = (
+        f"Monitoring is broken for endpoint {job.endpoint or '?'}: the {monitoring_type or 'monitoring'} "
+        f"run {job.job_name} failed."
+    )
+    return _job_alert(
+        job,
+        AlertKind.MONITORING_FAILED,
+        summary,
         region=region,
         account=account,
-        time=time,
-        summary=f"Monitoring is broken for endpoint {job.endpoint or '?'}: the {monitoring_type or 'monitoring'} "
-        f"run {job.job_name} failed.",
-        reason=str(reason),
-        schedule=job.schedule_name,
         monitoring_type=monitoring_type,
-        job=job.job_name,
-        output_uri=job.output_uri,
-        links=_links(job, region),
+        time=time,
+        reason=str(reason),
     )
 
 
@@ -336,20 +361,19 @@ def unreadable_alert(
     monitoring_type: str | None,
     time: str | None,
 ) -> Alert:
-    return Alert(
-        kind=AlertKind.MONITORING_UNREADABLE,
-        endpoint=job.endpoint,
+    summary = (
+        f"The {monitoring_type or 'monitoring'} run {job.job_name} on endpoint {job.endpoint or '?'} "
+        "reported violations, but sagewatch could not read them."
+    )
+    return _job_alert(
+        job,
+        AlertKind.MONITORING_UNREADABLE,
+        summary,
         region=region,
         account=account,
-        time=time,
-        summary=f"The {monitoring_type or 'monitoring'} run {job.job_name} on endpoint {job.endpoint or '?'} "
-        "reported violations, but sagewatch could not read them.",
-        reason=problem,
-        schedule=job.schedule_name,
         monitoring_type=monitoring_type,
-        job=job.job_name,
-        output_uri=job.output_uri,
-        links=_links(job, region),
+        time=time,
+        reason=problem,
     )
 
 
