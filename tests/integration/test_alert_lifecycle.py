@@ -11,6 +11,7 @@ from sagewatch.events import ScanRequest
 from sagewatch.service import scheduled_scan
 from sagewatch.settings import ScanSettings
 from sagewatch_testkit import faults, fleet, moto_ext
+from sagewatch_testkit.aws_fixtures import id_table, watch_queue
 
 REGION = moto_ext.DEFAULT_REGION
 
@@ -21,16 +22,10 @@ def stack(aws):
     sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
     events, ddb = boto3.client("events", region_name=REGION), boto3.client("dynamodb", region_name=REGION)
     topic = sns.create_topic(Name="sagewatch")["TopicArn"]
-    ddb.create_table(
-        TableName="state",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
+    id_table(ddb, "state")
     queues = {}
     for name in ("digest", "bus"):
-        url = sqs.create_queue(QueueName=name)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url, arn = watch_queue(sqs, name)
         queues[name] = (url, arn)
     sns.subscribe(
         TopicArn=topic, Protocol="sqs", Endpoint=queues["digest"][1], Attributes={"RawMessageDelivery": "true"}

@@ -10,6 +10,7 @@ import pytest
 
 from sagewatch.cli import main
 from sagewatch_testkit import faults, fleet, moto_ext
+from sagewatch_testkit.aws_fixtures import id_table, watch_queue
 from sagewatch_testkit.schemas import validate_report
 
 REGION = moto_ext.DEFAULT_REGION
@@ -76,8 +77,7 @@ def topic_queue(aws):
     sns = boto3.client("sns", region_name=REGION)
     sqs = boto3.client("sqs", region_name=REGION)
     topic = sns.create_topic(Name="sagewatch-alerts")["TopicArn"]
-    queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue, queue_arn = watch_queue(sqs, "alerts")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
     return topic, queue, sqs
 
@@ -89,12 +89,7 @@ def state_table(aws):
 
 def create_state_table(name="sagewatch-state"):
     ddb = boto3.client("dynamodb", region_name=REGION)
-    ddb.create_table(
-        TableName=name,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
+    id_table(ddb, name)
     return name
 
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sagewatch_testkit import moto_ext
+from sagewatch_testkit.aws_fixtures import id_table, watch_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = moto_ext.DEFAULT_REGION
@@ -50,12 +51,7 @@ def stack(aws, monkeypatch):
     sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
     ddb, events = boto3.client("dynamodb", region_name=REGION), boto3.client("events", region_name=REGION)
     topic = sns.create_topic(Name="sagewatch")["TopicArn"]
-    ddb.create_table(
-        TableName="idempotency",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
+    id_table(ddb, "idempotency")
     queues = {}
     for name in ("alerts", "bus"):
         url = sqs.create_queue(QueueName=name)["QueueUrl"]
@@ -220,8 +216,7 @@ def test_subject_names_the_problem(stack):
     ev = event("monitor-run-violations.json")
     put_object(output_uri(ev) + "/constraint_violations.json", VIOLATIONS)
     sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    url = sqs.create_queue(QueueName="envelope")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url, arn = watch_queue(sqs, "envelope")
     sns.subscribe(TopicArn=sns.list_topics()["Topics"][0]["TopicArn"], Protocol="sqs", Endpoint=arn)
     stack.app.lambda_handler(ev, context())
     [message] = sqs.receive_message(QueueUrl=url)["Messages"]

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from sagewatch_testkit import fleet, moto_ext
+from sagewatch_testkit.aws_fixtures import id_table, watch_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = moto_ext.DEFAULT_REGION
@@ -37,15 +38,9 @@ def env(aws, sm, monkeypatch):
     s3, sns, sqs = (boto3.client(s, region_name=REGION) for s in ("s3", "sns", "sqs"))
     s3.create_bucket(Bucket=BUCKET)
     topic = sns.create_topic(Name="sagewatch")["TopicArn"]
-    queue = sqs.create_queue(QueueName="announcements")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue, arn = watch_queue(sqs, "announcements")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-    boto3.client("dynamodb", region_name=REGION).create_table(
-        TableName="idempotency",
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
+    id_table(boto3.client("dynamodb", region_name=REGION), "idempotency")
     for key, value in {
         "SAGEWATCH_TOPIC_ARN": topic,
         "SAGEWATCH_BUCKET": BUCKET,

@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 
 from sagewatch_testkit import moto_ext
+from sagewatch_testkit.aws_fixtures import id_table, watch_queue
 from sagewatch_testkit.server import start_seeded_server
 from sagewatch_testkit.webhook_server import FakeWebhook, fake_webhook
 
@@ -159,16 +160,10 @@ def _seed_stack(session: boto3.session.Session, url: str, webhook_url: str) -> t
     sns, sqs, ddb, s3 = client("sns"), client("sqs"), client("dynamodb"), client("s3")
     topic = sns.create_topic(Name="sagewatch")["TopicArn"]
     for table in ("sagewatch-state", "sagewatch-idempotency"):
-        ddb.create_table(
-            TableName=table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        )
+        id_table(ddb, table)
     queues = {}
     for name in ("topic", "bus"):
-        queue = sqs.create_queue(QueueName=f"local-{name}")["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue, arn = watch_queue(sqs, f"local-{name}")
         queues[name] = queue
         if name == "topic":
             sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})

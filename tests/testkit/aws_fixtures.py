@@ -1,0 +1,23 @@
+"""Resources the stack's template creates, made on moto for tests: tables keyed on id, watched queues."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def id_table(ddb: Any, name: str) -> str:
+    """An on-demand table keyed on the string `id` (the state and idempotency tables' shape)."""
+    ddb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    )
+    return name
+
+
+def watch_queue(sqs: Any, name: str) -> tuple[str, str]:
+    """A queue to watch what a topic or a bus carries: (url, arn)."""
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    return url, arn
