@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml layers/sagewatch/requirements.txt
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-test: dev  ## lint, types, unit and integration tests, sam validate --lint, sam build
+test: dev  ## lint, types, unit and integration tests, sam validate --lint, sam build, sam local suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
