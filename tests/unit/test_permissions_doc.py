@@ -1,0 +1,62 @@
+"""docs/permissions.md must list every action every function is granted in template.yaml."""
+
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Loader(yaml.SafeLoader):
+    """Reads CloudFormation's short-form tags (!Ref, !Sub, ...) as their plain values."""
+
+
+def _any_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> object:
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)
+
+
+_Loader.add_multi_constructor("!", _any_tag)
+
+
+def function_actions() -> dict[str, set[str]]:
+    template = yaml.load((ROOT / "template.yaml").read_text(), Loader=_Loader)
+    out = {}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        actions = set()
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy.get("Statement", []):
+                listed = statement["Action"]
+                actions |= set(listed if isinstance(listed, list) else [listed])
+            if "SNSPublishMessagePolicy" in policy:
+                actions.add("sns:Publish")
+        out[name] = actions
+    return out
+
+
+def test_every_granted_action_is_documented_under_its_function():
+    doc = (ROOT / "docs" / "permissions.md").read_text()
+    sections = {part.split(" ", 1)[0]: part for part in doc.split("\n## ")[1:]}
+    functions = function_actions()
+    assert set(functions) == {"ScanFunction", "ModelMonitorFunction", "RemediateFunction", "SlackNotifierFunction"}
+    for function, actions in functions.items():
+        missing = sorted(a for a in actions if f"`{a}`" not in sections[function])
+        assert not missing, f"docs/permissions.md does not list {missing} under {function}"
+
+
+def test_only_the_remediation_function_can_change_endpoints():
+    mutating = {
+        "sagemaker:DeleteEndpoint",
+        "sagemaker:UpdateEndpoint",
+        "sagemaker:CreateEndpointConfig",
+        "sagemaker:UpdateEndpointWeightsAndCapacities",
+        "sagemaker:DeleteInferenceComponent",
+    }
+    for function, actions in function_actions().items():
+        if function != "RemediateFunction":
+            assert not actions & mutating, function
