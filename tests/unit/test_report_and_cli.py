@@ -4,7 +4,7 @@ import pytest
 
 from sagewatch.catalog import Catalog
 from sagewatch.cli import main
-from sagewatch.report import ScanReport, render_summary, render_table
+from sagewatch.report import ScanReport, render_table
 from sagewatch.rules import judge_endpoint
 from sagewatch.settings import Thresholds
 from sagewatch_testkit.builders import NOW, endpoint, results, variant, windows
@@ -59,12 +59,6 @@ def test_table_lists_every_finding_and_totals():
     text = render_table(report_with_findings())
     assert "quiet-a" in text and "delete-endpoint" in text and "serverless" in text
     assert "3 findings could save $1,364/month" in text
-
-
-def test_summary_is_short_in_the_subject_and_actionable_in_the_body():
-    subject, body = render_summary(report_with_findings())
-    assert len(subject) <= 100 and subject.startswith("sagewatch: 3 findings")
-    assert "Delete endpoint quiet-a" in body and "[HIGH]" in body
 
 
 @pytest.mark.parametrize(

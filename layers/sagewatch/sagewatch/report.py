@@ -157,25 +157,3 @@ def render_table(report: ScanReport) -> str:
         lines += ["", "Errors (these endpoints were not judged):"]
         lines += [f"  {e.endpoint or '-'}: {e.operation} {e.code}: {e.message}" for e in report.errors]
     return "\n".join(lines)
-
-
-def render_summary(report: ScanReport) -> tuple[str, str]:
-    """Subject and plain-text body of the notification a scan sends."""
-    findings = report.sorted_findings()
-    subject = (
-        f"sagewatch: {len(findings)} finding{'s' if len(findings) != 1 else ''} in "
-        f"{report.account or '?'}/{report.region}, {_money(report.monthly_savings_usd)}/month to save"
-    )
-    body = [subject, ""]
-    for f in findings:
-        where = f.endpoint + (f"/{f.variant}" if f.variant else "")
-        if f.inference_component:
-            where += f" ({f.inference_component})"
-        body.append(
-            f"[{f.severity.value.upper()}] {f.kind.value}: {where}, costs {_money(f.monthly_cost_usd)}/month, "
-            f"saves {_money(f.monthly_savings_usd)}/month"
-        )
-        body.append(f"    {f.recommendation.summary}")
-    if report.errors:
-        body += ["", f"{len(report.errors)} endpoints could not be read; see the scan's logs."]
-    return subject[:100], "\n".join(body)

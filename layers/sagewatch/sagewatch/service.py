@@ -24,6 +24,7 @@ from sagewatch.lifecycle import (
 from sagewatch.metrics import Windows, plan_queries
 from sagewatch.monitoring import (
     MONITORING_TYPES,
+    VIOLATIONS_FILE,
     Alert,
     EndpointEvent,
     Ignored,
@@ -247,13 +248,13 @@ def monitor_alert(event: dict[str, Any], deps: MonitorDependencies) -> Alert | s
     if job.output_uri is None:
         return unreadable("the run has no S3 output") if hinted else "run has no output folder"
     try:
-        violations = parse_violations(deps.source.read(f"{job.output_uri}/constraint_violations.json"))
+        violations = parse_violations(deps.source.read(f"{job.output_uri}/{VIOLATIONS_FILE}"))
     except ViolationsReadError as exc:
         if exc.not_found and not hinted:
             return f"run {job.job_name} wrote no violations file: nothing found"
         return unreadable(str(exc))
     except ViolationsFileError as exc:
-        return unreadable(f"constraint_violations.json is malformed: {exc}")
+        return unreadable(f"{VIOLATIONS_FILE} is malformed: {exc}")
     if not violations:
         return f"run {job.job_name} found no violations"
     return violations_alert(job, violations, region=region, account=account, monitoring_type=label, time=time)

@@ -155,10 +155,6 @@ def threshold_flags() -> dict[str, tuple[str, str, Any]]:
     return {name: (r.flag, r.help, getattr(defaults, name)) for name, r in _RULES.items()}
 
 
-def threshold_env_names() -> dict[str, str]:
-    return {name: r.env for name, r in _RULES.items()}
-
-
 def _require(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
     if not value:
