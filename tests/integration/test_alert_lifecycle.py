@@ -11,7 +11,7 @@ from sagewatch.events import ScanRequest
 from sagewatch.service import scheduled_scan
 from sagewatch.settings import ScanSettings
 from sagewatch_testkit import faults, fleet, moto_ext
-from sagewatch_testkit.aws_fixtures import id_table, watch_queue
+from sagewatch_testkit.aws_fixtures import drain, id_table, watch_queue
 
 REGION = moto_ext.DEFAULT_REGION
 
@@ -41,15 +41,6 @@ def stack(aws):
         }
     )
     return settings, sqs, queues
-
-
-def drain(sqs, url):
-    out = []
-    while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-        out += [json.loads(m["Body"]) for m in batch]
-        for m in batch:
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-    return out
 
 
 class Scanner:

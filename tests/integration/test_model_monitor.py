@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sagewatch_testkit import moto_ext
-from sagewatch_testkit.aws_fixtures import id_table, watch_queue
+from sagewatch_testkit.aws_fixtures import drain, id_table, watch_queue
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = moto_ext.DEFAULT_REGION
@@ -54,11 +54,7 @@ def stack(aws, monkeypatch):
     id_table(ddb, "idempotency")
     queues = {}
     for name in ("alerts", "bus"):
-        url = sqs.create_queue(QueueName=name)["QueueUrl"]
-        queues[name] = (
-            url,
-            sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"],
-        )
+        queues[name] = watch_queue(sqs, name)
     sns.subscribe(
         TopicArn=topic, Protocol="sqs", Endpoint=queues["alerts"][1], Attributes={"RawMessageDelivery": "true"}
     )
@@ -77,16 +73,7 @@ def stack(aws, monkeypatch):
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
 
-    def drain(which):
-        url = queues[which][0]
-        out = []
-        while batch := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            out += [json.loads(m["Body"]) for m in batch]
-            for m in batch:
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
-        return out
-
-    return SimpleNamespace(app=app, drain=drain)
+    return SimpleNamespace(app=app, drain=lambda which: drain(sqs, queues[which][0]))
 
 
 def test_run_with_violations_alerts_once_with_the_worst_first(stack):

@@ -21,7 +21,7 @@ from typing import Any
 import boto3
 
 from sagewatch_testkit import moto_ext
-from sagewatch_testkit.aws_fixtures import id_table, watch_queue
+from sagewatch_testkit.aws_fixtures import drain, id_table, watch_queue
 from sagewatch_testkit.server import start_seeded_server
 from sagewatch_testkit.webhook_server import FakeWebhook, fake_webhook
 
@@ -105,12 +105,7 @@ class Stack:
         return self.session.client(service, endpoint_url=self.endpoint_url)
 
     def received(self, queue: str) -> list[dict[str, Any]]:
-        sqs, out = self.client("sqs"), []
-        while batch := sqs.receive_message(QueueUrl=self.queues[queue], MaxNumberOfMessages=10).get("Messages", []):
-            out += [json.loads(m["Body"]) for m in batch]
-            for m in batch:
-                sqs.delete_message(QueueUrl=self.queues[queue], ReceiptHandle=m["ReceiptHandle"])
-        return out
+        return drain(self.client("sqs"), self.queues[queue])
 
     def invoke(self, function: str, event: str) -> dict[str, Any]:
         """sam local invoke FUNCTION with events/EVENT; the function's JSON answer (or its error)."""
