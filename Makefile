@@ -3,6 +3,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# checkov pins an old boto3, so it lives in a virtualenv of its own.
+CHECKOV_VENV  := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
+export CHECKOV = $(CURDIR)/$(CHECKOV_VENV)/bin/checkov
 PYTHON ?= python3
 
 export SAM_CLI_TELEMETRY = 0
@@ -13,7 +17,7 @@ export AWS_SECRET_ACCESS_KEY ?= testing
 
 .PHONY: dev test demo local bench
 
-dev: $(STAMP)  ## create .venv with sagewatch (editable) and every dev tool
+dev: $(STAMP) $(CHECKOV_STAMP)  ## create .venv with sagewatch (editable) and every dev tool
 
 $(STAMP): pyproject.toml layers/sagewatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +25,12 @@ $(STAMP): pyproject.toml layers/sagewatch/requirements.txt
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-test: dev  ## lint, types, unit and integration tests, sam validate --lint, sam build, sam local suite
+$(CHECKOV_STAMP): tests/security/checkov-requirements.txt | $(STAMP)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet -r tests/security/checkov-requirements.txt
+	touch $@
+
+test: dev  ## lint, types, unit, integration and fault tests, checkov, sam validate --lint, sam build, sam local suite
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -31,6 +40,10 @@ test: dev  ## lint, types, unit and integration tests, sam validate --lint, sam 
 	for f in functions/*/app.py; do $(BIN)/mypy --strict --follow-imports=silent $$f || exit 1; done
 	$(BIN)/pytest tests/unit --disable-socket
 	$(BIN)/pytest tests/integration --allow-hosts=127.0.0.1
+	$(BIN)/pytest tests/faults --allow-hosts=127.0.0.1
+	# checkov on template.yaml and on the SAM-translated template; suppressions only in resources' Metadata
+	$(BIN)/pytest tests/security --disable-socket
+	# exits non-zero on any cfn-lint match, warnings included
 	$(BIN)/sam validate --lint
 	$(BIN)/sam build
 	# sam local suite: needs a container engine (skipped without one, except in CI where it fails)

@@ -1,62 +1,17 @@
 """The scan function across a sequence of scans, on moto: what each scan announces, and where."""
 
-import json
 from datetime import UTC, datetime, timedelta
 
-import boto3
 import pytest
 
-from sagewatch.aws.wiring import scan_dependencies
-from sagewatch.events import ScanRequest
-from sagewatch.service import scheduled_scan
-from sagewatch.settings import ScanSettings
-from sagewatch_testkit import faults, fleet, moto_ext
-from sagewatch_testkit.aws_fixtures import drain, id_table, watch_queue
+from sagewatch_testkit import fleet, moto_ext
 
 REGION = moto_ext.DEFAULT_REGION
 
 
 @pytest.fixture
-def stack(aws):
-    """What the template creates, on moto: topic, state table; plus queues to watch the topic and the bus."""
-    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    events, ddb = boto3.client("events", region_name=REGION), boto3.client("dynamodb", region_name=REGION)
-    topic = sns.create_topic(Name="sagewatch")["TopicArn"]
-    id_table(ddb, "state")
-    queues = {}
-    for name in ("digest", "bus"):
-        url, arn = watch_queue(sqs, name)
-        queues[name] = (url, arn)
-    sns.subscribe(
-        TopicArn=topic, Protocol="sqs", Endpoint=queues["digest"][1], Attributes={"RawMessageDelivery": "true"}
-    )
-    events.put_rule(Name="findings", EventPattern=json.dumps({"source": ["sagewatch"]}))
-    events.put_targets(Rule="findings", Targets=[{"Id": "q", "Arn": queues["bus"][1]}])
-    settings = ScanSettings.from_env(
-        {
-            "AWS_REGION": REGION,
-            "SAGEWATCH_TOPIC_ARN": topic,
-            "SAGEWATCH_STATE_TABLE": "state",
-            "SAGEWATCH_RENOTIFY_DAYS": "7",
-        }
-    )
-    return settings, sqs, queues
-
-
-class Scanner:
-    def __init__(self, stack):
-        self.settings, self.sqs, self.queues = stack
-
-    def __call__(self, now):
-        deps = scan_dependencies(self.settings, "123456789012")
-        _, result = scheduled_scan(self.settings, ScanRequest(), deps, now=now)
-        return result
-
-    def digests(self):
-        return drain(self.sqs, self.queues["digest"][0])
-
-    def bus(self):
-        return drain(self.sqs, self.queues["bus"][0])
+def stack(scan_stack):
+    return scan_stack
 
 
 def announced(digest):
@@ -72,7 +27,7 @@ def test_lifecycle_across_scans(stack, sm):
         ),
     ]
     fleet.seed(sm, sims, region=REGION, now=t0)
-    scan = Scanner(stack)
+    scan = stack
 
     first = scan(t0)
     assert first["announced"]["new"] == 1
@@ -109,7 +64,7 @@ def test_changed_recommendation_is_announced(stack, sm):
         region=REGION,
         now=t0,
     )
-    scan = Scanner(stack)
+    scan = stack
     scan(t0)
     assert announced(scan.digests()[0]) == [("new", "docs")]
     # a busier hour: the right size changes
@@ -141,31 +96,8 @@ def test_snoozed_endpoint_is_silent(stack, sm):
         region=REGION,
         now=t0,
     )
-    scan = Scanner(stack)
+    scan = stack
     result = scan(t0)
     assert result["findings"] == 1 and result["announced"]["snoozed"] == 1 and scan.digests() == []
     later = scan(t0 + timedelta(days=4))
     assert later["announced"]["new"] == 1 and announced(scan.digests()[0]) == [("new", "quiet")]
-
-
-def test_state_table_down_still_sends_the_digest_and_catches_up(stack, sm):
-    t0 = datetime.now(UTC)
-    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=t0)
-    scan = Scanner(stack)
-    original = boto3.session.Session.client
-
-    def broken_dynamodb(self, *args, **kwargs):
-        c = original(self, *args, **kwargs)
-        if c.meta.service_model.service_name == "dynamodb":
-            faults.fail_call(c, "Scan", "InternalServerError", "DynamoDB is having a bad day", status=500)
-        return c
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(boto3.session.Session, "client", broken_dynamodb)
-        down = scan(t0)
-    assert down["state_available"] is False and down["warnings"]
-    [digest] = scan.digests()
-    assert len(digest["announcements"]) == 10 and digest["state_available"] is False
-    # next run: state is back, everything is new once more (then quiet)
-    assert scan(t0 + timedelta(hours=1))["announced"]["new"] == 10
-    assert scan(t0 + timedelta(hours=2))["announced"]["unchanged"] == 10

@@ -1,16 +1,15 @@
 """The CLI and the scan function end to end on moto, with the sample events from events/."""
 
-import importlib.util
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import boto3
 import pytest
 
 from sagewatch.cli import main
-from sagewatch_testkit import faults, fleet, moto_ext
+from sagewatch_testkit import faults, moto_ext
 from sagewatch_testkit.aws_fixtures import id_table, watch_queue
+from sagewatch_testkit.functions import lambda_context, load_function
 from sagewatch_testkit.schemas import validate_report
 
 REGION = moto_ext.DEFAULT_REGION
@@ -19,11 +18,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def event(name):
     return json.loads((ROOT / "events" / name).read_text())
-
-
-@pytest.fixture
-def demo(sm, now):
-    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=now)
 
 
 def test_cli_json_report_validates_and_is_read_only(demo, capsys):
@@ -104,21 +98,12 @@ def handler_env(monkeypatch, topic_queue, state_table):
 
 
 def load_handler():
-    """Import functions/scan/app.py fresh, as Lambda does on a cold start."""
-    spec = importlib.util.spec_from_file_location("scan_app", ROOT / "functions" / "scan" / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """functions/scan/app.py, imported as a cold start does."""
+    return load_function("scan")
 
 
 def context():
-    return SimpleNamespace(
-        function_name="sagewatch-scan",
-        memory_limit_in_mb=512,
-        aws_request_id="req-1",
-        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:sagewatch-scan",
-    )
+    return lambda_context("scan", memory=512)
 
 
 def messages(queue, sqs):

@@ -1,17 +1,14 @@
 """The Model Monitor / endpoint health function with every sample event, on moto."""
 
-import importlib.util
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from sagewatch_testkit import moto_ext
-from sagewatch_testkit.aws_fixtures import drain, id_table, watch_queue
+from sagewatch_testkit.aws_fixtures import put_s3_object, watch_queue
+from sagewatch_testkit.functions import lambda_context
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = moto_ext.DEFAULT_REGION
@@ -23,13 +20,7 @@ def event(name):
 
 
 def context():
-    return SimpleNamespace(
-        function_name="sagewatch-monitor",
-        memory_limit_in_mb=256,
-        aws_request_id="req",
-        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:sagewatch-monitor",
-        get_remaining_time_in_millis=lambda: 60_000,
-    )
+    return lambda_context("model-monitor")
 
 
 def output_uri(ev):
@@ -37,43 +28,12 @@ def output_uri(ev):
 
 
 def put_object(uri, body):
-    """Create the bucket, and the object unless `body` is None."""
-    bucket, _, key = uri.removeprefix("s3://").partition("/")
-    s3 = boto3.client("s3", region_name=REGION)
-    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
-        s3.create_bucket(Bucket=bucket)
-    if body is not None:
-        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    put_s3_object(uri, body, REGION)
 
 
 @pytest.fixture
-def stack(aws, monkeypatch):
-    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    ddb, events = boto3.client("dynamodb", region_name=REGION), boto3.client("events", region_name=REGION)
-    topic = sns.create_topic(Name="sagewatch")["TopicArn"]
-    id_table(ddb, "idempotency")
-    queues = {}
-    for name in ("alerts", "bus"):
-        queues[name] = watch_queue(sqs, name)
-    sns.subscribe(
-        TopicArn=topic, Protocol="sqs", Endpoint=queues["alerts"][1], Attributes={"RawMessageDelivery": "true"}
-    )
-    events.put_rule(Name="alerts", EventPattern=json.dumps({"source": ["sagewatch"]}))
-    events.put_targets(Rule="alerts", Targets=[{"Id": "q", "Arn": queues["bus"][1]}])
-    for key, value in {
-        "SAGEWATCH_TOPIC_ARN": topic,
-        "SAGEWATCH_IDEMPOTENCY_TABLE": "idempotency",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "sagewatch",
-    }.items():
-        monkeypatch.setenv(key, value)
-    moto_ext.put_monitoring_schedule(REGION, "fraud-dq-hourly", "fraud-detector-prod", "DataQuality")
-    spec = importlib.util.spec_from_file_location("monitor_app", ROOT / "functions" / "model_monitor" / "app.py")
-    assert spec is not None and spec.loader is not None
-    app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
-
-    return SimpleNamespace(app=app, drain=lambda which: drain(sqs, queues[which][0]))
+def stack(monitor_stack):
+    return monitor_stack
 
 
 def test_run_with_violations_alerts_once_with_the_worst_first(stack):
@@ -212,67 +172,3 @@ def test_subject_names_the_problem(stack):
     assert json.loads(envelope["Message"])["schema"] == "sagewatch.alert/1"  # SQS gets the machine body
     kinds = json.loads(envelope["MessageAttributes"]["kind"]["Value"])
     assert kinds == ["monitoring-violations"]
-
-
-# --- hypothesis: the handler never raises out on malformed events or violation files ------------
-
-
-_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=10), c, max_size=3),
-    max_leaves=12,
-)
-_detail_keys = st.sampled_from(
-    [
-        "ProcessingJobName",
-        "ProcessingJobStatus",
-        "EndpointName",
-        "EndpointStatus",
-        "ProductionVariants",
-        "Environment",
-        "ProcessingOutputConfig",
-        "ExitMessage",
-    ]
-)
-_events = (
-    st.fixed_dictionaries(
-        {
-            "version": st.just("0"),
-            "id": st.uuids().map(str),
-            "account": st.just("123456789012"),
-            "time": st.just("2026-11-22T09:00:00Z"),
-            "region": st.just(REGION),
-            "resources": st.just([]),
-            "source": st.sampled_from(["aws.sagemaker", "aws.ec2"]),
-            "detail-type": st.sampled_from(
-                [
-                    "SageMaker Processing Job State Change",
-                    "SageMaker Endpoint State Change",
-                    "SageMaker Endpoint Deployment State Change",
-                    "Something Else",
-                ]
-            ),
-            "detail": st.dictionaries(_detail_keys, _values, max_size=5),
-        }
-    )
-    | _values
-)
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ev=_events)
-def test_handler_never_raises_on_malformed_events(stack, ev):
-    result = stack.app.lambda_handler(ev, context())
-    assert result["status"] in ("rejected", "ignored", "alerted")
-
-
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=_values.map(json.dumps).map(str.encode) | st.binary(max_size=100), n=st.uuids())
-def test_handler_never_raises_on_malformed_violation_files(stack, body, n):
-    ev = event("monitor-run-violations.json")
-    ev["detail"]["ProcessingJobArn"] += f"-{n}"  # a new run each time: not deduplicated
-    put_object(output_uri(ev) + "/constraint_violations.json", body)
-    result = stack.app.lambda_handler(ev, context())
-    assert result["status"] in ("alerted", "ignored")
-    assert result.get("kind") in (None, "monitoring-violations", "monitoring-unreadable")
-    stack.drain("alerts")

@@ -1,16 +1,13 @@
 """Remediation on moto: every action, dry and real, and every refusal."""
 
-import importlib.util
 import json
-from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import boto3
 import pytest
 
-from sagewatch_testkit import fleet, moto_ext
-from sagewatch_testkit.aws_fixtures import id_table, watch_queue
+from sagewatch_testkit import moto_ext
+from sagewatch_testkit.functions import lambda_context
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = moto_ext.DEFAULT_REGION
@@ -23,52 +20,12 @@ def request(name, **changes):
 
 
 def context():
-    return SimpleNamespace(
-        function_name="sagewatch-remediate",
-        memory_limit_in_mb=256,
-        aws_request_id="r",
-        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:sagewatch-remediate",
-        get_remaining_time_in_millis=lambda: 300_000,
-    )
+    return lambda_context("remediate")
 
 
 @pytest.fixture
-def env(aws, sm, monkeypatch):
-    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=datetime.now(UTC))
-    s3, sns, sqs = (boto3.client(s, region_name=REGION) for s in ("s3", "sns", "sqs"))
-    s3.create_bucket(Bucket=BUCKET)
-    topic = sns.create_topic(Name="sagewatch")["TopicArn"]
-    queue, arn = watch_queue(sqs, "announcements")
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-    id_table(boto3.client("dynamodb", region_name=REGION), "idempotency")
-    for key, value in {
-        "SAGEWATCH_TOPIC_ARN": topic,
-        "SAGEWATCH_BUCKET": BUCKET,
-        "SAGEWATCH_IDEMPOTENCY_TABLE": "idempotency",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    spec = importlib.util.spec_from_file_location("remediate_app", ROOT / "functions" / "remediate" / "app.py")
-    assert spec is not None and spec.loader is not None
-    app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
-
-    def audits():
-        return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="audit/").get("Contents", [])]
-
-    def announcements():
-        return [
-            json.loads(m["Body"])
-            for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-        ]
-
-    return SimpleNamespace(
-        invoke=lambda event: app.lambda_handler(event, context()),
-        sm=sm,
-        s3=s3,
-        audits=audits,
-        announcements=announcements,
-    )
+def env(remediation):
+    return remediation
 
 
 ACTIONS = ["delete-endpoint", "remove-variant", "resize-variant", "set-instance-count", "scale-to-zero"]

@@ -2,45 +2,14 @@
 
 from datetime import timedelta
 
-import pytest
-
 from sagewatch.metrics import fewest_calls, plan_queries
 from sagewatch.models import Endpoint
-from sagewatch_testkit import faults, fleet, moto_ext
+from sagewatch_testkit import fleet, moto_ext
+from sagewatch_testkit.fleet import DEMO_EXPECTED as EXPECTED
+from sagewatch_testkit.fleet import conclusions
 from sagewatch_testkit.schemas import validate_report
 
 REGION = moto_ext.DEFAULT_REGION
-
-# What sagewatch must conclude about each endpoint of the demo fleet: {(kind, variant, action)}.
-EXPECTED = {
-    "fraud-detector-prod": set(),
-    "churn-model-staging": {("idle", None, "delete-endpoint")},
-    "recsys-ab-test": {("idle", "challenger", "remove-variant")},
-    "image-embedder": {("oversized", "AllTraffic", "resize-variant")},
-    "llm-chat-prod": {("saturated", "AllTraffic", "scale-out")},
-    "doc-classifier": {("oversized", "AllTraffic", "resize-variant")},
-    "search-ranker": {("errors", "AllTraffic", "investigate")},
-    "memory-hungry-ner": {("saturated", "AllTraffic", "resize-variant")},
-    "batch-scoring-async": {("idle", None, "scale-to-zero")},
-    "video-tagger-async": set(),
-    "genai-shared": set(),
-    "genai-sandbox": {("idle", None, "delete-endpoint")},
-    "sentiment-serverless": {("idle", None, "investigate")},
-    "new-launch": set(),
-}
-
-
-@pytest.fixture
-def demo(harness, sm, now):
-    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=now)
-    return harness
-
-
-def conclusions(report):
-    out: dict[str, set] = {name: set() for name in EXPECTED}
-    for f in report.findings:
-        out.setdefault(f.endpoint, set()).add((f.kind.value, f.variant, f.recommendation.action.value))
-    return out
 
 
 def test_demo_fleet_gets_exactly_the_expected_findings(demo, now):
@@ -111,67 +80,6 @@ def _endpoint_stub(i):
     from sagewatch_testkit.builders import endpoint, variant
 
     return endpoint(f"e{i}", variant("AllTraffic", "ml.m5.large"))
-
-
-def test_endpoint_deleted_mid_scan_and_access_denied_are_errors_not_crashes(demo, now):
-    backend = moto_ext.sagemaker_backend(REGION)
-
-    def delete_first(params):
-        if params.get("EndpointName") == "churn-model-staging":
-            backend.endpoints.pop("churn-model-staging", None)
-
-    faults.on_call(demo.sagemaker, "DescribeEndpoint", delete_first)
-    faults.fail_call(
-        demo.sagemaker,
-        "DescribeEndpoint",
-        "AccessDeniedException",
-        "not authorized",
-        when=lambda p: p["EndpointName"] == "doc-classifier",
-    )
-    report = demo.scan(now)
-    errors = {(e.endpoint, e.operation, e.code) for e in report.errors}
-    assert errors == {
-        ("churn-model-staging", "DescribeEndpoint", "ResourceNotFound"),
-        ("doc-classifier", "DescribeEndpoint", "AccessDeniedException"),
-    }
-    found = conclusions(report)
-    assert "churn-model-staging" not in {f.endpoint for f in report.findings}
-    assert found["image-embedder"] == EXPECTED["image-embedder"]  # the rest is judged
-    assert report.endpoints == 12
-    validate_report(report.to_dict())
-
-
-def test_throttling_is_retried_with_backoff(demo, now):
-    attempts = faults.throttle_sends(demo.sagemaker, "DescribeEndpoint", times=3)
-    report = demo.scan(now)
-    assert attempts["throttled"] == 3 and report.errors == []
-    assert conclusions(report) == EXPECTED
-    assert demo.calls["DescribeEndpoint"] == 14  # retries are not new calls
-
-
-def test_unreadable_metrics_never_make_an_endpoint_idle(demo, now):
-    faults.fail_call(demo.cloudwatch, "GetMetricData", "AccessDenied", "no cloudwatch:GetMetricData")
-    report = demo.scan(now)
-    assert report.findings == []
-    assert [(e.operation, e.code) for e in report.errors] == [("GetMetricData", "AccessDenied")]
-
-
-def test_failed_component_listing_keeps_component_endpoints_out_of_idle(demo, now):
-    faults.fail_call(demo.sagemaker, "ListInferenceComponents", "AccessDeniedException")
-    report = demo.scan(now)
-    assert "genai-sandbox" not in {f.endpoint for f in report.findings}
-    assert ("ListInferenceComponents", "AccessDeniedException") in {(e.operation, e.code) for e in report.errors}
-    # endpoints that host models are judged as usual
-    assert conclusions(report)["churn-model-staging"] == EXPECTED["churn-model-staging"]
-
-
-def test_cloudwatch_pages_are_all_read(demo, now, monkeypatch):
-    whole = demo.scan(now)
-    monkeypatch.setattr(moto_ext, "MAX_DATAPOINTS", 700)  # force NextToken pages and PartialData
-    before = demo.calls["GetMetricData"]
-    paged = demo.scan(now)
-    assert demo.calls["GetMetricData"] - before > 10
-    assert [f.to_dict() for f in paged.sorted_findings()] == [f.to_dict() for f in whole.sorted_findings()]
 
 
 def test_long_windows_respect_the_datapoint_limit(demo, now):

@@ -1,15 +1,13 @@
 """The Slack notifier end to end: SNS event -> Secrets Manager -> a local webhook standing in for Slack."""
 
-import importlib.util
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import boto3
 import pytest
 from slack_sdk.models.blocks import Block
 
-from sagewatch_testkit.lambda_async import invoke_async
+from sagewatch_testkit.functions import lambda_context, load_function
 from sagewatch_testkit.webhook_server import fake_webhook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,44 +16,11 @@ EVENT = json.loads((ROOT / "events" / "slack-sns-digest.json").read_text())
 
 
 def load_notifier():
-    spec = importlib.util.spec_from_file_location("slack_app", ROOT / "functions" / "slack_notifier" / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_function("slack_notifier")
 
 
 def context(seconds=60):
-    return SimpleNamespace(
-        function_name="sagewatch-slack",
-        memory_limit_in_mb=256,
-        aws_request_id="r",
-        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:sagewatch-slack",
-        get_remaining_time_in_millis=lambda: seconds * 1000,
-    )
-
-
-@pytest.fixture
-def secret(aws, monkeypatch):
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
-    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sagewatch")
-    sm = boto3.client("secretsmanager", region_name=REGION)
-
-    def put(url: str) -> str:
-        arn = sm.create_secret(Name="sagewatch/slack", SecretString=json.dumps({"webhook_url": url}))["ARN"]
-        monkeypatch.setenv("SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN", arn)
-        return arn
-
-    return put
-
-
-@pytest.fixture(autouse=True)
-def no_cached_secrets():
-    from aws_lambda_powertools.utilities import parameters
-
-    parameters.clear_caches()
-    yield
-    parameters.clear_caches()
+    return lambda_context("slack", seconds=seconds)
 
 
 def test_digest_is_posted_as_valid_block_kit(secret):
@@ -76,21 +41,6 @@ def test_429_retry_after_is_honoured(secret):
         result = load_notifier().lambda_handler(EVENT, context())
     assert result["attempts"] == 2 and len(hook.requests) == 2
     assert hook.requests[0] == hook.requests[1]
-
-
-def test_a_failing_webhook_sends_the_event_to_the_dead_letter_queue(secret):
-    sqs = boto3.client("sqs", region_name=REGION)
-    dlq = sqs.create_queue(QueueName="slack-dlq")["QueueUrl"]
-    with fake_webhook([(500, {}, "internal_error")]) as hook:
-        secret(hook.url)
-        app = load_notifier()
-        assert invoke_async(app.lambda_handler, EVENT, context(), sqs=sqs, on_failure_queue_url=dlq) is None
-    assert len(hook.requests) == 3  # the first try and Lambda's two retries
-    [message] = sqs.receive_message(QueueUrl=dlq)["Messages"]
-    record = json.loads(message["Body"])
-    assert record["requestContext"]["condition"] == "RetriesExhausted"
-    assert record["requestPayload"] == EVENT  # the digest is kept whole for a replay
-    assert "HTTP 500: internal_error" in record["responsePayload"]["errorMessage"]
 
 
 @pytest.mark.parametrize(

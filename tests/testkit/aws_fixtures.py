@@ -1,9 +1,20 @@
-"""Resources the stack's template creates, made on moto for tests: tables keyed on id, watched queues."""
+"""Resources the stack's template creates, made on moto for tests: tables keyed on id, watched queues, and the
+scan function's whole neighbourhood (topic, state table, bus)."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+
+import boto3
+
+from sagewatch.aws.wiring import scan_dependencies
+from sagewatch.events import ScanRequest
+from sagewatch.report import ScanReport
+from sagewatch.service import scheduled_scan
+from sagewatch.settings import ScanSettings
 
 
 def id_table(ddb: Any, name: str) -> str:
@@ -32,3 +43,58 @@ def drain(sqs: Any, url: str) -> list[Any]:
         for m in batch:
             sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
     return out
+
+
+def put_s3_object(uri: str, body: bytes | None, region: str) -> None:
+    """Create the bucket of an s3:// URI if needed, and the object unless `body` is None."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    s3 = boto3.client("s3", region_name=region)
+    if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+        s3.create_bucket(Bucket=bucket)
+    if body is not None:
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+
+
+@dataclass
+class ScanStack:
+    """What the template gives the scan function, on moto: topic and state table; plus queues that watch the
+    topic (digests) and the default bus (finding events). Calling it runs one scheduled scan."""
+
+    settings: ScanSettings
+    sqs: Any
+    queues: dict[str, tuple[str, str]]
+
+    @classmethod
+    def create(cls, region: str) -> ScanStack:
+        sns, sqs = boto3.client("sns", region_name=region), boto3.client("sqs", region_name=region)
+        events, ddb = boto3.client("events", region_name=region), boto3.client("dynamodb", region_name=region)
+        topic = sns.create_topic(Name="sagewatch")["TopicArn"]
+        id_table(ddb, "state")
+        queues = {name: watch_queue(sqs, name) for name in ("digest", "bus")}
+        sns.subscribe(
+            TopicArn=topic, Protocol="sqs", Endpoint=queues["digest"][1], Attributes={"RawMessageDelivery": "true"}
+        )
+        events.put_rule(Name="findings", EventPattern=json.dumps({"source": ["sagewatch"]}))
+        events.put_targets(Rule="findings", Targets=[{"Id": "q", "Arn": queues["bus"][1]}])
+        settings = ScanSettings.from_env(
+            {
+                "AWS_REGION": region,
+                "SAGEWATCH_TOPIC_ARN": topic,
+                "SAGEWATCH_STATE_TABLE": "state",
+                "SAGEWATCH_RENOTIFY_DAYS": "7",
+            }
+        )
+        return cls(settings, sqs, queues)
+
+    def run(self, now: datetime) -> tuple[ScanReport, dict[str, Any]]:
+        """One scheduled scan with clients made now (so faults injected into new clients apply)."""
+        return scheduled_scan(self.settings, ScanRequest(), scan_dependencies(self.settings, "123456789012"), now=now)
+
+    def __call__(self, now: datetime) -> dict[str, Any]:
+        return self.run(now)[1]
+
+    def digests(self) -> list[Any]:
+        return drain(self.sqs, self.queues["digest"][0])
+
+    def bus(self) -> list[Any]:
+        return drain(self.sqs, self.queues["bus"][0])

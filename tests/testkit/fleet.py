@@ -420,3 +420,30 @@ def seed(
         if ep.status != "InService":
             moto_ext.set_endpoint_status(region, ep.name, ep.status, account)
         _seed_metrics(region, ep, catalog, now, account)
+
+
+# What sagewatch must conclude about each endpoint of demo_fleet(): {(kind, variant, action)}.
+DEMO_EXPECTED: dict[str, set[tuple[str, str | None, str]]] = {
+    "fraud-detector-prod": set(),
+    "churn-model-staging": {("idle", None, "delete-endpoint")},
+    "recsys-ab-test": {("idle", "challenger", "remove-variant")},
+    "image-embedder": {("oversized", "AllTraffic", "resize-variant")},
+    "llm-chat-prod": {("saturated", "AllTraffic", "scale-out")},
+    "doc-classifier": {("oversized", "AllTraffic", "resize-variant")},
+    "search-ranker": {("errors", "AllTraffic", "investigate")},
+    "memory-hungry-ner": {("saturated", "AllTraffic", "resize-variant")},
+    "batch-scoring-async": {("idle", None, "scale-to-zero")},
+    "video-tagger-async": set(),
+    "genai-shared": set(),
+    "genai-sandbox": {("idle", None, "delete-endpoint")},
+    "sentiment-serverless": {("idle", None, "investigate")},
+    "new-launch": set(),
+}
+
+
+def conclusions(report: Any) -> dict[str, set[tuple[str, str | None, str]]]:
+    """A report's findings as {endpoint: {(kind, variant, action)}}, every demo endpoint present."""
+    out: dict[str, set[tuple[str, str | None, str]]] = {name: set() for name in DEMO_EXPECTED}
+    for f in report.findings:
+        out.setdefault(f.endpoint, set()).add((f.kind.value, f.variant, f.recommendation.action.value))
+    return out

@@ -1,0 +1,187 @@
+"""Fixtures shared by the integration and fault suites: moto, fake credentials, a counted scan harness."""
+
+import json
+from collections import Counter
+from datetime import UTC, datetime
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from sagewatch.aws.clients import Clients
+from sagewatch.aws.cloudwatch import CloudWatchMetrics
+from sagewatch.aws.sagemaker import SageMakerInventory
+from sagewatch.catalog import Catalog
+from sagewatch.report import ScanReport
+from sagewatch.scan import run_scan
+from sagewatch.settings import Thresholds
+from sagewatch_testkit import faults, fleet, moto_ext
+from sagewatch_testkit.aws_fixtures import ScanStack, drain, id_table, watch_queue
+from sagewatch_testkit.functions import lambda_context, load_function
+
+REGION = moto_ext.DEFAULT_REGION
+BUCKET = "sagewatch-remediation"
+
+
+@pytest.fixture(autouse=True)
+def fake_credentials(monkeypatch):
+    for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+
+
+@pytest.fixture
+def aws():
+    moto_ext.install()
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def now():
+    return datetime.now(UTC)
+
+
+class Harness:
+    """One scan's clients, with every API call counted."""
+
+    def __init__(self) -> None:
+        session = boto3.session.Session(region_name=REGION)
+        self.calls: Counter[str] = faults.count_calls(session.events)
+        self.clients = Clients(REGION, session)
+
+    @property
+    def sagemaker(self):
+        return self.clients.sagemaker()
+
+    @property
+    def cloudwatch(self):
+        return self.clients.cloudwatch()
+
+    def scan(self, now: datetime, thresholds: Thresholds | None = None) -> ScanReport:
+        return run_scan(
+            SageMakerInventory(self.sagemaker),
+            CloudWatchMetrics(self.cloudwatch),
+            Catalog.load(),
+            thresholds or Thresholds(),
+            now=now,
+            region=REGION,
+            account=None,
+        )
+
+
+@pytest.fixture
+def harness(aws):
+    return Harness()
+
+
+@pytest.fixture
+def sm(aws):
+    return boto3.client("sagemaker", region_name=REGION)
+
+
+@pytest.fixture
+def demo(harness, sm, now):
+    """The demo fleet seeded in moto; the harness that scans it."""
+    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=now)
+    return harness
+
+
+@pytest.fixture
+def monitor_stack(aws, monkeypatch):
+    """The Model Monitor function with its topic, idempotency table and bus (watched by queues)."""
+    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    ddb, events = boto3.client("dynamodb", region_name=REGION), boto3.client("events", region_name=REGION)
+    topic = sns.create_topic(Name="sagewatch")["TopicArn"]
+    id_table(ddb, "idempotency")
+    queues = {}
+    for name in ("alerts", "bus"):
+        queues[name] = watch_queue(sqs, name)
+    sns.subscribe(
+        TopicArn=topic, Protocol="sqs", Endpoint=queues["alerts"][1], Attributes={"RawMessageDelivery": "true"}
+    )
+    events.put_rule(Name="alerts", EventPattern=json.dumps({"source": ["sagewatch"]}))
+    events.put_targets(Rule="alerts", Targets=[{"Id": "q", "Arn": queues["bus"][1]}])
+    for key, value in {
+        "SAGEWATCH_TOPIC_ARN": topic,
+        "SAGEWATCH_IDEMPOTENCY_TABLE": "idempotency",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "sagewatch",
+    }.items():
+        monkeypatch.setenv(key, value)
+    moto_ext.put_monitoring_schedule(REGION, "fraud-dq-hourly", "fraud-detector-prod", "DataQuality")
+    app = load_function("model_monitor")
+
+    return SimpleNamespace(app=app, drain=lambda which: drain(sqs, queues[which][0]))
+
+
+@pytest.fixture
+def remediation(aws, sm, monkeypatch):
+    """The remediation function over the demo fleet, with its bucket, topic and idempotency table."""
+    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=datetime.now(UTC))
+    s3, sns, sqs = (boto3.client(s, region_name=REGION) for s in ("s3", "sns", "sqs"))
+    s3.create_bucket(Bucket=BUCKET)
+    topic = sns.create_topic(Name="sagewatch")["TopicArn"]
+    queue, arn = watch_queue(sqs, "announcements")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    id_table(boto3.client("dynamodb", region_name=REGION), "idempotency")
+    for key, value in {
+        "SAGEWATCH_TOPIC_ARN": topic,
+        "SAGEWATCH_BUCKET": BUCKET,
+        "SAGEWATCH_IDEMPOTENCY_TABLE": "idempotency",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+    }.items():
+        monkeypatch.setenv(key, value)
+    app = load_function("remediate")
+
+    def audits():
+        return [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="audit/").get("Contents", [])]
+
+    def announcements():
+        return [
+            json.loads(m["Body"])
+            for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+        ]
+
+    return SimpleNamespace(
+        invoke=lambda event: app.lambda_handler(event, lambda_context("remediate")),
+        app=app,
+        sm=sm,
+        s3=s3,
+        audits=audits,
+        announcements=announcements,
+    )
+
+
+@pytest.fixture
+def secret(aws, monkeypatch):
+    """put(url): store a Slack webhook URL in Secrets Manager and point the notifier's setting at it."""
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sagewatch")
+    sm = boto3.client("secretsmanager", region_name=REGION)
+
+    def put(url: str) -> str:
+        arn = sm.create_secret(Name="sagewatch/slack", SecretString=json.dumps({"webhook_url": url}))["ARN"]
+        monkeypatch.setenv("SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN", arn)
+        return arn
+
+    return put
+
+
+@pytest.fixture(autouse=True)
+def no_cached_secrets():
+    from aws_lambda_powertools.utilities import parameters
+
+    parameters.clear_caches()
+    yield
+    parameters.clear_caches()
+
+
+@pytest.fixture
+def scan_stack(aws):
+    """The scan function's neighbourhood (topic, state table, bus) on moto; calling it runs a scheduled scan."""
+    return ScanStack.create(REGION)

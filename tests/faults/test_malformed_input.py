@@ -1,0 +1,145 @@
+"""Hypothesis-made malformed input for every function that takes input from outside: each is refused with an
+error that names the problem, no handler raises, and nothing in AWS is changed."""
+
+import json
+from collections import Counter
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from sagewatch.remediation import RemediationRequest
+from sagewatch_testkit import moto_ext
+from sagewatch_testkit.aws_fixtures import put_s3_object
+from sagewatch_testkit.functions import ROOT, lambda_context, sample_event
+
+REGION = moto_ext.DEFAULT_REGION
+FIXTURES = [HealthCheck.function_scoped_fixture]
+
+_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=10), c, max_size=3),
+    max_leaves=12,
+)
+
+# --- remediation requests: real samples, corrupted -------------------------------------------------------
+
+_SAMPLES = sorted(p.name for p in (ROOT / "events" / "remediate").glob("*.json"))
+_FIELDS = ["action", "endpoint", "variant", "instance_type", "instance_count", "snapshot", "expect", "dry_run"]
+_FIELDS += ["confirm", "force", "request_id", "unknown_field"]
+_corruption = st.one_of(
+    st.tuples(st.just("set"), st.sampled_from(_FIELDS), _values),
+    st.tuples(st.just("drop"), st.sampled_from(_FIELDS), st.none()),
+)
+_requests = st.one_of(
+    st.tuples(st.sampled_from(_SAMPLES), st.lists(_corruption, min_size=1, max_size=3)),
+    _values.map(lambda v: (None, v)),
+)
+
+# calls that change the user's estate (the stack's own idempotency records are not counted)
+MUTATING = ("Create", "Delete", "Update", "Put", "Register", "AddTags", "Publish")
+
+
+def corrupt(sample, changes):
+    if sample is None:
+        return changes  # a value that is not a request at all
+    doc = sample_event(f"remediate/{sample}")
+    for how, field, value in changes:
+        if how == "set":
+            doc[field] = value
+        else:
+            doc.pop(field, None)
+    return doc
+
+
+@pytest.fixture
+def mutations(remediation):
+    calls: Counter[str] = Counter()
+
+    def count(model, **_):
+        service = model.service_model.service_name
+        if service != "dynamodb" and model.name.startswith(MUTATING):
+            calls[f"{service}:{model.name}"] += 1
+
+    remediation.app.CLIENTS.session.events.register("before-call", count)
+    return calls
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=FIXTURES)
+@given(case=_requests)
+def test_malformed_remediation_requests_are_refused_and_change_nothing(remediation, mutations, case):
+    event = corrupt(*case)
+    before = sum(mutations.values())
+    result = remediation.invoke(event)
+    assert isinstance(result, dict) and result["status"] in {"invalid", "refused", "planned", "done", "already-deleted"}
+    try:
+        RemediationRequest.model_validate(event)
+    except ValidationError as exc:
+        assert result["status"] == "invalid", result
+        assert result["error"].startswith("invalid remediation request: ")
+        named = {".".join(str(p) for p in e["loc"]) for e in exc.errors()}
+        assert any(f"{where}: " in result["error"] for where in named), (named, result["error"])
+    if result["status"] in {"invalid", "refused"}:
+        assert result["error"]
+    if result["status"] != "done":
+        assert sum(mutations.values()) == before, mutations
+
+
+# --- Model Monitor and endpoint events, and the violation files they point at -----------------------------
+
+_detail_keys = st.sampled_from(
+    [
+        "ProcessingJobName",
+        "ProcessingJobStatus",
+        "EndpointName",
+        "EndpointStatus",
+        "ProductionVariants",
+        "Environment",
+        "ProcessingOutputConfig",
+        "ExitMessage",
+    ]
+)
+_events = (
+    st.fixed_dictionaries(
+        {
+            "version": st.just("0"),
+            "id": st.uuids().map(str),
+            "account": st.just("123456789012"),
+            "time": st.just("2026-11-22T09:00:00Z"),
+            "region": st.just(REGION),
+            "resources": st.just([]),
+            "source": st.sampled_from(["aws.sagemaker", "aws.ec2"]),
+            "detail-type": st.sampled_from(
+                [
+                    "SageMaker Processing Job State Change",
+                    "SageMaker Endpoint State Change",
+                    "SageMaker Endpoint Deployment State Change",
+                    "Something Else",
+                ]
+            ),
+            "detail": st.dictionaries(_detail_keys, _values, max_size=5),
+        }
+    )
+    | _values
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURES)
+@given(ev=_events)
+def test_monitor_handler_never_raises_on_malformed_events(monitor_stack, ev):
+    result = monitor_stack.app.lambda_handler(ev, lambda_context("model-monitor"))
+    assert result["status"] in ("rejected", "ignored", "alerted")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=FIXTURES)
+@given(body=_values.map(json.dumps).map(str.encode) | st.binary(max_size=100), n=st.uuids())
+def test_monitor_handler_never_raises_on_malformed_violation_files(monitor_stack, body, n):
+    ev = sample_event("monitor-run-violations.json")
+    ev["detail"]["ProcessingJobArn"] += f"-{n}"  # a new run each time: not deduplicated
+    uri = ev["detail"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    put_s3_object(uri + "/constraint_violations.json", body, REGION)
+    result = monitor_stack.app.lambda_handler(ev, lambda_context("model-monitor"))
+    assert result["status"] in ("alerted", "ignored")
+    assert result.get("kind") in (None, "monitoring-violations", "monitoring-unreadable")
+    monitor_stack.drain("alerts")
