@@ -23,6 +23,9 @@ def main() -> int:
             "\nThe same report as JSON: python -m sagewatch scan --format json (schema in "
             "layers/sagewatch/sagewatch/schemas/)."
         )
+        print(f"\n$ AWS_ENDPOINT_URL={url} python -m sagewatch report --days 7 --region {REGION}\n", flush=True)
+        code = code or cli(["report", "--days", "7", "--region", REGION])
+        print("\nAlso --format csv, json or html (one self-contained page with charts; see docs/cost-report.png).")
         return code
     finally:
         server.stop()

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sagewatch.catalog import Accelerator, Catalog
-from sagewatch.metrics import NS_INSTANCE, NS_RUNTIME
+from sagewatch.metrics import COMPONENT_UTILIZATION_METRICS, NS_COMPONENTS, NS_INSTANCE, NS_RUNTIME
 from sagewatch_testkit import moto_ext
 
 Profile = Callable[[int], float]  # hour index (0 = oldest) -> value
@@ -46,6 +46,13 @@ class SimComponent:
     name: str
     invocations: Profile | None = None  # None: no datapoints at all (no traffic)
     errors_5xx_share: float = 0.0
+    # What one copy reserves (ComputeResourceRequirements), and how many copies run.
+    cores: float = 0.0
+    accelerators: int = 1
+    memory_mb: int = 8192
+    copies: int = 1
+    # Normalized utilization of the reservation, 0-100, as /aws/sagemaker/InferenceComponents publishes it.
+    utilization: dict[str, Profile] = field(default_factory=dict)
 
 
 @dataclass
@@ -179,8 +186,22 @@ def demo_fleet() -> list[SimEndpoint]:
                     gpu=62,
                     gpu_memory=70,
                     components=[
-                        SimComponent("llama-small", diurnal(700, seed=10)),
-                        SimComponent("mistral-finetune", diurnal(90, seed=11)),
+                        SimComponent(
+                            "llama-small",
+                            diurnal(700, seed=10),
+                            cores=8,
+                            accelerators=2,
+                            memory_mb=65536,
+                            utilization={"gpu": diurnal(75, seed=12), "gpu_memory": flat(80), "cpu": diurnal(30)},
+                        ),
+                        SimComponent(
+                            "mistral-finetune",
+                            diurnal(90, seed=11),
+                            cores=4,
+                            accelerators=1,
+                            memory_mb=32768,
+                            utilization={"gpu": diurnal(20, seed=13), "gpu_memory": flat(60), "cpu": diurnal(10)},
+                        ),
                     ],
                 )
             ],
@@ -332,11 +353,12 @@ def _create(sm: Any, ep: SimEndpoint) -> None:
                 Specification={
                     "ModelName": f"{ep.name}-model",
                     "ComputeResourceRequirements": {
-                        "NumberOfAcceleratorDevicesRequired": 1,
-                        "MinMemoryRequiredInMb": 8192,
+                        **({"NumberOfCpuCoresRequired": c.cores} if c.cores else {}),
+                        "NumberOfAcceleratorDevicesRequired": c.accelerators,
+                        "MinMemoryRequiredInMb": c.memory_mb,
                     },
                 },
-                RuntimeConfig={"CopyCount": 1},
+                RuntimeConfig={"CopyCount": c.copies},
             )
 
 
@@ -362,6 +384,9 @@ def _seed_traffic(ep: SimEndpoint, start: datetime, hours: int, put: Callable[..
                 cdims = {"InferenceComponentName": c.name}
                 put(NS_RUNTIME, "Invocations", cdims, _series(c.invocations, start, hours))
                 put(NS_RUNTIME, "Invocation5XXErrors", cdims, _series(c.invocations, start, hours, c.errors_5xx_share))
+            for name, profile in c.utilization.items():
+                metric = COMPONENT_UTILIZATION_METRICS[name]
+                put(NS_COMPONENTS, metric, {"InferenceComponentName": c.name}, _series(profile, start, hours))
 
 
 def _seed_metrics(region: str, ep: SimEndpoint, catalog: Catalog, now: datetime, account: str) -> None:

@@ -17,6 +17,7 @@ def _load(name: str) -> dict[str, Any]:
 
 FINDING = _load("finding.schema.json")
 REPORT = _load("scan-report.schema.json")
+COST_REPORT = _load("cost-report.schema.json")
 _REGISTRY = Registry().with_resources(
     [(FINDING["$id"], Resource.from_contents(FINDING)), (REPORT["$id"], Resource.from_contents(REPORT))]
 )
@@ -29,3 +30,8 @@ def validate_report(doc: dict[str, Any]) -> None:
 
 def validate_finding(doc: dict[str, Any]) -> None:
     Draft202012Validator(FINDING, registry=_REGISTRY, format_checker=FormatChecker()).validate(doc)
+
+
+def validate_cost_report(doc: dict[str, Any]) -> None:
+    """Raise jsonschema.ValidationError if `doc` is not a valid cost report."""
+    Draft202012Validator(COST_REPORT, format_checker=FormatChecker()).validate(doc)

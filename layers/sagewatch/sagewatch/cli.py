@@ -1,4 +1,4 @@
-"""`python -m sagewatch`: the read-only scan and catalog tools, for a laptop or a CI job."""
+"""`python -m sagewatch`: the read-only scan, cost report and catalog tools, and remediation by hand."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import re
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,14 +21,18 @@ from sagewatch.aws.pricing import hosting_price_list
 from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.aws.wiring import invoke_remediation, local_remediation
 from sagewatch.catalog import Catalog, CatalogError, merge_price_list
+from sagewatch.costrender import render_html, to_csv
+from sagewatch.costrender import render_table as render_cost_table
+from sagewatch.costs import CostReport
 from sagewatch.digest import render_chatbot, render_email, render_slack, subject
 from sagewatch.remediation import RemediationRequest, describe_validation_error
 from sagewatch.report import ScanReport, render_table
 from sagewatch.scan import run_scan
-from sagewatch.service import preview_digest
+from sagewatch.service import cost_report, preview_digest
 from sagewatch.settings import SettingsError, Thresholds, threshold_flags
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+MAX_REPORT_DAYS = 90  # hourly datapoints: 2,160 per metric, well inside CloudWatch's 455 days of hourly data
 
 
 class CliError(Exception):
@@ -50,6 +54,19 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--catalog", type=Path, help="instance catalog JSON (default: the bundled one)")
         for name, (flag, text, default) in threshold_flags().items():
             command.add_argument(flag, dest=name, metavar="N", help=f"{text} (default {default:g})")
+
+    cost = commands.add_parser(
+        "report", help="what each endpoint, variant and inference component cost, how busy, what was wasted (read-only)"
+    )
+    cost.add_argument("--format", choices=["table", "csv", "html", "json"], default="table")
+    cost.add_argument(
+        "--days", type=_days, default=7, metavar="N", help="the period: N days to the last full hour (1-90, default 7)"
+    )
+    cost.add_argument("--output", type=Path, help="write here instead of standard output")
+    cost.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
+    cost.add_argument("--catalog", type=Path, help="instance catalog JSON (default: the bundled one)")
+    name, (flag, text, default) = "target_utilization_pct", threshold_flags()["target_utilization_pct"]
+    cost.add_argument(flag, dest=name, metavar="N", help=f"{text}; waste is measured against it (default {default:g})")
 
     fix = commands.add_parser(
         "remediate",
@@ -93,6 +110,16 @@ def _parser() -> argparse.ArgumentParser:
     refresh.add_argument("--region", required=True, help="region whose prices to fetch")
     refresh.add_argument("--output", type=Path, help="write here instead of standard output")
     return parser
+
+
+def _days(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if not 1 <= days <= MAX_REPORT_DAYS:
+        raise argparse.ArgumentTypeError(f"{days} is outside 1-{MAX_REPORT_DAYS} days")
+    return days
 
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
@@ -140,6 +167,41 @@ def cmd_scan(args: argparse.Namespace) -> int:
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:
         print(render_table(report))
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        defaults = {k: None for k in threshold_flags()}
+        thresholds = Thresholds.from_strings(
+            defaults | {"target_utilization_pct": args.target_utilization_pct}, by="flag"
+        )
+        catalog = Catalog.load(args.catalog)
+    except (SettingsError, CatalogError) as exc:
+        raise CliError(str(exc)) from exc
+    clients = _clients(args.region)
+    report = cost_report(
+        SageMakerInventory(clients.sagemaker()),
+        CloudWatchMetrics(clients.cloudwatch()),
+        catalog,
+        days=args.days,
+        target_utilization_pct=thresholds.target_utilization_pct,
+        now=datetime.now(UTC),
+        region=clients.region,
+        account=clients.account_id(),
+    )
+    renderers: dict[str, Callable[[CostReport], str]] = {
+        "table": render_cost_table,
+        "csv": to_csv,
+        "html": render_html,
+        "json": lambda r: json.dumps(r.to_dict(), indent=2) + "\n",
+    }
+    text = renderers[args.format](report)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+        print(f"wrote the {args.format} report to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return EXIT_OK
 
 
@@ -212,6 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_preview(args)
         if args.command == "remediate":
             return cmd_remediate(args)
+        if args.command == "report":
+            return cmd_report(args)
         return cmd_catalog_refresh(args)
     except CliError as exc:
         print(f"sagewatch: error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ from sagewatch.settings import Thresholds
 
 NS_RUNTIME = "AWS/SageMaker"  # invocations, errors, latency, async queue
 NS_INSTANCE = "/aws/sagemaker/Endpoints"  # CPU/memory/GPU/disk utilization
+NS_COMPONENTS = "/aws/sagemaker/InferenceComponents"  # utilization normalized to what a component reserves
 
 # GetMetricData limits (per call).
 MAX_QUERIES_PER_CALL = 500
@@ -33,6 +34,14 @@ TRAFFIC_METRICS = (
     ("Invocation5XXErrors", "Sum"),
     ("ModelLatency", "Average"),
 )
+LATENCY_METRICS = ("ModelLatency", "OverheadLatency")  # microseconds
+# Per inference component, 0-100 of what the component reserves.
+COMPONENT_UTILIZATION_METRICS = {
+    "cpu": "CPUUtilizationNormalized",
+    "memory": "MemoryUtilizationNormalized",
+    "gpu": "GPUUtilizationNormalized",
+    "gpu_memory": "GPUMemoryUtilizationNormalized",
+}
 # Asynchronous endpoints publish no Invocations: they publish InvocationsProcesssed (sic).
 ASYNC_TRAFFIC_METRICS = (("InvocationsProcesssed", "Sum"), ("InvocationFailures", "Sum"))
 
@@ -66,6 +75,10 @@ def variant_metric(endpoint: str, variant: str, name: str, stat: str, namespace:
 
 def component_metric(component: str, name: str, stat: str) -> MetricSpec:
     return MetricSpec(NS_RUNTIME, name, (("InferenceComponentName", component),), stat)
+
+
+def component_utilization_metric(component: str, name: str) -> MetricSpec:
+    return MetricSpec(NS_COMPONENTS, name, (("InferenceComponentName", component),), "Average")
 
 
 def backlog_metric(endpoint: str) -> MetricSpec:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sagewatch.catalog import Catalog
+from sagewatch.costs import CostReport, Reservation, build_cost_report, plan_report_queries, report_windows
 from sagewatch.digest import Digest, digest_from_json, render_slack
 from sagewatch.events import ScanRequest
 from sagewatch.inventory import endpoint_from_api
@@ -22,6 +23,7 @@ from sagewatch.lifecycle import (
     snoozes,
 )
 from sagewatch.metrics import Windows, plan_queries
+from sagewatch.models import Endpoint, ScanError
 from sagewatch.monitoring import (
     MONITORING_TYPES,
     VIOLATIONS_FILE,
@@ -53,7 +55,7 @@ from sagewatch.remediation import Plan as RemediationPlan
 from sagewatch.remediation import plan as plan_remediation
 from sagewatch.report import ScanReport
 from sagewatch.rules import variant_usage
-from sagewatch.scan import Inventory, MetricsReader, run_scan
+from sagewatch.scan import Discovery, Inventory, MetricsReader, run_scan
 from sagewatch.settings import ScanSettings, Thresholds
 
 
@@ -169,6 +171,45 @@ def scheduled_scan(
         "warnings": warnings,
     }
     return report, result
+
+
+class CostInventory(Protocol):
+    def discover(self) -> Discovery: ...
+
+    def reservations(self, endpoints: list[Endpoint]) -> tuple[dict[str, Reservation], list[ScanError]]: ...
+
+
+def cost_report(
+    inventory: CostInventory,
+    metrics: MetricsReader,
+    catalog: Catalog,
+    *,
+    days: int,
+    target_utilization_pct: float,
+    now: datetime,
+    region: str,
+    account: str | None,
+) -> CostReport:
+    """What every endpoint, variant and inference component cost in the `days` before `now` (read-only)."""
+    windows = report_windows(now, days)
+    discovery = inventory.discover()
+    reservations, reservation_errors = inventory.reservations(discovery.endpoints)
+    results, metric_errors = metrics.fetch(plan_report_queries(discovery.endpoints), windows)
+    if account is None and discovery.endpoints:
+        account = discovery.endpoints[0].arn.split(":")[4]
+    return build_cost_report(
+        discovery.endpoints,
+        reservations,
+        results,
+        catalog,
+        windows,
+        target_utilization_pct=target_utilization_pct,
+        generated_at=now,
+        region=region,
+        account=account,
+        not_costed=discovery.skipped,
+        errors=discovery.errors + reservation_errors + metric_errors,
+    )
 
 
 class Poster(Protocol):

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sagewatch.aws.clients import error_code, error_message, is_not_found
+from sagewatch.costs import Reservation, reservation_from_api
 from sagewatch.inventory import IGNORE_TAG, endpoint_from_api, is_ignored, tags_to_dict
 from sagewatch.models import Endpoint, ScanError, Skipped
 from sagewatch.scan import Discovery
@@ -139,3 +140,19 @@ class SageMakerInventory:
             if outcome.error:
                 found.errors.append(outcome.error)
         return found
+
+    def reservations(self, endpoints: list[Endpoint]) -> tuple[dict[str, Reservation], list[ScanError]]:
+        """What each inference component of these endpoints reserves (one DescribeInferenceComponent each)."""
+        names = [ic for ep in endpoints for v in ep.variants for ic in v.inference_components]
+
+        def describe(name: str) -> Reservation | ScanError:
+            try:
+                return reservation_from_api(self.client.describe_inference_component(InferenceComponentName=name))
+            except ClientError as exc:
+                code = "ResourceNotFound" if is_not_found(exc) else error_code(exc)
+                return ScanError("DescribeInferenceComponent", code, error_message(exc), name)
+
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="components") as pool:
+            outcomes = list(pool.map(describe, names))
+        found = {o.component: o for o in outcomes if isinstance(o, Reservation)}
+        return found, [o for o in outcomes if isinstance(o, ScanError)]
