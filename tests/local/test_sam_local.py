@@ -50,3 +50,14 @@ def test_remediation_plans_acts_and_refuses(stack):
     bad = stack.invoke("RemediateFunction", "remediate/bad-request.json")
     assert bad["status"] == "invalid" and "instance_cont: Extra inputs are not permitted" in bad["error"]
     assert json.loads(json.dumps(bad))  # plain JSON back to the caller
+
+
+def test_weekly_report_writes_the_bucket_and_sends_the_digest(stack):
+    stack.received("topic")
+    result = stack.invoke("WeeklyReportFunction", "report-schedule.json")
+    assert result["errors"] == 0 and result["totals"]["cost_usd"] > 0, result
+    s3 = stack.client("s3")
+    for key in result["report"]["keys"].values():
+        assert s3.head_object(Bucket="sagewatch-remediation", Key=key)["ContentLength"] > 0
+    [digest] = stack.received("topic")
+    assert digest["schema"] == "sagewatch.cost-summary/1" and digest["top_costs"]

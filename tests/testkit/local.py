@@ -45,6 +45,7 @@ INVOCATIONS = [
     ("RemediateFunction", "remediate/resize-variant-dry-run.json"),
     ("RemediateFunction", "remediate/set-instance-count-execute.json"),
     ("RemediateFunction", "remediate/bad-request.json"),
+    ("WeeklyReportFunction", "report-schedule.json"),
 ]
 
 

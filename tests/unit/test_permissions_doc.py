@@ -28,7 +28,13 @@ def test_every_granted_action_is_documented_under_its_function():
     doc = (ROOT / "docs" / "permissions.md").read_text()
     sections = {part.split(" ", 1)[0]: part for part in doc.split("\n## ")[1:]}
     functions = function_actions()
-    assert set(functions) == {"ScanFunction", "ModelMonitorFunction", "RemediateFunction", "SlackNotifierFunction"}
+    assert set(functions) == {
+        "ScanFunction",
+        "ModelMonitorFunction",
+        "RemediateFunction",
+        "SlackNotifierFunction",
+        "WeeklyReportFunction",
+    }
     for function, actions in functions.items():
         missing = sorted(a for a in actions if f"`{a}`" not in sections[function])
         assert not missing, f"docs/permissions.md does not list {missing} under {function}"

@@ -347,3 +347,13 @@ def sns_messages(d: Digest, *, chatbot: bool = False, limit: int = SNS_MAX_BYTES
         current = trial
     parts.append(current)
     return [_sns_message(replace(d, announcements=p, part=(i, len(parts))), chatbot) for i, p in enumerate(parts, 1)]
+
+
+def render_notice_slack(title: str, lines: list[str]) -> dict[str, Any]:
+    """A short notice (weekly cost digest, executed remediation) as one Block Kit message."""
+    text = "\n".join(lines)
+    size = SLACK_SECTION_MAX - 6  # inside a code block
+    chunks = [text[i : i + size] for i in range(0, len(text), size)] or [" "]
+    header = {"type": "header", "text": {"type": "plain_text", "text": title[:SLACK_HEADER_MAX]}}
+    sections = [{"type": "section", "text": {"type": "mrkdwn", "text": f"```{c}```"}} for c in chunks]
+    return {"text": title, "blocks": [header, *sections[: SLACK_BLOCKS_MAX - 1]]}

@@ -15,3 +15,12 @@ class ScanRequest(BaseModel):
 
     # False runs the scan and returns the report without notifying anyone.
     publish: StrictBool = True
+
+
+class ReportRequest(BaseModel):
+    """What starts the weekly cost report: the schedule's input, or a hand-made invocation."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    # False writes the report to the bucket without notifying anyone.
+    publish: StrictBool = True

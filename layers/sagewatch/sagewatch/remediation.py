@@ -334,3 +334,18 @@ def describe_validation_error(exc: Exception) -> str:
         where = ".".join(str(p) for p in err.get("loc", ())) or "request"
         parts.append(f"{where}: {err.get('msg')}")
     return "invalid remediation request: " + "; ".join(parts)
+
+
+REMEDIATION_SCHEMA = "sagewatch.remediation/1"
+
+
+def remediation_notice(record: dict[str, Any]) -> tuple[str, list[str]]:
+    """An executed remediation (the record announced on the topic) as a title and lines."""
+    request, plan = record["request"], record["plan"]
+    change = plan.get("monthly_cost_change_usd")
+    lines = [f"- {step}" for step in record["done"]]
+    lines += ["", f"Monthly cost change: {'unknown' if change is None else f'${change:,.2f}'}"]
+    lines += [f"Roll back: {plan['rollback']}", f"Audit record: {record['audit']}"]
+    if record.get("snapshot"):
+        lines.append(f"Snapshot: {record['snapshot']}")
+    return f"sagewatch carried out {request['action']} on {request['endpoint']}", lines

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 from sagewatch.catalog import Catalog
 from sagewatch.costs import CostReport, Reservation, build_cost_report, plan_report_queries, report_windows
-from sagewatch.digest import Digest, digest_from_json, render_slack
-from sagewatch.events import ScanRequest
+from sagewatch.digest import Digest, digest_from_json, render_notice_slack, render_slack
+from sagewatch.events import ReportRequest, ScanRequest
 from sagewatch.inventory import endpoint_from_api
 from sagewatch.lifecycle import (
     Announcement,
@@ -45,10 +45,12 @@ from sagewatch.monitoring import (
 from sagewatch.remediation import (
     DESTRUCTIVE,
     PROTECT_TAG,
+    REMEDIATION_SCHEMA,
     LiveEndpoint,
     RemediationError,
     RemediationRequest,
     monthly_cost,
+    remediation_notice,
     stale_reasons,
 )
 from sagewatch.remediation import Plan as RemediationPlan
@@ -56,7 +58,8 @@ from sagewatch.remediation import plan as plan_remediation
 from sagewatch.report import ScanReport
 from sagewatch.rules import variant_usage
 from sagewatch.scan import Discovery, Inventory, MetricsReader, run_scan
-from sagewatch.settings import ScanSettings, Thresholds
+from sagewatch.settings import ReportSettings, ScanSettings, Thresholds
+from sagewatch.weekly import SUMMARY_SCHEMA, ReportLocation, cost_summary, summary_lines, summary_title
 
 
 class Publisher(Protocol):
@@ -212,6 +215,56 @@ def cost_report(
     )
 
 
+class SummaryPublisher(Protocol):
+    def publish_summary(self, doc: dict[str, Any]) -> str: ...
+
+
+class ReportArchive(Protocol):
+    def latest(self) -> dict[str, Any] | None: ...
+    def put(self, report: CostReport) -> ReportLocation: ...
+
+
+@dataclass
+class WeeklyDependencies:
+    inventory: CostInventory
+    metrics: MetricsReader
+    catalog: Catalog
+    archive: ReportArchive
+    publisher: SummaryPublisher
+    account: str | None
+
+
+def weekly_report(
+    settings: ReportSettings, request: ReportRequest, deps: WeeklyDependencies, now: datetime | None = None
+) -> dict[str, Any]:
+    """Cost report of the last `settings.days` days into the bucket, then a short digest on the topic."""
+    report = cost_report(
+        deps.inventory,
+        deps.metrics,
+        deps.catalog,
+        days=settings.days,
+        target_utilization_pct=settings.thresholds.target_utilization_pct,
+        now=now or datetime.now(UTC),
+        region=settings.region,
+        account=deps.account,
+    )
+    previous = deps.archive.latest()
+    if previous and previous.get("period", {}).get("end", "") >= report.to_dict()["period"]["end"]:
+        previous = None  # a rerun of the same period is no trend
+    where = deps.archive.put(report)
+    summary = cost_summary(report, previous, where)
+    message_id = deps.publisher.publish_summary(summary) if request.publish else None
+    return {
+        "schema": "sagewatch.weekly-result/1",
+        "totals": summary["totals"],
+        "change_pct": summary["change_pct"],
+        "report": summary["report"],
+        "rows": len(report.rows),
+        "errors": len(report.errors),
+        "published_message_id": message_id,
+    }
+
+
 class Poster(Protocol):
     def post(self, payload: dict[str, Any], *, deadline: float | None = None) -> int: ...
 
@@ -223,12 +276,17 @@ def deliver_to_slack(messages: list[str], poster: Poster, *, deadline: float | N
     for n, message in enumerate(messages, 1):
         try:
             doc = json.loads(message)
-            if isinstance(doc, dict) and doc.get("schema") == "sagewatch.alert/1":
+            schema = doc.get("schema") if isinstance(doc, dict) else None
+            if schema == "sagewatch.alert/1":
                 batches.append([render_alert_slack(doc)])
+            elif schema == SUMMARY_SCHEMA:
+                batches.append([render_notice_slack(summary_title(doc), summary_lines(doc))])
+            elif schema == REMEDIATION_SCHEMA:
+                batches.append([render_notice_slack(*remediation_notice(doc))])
             else:
                 batches.append(render_slack(digest_from_json(doc)))
-        except ValueError as exc:  # json.JSONDecodeError is a ValueError
-            raise ValueError(f"SNS message {n} is not a sagewatch digest or alert: {exc}") from exc
+        except (ValueError, KeyError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+            raise ValueError(f"SNS message {n} is not a sagewatch digest, alert, notice: {exc!r}") from exc
     posted = attempts = 0
     for payloads in batches:
         for payload in payloads:
@@ -477,7 +535,7 @@ def remediate(
     _check_real_run(request, live, stale)
     done, snapshot_key = _execute(request, live, snapshot, the_plan, deps.actor, now)
     record = {
-        "schema": "sagewatch.remediation/1",
+        "schema": REMEDIATION_SCHEMA,
         "account": deps.account,
         "executed_at": now.isoformat(),
         "request": request.model_dump(mode="json"),

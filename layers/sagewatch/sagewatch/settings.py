@@ -265,3 +265,29 @@ class RemediateSettings:
             idempotency_table=_require(env, "SAGEWATCH_IDEMPOTENCY_TABLE"),
             thresholds=Thresholds.from_env(env),
         )
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """Settings of the weekly cost report function."""
+
+    region: str
+    topic_arn: str
+    bucket: str
+    thresholds: Thresholds
+    days: int = 7
+    chatbot: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ReportSettings:
+        days = env.get("SAGEWATCH_REPORT_DAYS", "").strip() or "7"
+        if not days.isdigit() or not 1 <= int(days) <= 90:
+            raise SettingsError(f"SAGEWATCH_REPORT_DAYS must be a whole number of days from 1 to 90, got {days!r}")
+        return cls(
+            region=_require(env, "AWS_REGION"),
+            topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
+            bucket=_require(env, "SAGEWATCH_BUCKET"),
+            thresholds=Thresholds.from_env(env),
+            days=int(days),
+            chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
+        )

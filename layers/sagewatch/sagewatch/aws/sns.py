@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from sagewatch.digest import Digest, sns_messages
 from sagewatch.monitoring import Alert, alert_sns_body, alert_subject
+from sagewatch.remediation import remediation_notice
+from sagewatch.weekly import summary_sns_body, summary_subject
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
@@ -52,21 +54,10 @@ class TopicPublisher:
         return response["MessageId"]
 
     def publish_remediation(self, record: dict[str, Any]) -> str:
-        request, plan = record["request"], record["plan"]
-        change = plan.get("monthly_cost_change_usd")
+        request = record["request"]
+        title, lines = remediation_notice(record)
         text = "\n".join(
-            [
-                f"sagewatch carried out {request['action']} on endpoint {request['endpoint']} "
-                f"at {record['executed_at']}.",
-                "",
-                *[f"- {step}" for step in record["done"]],
-                "",
-                f"Monthly cost change: {'unknown' if change is None else f'${change:,.2f}'}",
-                f"Roll back: {plan['rollback']}",
-                f"Snapshot: {record['snapshot']}" if record.get("snapshot") else "",
-                f"Audit record: {record['audit']}",
-                f"Request id: {request.get('request_id')}",
-            ]
+            [f"{title} at {record['executed_at']}.", "", *lines, f"Request id: {request.get('request_id')}"]
         )
         machine = json.dumps(record, default=str)
         body = {
@@ -91,6 +82,21 @@ class TopicPublisher:
             TopicArn=self.topic_arn,
             Subject=f"sagewatch: {request['action']} on {request['endpoint']}"[:100],
             Message=json.dumps(body),
+            MessageStructure="json",
+            MessageAttributes=attributes,
+        )
+        return response["MessageId"]
+
+    def publish_summary(self, doc: dict[str, Any]) -> str:
+        """The weekly cost digest (sagewatch.weekly)."""
+        attributes: Any = {
+            "kind": {"DataType": "String.Array", "StringValue": json.dumps(["cost-report"])},
+            "reason": {"DataType": "String.Array", "StringValue": json.dumps(["weekly"])},
+        }
+        response = self.client.publish(
+            TopicArn=self.topic_arn,
+            Subject=summary_subject(doc),
+            Message=json.dumps(summary_sns_body(doc, chatbot=self.chatbot)),
             MessageStructure="json",
             MessageAttributes=attributes,
         )

@@ -11,13 +11,14 @@ from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.events import FindingEvents
 from sagewatch.aws.remediate import RemediationTarget
+from sagewatch.aws.reports import ReportStore
 from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.aws.state import StateStore
 from sagewatch.catalog import Catalog
 from sagewatch.remediation import RemediationError, RemediationRequest
-from sagewatch.service import RemediationDependencies, ScanDependencies, remediate
-from sagewatch.settings import ScanSettings, Thresholds
+from sagewatch.service import RemediationDependencies, ScanDependencies, WeeklyDependencies, remediate
+from sagewatch.settings import ReportSettings, ScanSettings, Thresholds
 
 
 def scan_dependencies(
@@ -32,6 +33,20 @@ def scan_dependencies(
         events=FindingEvents(clients.events(), settings.event_bus),
         state=StateStore(clients.dynamodb(), settings.state_table),
         catalog=catalog or Catalog.load(settings.catalog_path),
+        account=account,
+    )
+
+
+def weekly_dependencies(
+    settings: ReportSettings, account: str | None, clients: Clients | None = None, catalog: Catalog | None = None
+) -> WeeklyDependencies:
+    clients = clients or Clients(settings.region)
+    return WeeklyDependencies(
+        inventory=SageMakerInventory(clients.sagemaker()),
+        metrics=CloudWatchMetrics(clients.cloudwatch()),
+        catalog=catalog or Catalog.load(),
+        archive=ReportStore(clients.s3(), settings.bucket),
+        publisher=TopicPublisher(clients.sns(), settings.topic_arn, chatbot=settings.chatbot),
         account=account,
     )
 
