@@ -126,7 +126,7 @@ def test_scheduled_scan_publishes_a_digest_and_emits_metrics(handler_env, topic_
     names = {m["Name"] for doc in emf for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert {"EndpointsScanned", "FleetMonthlyCost", "MonthlyWaste", "Findings"} <= names
     kinds = {doc.get("Kind"): doc.get("Findings") for doc in emf if "Kind" in doc}
-    assert kinds == {"idle": [5.0], "oversized": [2.0], "saturated": [2.0], "errors": [1.0]}
+    assert kinds == {"idle": [5.0], "oversized": [2.0], "saturated": [2.0], "errors": [1.0], "imbalanced": [0.0]}
 
 
 def test_scan_errors_are_logged_and_counted_not_raised(handler_env, topic_queue, demo, caplog):

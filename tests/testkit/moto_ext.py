@@ -47,6 +47,7 @@ def install() -> None:
     _indexed_get_metric_data()
     _add_monitoring()
     _add_endpoint_updates()
+    _add_metrics_config()
     _installed = True
 
 
@@ -182,6 +183,26 @@ def set_endpoint_times(
     endpoint = sagemaker_backend(region, account).endpoints[name]
     endpoint.creation_time = created
     endpoint.last_modified_time = modified or created
+
+
+def _add_metrics_config() -> None:
+    # moto drops CreateEndpointConfig's MetricsConfig and DescribeEndpoint has none: set_enhanced_metrics stands in.
+    original = SageMakerModelBackend.describe_endpoint
+
+    def describe_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> dict[str, Any]:
+        response = dict(original(self, endpoint_name))
+        config = self.endpoints[endpoint_name].__dict__.get("_sagewatch_metrics_config")
+        if config:
+            response["MetricsConfig"] = config
+        return response
+
+    SageMakerModelBackend.describe_endpoint = describe_endpoint  # type: ignore[method-assign]
+
+
+def set_enhanced_metrics(region: str, name: str, enabled: bool = True, account: str = DEFAULT_ACCOUNT) -> None:
+    """What MetricsConfig.EnableEnhancedMetrics in the endpoint's config would show in DescribeEndpoint."""
+    config = {"EnableEnhancedMetrics": enabled, "MetricPublishFrequencyInSeconds": 60}
+    sagemaker_backend(region, account).endpoints[name].__dict__["_sagewatch_metrics_config"] = config
 
 
 def set_endpoint_status(region: str, name: str, status: str, account: str = DEFAULT_ACCOUNT) -> None:

@@ -6,7 +6,6 @@ import re
 
 from sagewatch import metrics as m
 from sagewatch.models import Kind
-from sagewatch.observability import FINDINGS_METRIC, SCAN_METRICS
 from sagewatch_testkit.template import load_template
 
 # namespace -> metric names sagewatch knows there (reads, or emits for the scan's own)
@@ -14,7 +13,7 @@ KNOWN = {
     m.NS_RUNTIME: {n for n, _ in m.TRAFFIC_METRICS} | {n for n, _ in m.ASYNC_TRAFFIC_METRICS} | set(m.LATENCY_METRICS),
     m.NS_INSTANCE: set(m.UTILIZATION_METRICS) | set(m.GPU_METRICS),
     m.NS_COMPONENTS: set(m.COMPONENT_UTILIZATION_METRICS.values()),
-    "Sagewatch": set(SCAN_METRICS) | {FINDINGS_METRIC},
+    "Sagewatch": set(m.SCAN_METRICS) | {m.FINDINGS_METRIC},
 }
 # the dimension sets each namespace's metrics are published (and queried) with
 DIMENSIONS = {
@@ -73,7 +72,7 @@ def test_the_issue_asks_for_these_charts():
     for name in ("CPUUtilization", "MemoryUtilization", "GPUUtilization"):
         assert (m.NS_INSTANCE, name) in seen
     assert {("Sagewatch", "FleetMonthlyCost"), ("Sagewatch", "MonthlyWaste")} <= seen
-    kinds = {d["Kind"] for ns, name, _, d in charted() if name == FINDINGS_METRIC}
+    kinds = {d["Kind"] for ns, name, _, d in charted() if name == m.FINDINGS_METRIC}
     assert kinds == {k.value for k in Kind}  # a new kind of finding must get its series
 
 

@@ -346,3 +346,33 @@ def test_id_does_not_change_when_the_recommendation_does():
 @pytest.mark.parametrize(("savings", "severity"), [(None, "medium"), (5, "low"), (100, "medium"), (1000, "high")])
 def test_savings_severity(savings, severity):
     assert savings_severity(savings).value == severity
+
+
+# --- imbalance (enhanced metrics) -------------------------------------------------------------------------
+
+
+def test_imbalance_needs_a_busy_unit_far_above_its_siblings():
+    from sagewatch.rules import _imbalance_of
+
+    def units(*pcts, hours=168):
+        return {f"i-{n}": (p, hours) for n, p in enumerate(pcts)}
+
+    assert _imbalance_of(units(85, 20, 24), 1) == ("i-0", 85, 22, {"i-0": 85, "i-1": 20, "i-2": 24})
+    assert _imbalance_of(units(340, 80, 96), 4)[1:3] == (85, 22)  # summed over 4 vCPUs
+    assert _imbalance_of(units(49, 5, 5), 1) is None  # nothing busy enough to matter
+    assert _imbalance_of(units(70, 45, 41), 1) is None  # busier, but within 30 points
+    assert _imbalance_of(units(90), 1) is None  # no sibling
+    # a sibling seen for a fraction of the window (replaced mid-way) is no fair comparison
+    partial = {"i-0": (90.0, 168), "i-1": (10.0, 20)}
+    assert _imbalance_of(partial, 1) is None
+
+
+def test_imbalance_evidence_reads_as_a_sentence():
+    from sagewatch.digest import evidence_sentence
+
+    finding = {
+        "kind": "imbalanced",
+        "evidence": {"resource": "gpu", "unit": "gpu", "busiest": "i-1/gpu-0", "busiest_pct": 97.0,
+                     "siblings_median_pct": 30.0, "hours_observed": 168},
+    }  # fmt: skip
+    assert evidence_sentence(finding) == "Mean GPU over 168 h: gpu i-1/gpu-0 at 97.0%, its siblings' median 30.0%."

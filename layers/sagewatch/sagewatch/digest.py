@@ -89,6 +89,11 @@ def evidence_sentence(finding: Mapping[str, Any]) -> str:
     if kind in ("oversized", "saturated"):
         peaks = ", ".join(f"{k} {v:.0f}%" for k, v in ev.get("peak_pct", {}).items())
         return f"Peak hourly utilization over {ev.get('hours_observed', '?')} h: {peaks}."
+    if kind == "imbalanced":
+        return (
+            f"Mean {str(ev.get('resource', '')).upper()} over {ev.get('hours_observed', '?')} h: {ev.get('unit')} "
+            f"{ev.get('busiest')} at {ev.get('busiest_pct')}%, its siblings' median {ev.get('siblings_median_pct')}%."
+        )
     if kind == "errors":
         return (
             f"{ev.get('error_rate_pct')}% of {ev.get('invocations', 0):,} requests failed with server errors "

@@ -69,4 +69,5 @@ def endpoint_from_api(
         variants=tuple(variants),
         tags=dict(tags),
         inference_components_known=components_known,
+        enhanced_metrics=bool((description.get("MetricsConfig") or {}).get("EnableEnhancedMetrics")),
     )

@@ -20,6 +20,11 @@ NS_RUNTIME = "AWS/SageMaker"  # invocations, errors, latency, async queue
 NS_INSTANCE = "/aws/sagemaker/Endpoints"  # CPU/memory/GPU/disk utilization
 NS_COMPONENTS = "/aws/sagemaker/InferenceComponents"  # utilization normalized to what a component reserves
 
+# The scan's own EMF metrics (namespace from POWERTOOLS_METRICS_NAMESPACE, dimension service; Findings also
+# by Kind). The template's dashboard charts these names, and a test holds it to them.
+SCAN_METRICS = ("EndpointsScanned", "EndpointsSkipped", "ScanErrors", "FleetMonthlyCost", "MonthlyWaste")
+FINDINGS_METRIC = "Findings"
+
 # GetMetricData limits (per call).
 MAX_QUERIES_PER_CALL = 500
 MAX_DATAPOINTS_PER_CALL = 100_800
@@ -75,6 +80,22 @@ def variant_metric(endpoint: str, variant: str, name: str, stat: str, namespace:
 
 def component_metric(component: str, name: str, stat: str) -> MetricSpec:
     return MetricSpec(NS_RUNTIME, name, (("InferenceComponentName", component),), stat)
+
+
+# Enhanced metrics (MetricsConfig.EnableEnhancedMetrics) add these dimensions to the instance metrics.
+INSTANCE_DIMENSION = "InstanceId"
+ACCELERATOR_DIMENSION = "AcceleratorId"
+IMBALANCE_METRICS = ("CPUUtilization", "GPUUtilization")
+
+
+def instance_metric(
+    endpoint: str, variant: str, name: str, instance: str, accelerator: str | None = None
+) -> MetricSpec:
+    """One instance's (or one GPU's) utilization; the dimension order is fixed so that equal metrics compare equal."""
+    dims = [("EndpointName", endpoint), ("VariantName", variant), (INSTANCE_DIMENSION, instance)]
+    if accelerator is not None:
+        dims.append((ACCELERATOR_DIMENSION, accelerator))
+    return MetricSpec(NS_INSTANCE, name, tuple(dims), "Average")
 
 
 def component_utilization_metric(component: str, name: str) -> MetricSpec:

@@ -13,6 +13,7 @@ class Kind(StrEnum):
     OVERSIZED = "oversized"
     SATURATED = "saturated"
     ERRORS = "errors"
+    IMBALANCED = "imbalanced"
 
 
 class Severity(StrEnum):
@@ -61,6 +62,8 @@ class Endpoint:
     tags: dict[str, str] = field(default_factory=dict)
     # False when ListInferenceComponents failed: traffic of IC-hosting variants is then unknown.
     inference_components_known: bool = True
+    # MetricsConfig.EnableEnhancedMetrics: utilization is also published per instance (and per GPU).
+    enhanced_metrics: bool = False
 
     @property
     def history_start(self) -> datetime:

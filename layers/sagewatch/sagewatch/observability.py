@@ -6,17 +6,13 @@ from __future__ import annotations
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from sagewatch.metrics import FINDINGS_METRIC, SCAN_METRICS
 from sagewatch.models import Kind
 from sagewatch.report import ScanReport
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-
-# The scan's EMF metrics (namespace from POWERTOOLS_METRICS_NAMESPACE, dimension service): the template's
-# dashboard charts these names, and a test holds it to them.
-SCAN_METRICS = ("EndpointsScanned", "EndpointsSkipped", "ScanErrors", "FleetMonthlyCost", "MonthlyWaste")
-FINDINGS_METRIC = "Findings"  # one series per Kind
 
 
 def record_scan_metrics(report: ScanReport) -> None:

@@ -1,17 +1,22 @@
-"""The four rules (idle, oversized, saturated, errors) as pure functions of an endpoint and its metrics."""
+"""The rules (idle, oversized, saturated, errors, imbalanced) as pure functions of an endpoint and its metrics."""
 
 from __future__ import annotations
 
 import hashlib
 import math
+import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sagewatch.catalog import Catalog, InstanceSpec
+from sagewatch.catalog import Accelerator, Catalog, InstanceSpec
 from sagewatch.metrics import (
+    ACCELERATOR_DIMENSION,
     GPU_METRICS,
+    IMBALANCE_METRICS,
+    INSTANCE_DIMENSION,
+    NS_INSTANCE,
     UTILIZATION_METRICS,
     MetricResults,
     Windows,
@@ -28,6 +33,9 @@ from sagewatch.sizing import Option, Peaks, cheapest_option
 
 MIN_UTILIZATION_COVERAGE = 0.75  # share of the window's hours that must have utilization data
 HIGH_SAVINGS_USD = 1000.0
+# Imbalance: the busiest instance (or GPU) at least this busy, and this many points above its siblings' median.
+IMBALANCE_MIN_BUSIEST_PCT = 50.0
+IMBALANCE_MIN_GAP_PCT = 30.0
 MEDIUM_SAVINGS_USD = 100.0
 
 
@@ -53,6 +61,8 @@ class VariantUsage:
     utilization_since: datetime | None = None
     utilization_hours: int = 0
     utilization_known: bool = True
+    # Enhanced metrics: (metric, per GPU?) -> unit (instance id, or instance/GPU) -> (mean raw value, hours).
+    unit_means: dict[tuple[str, bool], dict[str, tuple[float, int]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,6 +118,26 @@ def _variant_traffic(endpoint: Endpoint, variant: Variant, results: MetricResult
     return _Traffic(total("Invocations"), total("Invocation5XXErrors"), total("Invocation4XXErrors"), _mean(latency))
 
 
+def _unit_means(
+    endpoint: Endpoint, variant: Variant, results: MetricResults, since: datetime
+) -> dict[tuple[str, bool], dict[str, tuple[float, int]]]:
+    """Mean utilization of each instance (and each GPU) of a variant, from its enhanced metrics."""
+    out: dict[tuple[str, bool], dict[str, tuple[float, int]]] = {}
+    for spec in results.series:
+        if spec.namespace != NS_INSTANCE or spec.name not in IMBALANCE_METRICS:
+            continue
+        dims = dict(spec.dimensions)
+        if dims.get("EndpointName") != endpoint.name or dims.get("VariantName") != variant.name:
+            continue
+        instance, device = dims.get(INSTANCE_DIMENSION), dims.get(ACCELERATOR_DIMENSION)
+        values = results.values(spec, since)
+        if instance is None or not values:
+            continue
+        unit = instance if device is None else f"{instance}/{device}"
+        out.setdefault((spec.name, device is not None), {})[unit] = (sum(values) / len(values), len(values))
+    return out
+
+
 def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, windows: Windows) -> VariantUsage:
     since = windows.idle_start
     known = all(results.known(s) for s in traffic_specs(endpoint, variant))
@@ -136,6 +166,7 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         utilization_since=util_since,
         utilization_hours=results.count(util_specs["CPUUtilization"], util_since) if names else 0,
         utilization_known=all(results.known(s) for s in util_specs.values()),
+        unit_means=_unit_means(endpoint, variant, results, util_since) if endpoint.enhanced_metrics else {},
     )
 
 
@@ -242,6 +273,7 @@ class EndpointJudge:
                 continue
             findings += self.sizing(variant)
             findings += self.errors(variant)
+            findings += _imbalance_finding(self, variant)
         return findings
 
     def idle(self) -> list[Finding]:
@@ -519,6 +551,60 @@ class EndpointJudge:
         )
         severity = Severity.HIGH if rate >= 5 * self.t.error_rate_pct else Severity.MEDIUM
         return self._finding(Kind.ERRORS, severity, variant, evidence, rec, cost, 0.0, component)
+
+
+def _imbalance_finding(judge: EndpointJudge, variant: Variant) -> list[Finding]:
+    spec = judge._spec(variant)
+    usage = judge.usages[variant.name]
+    if spec is None or not usage.unit_means:
+        return []
+    gpus = spec.accelerator_count if spec.accelerator is Accelerator.NVIDIA else 0
+    worst = None
+    for (metric, per_device), units in sorted(usage.unit_means.items()):
+        resource = "gpu" if metric == "GPUUtilization" else "cpu"
+        scale = 1.0 if per_device else float(spec.vcpu if resource == "cpu" else gpus)
+        found = _imbalance_of(units, scale) if scale else None
+        if found and (worst is None or found[1] - found[2] > worst[1][1] - worst[1][2]):
+            worst = ((resource, "GPU" if per_device else "instance"), found)
+    if worst is None:
+        return []
+    (resource, unit), (busiest, busiest_pct, median, loads) = worst
+    hours = max(n for units in usage.unit_means.values() for _, n in units.values())
+    evidence = {
+        "resource": resource,
+        "unit": unit.lower(),
+        "busiest": busiest,
+        "busiest_pct": round(busiest_pct, 1),
+        "siblings_median_pct": round(median, 1),
+        "per_unit_pct": loads,
+        "hours_observed": hours,
+        "window_start": _iso(usage.utilization_since or judge.w.utilization_start),
+        "window_end": _iso(judge.w.end),
+    }
+    summary = (
+        f"{unit} {busiest} averages {busiest_pct:.0f}% {resource.upper()} while its {len(loads) - 1} siblings' median "
+        f"is {median:.0f}%: work is not spread evenly (check the routing strategy, sticky clients, or a model "
+        "loaded on one device only). The averages hide it."
+    )
+    rec = Recommendation(Action.INVESTIGATE, None, None, summary)
+    severity = Severity.HIGH if busiest_pct >= judge.t.saturation_pct else Severity.MEDIUM
+    return [judge._finding(Kind.IMBALANCED, severity, variant, evidence, rec, judge._variant_cost(variant), None)]
+
+
+def _imbalance_of(
+    units: Mapping[str, tuple[float, int]], scale: float
+) -> tuple[str, float, float, dict[str, float]] | None:
+    """(busiest unit, its %, the others' median %, every unit's %) when one unit is far busier than the rest."""
+    most_hours = max(hours for _, hours in units.values())
+    # A unit seen for only part of the window (replaced, scaled in) is no fair sibling.
+    loads = {u: mean / scale for u, (mean, hours) in units.items() if hours >= MIN_UTILIZATION_COVERAGE * most_hours}
+    if len(loads) < 2:
+        return None
+    busiest = max(sorted(loads), key=lambda u: loads[u])
+    median = statistics.median(v for u, v in loads.items() if u != busiest)
+    if loads[busiest] < IMBALANCE_MIN_BUSIEST_PCT or loads[busiest] - median < IMBALANCE_MIN_GAP_PCT:
+        return None
+    return busiest, loads[busiest], median, {u: round(v, 1) for u, v in sorted(loads.items())}
 
 
 def judge_endpoint(

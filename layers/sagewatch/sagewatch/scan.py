@@ -30,6 +30,8 @@ class Inventory(Protocol):
 class MetricsReader(Protocol):
     def fetch(self, specs: Sequence[MetricSpec], windows: Windows) -> tuple[MetricResults, list[ScanError]]: ...
 
+    def instance_metrics(self, endpoints: Sequence[Endpoint]) -> tuple[list[MetricSpec], list[ScanError]]: ...
+
 
 def run_scan(
     inventory: Inventory,
@@ -43,7 +45,9 @@ def run_scan(
 ) -> ScanReport:
     windows = Windows.ending_at(now, thresholds)
     discovery = inventory.discover()
-    results, metric_errors = metrics.fetch(plan_queries(discovery.endpoints), windows)
+    per_instance, listing_errors = metrics.instance_metrics(discovery.endpoints)
+    results, metric_errors = metrics.fetch(plan_queries(discovery.endpoints) + per_instance, windows)
+    metric_errors = listing_errors + metric_errors
     findings = []
     fleet_cost = 0.0
     for endpoint in discovery.endpoints:

@@ -1,15 +1,27 @@
-"""Batched metric reads: GetMetricData only, never one call per endpoint or per metric."""
+"""Batched metric reads: GetMetricData, never one call per endpoint or per metric; and, for endpoints with
+enhanced metrics only, one ListMetrics each to learn their instance ids."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from sagewatch.aws.clients import error_code, error_message
-from sagewatch.metrics import MetricResults, MetricSpec, Windows, batches, datapoints_per_query
-from sagewatch.models import ScanError
+from sagewatch.metrics import (
+    ACCELERATOR_DIMENSION,
+    IMBALANCE_METRICS,
+    INSTANCE_DIMENSION,
+    NS_INSTANCE,
+    MetricResults,
+    MetricSpec,
+    Windows,
+    batches,
+    datapoints_per_query,
+    instance_metric,
+)
+from sagewatch.models import Endpoint, ScanError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -63,3 +75,42 @@ class CloudWatchMetrics:
         else:
             for spec in batch:
                 results.failed[spec] = "TooManyPages"
+
+    def instance_metrics(self, endpoints: Sequence[Endpoint]) -> tuple[list[MetricSpec], list[ScanError]]:
+        """Per-instance and per-GPU utilization metrics of the endpoints with enhanced metrics on: one paginated
+        ListMetrics per such endpoint (instance ids are not known otherwise), none for the others."""
+        specs: list[MetricSpec] = []
+        errors: list[ScanError] = []
+        for endpoint in endpoints:
+            if not endpoint.enhanced_metrics:
+                continue
+            try:
+                pages = self.client.get_paginator("list_metrics").paginate(
+                    Namespace=NS_INSTANCE, Dimensions=[{"Name": "EndpointName", "Value": endpoint.name}]
+                )
+                for page in pages:
+                    for metric in page.get("Metrics", []):
+                        spec = _instance_spec(endpoint.name, metric)
+                        if spec is not None:
+                            specs.append(spec)
+            except ClientError as exc:
+                errors.append(ScanError("ListMetrics", error_code(exc), error_message(exc), endpoint.name))
+        return sorted(set(specs)), errors
+
+
+def _instance_spec(endpoint: str, metric: Mapping[str, Any]) -> MetricSpec | None:
+    if metric.get("MetricName") not in IMBALANCE_METRICS:
+        return None
+    dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+    allowed = {"EndpointName", "VariantName", INSTANCE_DIMENSION, ACCELERATOR_DIMENSION}
+    if dims.get("EndpointName") != endpoint or INSTANCE_DIMENSION not in dims or "VariantName" not in dims:
+        return None
+    if set(dims) - allowed:
+        return None  # e.g. per container: not a sibling of the instances
+    return instance_metric(
+        endpoint,
+        dims["VariantName"],
+        str(metric["MetricName"]),
+        dims[INSTANCE_DIMENSION],
+        dims.get(ACCELERATOR_DIMENSION),
+    )
