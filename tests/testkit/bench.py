@@ -26,6 +26,7 @@ from sagewatch.catalog import Catalog
 from sagewatch.metrics import MetricResults, MetricSpec, Windows, datapoints_per_query, fewest_calls
 from sagewatch.models import ScanError
 from sagewatch.scan import run_scan
+from sagewatch.service import cost_report
 from sagewatch.settings import Thresholds
 from sagewatch_testkit.faults import count_calls
 from sagewatch_testkit.server import REGION
@@ -99,6 +100,26 @@ def main(argv: list[str] | None = None) -> int:
         )
         wall = time.perf_counter() - t0
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        # The 7-day cost report of the same fleet: the scan's reads plus one DescribeInferenceComponent per
+        # component and their normalized utilization.
+        scan_calls = dict(calls)
+        calls.clear()
+        cost_metrics = PlannedMetrics(clients.cloudwatch())
+        t1 = time.perf_counter()
+        costs = cost_report(
+            SageMakerInventory(clients.sagemaker()),
+            cost_metrics,
+            Catalog.load(),
+            days=7,
+            target_utilization_pct=Thresholds().target_utilization_pct,
+            now=datetime.now(UTC),
+            region=REGION,
+            account=None,
+        )
+        report_wall = time.perf_counter() - t1
+        report_calls = dict(calls)
+        calls.clear()
+        calls.update(scan_calls)
     finally:
         if server.stdin:
             server.stdin.close()
@@ -124,8 +145,19 @@ def main(argv: list[str] | None = None) -> int:
     print("  (moto answers every call in one Python process on this machine: compare runs, not absolutes)")
     print(f"Peak RSS of the scan process:  {rss_after / 1024:.0f} MiB (before the scan: {rss_before / 1024:.0f} MiB)")
 
+    report_fewest = fewest_calls(cost_metrics.planned, cost_metrics.points)
+    print(
+        f"\nCost report (7 days): {len(costs.rows)} rows in {report_wall:.2f} s; "
+        f"{sum(report_calls.values())} API calls, of which GetMetricData {report_calls.get('GetMetricData', 0)} "
+        f"(fewest: {report_fewest}) for {cost_metrics.planned} queries, "
+        f"DescribeInferenceComponent {report_calls.get('DescribeInferenceComponent', 0)}"
+    )
+
     checks = {
         "GetMetricData within 10% of the fewest calls": gmd <= fewest * 1.1,
+        "cost report: GetMetricData within 10% of the fewest calls": report_calls.get("GetMetricData", 0)
+        <= report_fewest * 1.1,
+        "cost report: every endpoint costed without errors": not costs.errors,
         "no per-metric CloudWatch calls (GetMetricStatistics)": calls["GetMetricStatistics"] == 0,
         "every endpoint judged without errors": not report.errors,
     }
