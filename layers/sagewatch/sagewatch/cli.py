@@ -196,13 +196,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         "html": render_html,
         "json": lambda r: json.dumps(r.to_dict(), indent=2) + "\n",
     }
-    text = renderers[args.format](report)
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote the {args.format} report to {args.output}", file=sys.stderr)
+    _write(renderers[args.format](report), args.output, f"the {args.format} report")
+    return EXIT_OK
+
+
+def _write(text: str, output: Path | None, what: str) -> None:
+    if output:
+        output.write_text(text, encoding="utf-8")
+        print(f"wrote {what} to {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
-    return EXIT_OK
 
 
 def _remediation_request(args: argparse.Namespace) -> dict[str, Any]:
@@ -256,12 +259,7 @@ def cmd_catalog_refresh(args: argparse.Namespace) -> int:
         region=args.region,
         as_of=datetime.now(UTC).date().isoformat(),
     )
-    text = json.dumps(catalog.to_document(), indent=1) + "\n"
-    if args.output:
-        args.output.write_text(text, encoding="utf-8")
-        print(f"wrote {len(catalog)} instance types to {args.output}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    _write(json.dumps(catalog.to_document(), indent=1) + "\n", args.output, f"{len(catalog)} instance types")
     return EXIT_OK
 
 

@@ -18,7 +18,7 @@ was, and how much of it paid for idle capacity. Pure: the adapters bring endpoin
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,7 +35,7 @@ from sagewatch.metrics import (
     utilization_names,
 )
 from sagewatch.models import Endpoint, ScanError, Skipped, Variant
-from sagewatch.rules import variant_usage
+from sagewatch.rules import VariantUsage, variant_usage
 
 SCHEMA = "sagewatch.cost-report/1"
 RESOURCES = ("cpu", "memory", "gpu", "gpu_memory")
@@ -332,29 +332,43 @@ class _Costing:
                 **values,
             )
 
-        if not variant.inference_components or spec is None or cost is None or monthly is None:
-            waste = self.waste(cost, invocations, usage)
-            return [
-                row(
-                    "variant",
-                    component=None,
-                    copies=None,
-                    cost_usd=cost,
-                    monthly_cost_usd=monthly,
-                    share=None,
-                    invocations=invocations,
-                    usage=usage,
-                    waste_usd=waste,
-                )
-            ]
+        parts: list[CostRow] = []
+        waste = self.waste(cost, invocations, usage)
+        if variant.inference_components and spec is not None and cost is not None and monthly is not None:
+            parts = self.component_rows(endpoint, variant, spec, cost, monthly, usage_of_traffic, row)
+            waste = cost if invocations == 0 else _sum(c.waste_usd for c in parts)
+        whole = row(
+            "variant",
+            component=None,
+            copies=None,
+            cost_usd=cost,
+            monthly_cost_usd=monthly,
+            share=None,
+            invocations=invocations,
+            usage=usage,
+            waste_usd=waste,
+        )
+        return [whole, *parts]
+
+    def component_rows(
+        self,
+        endpoint: Endpoint,
+        variant: Variant,
+        spec: InstanceSpec,
+        cost: float,
+        monthly: float,
+        traffic: VariantUsage,
+        row: Callable[..., CostRow],
+    ) -> list[CostRow]:
+        """One row per component, by its share of what it reserves, and the unreserved rest."""
         known = [self.reservations[ic] for ic in variant.inference_components if ic in self.reservations]
         shares = component_shares(spec, variant.instance_count, known)
         components = []
         for ic in variant.inference_components:
             share = shares.get(ic)
-            traffic = usage_of_traffic.components.get(ic)
+            calls = traffic.components.get(ic)
             ic_cost = None if share is None else round(cost * share, 2)
-            ic_invocations = None if traffic is None or not endpoint.inference_components_known else traffic.invocations
+            ic_invocations = None if calls is None or not endpoint.inference_components_known else calls.invocations
             ic_usage = self.component_usage(ic)
             components.append(
                 row(
@@ -382,22 +396,7 @@ class _Costing:
             usage=Usage(),
             waste_usd=unreserved_cost if len(known) == len(variant.inference_components) else None,
         )
-        parts = [*components, unreserved]
-        variant_waste = _sum(c.waste_usd for c in parts)
-        if invocations == 0:
-            variant_waste = cost
-        whole = row(
-            "variant",
-            component=None,
-            copies=None,
-            cost_usd=cost,
-            monthly_cost_usd=monthly,
-            share=None,
-            invocations=invocations,
-            usage=usage,
-            waste_usd=variant_waste,
-        )
-        return [whole, *parts]
+        return [*components, unreserved]
 
 
 def _sum(values: Iterable[float | None]) -> float | None:
