@@ -84,3 +84,29 @@ def test_notification_settings_are_checked(env, message):
 def test_notification_settings_are_read():
     s = ScanSettings.from_env({**BASE, "SAGEWATCH_RENOTIFY_DAYS": "3", "SAGEWATCH_CHATBOT": "TRUE"})
     assert s.renotify_days == 3 and s.chatbot is True
+
+
+REPORT_ENV = {"AWS_REGION": "us-east-1", "SAGEWATCH_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t"}
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (REPORT_ENV, "SAGEWATCH_BUCKET is required"),
+        ({**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_REPORT_DAYS": "0"}, "SAGEWATCH_REPORT_DAYS must be"),
+        ({**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_REPORT_DAYS": "a week"}, "got 'a week'"),
+        ({**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_TARGET_UTILIZATION_PCT": "95"}, "must be below"),
+    ],
+)
+def test_report_settings_fail_fast_naming_the_setting(env, message):
+    from sagewatch.settings import ReportSettings
+
+    with pytest.raises(SettingsError, match=message):
+        ReportSettings.from_env(env)
+
+
+def test_report_settings_are_read():
+    from sagewatch.settings import ReportSettings
+
+    settings = ReportSettings.from_env({**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_REPORT_DAYS": "14"})
+    assert (settings.bucket, settings.days, settings.thresholds.target_utilization_pct) == ("b", 14, 70.0)
