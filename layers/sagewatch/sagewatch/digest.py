@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -322,17 +322,18 @@ def _sns_message(d: Digest, chatbot: bool) -> SnsMessage:
         "https": json.dumps(render_chatbot(d)) if chatbot else machine,
     }
     findings = [a.finding for a in d.announcements]
-
-    def array(values: set[str]) -> dict[str, str]:
-        return {"DataType": "String.Array", "StringValue": json.dumps(sorted(values))}
-
     attributes = {
-        "kind": array({f["kind"] for f in findings}),
-        "severity": array({f["severity"] for f in findings}),
-        "endpoint": array({f["endpoint"] for f in findings}),
-        "reason": array({a.reason.value for a in d.announcements}),
+        "kind": string_array({f["kind"] for f in findings}),
+        "severity": string_array({f["severity"] for f in findings}),
+        "endpoint": string_array({f["endpoint"] for f in findings}),
+        "reason": string_array({a.reason.value for a in d.announcements}),
     }
     return SnsMessage(subject(d), json.dumps(body), attributes)
+
+
+def string_array(values: Iterable[str]) -> dict[str, str]:
+    """An SNS message attribute that subscription filter policies can match any of the values in."""
+    return {"DataType": "String.Array", "StringValue": json.dumps(sorted(values))}
 
 
 def _bytes(m: SnsMessage) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from sagewatch.digest import Digest, sns_messages
+from sagewatch.digest import Digest, sns_messages, string_array
 from sagewatch.monitoring import Alert, alert_sns_body, alert_subject
 from sagewatch.remediation import remediation_notice
 from sagewatch.weekly import summary_sns_body, summary_subject
@@ -20,38 +20,26 @@ class TopicPublisher:
         self.topic_arn = topic_arn
         self.chatbot = chatbot
 
-    def publish_digest(self, digest: Digest) -> list[str]:
-        ids = []
-        for message in sns_messages(digest, chatbot=self.chatbot):
-            attributes: Any = message.attributes
-            response = self.client.publish(
-                TopicArn=self.topic_arn,
-                Subject=message.subject,
-                Message=message.message,
-                MessageStructure="json",
-                MessageAttributes=attributes,
-            )
-            ids.append(response["MessageId"])
-        return ids
-
-    def publish_alert(self, alert: Alert) -> str:
-        def attr(value: str | None) -> dict[str, str]:
-            return {"DataType": "String.Array", "StringValue": json.dumps([value] if value else [])}
-
-        attributes: Any = {
-            "kind": attr(alert.kind.value),
-            "severity": attr(alert.severity),
-            "endpoint": attr(alert.endpoint),
-            "reason": attr("alert"),
-        }
+    def _publish(self, subject: str, body: str, attributes: dict[str, dict[str, str]]) -> str:
+        """One MessageStructure=json message (`body` is the JSON object of per-protocol texts)."""
+        attrs: Any = attributes
         response = self.client.publish(
-            TopicArn=self.topic_arn,
-            Subject=alert_subject(alert),
-            Message=json.dumps(alert_sns_body(alert, chatbot=self.chatbot)),
-            MessageStructure="json",
-            MessageAttributes=attributes,
+            TopicArn=self.topic_arn, Subject=subject, Message=body, MessageStructure="json", MessageAttributes=attrs
         )
         return response["MessageId"]
+
+    def publish_digest(self, digest: Digest) -> list[str]:
+        return [self._publish(m.subject, m.message, m.attributes) for m in sns_messages(digest, chatbot=self.chatbot)]
+
+    def publish_alert(self, alert: Alert) -> str:
+        attributes = {
+            "kind": string_array([alert.kind.value]),
+            "severity": string_array([alert.severity]),
+            "endpoint": string_array([alert.endpoint] if alert.endpoint else []),
+            "reason": string_array(["alert"]),
+        }
+        body = json.dumps(alert_sns_body(alert, chatbot=self.chatbot))
+        return self._publish(alert_subject(alert), body, attributes)
 
     def publish_remediation(self, record: dict[str, Any]) -> str:
         request = record["request"]
@@ -68,36 +56,17 @@ class TopicPublisher:
             "lambda": machine,
             "https": machine,
         }
-
-        def attr(value: str) -> dict[str, str]:
-            return {"DataType": "String.Array", "StringValue": json.dumps([value])}
-
-        attributes: Any = {
-            "kind": attr("remediation"),
-            "severity": attr("high"),
-            "endpoint": attr(request["endpoint"]),
-            "reason": attr(request["action"]),
+        attributes = {
+            "kind": string_array(["remediation"]),
+            "severity": string_array(["high"]),
+            "endpoint": string_array([request["endpoint"]]),
+            "reason": string_array([request["action"]]),
         }
-        response = self.client.publish(
-            TopicArn=self.topic_arn,
-            Subject=f"sagewatch: {request['action']} on {request['endpoint']}"[:100],
-            Message=json.dumps(body),
-            MessageStructure="json",
-            MessageAttributes=attributes,
-        )
-        return response["MessageId"]
+        subject = f"sagewatch: {request['action']} on {request['endpoint']}"[:100]
+        return self._publish(subject, json.dumps(body), attributes)
 
     def publish_summary(self, doc: dict[str, Any]) -> str:
         """The weekly cost digest (sagewatch.weekly)."""
-        attributes: Any = {
-            "kind": {"DataType": "String.Array", "StringValue": json.dumps(["cost-report"])},
-            "reason": {"DataType": "String.Array", "StringValue": json.dumps(["weekly"])},
-        }
-        response = self.client.publish(
-            TopicArn=self.topic_arn,
-            Subject=summary_subject(doc),
-            Message=json.dumps(summary_sns_body(doc, chatbot=self.chatbot)),
-            MessageStructure="json",
-            MessageAttributes=attributes,
-        )
-        return response["MessageId"]
+        attributes = {"kind": string_array(["cost-report"]), "reason": string_array(["weekly"])}
+        body = json.dumps(summary_sns_body(doc, chatbot=self.chatbot))
+        return self._publish(summary_subject(doc), body, attributes)
