@@ -171,6 +171,13 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     return raw == "true"
 
 
+def _whole_days(env: Mapping[str, str], name: str, *, default: int, most: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise SettingsError(f"{name} must be a whole number of days from 1 to {most}, got {raw!r}")
+    return int(raw)
+
+
 def _topic_arn(env: Mapping[str, str], name: str) -> str:
     arn = _require(env, name)
     if not arn.startswith("arn:") or arn.count(":") != 5 or ":sns:" not in arn:
@@ -194,17 +201,12 @@ class ScanSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScanSettings:
         catalog = env.get("SAGEWATCH_CATALOG_PATH", "").strip()
-        renotify = env.get("SAGEWATCH_RENOTIFY_DAYS", "").strip() or "7"
-        if not renotify.isdigit() or not 1 <= int(renotify) <= 365:
-            raise SettingsError(
-                f"SAGEWATCH_RENOTIFY_DAYS must be a whole number of days from 1 to 365, got {renotify!r}"
-            )
         return cls(
             region=_require(env, "AWS_REGION"),
             topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
             state_table=_require(env, "SAGEWATCH_STATE_TABLE"),
             thresholds=Thresholds.from_env(env),
-            renotify_days=int(renotify),
+            renotify_days=_whole_days(env, "SAGEWATCH_RENOTIFY_DAYS", default=7, most=365),
             event_bus=env.get("SAGEWATCH_EVENT_BUS", "").strip() or "default",
             chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
             catalog_path=Path(catalog) if catalog else None,
@@ -280,14 +282,11 @@ class ReportSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReportSettings:
-        days = env.get("SAGEWATCH_REPORT_DAYS", "").strip() or "7"
-        if not days.isdigit() or not 1 <= int(days) <= 90:
-            raise SettingsError(f"SAGEWATCH_REPORT_DAYS must be a whole number of days from 1 to 90, got {days!r}")
         return cls(
             region=_require(env, "AWS_REGION"),
             topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
             bucket=_require(env, "SAGEWATCH_BUCKET"),
             thresholds=Thresholds.from_env(env),
-            days=int(days),
+            days=_whole_days(env, "SAGEWATCH_REPORT_DAYS", default=7, most=90),
             chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
         )
