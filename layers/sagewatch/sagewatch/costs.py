@@ -182,6 +182,10 @@ class CostReport:
     def days(self) -> float:
         return round((self.end - self.start).total_seconds() / 86400, 2)
 
+    @property
+    def period(self) -> dict[str, Any]:
+        return {"start": _iso(self.start), "end": _iso(self.end), "days": self.days}
+
     def endpoints(self) -> list[CostRow]:
         return [r for r in self.rows if r.level == "endpoint"]
 
@@ -203,7 +207,7 @@ class CostReport:
             "account": self.account,
             "region": self.region,
             "generated_at": _iso(self.generated_at),
-            "period": {"start": _iso(self.start), "end": _iso(self.end), "days": self.days},
+            "period": self.period,
             "target_utilization_pct": self.target_utilization_pct,
             "catalog": self.catalog,
             "rows": [r.to_dict() for r in self.rows],
@@ -254,7 +258,7 @@ class _Costing:
         began = max(self.windows.start, endpoint.creation_time)
         return max(0.0, round((self.windows.end - began).total_seconds() / 3600, 2))
 
-    def variant_usage(self, endpoint: Endpoint, variant: Variant, spec: InstanceSpec | None) -> Usage:
+    def instance_usage(self, endpoint: Endpoint, variant: Variant, spec: InstanceSpec | None) -> Usage:
         if spec is None:
             return Usage()
         since = max(self.windows.start, endpoint.history_start)
@@ -319,7 +323,7 @@ class _Costing:
         monthly = None if spec is None else spec.monthly_cost(variant.instance_count)
         usage_of_traffic = variant_usage(endpoint, variant, self.results, self.windows)
         invocations = usage_of_traffic.invocations if usage_of_traffic.traffic_known else None
-        usage = self.variant_usage(endpoint, variant, spec)
+        usage = self.instance_usage(endpoint, variant, spec)
 
         def row(level: str, **values: Any) -> CostRow:
             return CostRow(

@@ -249,7 +249,7 @@ def weekly_report(
         account=deps.account,
     )
     previous = deps.archive.latest()
-    if previous and previous.get("period", {}).get("end", "") >= report.to_dict()["period"]["end"]:
+    if previous and previous.get("period", {}).get("end", "") >= report.period["end"]:
         previous = None  # a rerun of the same period is no trend
     where = deps.archive.put(report)
     summary = cost_summary(report, previous, where)

@@ -48,7 +48,7 @@ def cost_summary(report: CostReport, previous: Mapping[str, Any] | None, where: 
         "schema": SUMMARY_SCHEMA,
         "account": report.account,
         "region": report.region,
-        "period": report.to_dict()["period"],
+        "period": report.period,
         "totals": {
             "cost_usd": totals.cost_usd,
             "monthly_cost_usd": totals.monthly_cost_usd,
