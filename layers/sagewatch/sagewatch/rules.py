@@ -273,7 +273,7 @@ class EndpointJudge:
                 continue
             findings += self.sizing(variant)
             findings += self.errors(variant)
-            findings += _imbalance_finding(self, variant)
+            findings += self.imbalance(variant)
         return findings
 
     def idle(self) -> list[Finding]:
@@ -552,43 +552,43 @@ class EndpointJudge:
         severity = Severity.HIGH if rate >= 5 * self.t.error_rate_pct else Severity.MEDIUM
         return self._finding(Kind.ERRORS, severity, variant, evidence, rec, cost, 0.0, component)
 
-
-def _imbalance_finding(judge: EndpointJudge, variant: Variant) -> list[Finding]:
-    spec = judge._spec(variant)
-    usage = judge.usages[variant.name]
-    if spec is None or not usage.unit_means:
-        return []
-    gpus = spec.accelerator_count if spec.accelerator is Accelerator.NVIDIA else 0
-    worst = None
-    for (metric, per_device), units in sorted(usage.unit_means.items()):
-        resource = "gpu" if metric == "GPUUtilization" else "cpu"
-        scale = 1.0 if per_device else float(spec.vcpu if resource == "cpu" else gpus)
-        found = _imbalance_of(units, scale) if scale else None
-        if found and (worst is None or found[1] - found[2] > worst[1][1] - worst[1][2]):
-            worst = ((resource, "GPU" if per_device else "instance"), found)
-    if worst is None:
-        return []
-    (resource, unit), (busiest, busiest_pct, median, loads) = worst
-    hours = max(n for units in usage.unit_means.values() for _, n in units.values())
-    evidence = {
-        "resource": resource,
-        "unit": unit.lower(),
-        "busiest": busiest,
-        "busiest_pct": round(busiest_pct, 1),
-        "siblings_median_pct": round(median, 1),
-        "per_unit_pct": loads,
-        "hours_observed": hours,
-        "window_start": _iso(usage.utilization_since or judge.w.utilization_start),
-        "window_end": _iso(judge.w.end),
-    }
-    summary = (
-        f"{unit} {busiest} averages {busiest_pct:.0f}% {resource.upper()} while its {len(loads) - 1} siblings' median "
-        f"is {median:.0f}%: work is not spread evenly (check the routing strategy, sticky clients, or a model "
-        "loaded on one device only). The averages hide it."
-    )
-    rec = Recommendation(Action.INVESTIGATE, None, None, summary)
-    severity = Severity.HIGH if busiest_pct >= judge.t.saturation_pct else Severity.MEDIUM
-    return [judge._finding(Kind.IMBALANCED, severity, variant, evidence, rec, judge._variant_cost(variant), None)]
+    def imbalance(self, variant: Variant) -> list[Finding]:
+        """Enhanced metrics only: one instance (or GPU) far busier than its siblings."""
+        spec = self._spec(variant)
+        usage = self.usages[variant.name]
+        if spec is None or not usage.unit_means:
+            return []
+        gpus = spec.accelerator_count if spec.accelerator is Accelerator.NVIDIA else 0
+        worst = None
+        for (metric, per_device), units in sorted(usage.unit_means.items()):
+            resource = "gpu" if metric == "GPUUtilization" else "cpu"
+            scale = 1.0 if per_device else float(spec.vcpu if resource == "cpu" else gpus)
+            found = _imbalance_of(units, scale) if scale else None
+            if found and (worst is None or found[1] - found[2] > worst[1][1] - worst[1][2]):
+                worst = ((resource, "GPU" if per_device else "instance"), found)
+        if worst is None:
+            return []
+        (resource, unit), (busiest, busiest_pct, median, loads) = worst
+        hours = max(n for units in usage.unit_means.values() for _, n in units.values())
+        evidence = {
+            "resource": resource,
+            "unit": unit.lower(),
+            "busiest": busiest,
+            "busiest_pct": round(busiest_pct, 1),
+            "siblings_median_pct": round(median, 1),
+            "per_unit_pct": loads,
+            "hours_observed": hours,
+            "window_start": _iso(usage.utilization_since or self.w.utilization_start),
+            "window_end": _iso(self.w.end),
+        }
+        summary = (
+            f"{unit} {busiest} averages {busiest_pct:.0f}% {resource.upper()} while its {len(loads) - 1} "
+            f"siblings' median is {median:.0f}%: work is not spread evenly (check the routing strategy, sticky "
+            "clients, or a model loaded on one device only). The averages hide it."
+        )
+        rec = Recommendation(Action.INVESTIGATE, None, None, summary)
+        severity = Severity.HIGH if busiest_pct >= self.t.saturation_pct else Severity.MEDIUM
+        return [self._finding(Kind.IMBALANCED, severity, variant, evidence, rec, self._variant_cost(variant), None)]
 
 
 def _imbalance_of(
