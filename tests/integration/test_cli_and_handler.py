@@ -48,16 +48,11 @@ def test_cli_table(demo, capsys):
 
 
 def test_cli_reports_aws_errors_without_a_traceback(aws, capsys):
-    original = boto3.session.Session.client
-
-    def client(self, *args, **kwargs):
-        c = original(self, *args, **kwargs)
+    def deny(c):
         if c.meta.service_model.service_name == "sagemaker":
             faults.fail_call(c, "ListEndpoints", "AccessDeniedException", "User is not authorized to ListEndpoints")
-        return c
 
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(boto3.session.Session, "client", client)
+    with faults.every_new_client(deny):
         assert main(["scan"]) == 1
     err = capsys.readouterr().err
     assert "AccessDeniedException: User is not authorized to ListEndpoints" in err and "Traceback" not in err
@@ -269,7 +264,7 @@ def test_cli_remediate_refusals_exit_non_zero(demo, capsys):
     assert "resize-variant needs instance_type and/or instance_count" in capsys.readouterr().err
 
 
-def test_cli_remediate_invokes_the_stacks_function(monkeypatch, capsys):
+def test_cli_remediate_invokes_the_stacks_function(capsys):
     """The default path: find RemediateFunction in the stack, invoke it synchronously, print its answer."""
     import io
 
@@ -278,10 +273,9 @@ def test_cli_remediate_invokes_the_stacks_function(monkeypatch, capsys):
 
     answer = json.dumps({"status": "planned", "dry_run": True, "plan": {"steps": ["..."]}}).encode()
     made = {}
-    original = boto3.session.Session.client
 
-    def client(self, service, *args, **kwargs):
-        c = original(self, service, *args, **kwargs)
+    def stub_out(c):
+        service = c.meta.service_model.service_name
         stub = Stubber(c)
         if service == "cloudformation":
             stub.add_response(
@@ -315,31 +309,30 @@ def test_cli_remediate_invokes_the_stacks_function(monkeypatch, capsys):
                 "invoke", {"StatusCode": 200, "Payload": StreamingBody(io.BytesIO(answer), len(answer))}, expected
             )
         else:
-            return c
+            return
         stub.activate()
         made[service] = (c, stub)
-        return c
 
-    monkeypatch.setattr(boto3.session.Session, "client", client)
-    assert (
-        main(
-            [
-                "remediate",
-                "set-instance-count",
-                "--endpoint",
-                "llm-chat-prod",
-                "--variant",
-                "AllTraffic",
-                "--instance-count",
-                "2",
-                "--stack-name",
-                "prod-sagewatch",
-                "--region",
-                REGION,
-            ]
+    with faults.every_new_client(stub_out):
+        assert (
+            main(
+                [
+                    "remediate",
+                    "set-instance-count",
+                    "--endpoint",
+                    "llm-chat-prod",
+                    "--variant",
+                    "AllTraffic",
+                    "--instance-count",
+                    "2",
+                    "--stack-name",
+                    "prod-sagewatch",
+                    "--region",
+                    REGION,
+                ]
+            )
+            == 0
         )
-        == 0
-    )
     assert json.loads(capsys.readouterr().out)["status"] == "planned"
     for _, stub in made.values():
         stub.assert_no_pending_responses()
