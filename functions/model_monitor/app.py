@@ -1,8 +1,9 @@
 """Model Monitor runs and endpoint health: EventBridge -> this function -> one alert per run or failure.
 
 Duplicate deliveries of one state change produce one alert (Powertools idempotency, keyed on the job
-ARN and status, or the endpoint, status and modification time). Events of an unexpected shape are
-logged and acknowledged: retrying them could only fail again.
+ARN and status, or the endpoint, status and modification time). Events of an unexpected shape, at any depth
+(and DescribeProcessingJob documents likewise), are logged and acknowledged: retrying them could only fail
+again. Transient AWS failures (throttling, 5xx, the network, the idempotency table) raise, so Lambda retries.
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+)
 from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagewatch.aws.clients import Clients
+from sagewatch.aws.clients import Clients, is_transient
 from sagewatch.aws.events import FindingEvents
 from sagewatch.aws.monitor import MonitorReader
 from sagewatch.aws.sns import TopicPublisher
@@ -71,6 +76,15 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if isinstance(incoming, Ignored):
         logger.info("ignored", extra={"reason": incoming.reason})
         return {"status": "ignored", "reason": incoming.reason}
-    result: dict[str, Any] = process(event=event, account=context.invoked_function_arn.split(":")[4])
+    try:
+        result: dict[str, Any] = process(event=event, account=context.invoked_function_arn.split(":")[4])
+    except (IdempotencyAlreadyInProgressError, IdempotencyPersistenceLayerError):
+        raise  # the same event is being handled, or the table is unreachable: a retry will do
+    except Exception as exc:
+        if is_transient(exc):
+            raise
+        # Data no one foresaw: say so loudly in the log (an error metric filter can page on it), don't loop.
+        logger.exception("could not handle the event: acknowledged, not retried")
+        return {"status": "rejected", "reason": f"{type(exc).__name__}: {str(exc)[:500]}"}
     logger.info("handled", extra=result)
     return result

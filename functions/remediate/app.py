@@ -2,7 +2,9 @@
 `python -m sagewatch remediate`). Dry run unless told otherwise; see sagewatch.remediation for the rules.
 
 Real runs are idempotent on request_id: the AWS CLI retries a synchronous invoke after its 60-second
-read timeout, and the retry must not act twice. Reserved concurrency 1: one change at a time.
+read timeout, and the retry must not act twice. The key binds the whole request: the same request_id with
+another payload is refused, never answered with the first one's result. Only executed runs are remembered;
+a refusal is not, so a corrected request may reuse its id. Reserved concurrency 1: one change at a time.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
-from aws_lambda_powertools.utilities.parser import ValidationError, parse
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
+from aws_lambda_powertools.utilities.parser import ValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagewatch.aws.clients import Clients
@@ -32,7 +35,10 @@ SETTINGS = RemediateSettings.from_env(os.environ)
 CLIENTS = Clients(SETTINGS.region)
 CATALOG = Catalog.load()
 CONFIG = IdempotencyConfig(
-    event_key_jmespath="request_id", raise_on_no_idempotency_key=True, expires_after_seconds=30 * 24 * 3600
+    event_key_jmespath="request_id",
+    payload_validation_jmespath="@",  # the whole request: a reused id with another payload is refused
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=30 * 24 * 3600,
 )
 PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
 
@@ -43,7 +49,7 @@ def _dependencies(account: str) -> RemediationDependencies:
             CLIENTS.sagemaker(), CLIENTS.s3(), CLIENTS.autoscaling(), CLIENTS.cloudwatch(), SETTINGS.bucket
         ),
         metrics=CloudWatchMetrics(CLIENTS.cloudwatch()),
-        announcer=TopicPublisher(CLIENTS.sns(), SETTINGS.topic_arn),
+        announcer=TopicPublisher(CLIENTS.sns(), SETTINGS.topic_arn, chatbot=SETTINGS.chatbot),
         catalog=CATALOG,
         thresholds=SETTINGS.thresholds,
         account=account,
@@ -51,10 +57,8 @@ def _dependencies(account: str) -> RemediationDependencies:
 
 
 def _run(event: dict[str, Any], account: str) -> dict[str, Any]:
-    try:
-        return remediate(RemediationRequest.model_validate(event), _dependencies(account))
-    except RemediationError as exc:
-        return {"status": "refused", "error": str(exc)}
+    """Raises RemediationError for a refusal (so that the idempotency record is not kept)."""
+    return remediate(RemediationRequest.model_validate(event), _dependencies(account))
 
 
 # Powertools' decorator is untyped; the function keeps its signature.
@@ -63,20 +67,39 @@ def _run_once(event: dict[str, Any], account: str) -> dict[str, Any]:
     return _run(event, account)
 
 
+def _answer(event: dict[str, Any], request: RemediationRequest, account: str) -> dict[str, Any]:
+    # Plans, and a real run missing its request_id (refused), are not remembered; real runs are, once.
+    once = not request.dry_run and bool(request.request_id)
+    try:
+        return _run_once(event=event, account=account) if once else _run(event, account)
+    except RemediationError as exc:
+        return {"status": "refused", "error": str(exc)[:2000]}
+    except IdempotencyValidationError:
+        return {
+            "status": "refused",
+            "error": f"request_id {request.request_id} was already used for a different request: send a new "
+            "request_id for a new request (the same request_id is only for retrying the same request)",
+        }
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     CONFIG.register_lambda_context(context)
     account = context.invoked_function_arn.split(":")[4]
+    if not isinstance(event, dict):
+        # Powertools' parser would json-decode a string: a request is a JSON object, nothing else.
+        message = f"invalid remediation request: the request must be a JSON object, not a {type(event).__name__}"
+        logger.warning("invalid remediation request", extra={"problem": message})
+        return {"status": "invalid", "error": message}
     try:
-        request = parse(event=event, model=RemediationRequest)
+        request = RemediationRequest.model_validate(event)
     except ValidationError as exc:
         message = describe_validation_error(exc)
         logger.warning("invalid remediation request", extra={"problem": message})
         return {"status": "invalid", "error": message}
     logger.info("remediation request", extra={"request": request.model_dump(mode="json")})
-    # Plans, and a real run missing its request_id (refused), are not remembered; real runs are, once.
-    once = not request.dry_run and bool(request.request_id)
-    result: dict[str, Any] = _run_once(event=event, account=account) if once else _run(event, account)
-    logger.info("remediation result", extra={"status": result.get("status")})
+    result = _answer(event, request, account)
+    # the whole result: what was done stays in the log even if the audit write or the announcement failed
+    logger.info("remediation result", extra={"result": result})
     return result

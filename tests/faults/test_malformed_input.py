@@ -143,3 +143,72 @@ def test_monitor_handler_never_raises_on_malformed_violation_files(monitor_stack
     assert result["status"] in ("alerted", "ignored")
     assert result.get("kind") in (None, "monitoring-violations", "monitoring-unreadable")
     monitor_stack.drain("alerts")
+
+
+# --- DescribeProcessingJob documents and events malformed at any depth (issue 12) ------------------------
+
+_huge = st.sampled_from(["x" * 1_000_000, "<!channel> " * 20_000, "12", "s3://" + "b" * 2000])
+_anything = _values | _huge
+_paths = st.sampled_from(
+    [
+        ("Environment",),
+        ("Environment", "sagemaker_endpoint_name"),
+        ("Environment", "sagemaker_monitoring_schedule_name"),
+        ("ProcessingOutputConfig",),
+        ("ProcessingOutputConfig", "Outputs"),
+        ("ProcessingOutputConfig", "Outputs", 0),
+        ("ProcessingOutputConfig", "Outputs", 0, "S3Output"),
+        ("ProcessingOutputConfig", "Outputs", 0, "S3Output", "S3Uri"),
+        ("ExitMessage",),
+        ("FailureReason",),
+        ("MonitoringScheduleArn",),
+        ("ProcessingJobStatus",),
+    ]
+)
+
+
+def _set(doc, path, value):
+    for key in path[:-1]:
+        nxt = (
+            doc[key]
+            if isinstance(doc, dict) and key in doc
+            else (doc[key] if isinstance(doc, list) and isinstance(key, int) and key < len(doc) else None)
+        )
+        if not isinstance(nxt, dict | list):
+            return
+        doc = nxt
+    if isinstance(doc, dict) or (isinstance(doc, list) and isinstance(path[-1], int) and path[-1] < len(doc)):
+        doc[path[-1]] = value
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=FIXTURES)
+@given(
+    changes=st.lists(st.tuples(_paths, _anything), min_size=1, max_size=3),
+    trimmed=st.booleans(),
+    status=st.sampled_from(["Completed", "Failed"]),
+    n=st.uuids(),
+)
+def test_monitor_handler_survives_any_job_document_and_sends_only_what_fits(monitor_stack, changes, trimmed, status, n):
+    from sagewatch.notify.limits import SNS_MAX_BYTES
+
+    ev = sample_event("monitor-run-violations.json")
+    ev["detail"]["ProcessingJobName"] = f"model-monitoring-{n}"
+    ev["detail"]["ProcessingJobArn"] += f"-{n}"
+    uri = ev["detail"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
+    put_s3_object(
+        uri + "/constraint_violations.json",
+        (ROOT / "tests/fixtures/model-monitor/bias-drift.json").read_bytes(),
+        REGION,
+    )
+    for path, value in changes:
+        _set(ev["detail"], path, value)
+    ev["detail"]["ProcessingJobStatus"] = status
+    if trimmed:  # the event says little; DescribeProcessingJob serves the malformed document
+        moto_ext.put_processing_job(REGION, json.loads(json.dumps(ev["detail"])))
+        ev["detail"] = {k: ev["detail"][k] for k in ("ProcessingJobName", "ProcessingJobArn", "ProcessingJobStatus")}
+    result = monitor_stack.app.lambda_handler(ev, lambda_context("model-monitor"))
+    assert result["status"] in ("rejected", "ignored", "alerted"), result
+    for alert in monitor_stack.drain("alerts"):
+        assert len(json.dumps(alert).encode()) < SNS_MAX_BYTES
+        assert alert["schema"] == "sagewatch.alert/1"
+    monitor_stack.drain("bus")

@@ -44,7 +44,7 @@ def test_run_with_violations_alerts_once_with_the_worst_first(stack):
     [alert] = stack.drain("alerts")
     assert alert["schema"] == "sagewatch.alert/1" and alert["endpoint"] == "fraud-detector-prod"
     assert alert["monitoring_schedule"] == "fraud-dq-hourly" and alert["monitoring_type"] == "data quality"
-    assert [v["name"] for v in alert["violations"]][:2] == ["transaction_amount", "card_age_days"]
+    assert [v["name"] for v in alert["violations"]][:2] == ["transaction_amount", "customer_country"]
     assert alert["violations"][0]["distance"] == 0.4318 and alert["violations"][0]["threshold"] == 0.1
     assert alert["output_uri"] == output_uri(ev)
     assert (

@@ -200,8 +200,10 @@ def test_destructive_runs_without_a_finding_need_force(env):
 
 def test_duplicate_request_id_acts_once(env):
     first = env.invoke(request("set-instance-count-execute"))
-    second = env.invoke(request("set-instance-count-execute", instance_count=3))
-    assert second == first and len(env.audits()) == 1
+    assert env.invoke(request("set-instance-count-execute")) == first  # a retry: the first answer
+    second = env.invoke(request("set-instance-count-execute", instance_count=3))  # same id, other request
+    assert second["status"] == "refused" and "already used for a different request" in second["error"]
+    assert len(env.audits()) == 1
     [variant] = env.sm.describe_endpoint(EndpointName="llm-chat-prod")["ProductionVariants"]
     assert variant["DesiredInstanceCount"] == 2
 

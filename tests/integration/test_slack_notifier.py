@@ -101,7 +101,9 @@ def test_model_monitor_alerts_are_posted_too(secret):
         job, violations, region=REGION, account="123456789012", monitoring_type="data quality", time=raw["time"]
     )
     event = json.loads(json.dumps(EVENT))
-    event["Records"][0]["Sns"]["Message"] = json.dumps(alert.to_dict())
+    from sagewatch.notify.alert import document
+
+    event["Records"][0]["Sns"]["Message"] = json.dumps(document(alert))
     with fake_webhook([(200, {}, "ok")]) as hook:
         secret(hook.url)
         assert load_notifier().lambda_handler(event, context())["slack_messages"] == 1

@@ -17,11 +17,9 @@ from sagewatch.monitoring import (
     ViolationsFileError,
     classify,
     parse_violations,
-    render_alert_chatbot,
-    render_alert_slack,
-    render_alert_text,
     violations_alert,
 )
+from sagewatch.notify import alert as render
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -51,11 +49,12 @@ def test_unfinished_jobs_and_other_sources_are_ignored():
 
 
 def test_violations_worst_drift_first():
-    violations = parse_violations((EVENTS / "model-monitor" / "constraint_violations.json").read_bytes())
+    violations = parse_violations((EVENTS / "model-monitor" / "constraint_violations.json").read_bytes()).items
+    # drift 0.43 over 0.1 (gap 0.33); 91.6% complete of 100% (0.084); drift 0.18 over 0.1 (0.081); 97.3% (0.027)
     assert [v.name for v in violations] == [
         "transaction_amount",
-        "card_age_days",
         "customer_country",
+        "card_age_days",
         "merchant_category",
     ]
     assert (violations[0].distance, violations[0].threshold) == (0.4318, 0.1)
@@ -78,7 +77,7 @@ def test_model_quality_violations_rank_by_gap():
             ]
         }
     )
-    assert [v.name for v in parse_violations(text)] == ["accuracy", "recall"]
+    assert [v.name for v in parse_violations(text).items] == ["accuracy", "recall"]
 
 
 @pytest.mark.parametrize(
@@ -105,7 +104,7 @@ def alert():
 
 
 def test_alert_text_lists_everything_needed_to_act():
-    text = render_alert_text(alert())
+    text = render.text(alert())
     for part in (
         "[MEDIUM] Model Monitor found 4 data quality violations on endpoint fraud-detector-prod",
         "Monitoring schedule: fraud-dq-hourly",
@@ -118,11 +117,10 @@ def test_alert_text_lists_everything_needed_to_act():
 
 
 def test_alert_slack_and_chatbot():
-    doc = alert().to_dict()
-    payload = render_alert_slack(doc)
+    [payload] = render.slack(alert())
     for raw in payload["blocks"]:
         Block.parse(raw).validate_json()
-    chatbot = render_alert_chatbot(doc)
+    chatbot = render.chatbot(alert()).to_dict()
     assert chatbot["source"] == "custom" and chatbot["content"]["title"].startswith("Model Monitor found 4")
 
 
@@ -205,4 +203,4 @@ def test_parse_violations_never_raises_anything_but_its_own_error(doc):
         violations = parse_violations(text)
     except ViolationsFileError:
         return
-    assert all(isinstance(v.name, str) for v in violations)
+    assert all(isinstance(v.name, str) for v in violations.items)

@@ -368,7 +368,7 @@ def test_imbalance_needs_a_busy_unit_far_above_its_siblings():
 
 
 def test_imbalance_evidence_reads_as_a_sentence():
-    from sagewatch.digest import evidence_sentence
+    from sagewatch.notify.digest import evidence_sentence
 
     finding = {
         "kind": "imbalanced",

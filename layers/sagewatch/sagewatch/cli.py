@@ -24,7 +24,7 @@ from sagewatch.catalog import Catalog, CatalogError, merge_price_list
 from sagewatch.costrender import render_html, to_csv
 from sagewatch.costrender import render_table as render_cost_table
 from sagewatch.costs import CostReport
-from sagewatch.digest import render_chatbot, render_email, render_slack, subject
+from sagewatch.notify.digest import render_chatbot, render_email, render_slack, subject
 from sagewatch.remediation import RemediationRequest, describe_validation_error
 from sagewatch.report import ScanReport, render_table
 from sagewatch.scan import run_scan
@@ -96,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     fix.add_argument("--confirm", help="the endpoint name again, for a real run")
     fix.add_argument("--request-id", help="unique id of a real run (default: a new one, printed)")
     fix.add_argument("--force", action="store_true", help="act even if the endpoint no longer matches the finding")
+    fix.add_argument(
+        "--allow-accelerator-change",
+        action="store_true",
+        help="resize-variant across CPU / GPU / Inferentia / Trainium (a real run needs --force too)",
+    )
     fix.add_argument("--region")
     where = fix.add_mutually_exclusive_group()
     where.add_argument("--stack-name", default="sagewatch", help="stack whose RemediateFunction to invoke")
@@ -157,7 +162,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     elif args.format == "slack":
         print(json.dumps(render_slack(digest), indent=2))
     else:
-        print(json.dumps(render_chatbot(digest), indent=2))
+        print(json.dumps(render_chatbot(digest).to_dict(), indent=2))
     return EXIT_OK
 
 
@@ -227,6 +232,8 @@ def _remediation_request(args: argparse.Namespace) -> dict[str, Any]:
         request["expect"] = expect
     if args.force:
         request["force"] = True
+    if args.allow_accelerator_change:
+        request["allow_accelerator_change"] = True
     if args.execute:
         request["request_id"] = args.request_id or f"cli-{uuid.uuid4()}"
         print(f"request_id {request['request_id']} (reuse it to retry safely)", file=sys.stderr)

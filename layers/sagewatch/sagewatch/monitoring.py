@@ -2,6 +2,11 @@
 
 There is no "violations" event: a monitoring run is a processing job whose completion event says
 Completed whether or not it found violations. The violations file in its output folder decides.
+
+Everything read here comes from other systems (EventBridge, DescribeProcessingJob, a file a monitoring
+container wrote): each value is type-checked where it is read and every string is bounded
+(sagewatch.notify.limits) the moment it enters, so no shape of input can crash the handler or grow a message.
+How alerts look is sagewatch.notify's business.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
 
+from sagewatch.bounds import TEXT_MAX, URI_MAX, bounded, optional
+
 PROCESSING_JOB_CHANGE = "SageMaker Processing Job State Change"
 ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
 DEPLOYMENT_CHANGE = "SageMaker Endpoint Deployment State Change"
@@ -23,9 +30,26 @@ MAX_LISTED_VIOLATIONS = 10
 MONITORING_TYPES = {
     "DataQuality": "data quality",
     "ModelQuality": "model quality",
-    "ModelBias": "bias",
-    "ModelExplainability": "explainability",
+    "ModelBias": "bias drift",
+    "ModelExplainability": "feature attribution",
 }
+DATA_QUALITY_CHECKS = {
+    "data_type_check",
+    "completeness_check",
+    "baseline_drift_check",
+    "missing_column_check",
+    "extra_column_check",
+    "categorical_values_check",
+}
+
+
+def mapping(value: object) -> Mapping[str, Any]:
+    """`value` if it is a JSON object, else an empty one: documents from other systems may hold anything."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def sequence(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 class EventShapeError(ValueError):
@@ -54,7 +78,7 @@ class AlertKind(StrEnum):
 
 def _status(value: object) -> str:
     """IN_SERVICE, InService and in-service are one status: compare them normalized."""
-    return re.sub(r"[^a-z]", "", str(value).lower())
+    return re.sub(r"[^a-z]", "", bounded(value, 64).lower())
 
 
 @dataclass(frozen=True)
@@ -62,29 +86,45 @@ class ProcessingJobEvent:
     job_name: str
     job_arn: str
     status: str  # Completed | Failed | Stopped ...
-    detail: dict[str, Any]
+    detail: Mapping[str, Any]
+
+    @property
+    def environment(self) -> Mapping[str, Any]:
+        return mapping(self.detail.get("Environment"))
 
     @property
     def schedule_name(self) -> str | None:
-        env = self.detail.get("Environment") or {}
-        if env.get("sagemaker_monitoring_schedule_name"):
-            return str(env["sagemaker_monitoring_schedule_name"])
-        arn = self.detail.get("MonitoringScheduleArn")
-        return str(arn).rsplit("/", 1)[-1] if arn else None
+        name = optional(self.environment.get("sagemaker_monitoring_schedule_name"))
+        if name:
+            return name
+        arn = optional(self.detail.get("MonitoringScheduleArn"), URI_MAX)
+        return bounded(arn.rsplit("/", 1)[-1]) if arn else None
 
     @property
     def endpoint(self) -> str | None:
-        env = self.detail.get("Environment") or {}
-        return str(env["sagemaker_endpoint_name"]) if env.get("sagemaker_endpoint_name") else None
+        return optional(self.environment.get("sagemaker_endpoint_name"))
 
     @property
     def output_uri(self) -> str | None:
-        outputs = (self.detail.get("ProcessingOutputConfig") or {}).get("Outputs") or []
+        """The run's S3 output folder. A URI longer than S3 allows is no URI: it is not cut, it is refused."""
+        outputs = sequence(mapping(self.detail.get("ProcessingOutputConfig")).get("Outputs"))
         for output in outputs:
-            uri = (output.get("S3Output") or {}).get("S3Uri")
-            if uri:
-                return str(uri).rstrip("/")
+            uri = mapping(mapping(output).get("S3Output")).get("S3Uri")
+            if isinstance(uri, str) and uri.startswith("s3://") and len(uri) <= URI_MAX:
+                return uri.rstrip("/")
         return None
+
+    @property
+    def exit_message(self) -> str:
+        return optional(self.detail.get("ExitMessage"), TEXT_MAX) or ""
+
+    @property
+    def failure_reason(self) -> str:
+        return (
+            optional(self.detail.get("FailureReason"), TEXT_MAX)
+            or optional(self.detail.get("ExitMessage"), TEXT_MAX)
+            or "no failure reason given"
+        )
 
 
 @dataclass(frozen=True)
@@ -93,7 +133,7 @@ class EndpointEvent:
     endpoint: str
     status: str
     failure_reason: str | None
-    detail: dict[str, Any]
+    detail: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -110,124 +150,217 @@ def classify(event: object) -> Incoming:
         raise EventShapeError(f"event is a {type(event).__name__}, not a JSON object")
     detail_type, detail = event.get("detail-type"), event.get("detail")
     if event.get("source") != "aws.sagemaker":
-        return Ignored(f"source is {event.get('source')!r}, not aws.sagemaker")
+        return Ignored(f"source is {bounded(repr(event.get('source')))}, not aws.sagemaker")
     if not isinstance(detail, Mapping):
-        raise EventShapeError(f"{detail_type!r} event has no detail object")
+        raise EventShapeError(f"{bounded(repr(detail_type))} event has no detail object")
     if detail_type == PROCESSING_JOB_CHANGE:
         missing = [k for k in ("ProcessingJobName", "ProcessingJobStatus") if not isinstance(detail.get(k), str)]
         if missing:
             raise EventShapeError(f"processing job event lacks {', '.join(missing)}")
-        if _status(detail["ProcessingJobStatus"]) not in ("completed", "failed"):
-            return Ignored(f"processing job is {detail['ProcessingJobStatus']}, not finished")
-        arn = detail.get("ProcessingJobArn") or ""
-        return ProcessingJobEvent(detail["ProcessingJobName"], str(arn), detail["ProcessingJobStatus"], dict(detail))
+        status = bounded(detail["ProcessingJobStatus"], 64)
+        if _status(status) not in ("completed", "failed"):
+            return Ignored(f"processing job is {status}, not finished")
+        arn = optional(detail.get("ProcessingJobArn"), URI_MAX) or ""
+        return ProcessingJobEvent(bounded(detail["ProcessingJobName"]), arn, status, detail)
     if detail_type in (ENDPOINT_CHANGE, DEPLOYMENT_CHANGE):
         name = detail.get("EndpointName")
         if not isinstance(name, str) or not name:
             raise EventShapeError(f"{detail_type!r} event lacks EndpointName")
-        status = _status(detail.get("EndpointStatus", ""))
-        reason = detail.get("FailureReason")
+        name, shown = bounded(name), bounded(detail.get("EndpointStatus", ""), 64)
+        status = _status(shown)
+        reason = optional(detail.get("FailureReason"), TEXT_MAX)
         if detail_type == ENDPOINT_CHANGE and status == "failed":
-            return EndpointEvent(
-                AlertKind.ENDPOINT_FAILED, name, str(detail.get("EndpointStatus")), reason, dict(detail)
-            )
+            return EndpointEvent(AlertKind.ENDPOINT_FAILED, name, shown, reason, detail)
         if detail_type == DEPLOYMENT_CHANGE and status in ("rollingback", "updaterollbackfailed", "failed"):
             return EndpointEvent(
-                AlertKind.DEPLOYMENT_ROLLBACK,
-                name,
-                str(detail.get("EndpointStatus")),
-                reason or _variant_messages(detail),
-                dict(detail),
+                AlertKind.DEPLOYMENT_ROLLBACK, name, shown, reason or _variant_messages(detail), detail
             )
-        return Ignored(f"endpoint {name} is {detail.get('EndpointStatus')}: nothing to report")
-    return Ignored(f"detail-type {detail_type!r} is not handled")
+        return Ignored(f"endpoint {name} is {shown}: nothing to report")
+    return Ignored(f"detail-type {bounded(repr(detail_type))} is not handled")
 
 
 def _variant_messages(detail: Mapping[str, Any]) -> str | None:
     messages = []
-    variants = detail.get("ProductionVariants")
-    for variant in variants if isinstance(variants, list) else []:
-        statuses = variant.get("VariantStatus") if isinstance(variant, Mapping) else None
-        for status in statuses if isinstance(statuses, list) else []:
-            if isinstance(status, Mapping) and status.get("StatusMessage"):
-                messages.append(f"{variant.get('VariantName')}: {status['StatusMessage']}")
-    return "; ".join(messages) or None
+    for variant in sequence(detail.get("ProductionVariants")):
+        variant = mapping(variant)
+        for status in sequence(variant.get("VariantStatus")):
+            message = optional(mapping(status).get("StatusMessage"), TEXT_MAX)
+            if message:
+                messages.append(f"{optional(variant.get('VariantName')) or '?'}: {message}")
+    return bounded("; ".join(messages), TEXT_MAX) if messages else None
 
 
 def is_monitoring_job(detail: Mapping[str, Any]) -> bool:
-    env = detail.get("Environment") or {}
-    return bool(detail.get("MonitoringScheduleArn") or env.get("sagemaker_monitoring_schedule_name"))
+    env = mapping(detail.get("Environment"))
+    return bool(
+        optional(detail.get("MonitoringScheduleArn")) or optional(env.get("sagemaker_monitoring_schedule_name"))
+    )
 
 
 # --- violations ----------------------------------------------------------------------------------
 
-_NUMBER = r"(-?\d+(?:\.\d+)?(?:[eE]-?\d+)?)"
+_NUMBER = r"(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)"
+# data quality: "Baseline drift distance: 0.4318 exceeds threshold: 0.1",
+# "Numerical distance: 0.2711598746081505 exceeds numerical threshold: 0"
+_DRIFT = re.compile(rf"distance:?\s*{_NUMBER}.*?threshold:?\s*{_NUMBER}", re.IGNORECASE | re.DOTALL)
+# data quality: "Expected match: 100.0%. Observed: Only 0.0% of data is Integral.",
+# "Observed: Only 74.9% of data is non-null"
+_EXPECTED_PCT = re.compile(rf"Expected (?:match|completeness)[^:]*:\s*{_NUMBER}\s*%", re.IGNORECASE)
+_OBSERVED_PCT = re.compile(rf"(?:Observed:?\s*(?:Only\s+)?|Only\s+){_NUMBER}\s*%", re.IGNORECASE)
+# model quality: "Metric gini with 0.6111 was LessThanThreshold 0.6611" (the threshold may be quoted)
+_METRIC = re.compile(rf"Metric\s+\S+\s+with\s+{_NUMBER}\s+was\s+(\w+)\s+'?{_NUMBER}", re.IGNORECASE)
+# feature attribution: "Feature attribution drift 0.7639720923277322 exceeds threshold 0.9" (an nDCG score
+# that must stay at or above the threshold)
+_ATTRIBUTION = re.compile(rf"drift\s+{_NUMBER}\s+exceeds\s+threshold\s+{_NUMBER}", re.IGNORECASE)
+# bias drift: "Value 0.0751544567666083 does not meet the constraint requirement" (no requirement given)
+_VALUE = re.compile(rf"Value\s+{_NUMBER}", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Measure:
+    """What a violation's description says was observed against what was required, and how far apart they
+    are (`gap`: comparable across checks; None when the description gives no requirement)."""
+
+    observed: float
+    required: float | None
+    gap: float | None
+    unit: str = ""  # "%" for match and completeness percentages
+
+
+def _float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value == value and abs(value) != float("inf") else None
+
+
+def measure(check: str, description: str) -> Measure | None:
+    """The measure written in a Model Monitor description, or None. Gaps are on a 0..1 scale where the check
+    has one (percentages, distances, nDCG), relative to the threshold for model-quality metrics."""
+    if m := _DRIFT.search(description):
+        d, t = _float(m.group(1)), _float(m.group(2))
+        if d is not None and t is not None:
+            return Measure(d, t, max(0.0, d - t))
+    if m := _ATTRIBUTION.search(description):
+        v, t = _float(m.group(1)), _float(m.group(2))
+        if v is not None and t is not None:
+            return Measure(v, t, abs(t - v))
+    if m := _METRIC.search(description):
+        v, t = _float(m.group(1)), _float(m.group(3))
+        if v is not None and t is not None:
+            return Measure(v, t, abs(v - t) / max(abs(t), 0.01))
+    if m := _OBSERVED_PCT.search(description):
+        observed = _float(m.group(1))
+        e = _EXPECTED_PCT.search(description)
+        expected = _float(e.group(1)) if e else 100.0  # "Only N% of data is ..." measures against all of it
+        if observed is not None and expected is not None:
+            return Measure(observed, expected, max(0.0, expected - observed) / 100, "%")
+    if m := _VALUE.search(description):
+        value = _float(m.group(1))
+        if value is not None:
+            return Measure(value, None, None)
+    return None
 
 
 @dataclass(frozen=True)
 class Violation:
-    name: str  # feature_name or metric_name
-    check: str
+    name: str  # feature_name, or metric_name (model quality, bias drift, feature attribution)
+    check: str  # constraint_check_type
     description: str
-    distance: float | None = None
-    threshold: float | None = None
+    facet: str | None = None  # bias drift: the facet (name_or_index) ...
+    facet_value: str | None = None  # ... and its value_or_threshold
+    label: str | None = None  # feature attribution: which label (label_headers, or "label0")
+    measure: Measure | None = None
 
     @property
-    def excess(self) -> float:
-        """How far past its threshold (drift distance over threshold); unmeasured ones rank after."""
-        if self.distance is None or self.threshold is None:
+    def gap(self) -> float:
+        """How far from its requirement; violations without a measure rank after every measured one."""
+        if self.measure is None or self.measure.gap is None:
             return float("-inf")
-        return self.distance - self.threshold
+        return self.measure.gap
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "check": self.check,
-            "description": self.description,
-            "distance": self.distance,
-            "threshold": self.threshold,
-        }
+    @property
+    def distance(self) -> float | None:  # drift checks: the distance and its threshold
+        return self.measure.observed if self.measure and self.check == "baseline_drift_check" else None
 
+    @property
+    def threshold(self) -> float | None:
+        return self.measure.required if self.measure and self.check == "baseline_drift_check" else None
 
-def _measure(description: str) -> tuple[float | None, float | None]:
-    drift = re.search(rf"distance:?\s*{_NUMBER}.*?threshold:?\s*{_NUMBER}", description, re.IGNORECASE)
-    if drift:
-        return float(drift.group(1)), float(drift.group(2))
-    # model quality: "Metric accuracy with 0.62 was LessThanThreshold '0.8'"
-    metric = re.search(rf"with\s+{_NUMBER}\s+was\s+\w*Than\w*\s+'?{_NUMBER}", description)
-    if metric:
-        value, threshold = float(metric.group(1)), float(metric.group(2))
-        return abs(value - threshold) + threshold, threshold  # rank by the gap
-    return None, None
+    @property
+    def subject(self) -> str:
+        """What the violation is about, as a person reads it: `CI for Age=40`, `shap for label0`."""
+        if self.facet is not None:
+            return f"{self.name} for {self.facet}={self.facet_value if self.facet_value is not None else '?'}"
+        if self.label is not None:
+            return f"{self.name} for {self.label}"
+        return self.name
 
 
-def parse_violations(text: str | bytes) -> list[Violation]:
-    """constraint_violations.json -> violations, worst (largest excess over threshold) first."""
+def monitor_type_of(violations: list[Violation]) -> str | None:
+    """The monitor type the violations themselves show (when the schedule could not be described)."""
+    if any(v.facet is not None or v.check == "bias_drift_check" for v in violations):
+        return MONITORING_TYPES["ModelBias"]
+    if any(v.label is not None or v.check == "feature_attribution_drift_check" for v in violations):
+        return MONITORING_TYPES["ModelExplainability"]
+    if any(v.check in DATA_QUALITY_CHECKS for v in violations):
+        return MONITORING_TYPES["DataQuality"]
+    if any(v.check.endswith("Threshold") for v in violations):
+        return MONITORING_TYPES["ModelQuality"]
+    return None
+
+
+@dataclass(frozen=True)
+class Violations:
+    """A violations file as read: its violations, worst first, and how many entries could not be read."""
+
+    items: list[Violation]
+    unreadable: int = 0
+
+
+def parse_violations(text: str | bytes) -> Violations:
+    """constraint_violations.json -> violations, worst (furthest from its requirement) first.
+
+    Raises ViolationsFileError when the file is not JSON, not the documented object, or holds violations none
+    of which can be read. Entries that cannot be read beside readable ones are counted, not fatal.
+    """
     try:
         doc = json.loads(text)
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
-        raise ViolationsFileError(f"not JSON: {exc}") from exc
+        raise ViolationsFileError(f"not JSON: {bounded(str(exc))}") from exc
     if not isinstance(doc, Mapping) or not isinstance(doc.get("violations"), list):
         raise ViolationsFileError('expected an object with a "violations" list')
-    out = []
-    for i, raw in enumerate(doc["violations"]):
-        if not isinstance(raw, Mapping):
-            raise ViolationsFileError(f"violation #{i} is not an object")
-        name = raw.get("feature_name") or raw.get("metric_name")
-        check = raw.get("constraint_check_type")
-        if not isinstance(name, str) or not isinstance(check, str):
-            raise ViolationsFileError(f"violation #{i} lacks feature_name/metric_name or constraint_check_type")
-        description = str(raw.get("description", ""))[:2000]
-        distance, threshold = _measure(description)
-        out.append(Violation(name, check, description, distance, threshold))
-    return sorted(out, key=lambda v: (-v.excess, v.name))
+    out, unreadable = [], 0
+    for raw in doc["violations"]:
+        entry = mapping(raw)
+        check = optional(entry.get("constraint_check_type"))
+        if check is None:
+            unreadable += 1
+            continue
+        description = optional(entry.get("description"), TEXT_MAX) or ""
+        name = optional(entry.get("feature_name")) or optional(entry.get("metric_name")) or "(unnamed)"
+        out.append(
+            Violation(
+                name,
+                check,
+                description,
+                facet=optional(entry.get("facet")),
+                facet_value=optional(entry.get("facet_value")),
+                label=optional(entry.get("label")),
+                measure=measure(check, description),
+            )
+        )
+    if unreadable and not out:
+        raise ViolationsFileError(f"none of its {unreadable} violations is an object with a constraint_check_type")
+    return Violations(sorted(out, key=lambda v: (-v.gap, v.subject)), unreadable)
 
 
 # --- alerts --------------------------------------------------------------------------------------
 
 
 def console_url(region: str, path: str) -> str:
-    return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/{path}"
+    return f"https://{region}.console.aws.amazon.com/sagemaker/home?region={region}#/{quote(path)}"
 
 
 def s3_console_url(uri: str) -> str:
@@ -246,7 +379,9 @@ class Alert:
     schedule: str | None = None
     monitoring_type: str | None = None
     job: str | None = None
-    violations: list[Violation] = field(default_factory=list)
+    violations: list[Violation] = field(default_factory=list)  # worst first
+    violation_count: int = 0  # every violation of the run, listed or not
+    unreadable_entries: int = 0  # entries of the violations file that could not be read
     output_uri: str | None = None
     links: dict[str, str] = field(default_factory=dict)
     time: str | None = None
@@ -255,25 +390,9 @@ class Alert:
     def severity(self) -> str:
         return "medium" if self.kind is AlertKind.VIOLATIONS else "high"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "schema": "sagewatch.alert/1",
-            "kind": self.kind.value,
-            "severity": self.severity,
-            "account": self.account,
-            "region": self.region,
-            "time": self.time,
-            "endpoint": self.endpoint,
-            "summary": self.summary,
-            "reason": self.reason,
-            "monitoring_schedule": self.schedule,
-            "monitoring_type": self.monitoring_type,
-            "processing_job": self.job,
-            "violation_count": len(self.violations),
-            "violations": [v.to_dict() for v in self.violations[:MAX_LISTED_VIOLATIONS]],
-            "output_uri": self.output_uri,
-            "links": self.links,
-        }
+    @property
+    def violations_uri(self) -> str | None:
+        return f"{self.output_uri}/{VIOLATIONS_FILE}" if self.output_uri else None
 
 
 def _job_alert(
@@ -286,7 +405,7 @@ def _job_alert(
     monitoring_type: str | None,
     time: str | None,
     reason: str | None = None,
-    violations: list[Violation] | None = None,
+    violations: Violations | None = None,
 ) -> Alert:
     return Alert(
         kind=kind,
@@ -299,7 +418,9 @@ def _job_alert(
         schedule=job.schedule_name,
         monitoring_type=monitoring_type,
         job=job.job_name,
-        violations=violations or [],
+        violations=violations.items if violations else [],
+        violation_count=len(violations.items) if violations else 0,
+        unreadable_entries=violations.unreadable if violations else 0,
         output_uri=job.output_uri,
         links=_links(job, region),
     )
@@ -307,18 +428,21 @@ def _job_alert(
 
 def violations_alert(
     job: ProcessingJobEvent,
-    violations: list[Violation],
+    violations: Violations,
     *,
     region: str,
     account: str | None,
     monitoring_type: str | None,
     time: str | None,
 ) -> Alert:
+    """`monitoring_type` is the schedule's (when it could be described); else the violations tell it."""
+    monitoring_type = monitoring_type or monitor_type_of(violations.items)
     what = f"{monitoring_type} " if monitoring_type else ""
-    worst = violations[0]
+    count = len(violations.items)
+    worst = violations.items[0]
     summary = (
-        f"Model Monitor found {len(violations)} {what}violation{'s' if len(violations) != 1 else ''} on "
-        f"endpoint {job.endpoint or '?'}; worst: {worst.name} ({worst.check})."
+        f"Model Monitor found {count} {what}violation{'s' if count != 1 else ''} on "
+        f"endpoint {job.endpoint or '?'}; worst: {worst.subject} ({worst.check})."
     )
     return _job_alert(
         job,
@@ -335,7 +459,6 @@ def violations_alert(
 def failed_run_alert(
     job: ProcessingJobEvent, *, region: str, account: str | None, monitoring_type: str | None, time: str | None
 ) -> Alert:
-    reason = job.detail.get("FailureReason") or job.detail.get("ExitMessage") or "no failure reason given"
     summary = (
         f"Monitoring is broken for endpoint {job.endpoint or '?'}: the {monitoring_type or 'monitoring'} "
         f"run {job.job_name} failed."
@@ -348,7 +471,7 @@ def failed_run_alert(
         account=account,
         monitoring_type=monitoring_type,
         time=time,
-        reason=str(reason),
+        reason=job.failure_reason,
     )
 
 
@@ -373,7 +496,7 @@ def unreadable_alert(
         account=account,
         monitoring_type=monitoring_type,
         time=time,
-        reason=problem,
+        reason=bounded(problem, TEXT_MAX),
     )
 
 
@@ -401,143 +524,3 @@ def _links(job: ProcessingJobEvent, region: str) -> dict[str, str]:
     if job.output_uri:
         links["output"] = s3_console_url(job.output_uri)
     return links
-
-
-def render_alert_text(alert: Alert) -> str:
-    lines = [f"[{alert.severity.upper()}] {alert.summary}", ""]
-    for label, value in (
-        ("Endpoint", alert.endpoint),
-        ("Monitoring schedule", alert.schedule),
-        ("Monitoring type", alert.monitoring_type),
-        ("Processing job", alert.job),
-        ("Reason", alert.reason),
-        ("Output", alert.output_uri),
-    ):
-        if value:
-            lines.append(f"{label}: {value}")
-    if alert.violations:
-        lines += ["", f"Violations ({len(alert.violations)}, worst first):"]
-        for v in alert.violations[:MAX_LISTED_VIOLATIONS]:
-            lines.append(f"  - {v.name}: {v.check}: {v.description}")
-        if len(alert.violations) > MAX_LISTED_VIOLATIONS:
-            lines.append(f"  ... and {len(alert.violations) - MAX_LISTED_VIOLATIONS} more in {VIOLATIONS_FILE}")
-    if alert.links:
-        lines += ["", "In the console:"] + [f"  {k.replace('_', ' ')}: {v}" for k, v in alert.links.items()]
-    return "\n".join(lines)
-
-
-def alert_subject(alert: Alert) -> str:
-    """Short enough for SNS's 100 characters without cutting a word: the summary says the rest."""
-    endpoint, kind = alert.endpoint or "?", alert.monitoring_type or "monitoring"
-    what = {
-        AlertKind.VIOLATIONS: f"{len(alert.violations)} {kind} violations on {endpoint}",
-        AlertKind.MONITORING_FAILED: f"monitoring broken for {endpoint}",
-        AlertKind.MONITORING_UNREADABLE: f"monitoring results unreadable for {endpoint}",
-        AlertKind.ENDPOINT_FAILED: f"endpoint {endpoint} failed",
-        AlertKind.DEPLOYMENT_ROLLBACK: f"deployment to {endpoint} rolling back",
-    }[alert.kind]
-    subject = f"sagewatch {alert.account or '?'}/{alert.region}: {what}"
-    return subject if len(subject) <= 100 else f"sagewatch: {what}"[:100]
-
-
-# --- channels: alerts render from their JSON form, which is also what subscribers receive -------
-
-
-def render_alert_slack(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """One Block Kit webhook payload for an alert document (schema sagewatch.alert/1)."""
-    icon = ":rotating_light:" if doc.get("severity") == "high" else ":warning:"
-    fields = [
-        f"*{label}:* {doc[key]}"
-        for label, key in (
-            ("Endpoint", "endpoint"),
-            ("Schedule", "monitoring_schedule"),
-            ("Type", "monitoring_type"),
-            ("Job", "processing_job"),
-            ("Reason", "reason"),
-        )
-        if doc.get(key)
-    ]
-    blocks: list[dict[str, Any]] = [
-        {"type": "header", "text": {"type": "plain_text", "text": f"sagewatch: {doc.get('kind')}"[:150]}},
-        {"type": "section", "text": {"type": "mrkdwn", "text": f"{icon} {doc.get('summary', '')}"[:3000]}},
-    ]
-    if fields:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(fields)[:3000]}})
-    violations = doc.get("violations") or []
-    if violations:
-        text = "\n".join(f"• `{v['name']}` {v['check']}: {v['description']}" for v in violations)
-        blocks.append(
-            {
-                "type": "section",
-                "text": {
-                    "type": "mrkdwn",
-                    "text": f"*Worst violations of {doc.get('violation_count')}:*\n{text}"[:3000],
-                },
-            }
-        )
-    links = doc.get("links") or {}
-    if links:
-        blocks.append(
-            {
-                "type": "context",
-                "elements": [
-                    {
-                        "type": "mrkdwn",
-                        "text": " · ".join(f"<{url}|{name.replace('_', ' ')}>" for name, url in links.items())[:3000],
-                    }
-                ],
-            }
-        )
-    return {"text": str(doc.get("summary", ""))[:150], "blocks": blocks}
-
-
-def render_alert_chatbot(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "version": "1.0",
-        "source": "custom",
-        "content": {
-            "textType": "client-markdown",
-            "title": str(doc.get("summary", ""))[:250],
-            "description": render_alert_markdown(doc),
-            "nextSteps": [
-                f"Open the {name.replace('_', ' ')}: {url}" for name, url in (doc.get("links") or {}).items()
-            ],
-            "keywords": ["sagewatch", str(doc.get("kind")), str(doc.get("region"))],
-        },
-        "metadata": {
-            "threadId": f"sagewatch-{doc.get('kind')}-{doc.get('endpoint')}",
-            "summary": str(doc.get("summary", ""))[:250],
-            "eventType": str(doc.get("kind")),
-            "relatedResources": [str(doc.get("endpoint"))] if doc.get("endpoint") else [],
-            "additionalContext": {"account": str(doc.get("account") or ""), "region": str(doc.get("region"))},
-        },
-    }
-
-
-def render_alert_markdown(doc: Mapping[str, Any]) -> str:
-    lines = [
-        f"*{label}:* {doc[key]}"
-        for label, key in (
-            ("Endpoint", "endpoint"),
-            ("Schedule", "monitoring_schedule"),
-            ("Type", "monitoring_type"),
-            ("Reason", "reason"),
-        )
-        if doc.get(key)
-    ]
-    lines += [f"• `{v['name']}` {v['check']}" for v in (doc.get("violations") or [])[:5]]
-    return "\n".join(lines)[:3500]
-
-
-def alert_sns_body(alert: Alert, *, chatbot: bool) -> dict[str, str]:
-    doc = alert.to_dict()
-    machine = json.dumps(doc)
-    text = render_alert_text(alert)
-    return {
-        "default": text,
-        "email": text,
-        "email-json": machine,
-        "sqs": machine,
-        "lambda": machine,
-        "https": json.dumps(render_alert_chatbot(doc)) if chatbot else machine,
-    }

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
-from sagewatch.catalog import Catalog
+from sagewatch.catalog import Accelerator, Catalog, accelerator_of
 
 PROTECT_TAG = "sagewatch:protect"
 NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"  # SageMaker's pattern for endpoint and variant names
@@ -29,30 +29,43 @@ class RemediationError(ValueError):
     """The request cannot be carried out as asked; nothing was changed. The message says why."""
 
 
+# Every string a request carries has a maximum length, checked before anything else (SageMaker's own limits
+# where it has them): an answer, an audit record or a notice can then never grow past its budget.
+INSTANCE_TYPE = r"^ml\.[a-z0-9-]+\.[a-z0-9]+$"
+INSTANCE_TYPE_MAX = 32
+FINDING_ID = r"^[A-Za-z0-9._:-]{1,64}$"
+SNAPSHOT_MAX = 1024  # an S3 key
+# Endpoint states a delete may act in. A deployment in progress (Creating, Updating, SystemUpdating,
+# RollingBack) or a delete already under way is refused: someone is changing the endpoint.
+DELETABLE_STATES = ("InService", "Failed", "OutOfService")
+
+
 class Expectation(BaseModel):
     """What the finding saw; a real run is refused (unless forced) when the endpoint no longer matches."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    finding_id: str | None = None
-    instance_type: str | None = None
-    instance_count: StrictInt | None = Field(default=None, ge=0)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    finding_id: str | None = Field(default=None, max_length=64, pattern=FINDING_ID)
+    instance_type: str | None = Field(default=None, max_length=INSTANCE_TYPE_MAX, pattern=INSTANCE_TYPE)
+    instance_count: StrictInt | None = Field(default=None, ge=0, le=10_000)
     idle: StrictBool = False
 
 
 class RemediationRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     action: Action
-    endpoint: str = Field(pattern=NAME)
-    variant: str | None = Field(default=None, pattern=NAME)
-    instance_type: str | None = Field(default=None, pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+    endpoint: str = Field(max_length=63, pattern=NAME)
+    variant: str | None = Field(default=None, max_length=63, pattern=NAME)
+    instance_type: str | None = Field(default=None, max_length=INSTANCE_TYPE_MAX, pattern=INSTANCE_TYPE)
     instance_count: StrictInt | None = Field(default=None, ge=1, le=100)
-    snapshot: str | None = Field(default=None, min_length=1, max_length=1024)
+    snapshot: str | None = Field(default=None, min_length=1, max_length=SNAPSHOT_MAX)
     expect: Expectation | None = None
     dry_run: StrictBool = True
-    confirm: str | None = None
+    confirm: str | None = Field(default=None, max_length=63)
     force: StrictBool = False
-    request_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._:-]{8,128}$")
+    # resize-variant across CPU / NVIDIA GPU / Inferentia / Trainium: a model built for one rarely runs on another
+    allow_accelerator_change: StrictBool = False
+    request_id: str | None = Field(default=None, max_length=128, pattern=r"^[A-Za-z0-9._:-]{8,128}$")
 
     @model_validator(mode="after")
     def _fields_for_the_action(self) -> RemediationRequest:
@@ -80,6 +93,9 @@ class LiveEndpoint:
     config: dict[str, Any]
     tags: dict[str, str]
     components: list[dict[str, Any]] = field(default_factory=list)
+    # Application Auto Scaling on the variants: DescribeScalableTargets / DescribeScalingPolicies items
+    scalable_targets: list[dict[str, Any]] = field(default_factory=list)
+    scaling_policies: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -124,6 +140,7 @@ class Plan:
     rollback: str
     new_config: dict[str, Any] | None = None  # CreateEndpointConfig input, for resize/remove
     variant: str | None = None
+    accelerator_change: str | None = None  # "NVIDIA GPU -> CPU" when a resize crosses accelerator kinds
 
     @property
     def monthly_cost_change_usd(self) -> float | None:
@@ -144,6 +161,7 @@ class Plan:
             "steps": self.steps,
             "rollback": self.rollback,
             "new_endpoint_config": self.new_config.get("EndpointConfigName") if self.new_config else None,
+            "accelerator_change": self.accelerator_change,
         }
 
 
@@ -195,6 +213,56 @@ def new_config_name(current: str, now: datetime) -> str:
     return f"{current[:45]}-sw{now:%Y%m%d%H%M%S}"  # within SageMaker's 63 characters
 
 
+def restore_config(snapshot: Mapping[str, Any]) -> dict[str, Any]:
+    """CreateEndpointConfig input that brings back what was running when the snapshot was taken: the config
+    with each variant's current instance count, weight and managed instance scaling as its initial ones. The
+    snapshot's own config when nothing changed since it was created; else a derived one whose name comes from
+    the snapshot's time, so that running the same restore again finds it instead of making another."""
+    config = snapshot["endpoint_config"]
+    running = {v.get("VariantName"): v for v in snapshot["endpoint"].get("ProductionVariants", [])}
+    doc = {
+        k: copy.deepcopy(v)
+        for k, v in config.items()
+        if k not in ("EndpointConfigArn", "CreationTime", "ResponseMetadata") and v not in (None, {}, [])
+    }
+    changed = False
+    for v in doc.get("ProductionVariants", []):
+        now = running.get(v["VariantName"], {})
+        for field_now, field_config in (
+            ("CurrentInstanceCount", "InitialInstanceCount"),
+            ("CurrentWeight", "InitialVariantWeight"),
+            ("ManagedInstanceScaling", "ManagedInstanceScaling"),
+        ):
+            value = now.get(field_now)
+            if value is not None and not v.get("ServerlessConfig") and v.get(field_config) != value:
+                v[field_config] = value
+                changed = True
+    if changed:
+        taken = datetime.fromisoformat(str(snapshot.get("taken_at")))
+        doc["EndpointConfigName"] = new_config_name(str(config["EndpointConfigName"]), taken)
+    return doc
+
+
+ACCELERATOR_NAMES = {
+    Accelerator.CPU: "CPU",
+    Accelerator.NVIDIA: "NVIDIA GPU",
+    Accelerator.INFERENTIA: "AWS Inferentia",
+    Accelerator.TRAINIUM: "AWS Trainium",
+}
+
+
+def accelerator_change(current: str | None, new: str | None, catalog: Catalog) -> str | None:
+    """ "NVIDIA GPU -> CPU" when `new` runs on another accelerator kind than `current`, else None."""
+    if not current or not new:
+        return None
+    spec_now, spec_new = catalog.get(current), catalog.get(new)
+    before = spec_now.accelerator if spec_now else accelerator_of(current)
+    after = spec_new.accelerator if spec_new else accelerator_of(new)
+    if before is after:
+        return None
+    return f"{ACCELERATOR_NAMES.get(before, str(before))} -> {ACCELERATOR_NAMES.get(after, str(after))}"
+
+
 def _variant(live: LiveEndpoint, request: RemediationRequest) -> str:
     variants = live.variants()
     if request.variant:
@@ -208,6 +276,27 @@ def _variant(live: LiveEndpoint, request: RemediationRequest) -> str:
     return next(iter(variants))
 
 
+def _resize_target(
+    request: RemediationRequest, where: str, current: Mapping[str, Any], catalog: Catalog
+) -> tuple[str, int]:
+    """The (type, count) a resize goes to; refused when it is no change, not a hosting type, or crosses
+    accelerator kinds without allow_accelerator_change."""
+    instance_type = request.instance_type or current["instance_type"]
+    if request.instance_type and catalog.get(request.instance_type) is None:
+        raise RemediationError(f"instance type {request.instance_type} is not in the catalog of hosting types")
+    count = request.instance_count or current["instance_count"]
+    if (instance_type, count) == (current["instance_type"], current["instance_count"]):
+        raise RemediationError(f"{where} already runs {count} x {instance_type}")
+    change = accelerator_change(current["instance_type"], instance_type, catalog)
+    if change and not request.allow_accelerator_change:
+        raise RemediationError(
+            f"resizing {where} from {current['instance_type']} to {instance_type} changes its accelerator "
+            f"({change}): a model built for one rarely runs on the other. To do it anyway, send "
+            "allow_accelerator_change true (and force true for a real run)"
+        )
+    return instance_type, count
+
+
 def plan(request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now: datetime) -> Plan:
     """What the request would do to `live`. Raises RemediationError when it cannot be done."""
     before = live.variants()
@@ -218,6 +307,11 @@ def plan(request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now:
 
     a, name = request.action, live.name
     if a == "delete-endpoint":
+        if live.status not in DELETABLE_STATES:
+            raise RemediationError(
+                f"endpoint {name} is {live.status}: a deployment or delete is in progress; sagewatch deletes only "
+                f"{', '.join(DELETABLE_STATES)} endpoints (try again when it is one)"
+            )
         steps = [f"snapshot {name} (endpoint, config, tags, {len(live.components)} inference components) to S3"]
         steps += [f"delete inference component {c['InferenceComponentName']}" for c in live.components]
         steps.append(
@@ -274,12 +368,7 @@ def plan(request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now:
         del after[variant]
         config = derived_config(live.config, new_name, variant, remove=True)
     else:  # resize-variant
-        instance_type = request.instance_type or current["instance_type"]
-        if request.instance_type and catalog.get(request.instance_type) is None:
-            raise RemediationError(f"instance type {request.instance_type} is not in the catalog of hosting types")
-        count = request.instance_count or current["instance_count"]
-        if (instance_type, count) == (current["instance_type"], current["instance_count"]):
-            raise RemediationError(f"{name}/{variant} already runs {count} x {instance_type}")
+        instance_type, count = _resize_target(request, f"{name}/{variant}", current, catalog)
         after[variant].update(instance_type=instance_type, instance_count=count)
         config = derived_config(live.config, new_name, variant, instance_type=instance_type, instance_count=count)
     return Plan(
@@ -301,6 +390,9 @@ def plan(request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now:
         f"UpdateEndpoint {name} back to endpoint config {config_name} (kept)",
         new_config=config,
         variant=variant,
+        accelerator_change=accelerator_change(current["instance_type"], after[variant]["instance_type"], catalog)
+        if a == "resize-variant"
+        else None,
     )
 
 
@@ -330,22 +422,9 @@ def describe_validation_error(exc: Exception) -> str:
     if not callable(errors):
         return str(exc)
     parts = []
-    for err in errors():
-        where = ".".join(str(p) for p in err.get("loc", ())) or "request"
-        parts.append(f"{where}: {err.get('msg')}")
-    return "invalid remediation request: " + "; ".join(parts)
-
-
-REMEDIATION_SCHEMA = "sagewatch.remediation/1"
-
-
-def remediation_notice(record: dict[str, Any]) -> tuple[str, list[str]]:
-    """An executed remediation (the record announced on the topic) as a title and lines."""
-    request, plan = record["request"], record["plan"]
-    change = plan.get("monthly_cost_change_usd")
-    lines = [f"- {step}" for step in record["done"]]
-    lines += ["", f"Monthly cost change: {'unknown' if change is None else f'${change:,.2f}'}"]
-    lines += [f"Roll back: {plan['rollback']}", f"Audit record: {record['audit']}"]
-    if record.get("snapshot"):
-        lines.append(f"Snapshot: {record['snapshot']}")
-    return f"sagewatch carried out {request['action']} on {request['endpoint']}", lines
+    found = errors()
+    for err in found[:10]:
+        where = ".".join(str(p)[:64] for p in err.get("loc", ())) or "request"  # an unknown key can be huge
+        parts.append(f"{where}: {str(err.get('msg'))[:200]}")
+    more = f"; and {len(found) - 10} more" if len(found) > 10 else ""
+    return "invalid remediation request: " + "; ".join(parts) + more

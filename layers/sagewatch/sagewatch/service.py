@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sagewatch.bounds import optional
 from sagewatch.catalog import Catalog
 from sagewatch.costs import CostReport, Reservation, build_cost_report, plan_report_queries, report_windows
-from sagewatch.digest import Digest, digest_from_json, render_notice_slack, render_slack
+from sagewatch.digest import Digest
 from sagewatch.events import ReportRequest, ScanRequest
 from sagewatch.inventory import endpoint_from_api
 from sagewatch.lifecycle import (
@@ -38,19 +39,19 @@ from sagewatch.monitoring import (
     failed_run_alert,
     is_monitoring_job,
     parse_violations,
-    render_alert_slack,
     unreadable_alert,
     violations_alert,
 )
+from sagewatch.notify import Notice, RemediationNotice, WeeklyNotice, from_document, slack_payloads
+from sagewatch.notify.remediation import REMEDIATION_SCHEMA
 from sagewatch.remediation import (
     DESTRUCTIVE,
     PROTECT_TAG,
-    REMEDIATION_SCHEMA,
     LiveEndpoint,
     RemediationError,
     RemediationRequest,
     monthly_cost,
-    remediation_notice,
+    restore_config,
     stale_reasons,
 )
 from sagewatch.remediation import Plan as RemediationPlan
@@ -59,11 +60,13 @@ from sagewatch.report import ScanReport
 from sagewatch.rules import variant_usage
 from sagewatch.scan import Discovery, Inventory, MetricsReader, run_scan
 from sagewatch.settings import ReportSettings, ScanSettings, Thresholds
-from sagewatch.weekly import SUMMARY_SCHEMA, ReportLocation, cost_summary, summary_lines, summary_title
+from sagewatch.weekly import ReportLocation, cost_summary
 
 
-class Publisher(Protocol):
-    def publish_digest(self, digest: Digest) -> list[str]: ...
+class Notifier(Protocol):
+    """Sends a notice (sagewatch.notify renders it); returns the message ids."""
+
+    def publish(self, notice: Notice) -> list[str]: ...
 
 
 class EventSink(Protocol):
@@ -79,7 +82,7 @@ class StateStore(Protocol):
 class ScanDependencies:
     inventory: Inventory
     metrics: MetricsReader
-    publisher: Publisher
+    publisher: Notifier
     events: EventSink
     state: StateStore
     catalog: Catalog
@@ -150,7 +153,7 @@ def scheduled_scan(
     failed_events = 0
     if request.publish:
         if lifecycle.announcements:
-            message_ids = deps.publisher.publish_digest(digest)
+            message_ids = deps.publisher.publish(digest)
             failed_events = deps.events.put(lifecycle.announcements, account=report.account, region=report.region)
         if state_available:
             try:
@@ -215,10 +218,6 @@ def cost_report(
     )
 
 
-class SummaryPublisher(Protocol):
-    def publish_summary(self, doc: dict[str, Any]) -> str: ...
-
-
 class ReportArchive(Protocol):
     def latest(self) -> dict[str, Any] | None: ...
     def put(self, report: CostReport) -> ReportLocation: ...
@@ -230,7 +229,7 @@ class WeeklyDependencies:
     metrics: MetricsReader
     catalog: Catalog
     archive: ReportArchive
-    publisher: SummaryPublisher
+    publisher: Notifier
     account: str | None
 
 
@@ -253,7 +252,7 @@ def weekly_report(
         previous = None  # a rerun of the same period is no trend
     where = deps.archive.put(report)
     summary = cost_summary(report, previous, where)
-    message_id = deps.publisher.publish_summary(summary) if request.publish else None
+    message_id = deps.publisher.publish(WeeklyNotice(summary))[0] if request.publish else None
     return {
         "schema": "sagewatch.weekly-result/1",
         "totals": summary["totals"],
@@ -270,23 +269,17 @@ class Poster(Protocol):
 
 
 def deliver_to_slack(messages: list[str], poster: Poster, *, deadline: float | None = None) -> dict[str, Any]:
-    """Post each SNS message's digest to Slack as Block Kit messages. Any failure raises, so that the
+    """Post each SNS message's notice to Slack as Block Kit messages. Any failure raises, so that the
     invocation is retried and finally dead-lettered with its event: nothing is dropped silently."""
     batches: list[list[dict[str, Any]]] = []
     for n, message in enumerate(messages, 1):
         try:
             doc = json.loads(message)
-            schema = doc.get("schema") if isinstance(doc, dict) else None
-            if schema == "sagewatch.alert/1":
-                batches.append([render_alert_slack(doc)])
-            elif schema == SUMMARY_SCHEMA:
-                batches.append([render_notice_slack(summary_title(doc), summary_lines(doc))])
-            elif schema == REMEDIATION_SCHEMA:
-                batches.append([render_notice_slack(*remediation_notice(doc))])
-            else:
-                batches.append(render_slack(digest_from_json(doc)))
-        except (ValueError, KeyError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
-            raise ValueError(f"SNS message {n} is not a sagewatch digest, alert, notice: {exc!r}") from exc
+            if not isinstance(doc, dict):
+                raise TypeError(f"a JSON {type(doc).__name__}, not an object")
+            batches.append(slack_payloads(from_document(doc)))
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:  # json.JSONDecodeError is a ValueError
+            raise ValueError(f"SNS message {n} is not a sagewatch digest, alert, notice: {str(exc)[:300]}") from exc
     posted = attempts = 0
     for payloads in batches:
         for payload in payloads:
@@ -301,10 +294,6 @@ class MonitorSource(Protocol):
     def read(self, uri: str) -> bytes: ...
 
 
-class AlertPublisher(Protocol):
-    def publish_alert(self, alert: Alert) -> str: ...
-
-
 class AlertSink(Protocol):
     def put_alert(self, alert: Alert) -> int: ...
 
@@ -312,7 +301,7 @@ class AlertSink(Protocol):
 @dataclass(frozen=True)
 class MonitorDependencies:
     source: MonitorSource
-    publisher: AlertPublisher
+    publisher: Notifier
     events: AlertSink
     region: str
     account: str | None
@@ -322,7 +311,7 @@ def monitor_alert(event: dict[str, Any], deps: MonitorDependencies) -> Alert | s
     """The alert an EventBridge event calls for, or why it calls for none. Raises EventShapeError for
     events of an unexpected shape (the handler logs them; retrying would not help)."""
     incoming = classify(event)
-    time = str(event["time"]) if event.get("time") else None
+    time = optional(event.get("time"), 64)
     if isinstance(incoming, Ignored):
         return incoming.reason
     if isinstance(incoming, EndpointEvent):
@@ -334,7 +323,7 @@ def monitor_alert(event: dict[str, Any], deps: MonitorDependencies) -> Alert | s
             return f"processing job {job.job_name} is not a monitoring run"
         job = ProcessingJobEvent(job.job_name, job.job_arn, job.status, {**described, **job.detail})
     kind = deps.source.monitoring_type(job.schedule_name)
-    label = MONITORING_TYPES.get(kind or "", kind)
+    label = MONITORING_TYPES.get(kind or "") or optional(kind)
     region, account = deps.region, deps.account
 
     def unreadable(problem: str) -> Alert:
@@ -343,18 +332,19 @@ def monitor_alert(event: dict[str, Any], deps: MonitorDependencies) -> Alert | s
     if job.status.lower() == "failed":
         return failed_run_alert(job, region=region, account=account, monitoring_type=label, time=time)
     # A hint only: the file decides. But with the hint, a missing file is an alert, not silence.
-    hinted = str(job.detail.get("ExitMessage", "")).startswith("CompletedWithViolations")
+    hinted = job.exit_message.startswith("CompletedWithViolations")
     if job.output_uri is None:
-        return unreadable("the run has no S3 output") if hinted else "run has no output folder"
+        return unreadable("the run has no usable S3 output (ProcessingOutputConfig)") if hinted else "run has no output"
+    uri = f"{job.output_uri}/{VIOLATIONS_FILE}"
     try:
-        violations = parse_violations(deps.source.read(f"{job.output_uri}/{VIOLATIONS_FILE}"))
+        violations = parse_violations(deps.source.read(uri))
     except ViolationsReadError as exc:
         if exc.not_found and not hinted:
             return f"run {job.job_name} wrote no violations file: nothing found"
         return unreadable(str(exc))
     except ViolationsFileError as exc:
-        return unreadable(f"{VIOLATIONS_FILE} is malformed: {exc}")
-    if not violations:
+        return unreadable(f"{uri} is malformed: {exc}")
+    if not violations.items:
         return f"run {job.job_name} found no violations"
     return violations_alert(job, violations, region=region, account=account, monitoring_type=label, time=time)
 
@@ -363,13 +353,13 @@ def handle_monitor_event(event: dict[str, Any], deps: MonitorDependencies) -> di
     outcome = monitor_alert(event, deps)
     if isinstance(outcome, str):
         return {"status": "ignored", "reason": outcome}
-    message_id = deps.publisher.publish_alert(outcome)
+    message_id = deps.publisher.publish(outcome)[0]
     failed_events = deps.events.put_alert(outcome)
     return {
         "status": "alerted",
         "kind": outcome.kind.value,
         "endpoint": outcome.endpoint,
-        "violations": len(outcome.violations),
+        "violations": outcome.violation_count,
         "message_id": message_id,
         "failed_events": failed_events,
     }
@@ -390,15 +380,11 @@ class RemediationActor(Protocol):
     def scale_to_zero(self, endpoint: str, variant: str, current: int) -> list[str]: ...
 
 
-class RemediationAnnouncer(Protocol):
-    def publish_remediation(self, record: dict[str, Any]) -> str: ...
-
-
 @dataclass(frozen=True)
 class RemediationDependencies:
     actor: RemediationActor
     metrics: MetricsReader
-    announcer: RemediationAnnouncer
+    announcer: Notifier
     catalog: Catalog
     thresholds: Thresholds
     account: str | None
@@ -429,24 +415,40 @@ def _restore_plan(
     name = snapshot["endpoint"]["EndpointName"]
     if name != request.endpoint:
         raise RemediationError(f"snapshot {request.snapshot} is of endpoint {name}, not {request.endpoint}")
+    config = restore_config(snapshot)
     target = LiveEndpoint(
         snapshot["endpoint"],
-        snapshot["endpoint_config"],
+        config,
         snapshot.get("tags", {}),
         snapshot.get("inference_components", []),
+        snapshot.get("scalable_targets", []),
+        snapshot.get("scaling_policies", []),
     )
     before = live.variants() if live else {}
     after = target.variants()
-    steps = (
-        []
-        if live
-        else [
-            f"create endpoint {name} with endpoint config "
-            f"{snapshot['endpoint_config']['EndpointConfigName']} and its tags"
-        ]
-    )
+    steps = []
+    if not live:
+        counts = ", ".join(f"{v} at {a['instance_count']} x {a['instance_type']}" for v, a in after.items())
+        steps.append(f"create endpoint config {config['EndpointConfigName']} as it ran when deleted ({counts})")
+        steps.append(f"create endpoint {name} with it and its tags")
+    have = {t["ResourceId"] for t in live.scalable_targets} if live else set()
     steps += [
-        f"create inference component {c['InferenceComponentName']} once {name} is InService" for c in target.components
+        f"register auto scaling of {t['ResourceId']} ({t['MinCapacity']}-{t['MaxCapacity']} instances) once "
+        f"{name} is InService"
+        for t in target.scalable_targets
+        if t["ResourceId"] not in have
+    ]
+    have_policies = {(p["ResourceId"], p["PolicyName"]) for p in live.scaling_policies} if live else set()
+    steps += [
+        f"put scaling policy {p['PolicyName']} ({p.get('PolicyType')}) on {p['ResourceId']}"
+        for p in target.scaling_policies
+        if (p["ResourceId"], p["PolicyName"]) not in have_policies
+    ]
+    present = {c["InferenceComponentName"] for c in live.components} if live else set()
+    steps += [
+        f"create inference component {c['InferenceComponentName']} once {name} is InService"
+        for c in target.components
+        if c["InferenceComponentName"] not in present
     ]
     return RemediationPlan(
         "restore-endpoint",
@@ -460,7 +462,9 @@ def _restore_plan(
     )
 
 
-def _check_real_run(request: RemediationRequest, live: LiveEndpoint | None, stale: list[str]) -> None:
+def _check_real_run(
+    request: RemediationRequest, live: LiveEndpoint | None, stale: list[str], the_plan: RemediationPlan
+) -> None:
     """Every rule a real run must pass; raises RemediationError naming the first one it breaks."""
     if request.confirm != request.endpoint:
         raise RemediationError(
@@ -474,6 +478,11 @@ def _check_real_run(request: RemediationRequest, live: LiveEndpoint | None, stal
         )
     if stale and not request.force:
         raise RemediationError("the finding is stale: " + "; ".join(stale) + " (force true overrides)")
+    if the_plan.accelerator_change and not (request.allow_accelerator_change and request.force):
+        raise RemediationError(
+            f"the resize changes the accelerator ({the_plan.accelerator_change}): a real run needs both "
+            "allow_accelerator_change true and force true"
+        )
     if live is not None and request.action != "delete-endpoint" and live.status != "InService":
         raise RemediationError(f"endpoint {live.name} is {live.status}: try again when it is InService")
 
@@ -531,8 +540,10 @@ def remediate(
     if request.dry_run:
         result["status"] = "planned"
         result["to_execute"] = f"the same request with dry_run false, confirm {request.endpoint!r} and a new request_id"
+        if the_plan.accelerator_change:
+            result["to_execute"] += ", allow_accelerator_change true and force true (the accelerator changes)"
         return result
-    _check_real_run(request, live, stale)
+    _check_real_run(request, live, stale, the_plan)
     done, snapshot_key = _execute(request, live, snapshot, the_plan, deps.actor, now)
     record = {
         "schema": REMEDIATION_SCHEMA,
@@ -544,6 +555,36 @@ def remediate(
         "snapshot": snapshot_key,
         "forced_over": stale if request.force else [],
     }
-    record["audit"] = deps.actor.audit(record, now)
-    record["message_id"] = deps.announcer.publish_remediation(record)
-    return {**result, "status": "done", "done": done, "snapshot": snapshot_key, "audit": record["audit"]}
+    warnings = _record_and_tell(record, deps, now)
+    return {
+        **result,
+        "status": "done",
+        "done": done,
+        "snapshot": snapshot_key,
+        "audit": record.get("audit"),
+        "warnings": warnings,
+    }
+
+
+AUDIT_ATTEMPTS = 3
+
+
+def _record_and_tell(record: dict[str, Any], deps: RemediationDependencies, now: datetime) -> list[str]:
+    """Once an action has run, write its audit record and announce it. Neither failing may turn into an error
+    for the caller (the endpoint has changed: the answer must say so): each failure becomes a warning, and
+    the handler logs the whole result."""
+    warnings: list[str] = []
+    for attempt in range(1, AUDIT_ATTEMPTS + 1):
+        try:
+            record["audit"] = deps.actor.audit(record, now)
+            break
+        except Exception as exc:
+            if attempt == AUDIT_ATTEMPTS:
+                record["audit"] = None
+                warnings.append(f"the audit record could not be written ({type(exc).__name__}: {str(exc)[:200]})")
+    record["warnings"] = list(warnings)
+    try:
+        record["message_id"] = deps.announcer.publish(RemediationNotice(record))[0]
+    except Exception as exc:
+        warnings.append(f"the announcement could not be published ({type(exc).__name__}: {str(exc)[:200]})")
+    return warnings

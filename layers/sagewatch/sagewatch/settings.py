@@ -257,6 +257,7 @@ class RemediateSettings:
     bucket: str
     idempotency_table: str
     thresholds: Thresholds
+    chatbot: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RemediateSettings:
@@ -266,6 +267,7 @@ class RemediateSettings:
             bucket=_require(env, "SAGEWATCH_BUCKET"),
             idempotency_table=_require(env, "SAGEWATCH_IDEMPOTENCY_TABLE"),
             thresholds=Thresholds.from_env(env),
+            chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
         )
 
 

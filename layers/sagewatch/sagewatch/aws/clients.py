@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError, NoRegionError
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, ParamValidationError
 
 from sagewatch import __version__
 
@@ -38,6 +38,32 @@ def error_code(exc: ClientError) -> str:
 
 def error_message(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Message", str(exc)))
+
+
+TRANSIENT_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "SlowDown",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalError",
+    "InternalServerError",
+    "RequestTimeout",
+}
+
+
+def is_transient(exc: Exception) -> bool:
+    """An AWS error that a later retry may not meet (throttling, 5xx, the network): raise it so that Lambda
+    retries the event, instead of treating it as an answer."""
+    if isinstance(exc, ClientError):
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return error_code(exc) in TRANSIENT_CODES or status >= 500
+    return isinstance(exc, BotoCoreError) and not isinstance(exc, ParamValidationError)
 
 
 def is_not_found(exc: ClientError) -> bool:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sagewatch.lifecycle import Announcement
 from sagewatch.monitoring import Alert
+from sagewatch.notify import event_detail
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -50,6 +51,6 @@ class FindingEvents:
             "Resources": [f"arn:aws:sagemaker:{alert.region}:{alert.account}:endpoint/{alert.endpoint.lower()}"]
             if alert.account and alert.endpoint
             else [],
-            "Detail": json.dumps(alert.to_dict()),
+            "Detail": event_detail(alert),
         }
         return int(self.client.put_events(Entries=[entry]).get("FailedEntryCount", 0))

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from sagewatch.aws.clients import error_code, error_message, is_not_found
 from sagewatch.inventory import tags_to_dict
-from sagewatch.remediation import LiveEndpoint, RemediationError
+from sagewatch.remediation import LiveEndpoint, RemediationError, restore_config
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 
 SNAPSHOT_SCHEMA = "sagewatch.snapshot/1"
 COMPONENT_DELETE_WAIT_SECONDS = 240  # inference components delete asynchronously; the endpoint waits for them
+
+
+def _copies(runtime: dict[str, Any]) -> int:
+    """The copies that were running (Current), else those asked for (Desired)."""
+    for key in ("CurrentCopyCount", "DesiredCopyCount", "CopyCount"):
+        if runtime.get(key) is not None:
+            return int(runtime[key])
+    return 1
 
 
 def _json(doc: Any) -> bytes:
@@ -64,7 +72,27 @@ class RemediationTarget:
             components.append({k: v for k, v in doc.items() if k != "ResponseMetadata"})
         description.pop("ResponseMetadata", None)
         config.pop("ResponseMetadata", None)
-        return LiveEndpoint(description, config, tags, components)
+        variants: list[Any] = config.get("ProductionVariants") or []  # type: ignore[assignment]
+        targets, policies = self._scaling(endpoint, [str(v["VariantName"]) for v in variants])
+        return LiveEndpoint(description, config, tags, components, targets, policies)
+
+    def _scaling(self, endpoint: str, variants: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Auto scaling targets and policies of the variants: a snapshot must restore them too."""
+        ids = [f"endpoint/{endpoint}/variant/{v}" for v in variants]
+        if not ids:
+            return [], []
+        targets: list[dict[str, Any]] = []
+        for page in self.autoscaling.get_paginator("describe_scalable_targets").paginate(
+            ServiceNamespace="sagemaker", ResourceIds=ids
+        ):
+            targets += [dict(t) for t in page["ScalableTargets"]]
+        policies: list[dict[str, Any]] = []
+        for resource in sorted({str(t["ResourceId"]) for t in targets}):
+            for policy_page in self.autoscaling.get_paginator("describe_scaling_policies").paginate(
+                ServiceNamespace="sagemaker", ResourceId=resource
+            ):
+                policies += [dict(p) for p in policy_page["ScalingPolicies"]]
+        return targets, policies
 
     def _bucket(self) -> str:
         if not self.bucket:
@@ -81,6 +109,8 @@ class RemediationTarget:
             "endpoint_config": live.config,
             "tags": live.tags,
             "inference_components": live.components,
+            "scalable_targets": live.scalable_targets,
+            "scaling_policies": live.scaling_policies,
         }
         self.s3.put_object(Bucket=self._bucket(), Key=key, Body=_json(doc), ContentType="application/json")
         return key
@@ -148,8 +178,11 @@ class RemediationTarget:
                 waited += 5
 
     def restore(self, snapshot: dict[str, Any]) -> list[str]:
+        """Recreate what the snapshot saw running: the config with its current counts (restore_config), the
+        endpoint with its tags; once it is InService, the auto scaling targets and policies, then the
+        inference components with their copy counts. Run again, it does only what is still missing."""
         endpoint = snapshot["endpoint"]
-        name, config = endpoint["EndpointName"], snapshot["endpoint_config"]
+        name, config = endpoint["EndpointName"], restore_config(snapshot)
         done = []
         existing = self.read(name)
         if existing is None:
@@ -158,9 +191,8 @@ class RemediationTarget:
             except ClientError as exc:
                 if not is_not_found(exc):
                     raise
-                create = {k: v for k, v in config.items() if k not in ("EndpointConfigArn", "CreationTime")}
-                self.sm.create_endpoint_config(**create)
-                done.append(f"recreated endpoint config {config['EndpointConfigName']} from the snapshot")
+                self.sm.create_endpoint_config(**config)
+                done.append(f"created endpoint config {config['EndpointConfigName']} as it ran when deleted")
             create_args: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config["EndpointConfigName"]}
             tags = [{"Key": k, "Value": v} for k, v in snapshot.get("tags", {}).items()]
             if tags:
@@ -168,27 +200,66 @@ class RemediationTarget:
             self.sm.create_endpoint(**create_args)
             done.append(f"created endpoint {name} with endpoint config {config['EndpointConfigName']}")
             existing = self.read(name)
-        components = snapshot.get("inference_components", [])
-        if components:
-            if existing is None or existing.status != "InService":
-                done.append(
-                    f"{len(components)} inference components wait for {name} to be InService: "
-                    "run the same restore request again then"
+        targets = snapshot.get("scalable_targets") or []
+        components = snapshot.get("inference_components") or []
+        if not (targets or components):
+            return done
+        if existing is None or existing.status != "InService":
+            done.append(
+                f"auto scaling ({len(targets)} targets) and {len(components)} inference components wait for {name} "
+                "to be InService: run the same restore request again then"
+            )
+            return done
+        done += self._restore_scaling(existing, targets, snapshot.get("scaling_policies") or [])
+        present = {c["InferenceComponentName"] for c in existing.components}
+        for ic in components:
+            if ic["InferenceComponentName"] in present:
+                continue
+            runtime = ic.get("RuntimeConfig", {})
+            self.sm.create_inference_component(
+                InferenceComponentName=ic["InferenceComponentName"],
+                EndpointName=name,
+                VariantName=ic["VariantName"],
+                Specification=ic.get("Specification", {}),
+                RuntimeConfig={"CopyCount": _copies(runtime)},
+            )
+            done.append(f"recreated inference component {ic['InferenceComponentName']}")
+        return done
+
+    def _restore_scaling(
+        self, live: LiveEndpoint, targets: list[dict[str, Any]], policies: list[dict[str, Any]]
+    ) -> list[str]:
+        done = []
+        have = {t["ResourceId"] for t in live.scalable_targets}
+        have_policies = {(p["ResourceId"], p["PolicyName"]) for p in live.scaling_policies}
+        for t in targets:
+            if t["ResourceId"] not in have:
+                self.autoscaling.register_scalable_target(
+                    ServiceNamespace="sagemaker",
+                    ResourceId=t["ResourceId"],
+                    ScalableDimension=t["ScalableDimension"],
+                    MinCapacity=int(t["MinCapacity"]),
+                    MaxCapacity=int(t["MaxCapacity"]),
                 )
-                return done
-            present = {c["InferenceComponentName"] for c in existing.components}
-            for ic in components:
-                if ic["InferenceComponentName"] in present:
-                    continue
-                runtime = ic.get("RuntimeConfig", {})
-                self.sm.create_inference_component(
-                    InferenceComponentName=ic["InferenceComponentName"],
-                    EndpointName=name,
-                    VariantName=ic["VariantName"],
-                    Specification=ic.get("Specification", {}),
-                    RuntimeConfig={"CopyCount": int(runtime.get("DesiredCopyCount", runtime.get("CopyCount", 1)))},
+                done.append(f"registered auto scaling of {t['ResourceId']} ({t['MinCapacity']}-{t['MaxCapacity']})")
+        for p in policies:
+            if (p["ResourceId"], p["PolicyName"]) in have_policies:
+                continue
+            args: dict[str, Any] = {
+                k: p[k]
+                for k in (
+                    "PolicyName",
+                    "ServiceNamespace",
+                    "ResourceId",
+                    "ScalableDimension",
+                    "PolicyType",
+                    "TargetTrackingScalingPolicyConfiguration",
+                    "StepScalingPolicyConfiguration",
                 )
-                done.append(f"recreated inference component {ic['InferenceComponentName']}")
+                if p.get(k)
+            }
+            self.autoscaling.put_scaling_policy(**args)
+            done.append(f"put scaling policy {p['PolicyName']} on {p['ResourceId']}")
         return done
 
     def update_config(self, live: LiveEndpoint, new_config: dict[str, Any]) -> list[str]:

@@ -16,6 +16,7 @@ from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.aws.state import StateStore
 from sagewatch.catalog import Catalog
+from sagewatch.notify import Notice
 from sagewatch.remediation import RemediationError, RemediationRequest
 from sagewatch.service import RemediationDependencies, ScanDependencies, WeeklyDependencies, remediate
 from sagewatch.settings import ReportSettings, ScanSettings, Thresholds
@@ -74,8 +75,10 @@ def invoke_remediation(
 
 
 class _NoAnnouncement:
-    def publish_remediation(self, record: dict[str, Any]) -> str:
-        return ""
+    """--local without --topic-arn: the caller reads the answer; nothing is published."""
+
+    def publish(self, notice: Notice) -> list[str]:
+        return [""]
 
 
 def local_remediation(

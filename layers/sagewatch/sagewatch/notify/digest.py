@@ -1,0 +1,285 @@
+"""A scan's digest in every form: email text, JSON, Slack Block Kit and Chatbot; split into as few SNS
+messages as the 256 KiB limit allows (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from sagewatch.digest import DIGEST_SCHEMA, SEVERITIES, Digest
+from sagewatch.lifecycle import Announcement, Reason
+from sagewatch.notify.core import (
+    Chatbot,
+    Rendering,
+    SnsMessage,
+    context,
+    header,
+    lines_fitting,
+    payload,
+    section,
+    sns_message,
+)
+from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SLACK_BLOCKS_MAX, SNS_MAX_BYTES, chat, code
+
+
+def money(value: float | None) -> str:
+    return "unknown" if value is None else f"${value:,.0f}"
+
+
+def where(finding: Mapping[str, Any]) -> str:
+    text = str(finding["endpoint"])
+    if finding.get("variant"):
+        text += f" / {finding['variant']}"
+    if finding.get("inference_component"):
+        text += f" / component {finding['inference_component']}"
+    return text
+
+
+def size(finding: Mapping[str, Any]) -> str:
+    if finding.get("instance_type"):
+        return f"{finding['instance_count']} x {finding['instance_type']}"
+    return "serverless" if finding.get("instance_count") == 0 else f"{finding.get('instance_count')} instances"
+
+
+def evidence_sentence(finding: Mapping[str, Any]) -> str:
+    ev, kind = finding.get("evidence", {}), finding["kind"]
+    if kind == "idle":
+        hours = ev.get("idle_hours")
+        if ev.get("metric") == "InvocationsProcesssed":
+            return f"No requests processed and an empty queue in the last {hours} h."
+        if "inference_components" in ev:
+            comps = ev["inference_components"]
+            if not comps:
+                return "Hosts no inference components."
+            return f"None of its inference components ({', '.join(comps)}) was invoked in the last {hours} h."
+        return f"No invocations in the last {hours} h."
+    if kind in ("oversized", "saturated"):
+        peaks = ", ".join(f"{k} {v:.0f}%" for k, v in ev.get("peak_pct", {}).items())
+        return f"Peak hourly utilization over {ev.get('hours_observed', '?')} h: {peaks}."
+    if kind == "imbalanced":
+        return (
+            f"Mean {str(ev.get('resource', '')).upper()} over {ev.get('hours_observed', '?')} h: {ev.get('unit')} "
+            f"{ev.get('busiest')} at {ev.get('busiest_pct')}%, its siblings' median {ev.get('siblings_median_pct')}%."
+        )
+    if kind == "errors":
+        return (
+            f"{ev.get('error_rate_pct')}% of {ev.get('invocations', 0):,} requests failed with server errors "
+            f"(threshold {ev.get('threshold_pct')}%)."
+        )
+    return ""
+
+
+def subject(d: Digest) -> str:
+    parts = [
+        f"{d.count(r)} {r.value}" for r in (Reason.NEW, Reason.CHANGED, Reason.REMINDER, Reason.RESOLVED) if d.count(r)
+    ]
+    text = f"sagewatch {d.account or '?'}/{d.region}: {', '.join(parts) or 'no changes'}"
+    if d.part[1] > 1:
+        text += f" (part {d.part[0]}/{d.part[1]})"
+    return text[:100]  # SNS subject limit
+
+
+def render_email(d: Digest) -> str:
+    lines = [
+        f"sagewatch digest for {d.account or 'unknown account'} / {d.region}, "
+        f"{d.generated_at:%Y-%m-%d %H:%M} UTC" + (f" (part {d.part[0]}/{d.part[1]})" if d.part[1] > 1 else "")
+    ]
+    lines.append(
+        subject(d).split(": ", 1)[1].split(" (part")[0].capitalize() + ". "
+        f"Open findings could save {money(d.open_savings_usd)}/month."
+    )
+    if not d.state_available:
+        lines.append("The state table could not be read: this digest lists every current finding.")
+    active = d.active()
+    for severity in SEVERITIES:
+        group = [a for a in active if a.severity == severity]
+        if not group:
+            continue
+        title = f"{severity.upper()} ({len(group)})"
+        lines += ["", title, "-" * len(title)]
+        for a in group:
+            lines += _email_finding(d, a)
+    if d.resolved():
+        lines += ["", f"RESOLVED ({len(d.resolved())})", "-" * len(f"RESOLVED ({len(d.resolved())})")]
+        lines += [
+            f"  {a.finding['kind']}: {where(a.finding)} is no longer {a.finding['kind']} (finding {a.finding['id']})"
+            for a in d.resolved()
+        ]
+    if d.snoozed:
+        lines += ["", "Snoozed: " + ", ".join(f"{e} until {u}" for e, u in sorted(d.snoozed.items()))]
+    lines += ["", "Silence an endpoint: tag it sagewatch:snooze-until=YYYY-MM-DD, or sagewatch:ignore=true."]
+    return "\n".join(lines)
+
+
+def _email_finding(d: Digest, a: Announcement) -> list[str]:
+    f = a.finding
+    lines = [
+        f"[{a.reason.value.upper()}] {f['kind']}: {where(f)} ({size(f)})",
+        f"  {evidence_sentence(f)}",
+        f"  Costs {money(f.get('monthly_cost_usd'))}/month; saves {money(f.get('monthly_savings_usd'))}/month.",
+    ]
+    if a.previous:
+        p = a.previous["recommendation"]
+        lines.append(
+            f"  Was: {p['action']}"
+            + (f" -> {p['instance_count']} x {p['instance_type']}" if p.get("instance_type") else "")
+            + f", saving {money(a.previous.get('monthly_savings_usd'))}/month."
+        )
+    lines.append(f"  Do: {f['recommendation']['summary']}")
+    command = d.command(a)
+    if command:
+        lines.append(f"  Dry run (add --execute --confirm {f['endpoint']} to carry it out):")
+        lines.append(f"    {command}")
+    lines.append(f"  Finding {f['id']}")
+    return lines
+
+
+def render_json(d: Digest) -> dict[str, Any]:
+    return {
+        "schema": DIGEST_SCHEMA,
+        "account": d.account,
+        "region": d.region,
+        "generated_at": d.generated_at.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "part": {"index": d.part[0], "of": d.part[1]},
+        "summary": {r.value: d.count(r) for r in Reason} | {"unchanged": d.unchanged, "snoozed": len(d.snoozed)},
+        "state_available": d.state_available,
+        "open_savings_usd": d.open_savings_usd,
+        "snoozed": d.snoozed,
+        "announcements": [
+            {"reason": a.reason.value, "finding": a.finding, "previous": a.previous, "command": d.command(a)}
+            for a in d.active() + d.resolved()
+        ],
+    }
+
+
+def digest_from_json(doc: Mapping[str, Any]) -> Digest:
+    """The Digest a render_json document describes (what subscribers of the topic receive)."""
+    if doc.get("schema") != DIGEST_SCHEMA:
+        raise ValueError(f"not a sagewatch digest: schema is {doc.get('schema')!r:.80}, expected {DIGEST_SCHEMA!r}")
+    try:
+        announcements = [
+            Announcement(Reason(a["reason"]), dict(a["finding"]), a.get("previous")) for a in doc["announcements"]
+        ]
+        generated = datetime.fromisoformat(str(doc["generated_at"]).replace("Z", "+00:00"))
+        part = doc.get("part", {"index": 1, "of": 1})
+        return Digest(
+            account=doc.get("account"),
+            region=str(doc["region"]),
+            generated_at=generated,
+            announcements=announcements,
+            unchanged=int(doc.get("summary", {}).get("unchanged", 0)),
+            snoozed=dict(doc.get("snoozed", {})),
+            open_savings_usd=float(doc.get("open_savings_usd", 0.0)),
+            state_available=bool(doc.get("state_available", True)),
+            part=(int(part["index"]), int(part["of"])),
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(f"malformed sagewatch digest: {exc!r:.300}") from exc
+
+
+# --- Slack ---------------------------------------------------------------------------------------
+
+
+def _slack_block(d: Digest, a: Announcement) -> dict[str, Any]:
+    f = a.finding
+    icon = {"high": ":red_circle:", "medium": ":large_orange_circle:", "low": ":white_circle:"}.get(a.severity, "")
+    if a.reason is Reason.RESOLVED:
+        text = f":white_check_mark: *resolved* {chat(f['kind'], 32)}: {code(where(f), 400)}"
+    else:
+        text = (
+            f"{icon} *{a.reason.value}* {chat(f['kind'], 32)} · *{chat(f['severity'], 16)}*: {code(where(f), 400)} "
+            f"({chat(size(f), 80)})\n{chat(evidence_sentence(f), 800)} Costs {money(f.get('monthly_cost_usd'))}"
+            f"/month, saves *{money(f.get('monthly_savings_usd'))}/month*.\n"
+            f"{chat(f['recommendation']['summary'], 800)}"
+        )
+        command = d.command(a)
+        if command:
+            text += f"\n```{chat(command.replace('`', ''), 1200)}```"
+    return section(text)
+
+
+def render_slack(d: Digest) -> list[dict[str, Any]]:
+    """Incoming-webhook payloads: as many messages as Slack's 50-block limit needs."""
+    items = [_slack_block(d, a) for a in d.active() + d.resolved()]
+    per_message = SLACK_BLOCKS_MAX - 2  # header and summary context
+    chunks = [items[i : i + per_message] for i in range(0, len(items), per_message)] or [[]]
+    title = subject(d)
+    summary = chat(f"{d.account or '?'} / {d.region}", 120) + (
+        f" · open findings could save {money(d.open_savings_usd)}/month"
+    )
+    if not d.state_available:
+        summary += " · state table unavailable: every finding listed"
+    payloads = []
+    for n, chunk in enumerate(chunks, 1):
+        head = title if len(chunks) == 1 else f"{title} ({n}/{len(chunks)})"
+        payloads.append(payload(head, [header(head), context(summary), *chunk]))
+    return payloads
+
+
+# --- Amazon Q Developer in chat applications (AWS Chatbot) ----------------------------------------
+
+
+def render_chatbot(d: Digest) -> Chatbot:
+    lines = []
+    for a in d.active():
+        f = a.finding
+        lines.append(
+            f"• *{a.reason.value}* {chat(f['kind'], 32)} ({chat(f['severity'], 16)}) {code(where(f), 300)} saves "
+            f"{money(f.get('monthly_savings_usd'))}/month: {chat(f['recommendation']['summary'], 400)}"
+        )
+    lines += [f"• *resolved* {chat(a.finding['kind'], 32)} {code(where(a.finding), 300)}" for a in d.resolved()]
+    description = lines_fitting(lines, CHATBOT_DESCRIPTION_MAX, "…and {n} more in the email digest.")
+    endpoints = sorted({str(a.finding["endpoint"]) for a in d.announcements})
+    return Chatbot(
+        title=subject(d),
+        description=description or "No findings to announce.",
+        next_steps=[
+            "Read the email digest for the exact command of each recommendation.",
+            "Silence an endpoint with the tag sagewatch:snooze-until=YYYY-MM-DD.",
+        ],
+        keywords=["sagewatch", d.region, *sorted({str(a.finding["kind"]) for a in d.announcements})],
+        thread_id=f"sagewatch-{d.account}-{d.region}",
+        event_type="SageMakerEndpointFindings",
+        related=endpoints,
+        context={"account": d.account or "", "region": d.region},
+        id=f"sagewatch-{d.generated_at:%Y%m%dT%H%M}-{d.part[0]}",
+    )
+
+
+# --- SNS -----------------------------------------------------------------------------------------
+
+
+def render(d: Digest) -> Rendering:
+    findings = [a.finding for a in d.announcements]
+    return Rendering(
+        subject=subject(d),
+        text=render_email(d),
+        document=render_json(d),
+        chatbot=render_chatbot(d),
+        attributes={
+            "kind": [str(f["kind"]) for f in findings],
+            "severity": [str(f["severity"]) for f in findings],
+            "endpoint": [str(f["endpoint"]) for f in findings],
+            "reason": [a.reason.value for a in d.announcements],
+        },
+    )
+
+
+def sns_messages(d: Digest, *, chatbot: bool = False, limit: int = SNS_MAX_BYTES) -> list[SnsMessage]:
+    """The digest as one SNS message, or as few parts as its 256 KB limit allows."""
+    ordered = d.active() + d.resolved()
+    parts: list[list[Announcement]] = []
+    current: list[Announcement] = []
+    for a in ordered:
+        trial = [*current, a]
+        if current and sns_message(render(replace(d, announcements=trial)), chatbot=chatbot).size > limit:
+            parts.append(current)
+            trial = [a]
+        current = trial
+    parts.append(current)
+    return [
+        sns_message(render(replace(d, announcements=p, part=(i, len(parts)))), chatbot=chatbot)
+        for i, p in enumerate(parts, 1)
+    ]

@@ -1,0 +1,109 @@
+"""An executed remediation's announcement in every form (pure). It goes to the same topic, Slack and Chatbot
+as every other notice, in the Chatbot format when the stack uses Chatbot."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sagewatch.bounds import NAME_MAX, TEXT_MAX, bounded, clip
+from sagewatch.notify.core import Chatbot, Rendering, as_mapping, payload
+from sagewatch.notify.limits import chat
+from sagewatch.notify.weekly import notice_blocks
+
+REMEDIATION_SCHEMA = "sagewatch.remediation/1"
+# Detail levels: characters kept of each request value and of each step; the last keeps only what identifies
+# the action (the audit record in the bucket holds everything).
+LEVELS = ((TEXT_MAX, TEXT_MAX), (NAME_MAX, 300), (64, 120))
+
+
+@dataclass(frozen=True)
+class RemediationNotice:
+    """The record of an executed remediation (what sagewatch.app.remediate announces and audits)."""
+
+    record: Mapping[str, Any]
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> RemediationNotice:
+        if doc.get("schema") != REMEDIATION_SCHEMA or not isinstance(doc.get("request"), Mapping):
+            raise ValueError("not a sagewatch remediation notice")
+        return cls(doc)
+
+    @property
+    def request(self) -> Mapping[str, Any]:
+        return as_mapping(self.record.get("request"))
+
+    @property
+    def plan(self) -> Mapping[str, Any]:
+        return as_mapping(self.record.get("plan"))
+
+
+def _clipped(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return clip(value, limit)
+    if isinstance(value, Mapping):
+        return {bounded(k, 64): _clipped(v, limit) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clipped(v, limit) for v in value[:100]]
+    return value
+
+
+def title(n: RemediationNotice) -> str:
+    return f"sagewatch carried out {bounded(n.request.get('action'), 32)} on {bounded(n.request.get('endpoint'))}"
+
+
+def lines(n: RemediationNotice, level: int = 0) -> list[str]:
+    _, step_max = LEVELS[level]
+    change = n.plan.get("monthly_cost_change_usd")
+    out = [f"- {clip(str(step), step_max)}" for step in (n.record.get("done") or [])[:50]]
+    out += ["", f"Monthly cost change: {f'${change:,.2f}' if isinstance(change, int | float) else 'unknown'}"]
+    out += [f"Roll back: {clip(str(n.plan.get('rollback')), step_max)}", f"Audit record: {n.record.get('audit')}"]
+    if n.record.get("snapshot"):
+        out.append(f"Snapshot: {n.record['snapshot']}")
+    if n.record.get("requested_by"):
+        out.append(f"Requested by: {bounded(n.record['requested_by'])}")
+    warnings = n.record.get("warnings") or []
+    out += [f"Warning: {clip(str(w), step_max)}" for w in warnings[:10]]
+    out.append(f"Request id: {bounded(n.request.get('request_id'), 128)}")
+    return out
+
+
+def document(n: RemediationNotice, level: int = 0) -> dict[str, Any]:
+    value_max, _ = LEVELS[level]
+    if level < len(LEVELS) - 1:
+        return dict(_clipped(dict(n.record), value_max))
+    keep = ("schema", "account", "executed_at", "done", "snapshot", "audit", "warnings", "requested_by")
+    doc = {k: _clipped(n.record.get(k), value_max) for k in keep}
+    doc["request"] = {k: _clipped(n.request.get(k), value_max) for k in ("action", "endpoint", "variant", "request_id")}
+    doc["plan"] = {"monthly_cost_change_usd": n.plan.get("monthly_cost_change_usd")}
+    doc["truncated"] = "the audit record holds the whole request and plan"
+    return doc
+
+
+def render(n: RemediationNotice, level: int = 0) -> Rendering:
+    heading, body = title(n), lines(n, level)
+    return Rendering(
+        subject=f"sagewatch: {bounded(n.request.get('action'), 32)} on {bounded(n.request.get('endpoint'), 60)}",
+        text="\n".join([f"{heading} at {n.record.get('executed_at')}.", "", *body]),
+        document=document(n, level),
+        chatbot=Chatbot(
+            title=heading,
+            description=chat("\n".join(body), 3400),
+            keywords=["sagewatch", "remediation", bounded(n.request.get("action"), 32)],
+            thread_id=f"sagewatch-remediation-{bounded(n.request.get('endpoint'))}",
+            event_type="sagewatch-remediation",
+            related=[bounded(n.request.get("endpoint"))],
+            context={"account": str(n.record.get("account") or "")},
+        ),
+        attributes={
+            "kind": ["remediation"],
+            "severity": ["high"],
+            "endpoint": [bounded(n.request.get("endpoint"))],
+            "reason": [bounded(n.request.get("action"), 32)],
+        },
+    )
+
+
+def slack(n: RemediationNotice) -> list[dict[str, Any]]:
+    return [payload(title(n), notice_blocks(title(n), lines(n, 1)))]

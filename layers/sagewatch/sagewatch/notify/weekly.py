@@ -1,0 +1,118 @@
+"""The weekly cost digest in every form (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sagewatch.bounds import NAME_MAX, bounded
+from sagewatch.notify.core import Chatbot, Rendering, as_mapping, escaped_chunks, header, payload, section
+from sagewatch.notify.limits import SLACK_BLOCKS_MAX, SLACK_SECTION_MAX, chat
+from sagewatch.weekly import SUMMARY_SCHEMA
+
+
+@dataclass(frozen=True)
+class WeeklyNotice:
+    """A cost summary document (sagewatch.weekly.cost_summary)."""
+
+    summary: Mapping[str, Any]
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> WeeklyNotice:
+        if doc.get("schema") != SUMMARY_SCHEMA or not isinstance(doc.get("totals"), Mapping):
+            raise ValueError("not a sagewatch cost summary")
+        return cls(doc)
+
+
+def _money(value: object) -> str:
+    return f"${value:,.2f}" if isinstance(value, int | float) else "unknown"
+
+
+def _trend(change: object) -> str:
+    if not isinstance(change, int | float):
+        return "no earlier report to compare with"
+    return f"{change:+.1f}% against the previous report"
+
+
+def subject(doc: Mapping[str, Any]) -> str:
+    t = as_mapping(doc.get("totals"))
+    change = as_mapping(doc.get("change_pct")).get("cost")
+    trend = f" ({change:+.0f}%)" if isinstance(change, int | float) else ""
+    return (
+        f"sagewatch weekly cost {doc.get('account') or ''}/{doc.get('region')}: {_money(t.get('cost_usd'))}{trend}, "
+        f"{_money(t.get('waste_usd'))} wasted"
+    )
+
+
+def title(doc: Mapping[str, Any]) -> str:
+    return f"sagewatch weekly cost report, {doc.get('account') or 'account'}/{doc.get('region')}"
+
+
+def lines(doc: Mapping[str, Any]) -> list[str]:
+    t, period = as_mapping(doc.get("totals")), as_mapping(doc.get("period"))
+    change = as_mapping(doc.get("change_pct"))
+    share = t.get("waste_share")
+    share_text = f" ({share:.0%})" if isinstance(share, int | float) else ""
+    days = period.get("days")
+    report = as_mapping(doc.get("report"))
+    rows = [as_mapping(r) for r in doc.get("top_costs") or []]
+    waste = [as_mapping(r) for r in doc.get("top_waste") or []]
+    when = f"{days:g} days to {period.get('end')}" if isinstance(days, int | float) else f"To {period.get('end')}"
+    return [
+        f"{when}: {_money(t.get('cost_usd'))} on instances ({_trend(change.get('cost'))}); "
+        f"{_money(t.get('monthly_cost_usd'))} a month at this size.",
+        f"Waste: {_money(t.get('waste_usd'))}{share_text} ({_trend(change.get('waste'))}).",
+        "",
+        "Top costs:",
+        *[f"  {r.get('endpoint')}: {_money(r.get('cost_usd'))}" for r in rows],
+        "",
+        "Top waste:",
+        *([f"  {r.get('endpoint')}: {_money(r.get('waste_usd'))}" for r in waste] or ["  none"]),
+        "",
+        "Full report (CSV, HTML, JSON):",
+        *[f"  s3://{report.get('bucket')}/{key}" for key in as_mapping(report.get("keys")).values()],
+    ]
+
+
+def _bounded(value: Any) -> Any:
+    """The summary with every string bounded (endpoint names and keys come from the account)."""
+    if isinstance(value, str):
+        return bounded(value, NAME_MAX)
+    if isinstance(value, Mapping):
+        return {bounded(k, 64): _bounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bounded(v) for v in value[:20]]
+    return value
+
+
+def render(notice: WeeklyNotice) -> Rendering:
+    doc = _bounded(notice.summary)
+    body = lines(doc)
+    return Rendering(
+        subject=subject(doc),
+        text="\n".join([title(doc), "", *body]),
+        document=dict(doc),
+        chatbot=Chatbot(
+            title=title(doc),
+            description=chat("\n".join(body), 3400),
+            keywords=["sagewatch", "cost-report", str(doc.get("region"))],
+            thread_id=f"sagewatch-cost-{doc.get('account')}-{doc.get('region')}",
+            event_type="sagewatch-cost-report",
+            context={"account": str(doc.get("account") or ""), "region": str(doc.get("region"))},
+        ),
+        attributes={"kind": ["cost-report"], "reason": ["weekly"]},
+    )
+
+
+def notice_blocks(heading: str, body: list[str]) -> list[dict[str, Any]]:
+    """A short notice (weekly cost digest, executed remediation) as one Block Kit message: the lines in code
+    blocks, escaped, split across sections."""
+    chunks = escaped_chunks("\n".join(body).replace("`", "'"), SLACK_SECTION_MAX - 6) or [" "]
+    sections = [section(f"```{c}```") for c in chunks]
+    return [header(heading), *sections[: SLACK_BLOCKS_MAX - 1]]
+
+
+def slack(notice: WeeklyNotice) -> list[dict[str, Any]]:
+    doc = _bounded(notice.summary)
+    return [payload(title(doc), notice_blocks(title(doc), lines(doc)))]
