@@ -171,6 +171,17 @@ def escaped_chunks(text: str, size: int) -> list[str]:
     return chunks
 
 
+def bounded_tree(value: Any, limit: int, items: int = 100) -> Any:
+    """A JSON value with every string bounded to `limit` characters and every list to `items` entries."""
+    if isinstance(value, str):
+        return bounded(value, limit)
+    if isinstance(value, Mapping):
+        return {bounded(k, 64): bounded_tree(v, limit, items) for k, v in value.items()}
+    if isinstance(value, list):
+        return [bounded_tree(v, limit, items) for v in value[:items]]
+    return value
+
+
 def text_of(value: Any) -> str:
     """A value read back from a document, as text (documents are ours, but travel through other systems)."""
     return bounded(value) if value is not None else ""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagewatch.bounds import NAME_MAX, TEXT_MAX, bounded, clip
-from sagewatch.notify.core import Chatbot, Rendering, as_mapping, payload
+from sagewatch.notify.core import Chatbot, Rendering, as_mapping, bounded_tree, payload
 from sagewatch.notify.limits import chat
 from sagewatch.notify.weekly import notice_blocks
 
@@ -39,16 +39,6 @@ class RemediationNotice:
         return as_mapping(self.record.get("plan"))
 
 
-def _clipped(value: Any, limit: int) -> Any:
-    if isinstance(value, str):
-        return clip(value, limit)
-    if isinstance(value, Mapping):
-        return {bounded(k, 64): _clipped(v, limit) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clipped(v, limit) for v in value[:100]]
-    return value
-
-
 def title(n: RemediationNotice) -> str:
     return f"sagewatch carried out {bounded(n.request.get('action'), 32)} on {bounded(n.request.get('endpoint'))}"
 
@@ -72,10 +62,12 @@ def lines(n: RemediationNotice, level: int = 0) -> list[str]:
 def document(n: RemediationNotice, level: int = 0) -> dict[str, Any]:
     value_max, _ = LEVELS[level]
     if level < len(LEVELS) - 1:
-        return dict(_clipped(dict(n.record), value_max))
+        return dict(bounded_tree(dict(n.record), value_max))
     keep = ("schema", "account", "executed_at", "done", "snapshot", "audit", "warnings", "requested_by")
-    doc = {k: _clipped(n.record.get(k), value_max) for k in keep}
-    doc["request"] = {k: _clipped(n.request.get(k), value_max) for k in ("action", "endpoint", "variant", "request_id")}
+    doc = {k: bounded_tree(n.record.get(k), value_max) for k in keep}
+    doc["request"] = {
+        k: bounded_tree(n.request.get(k), value_max) for k in ("action", "endpoint", "variant", "request_id")
+    }
     doc["plan"] = {"monthly_cost_change_usd": n.plan.get("monthly_cost_change_usd")}
     doc["truncated"] = "the audit record holds the whole request and plan"
     return doc

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sagewatch.bounds import NAME_MAX, bounded
-from sagewatch.notify.core import Chatbot, Rendering, as_mapping, escaped_chunks, header, payload, section
+from sagewatch.bounds import NAME_MAX
+from sagewatch.notify.core import Chatbot, Rendering, as_mapping, bounded_tree, escaped_chunks, header, payload, section
 from sagewatch.notify.limits import SLACK_BLOCKS_MAX, SLACK_SECTION_MAX, chat
 from sagewatch.weekly import SUMMARY_SCHEMA
 
@@ -75,19 +75,8 @@ def lines(doc: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _bounded(value: Any) -> Any:
-    """The summary with every string bounded (endpoint names and keys come from the account)."""
-    if isinstance(value, str):
-        return bounded(value, NAME_MAX)
-    if isinstance(value, Mapping):
-        return {bounded(k, 64): _bounded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_bounded(v) for v in value[:20]]
-    return value
-
-
 def render(notice: WeeklyNotice) -> Rendering:
-    doc = _bounded(notice.summary)
+    doc = bounded_tree(notice.summary, NAME_MAX, 20)
     body = lines(doc)
     return Rendering(
         subject=subject(doc),
@@ -114,5 +103,5 @@ def notice_blocks(heading: str, body: list[str]) -> list[dict[str, Any]]:
 
 
 def slack(notice: WeeklyNotice) -> list[dict[str, Any]]:
-    doc = _bounded(notice.summary)
+    doc = bounded_tree(notice.summary, NAME_MAX, 20)
     return [payload(title(doc), notice_blocks(title(doc), lines(doc)))]
