@@ -9,12 +9,12 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from sagewatch.app.scan import run_scan
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.catalog import Catalog
-from sagewatch.report import ScanReport
-from sagewatch.scan import run_scan
+from sagewatch.scan_report import ScanReport
 from sagewatch.settings import Thresholds
 from sagewatch_testkit import faults, fleet, moto_ext
 from sagewatch_testkit.aws_fixtures import ScanStack, drain, id_table, watch_queue

@@ -24,13 +24,11 @@ from aws_lambda_powertools.utilities.parser import ValidationError, parse
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagewatch.app.monitor import handle_monitor_event
 from sagewatch.aws.clients import Clients, is_transient
-from sagewatch.aws.events import FindingEvents
-from sagewatch.aws.monitor import MonitorReader
-from sagewatch.aws.sns import TopicPublisher
-from sagewatch.monitoring import EventShapeError, Ignored, classify
+from sagewatch.aws.wiring import monitor_dependencies
+from sagewatch.monitoring import EventShapeError, Ignored, Incoming, classify
 from sagewatch.observability import logger, tracer
-from sagewatch.service import MonitorDependencies, handle_monitor_event
 from sagewatch.settings import MonitorSettings
 
 SETTINGS = MonitorSettings.from_env(os.environ)
@@ -47,20 +45,11 @@ CONFIG = IdempotencyConfig(
 PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
 
 
-def _dependencies(account: str) -> MonitorDependencies:
-    return MonitorDependencies(
-        source=MonitorReader(CLIENTS.sagemaker(), CLIENTS.s3()),
-        publisher=TopicPublisher(CLIENTS.sns(), SETTINGS.topic_arn, chatbot=SETTINGS.chatbot),
-        events=FindingEvents(CLIENTS.events(), SETTINGS.event_bus),
-        region=SETTINGS.region,
-        account=account,
-    )
-
-
 # Powertools' decorator is untyped; the function keeps its signature.
 @idempotent_function(data_keyword_argument="event", config=CONFIG, persistence_store=PERSISTENCE)  # type: ignore[untyped-decorator]
-def process(event: dict[str, Any], account: str) -> dict[str, Any]:
-    return handle_monitor_event(event, _dependencies(account))
+def process(event: dict[str, Any], incoming: Incoming, account: str) -> dict[str, Any]:
+    """`incoming` is `event` classified (once, by the handler); the event is the idempotency record's key."""
+    return handle_monitor_event(incoming, event, monitor_dependencies(SETTINGS, account, CLIENTS))
 
 
 @logger.inject_lambda_context
@@ -77,7 +66,9 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         logger.info("ignored", extra={"reason": incoming.reason})
         return {"status": "ignored", "reason": incoming.reason}
     try:
-        result: dict[str, Any] = process(event=event, account=context.invoked_function_arn.split(":")[4])
+        result: dict[str, Any] = process(
+            event=event, incoming=incoming, account=context.invoked_function_arn.split(":")[4]
+        )
     except (IdempotencyAlreadyInProgressError, IdempotencyPersistenceLayerError):
         raise  # the same event is being handled, or the table is unreachable: a retry will do
     except Exception as exc:

@@ -21,14 +21,12 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyVa
 from aws_lambda_powertools.utilities.parser import ValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagewatch.app.remediate import answer, refusal, remediate
 from sagewatch.aws.clients import Clients
-from sagewatch.aws.cloudwatch import CloudWatchMetrics
-from sagewatch.aws.remediate import RemediationTarget
-from sagewatch.aws.sns import TopicPublisher
+from sagewatch.aws.wiring import function_remediation
 from sagewatch.catalog import Catalog
 from sagewatch.observability import logger, tracer
 from sagewatch.remediation import RemediationError, RemediationRequest, describe_validation_error
-from sagewatch.service import RemediationDependencies, remediate
 from sagewatch.settings import RemediateSettings
 
 SETTINGS = RemediateSettings.from_env(os.environ)
@@ -43,37 +41,22 @@ CONFIG = IdempotencyConfig(
 PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
 
 
-def _dependencies(account: str) -> RemediationDependencies:
-    return RemediationDependencies(
-        actor=RemediationTarget(
-            CLIENTS.sagemaker(), CLIENTS.s3(), CLIENTS.autoscaling(), CLIENTS.cloudwatch(), SETTINGS.bucket
-        ),
-        metrics=CloudWatchMetrics(CLIENTS.cloudwatch()),
-        announcer=TopicPublisher(CLIENTS.sns(), SETTINGS.topic_arn, chatbot=SETTINGS.chatbot),
-        catalog=CATALOG,
-        thresholds=SETTINGS.thresholds,
-        account=account,
-    )
-
-
-def _run(event: dict[str, Any], account: str) -> dict[str, Any]:
-    """Raises RemediationError for a refusal (so that the idempotency record is not kept)."""
-    return remediate(RemediationRequest.model_validate(event), _dependencies(account))
-
-
 # Powertools' decorator is untyped; the function keeps its signature.
 @idempotent_function(data_keyword_argument="event", config=CONFIG, persistence_store=PERSISTENCE)  # type: ignore[untyped-decorator]
-def _run_once(event: dict[str, Any], account: str) -> dict[str, Any]:
-    return _run(event, account)
+def _run_once(event: dict[str, Any], request: RemediationRequest, account: str) -> dict[str, Any]:
+    """`request` is `event` validated; a refusal raises, so that its idempotency record is not kept."""
+    return remediate(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG))
 
 
 def _answer(event: dict[str, Any], request: RemediationRequest, account: str) -> dict[str, Any]:
     # Plans, and a real run missing its request_id (refused), are not remembered; real runs are, once.
-    once = not request.dry_run and bool(request.request_id)
+    if request.dry_run or not request.request_id:
+        return answer(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG))
     try:
-        return _run_once(event=event, account=account) if once else _run(event, account)
+        result: dict[str, Any] = _run_once(event=event, request=request, account=account)
+        return result
     except RemediationError as exc:
-        return {"status": "refused", "error": str(exc)[:2000]}
+        return refusal(exc)
     except IdempotencyValidationError:
         return {
             "status": "refused",

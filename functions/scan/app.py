@@ -8,12 +8,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagewatch.app.scan import scheduled_scan
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import scan_dependencies
 from sagewatch.catalog import Catalog
-from sagewatch.events import ScanRequest
 from sagewatch.observability import logger, metrics, record_scan_metrics, tracer
-from sagewatch.service import scheduled_scan
+from sagewatch.requests import ScanRequest
 from sagewatch.settings import ScanSettings
 
 # Cold start: a missing or bad setting (or catalog) fails here, naming it.

@@ -15,8 +15,8 @@ from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.parser.models import SnsModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagewatch.app.slack import deliver_to_slack
 from sagewatch.observability import logger, tracer
-from sagewatch.service import deliver_to_slack
 from sagewatch.settings import SlackSettings
 from sagewatch.webhook import WebhookPoster, webhook_url
 

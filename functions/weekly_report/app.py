@@ -9,12 +9,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagewatch.app.weekly import weekly_report
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import weekly_dependencies
 from sagewatch.catalog import Catalog
-from sagewatch.events import ReportRequest
 from sagewatch.observability import logger, tracer
-from sagewatch.service import weekly_report
+from sagewatch.requests import ReportRequest
 from sagewatch.settings import ReportSettings
 
 # Cold start: a missing or bad setting fails here, naming it.

@@ -338,3 +338,35 @@ def test_cli_remediate_invokes_the_stacks_function(capsys):
         stub.assert_no_pending_responses()
     # no SDK retries of a synchronous invoke
     assert made["lambda"][0].meta.config.retries["total_max_attempts"] == 1
+
+
+def test_cli_remediate_local_rechecks_idleness_over_the_window_it_is_given(demo, capsys):
+    """`--local` re-checks an idle finding over --idle-hours, or the deployed function's window, never a
+    hard-coded 24 h: traffic 30 h ago is inside a 48-hour window and outside a 24-hour one."""
+    from datetime import UTC, datetime, timedelta
+
+    boto3.client("cloudwatch", region_name=REGION).put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": "churn-model-staging"},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+                "Timestamp": datetime.now(UTC) - timedelta(hours=30),
+                "Value": 7.0,
+            }
+        ],
+    )
+    argv = ["remediate", "delete-endpoint", "--endpoint", "churn-model-staging", "--expect-idle", "--local"]
+    argv += ["--bucket", "b"]
+    assert main([*argv, "--idle-hours", "48"]) == 0
+    assert json.loads(capsys.readouterr().out)["stale"] == [
+        "it is no longer idle: 7 invocations since the finding's window began"
+    ]
+    assert main(argv) == 0  # no stack to read: the default 24 h, which the traffic is outside of
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["stale"] == [] and "default 24 h" in captured.err
+    assert main([*argv, "--idle-hours", "0"]) == 2
+    assert "--idle-hours" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from sagewatch.app.weekly import cost_report
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.catalog import Catalog
@@ -15,7 +16,6 @@ from sagewatch.cli import main
 from sagewatch.costrender import COLUMNS, render_html, to_csv
 from sagewatch.costs import UNRESERVED
 from sagewatch.metrics import NS_INSTANCE
-from sagewatch.service import cost_report
 from sagewatch_testkit import browser, fleet, moto_ext
 from sagewatch_testkit.fleet import SimComponent, SimEndpoint, SimVariant, flat
 from sagewatch_testkit.schemas import validate_cost_report

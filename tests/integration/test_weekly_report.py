@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from sagewatch.app.slack import deliver_to_slack
+from sagewatch.app.weekly import weekly_report
 from sagewatch.aws.wiring import weekly_dependencies
-from sagewatch.events import ReportRequest
-from sagewatch.service import deliver_to_slack, weekly_report
+from sagewatch.requests import ReportRequest
 from sagewatch.settings import ReportSettings
 from sagewatch_testkit import fleet, moto_ext
 from sagewatch_testkit.aws_fixtures import drain, watch_queue

@@ -10,10 +10,10 @@ from typing import Any
 
 import boto3
 
+from sagewatch.app.scan import scheduled_scan
 from sagewatch.aws.wiring import scan_dependencies
-from sagewatch.events import ScanRequest
-from sagewatch.report import ScanReport
-from sagewatch.service import scheduled_scan
+from sagewatch.requests import ScanRequest
+from sagewatch.scan_report import ScanReport
 from sagewatch.settings import ScanSettings
 
 

@@ -19,14 +19,14 @@ from datetime import UTC, datetime
 
 import boto3
 
+from sagewatch.app.scan import run_scan
+from sagewatch.app.weekly import cost_report
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.catalog import Catalog
 from sagewatch.metrics import MetricResults, MetricSpec, Windows, datapoints_per_query, fewest_calls
 from sagewatch.models import ScanError
-from sagewatch.scan import run_scan
-from sagewatch.service import cost_report
 from sagewatch.settings import Thresholds
 from sagewatch_testkit.faults import count_calls
 from sagewatch_testkit.server import REGION

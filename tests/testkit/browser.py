@@ -69,12 +69,12 @@ def main() -> int:
     import boto3
     from moto import mock_aws
 
+    from sagewatch.app.weekly import cost_report
     from sagewatch.aws.clients import Clients
     from sagewatch.aws.cloudwatch import CloudWatchMetrics
     from sagewatch.aws.sagemaker import SageMakerInventory
     from sagewatch.catalog import Catalog
     from sagewatch.costrender import render_html
-    from sagewatch.service import cost_report
     from sagewatch_testkit import fleet, moto_ext
 
     region = moto_ext.DEFAULT_REGION

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import platform
 import shutil
 import subprocess
 import tempfile
@@ -184,23 +185,38 @@ def _seed_stack(session: boto3.session.Session, url: str, webhook_url: str) -> t
     return secret, queues
 
 
+def host_addresses() -> tuple[str, str]:
+    """(address the stand-ins bind, address containers reach them at). On Linux the docker bridge's gateway
+    is both. Docker Desktop (macOS, Windows) runs containers in a VM whose bridge the host cannot bind:
+    there the stand-ins listen on loopback and containers use host.docker.internal, which Desktop forwards."""
+    if platform.system() == "Linux":
+        gateway = bridge_gateway()
+        return gateway, gateway
+    return "127.0.0.1", "host.docker.internal"
+
+
+def _advertised(url: str, bound: str, advertised: str) -> str:
+    return url if bound == advertised else url.replace(f"//{bound}:", f"//{advertised}:", 1)
+
+
 @contextmanager
 def local_stack() -> Iterator[Stack]:
-    """Seeded moto and a stand-in Slack webhook on the docker bridge gateway, for as long as the block runs."""
-    gateway = bridge_gateway()
+    """Seeded moto and a stand-in Slack webhook where containers reach them, for as long as the block runs."""
+    bind, advertised = host_addresses()
     with ExitStack() as stack, tempfile.TemporaryDirectory() as tmp:
-        server, url = start_seeded_server("demo", host=gateway, port=0)
+        server, local_url = start_seeded_server("demo", host=bind, port=0)
         stack.callback(server.stop)
-        webhook = stack.enter_context(fake_webhook([(200, {}, "ok")], host=gateway))
+        url = _advertised(local_url, bind, advertised)
+        webhook = stack.enter_context(fake_webhook([(200, {}, "ok")], host=bind))
         session = boto3.session.Session(
             region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
         )
-        secret, queues = _seed_stack(session, url, webhook.url)
+        secret, queues = _seed_stack(session, local_url, _advertised(webhook.url, bind, advertised))
         env_file = Path(tmp) / "env.json"
         env_file.write_text(
             (EVENTS / "env.json").read_text().replace("{endpoint_url}", url).replace("{slack_secret_arn}", secret)
         )
-        yield Stack(url, env_file, webhook, secret, session, queues)
+        yield Stack(local_url, env_file, webhook, secret, session, queues)
 
 
 def main() -> int:

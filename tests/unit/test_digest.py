@@ -1,6 +1,7 @@
 """Digest renderings: email, JSON, Slack Block Kit (validated with slack_sdk), Chatbot, SNS parts."""
 
 import json
+from dataclasses import replace
 
 from slack_sdk.models.blocks import Block
 
@@ -9,6 +10,7 @@ from sagewatch.commands import command_for
 from sagewatch.digest import Digest
 from sagewatch.lifecycle import Announcement, Reason
 from sagewatch.metrics import utilization_metric, variant_metric
+from sagewatch.models import Action, Finding
 from sagewatch.notify.digest import render_chatbot, render_email, render_json, render_slack, sns_messages
 from sagewatch.notify.limits import SLACK_BLOCKS_MAX, SNS_MAX_BYTES
 from sagewatch.rules import judge_endpoint
@@ -41,9 +43,7 @@ def many(n):
     return [
         Announcement(
             Reason.NEW,
-            judge(endpoint(f"{'very-long-endpoint-name-' * 2}{i:04d}", variant("AllTraffic", "ml.g5.12xlarge")))[
-                0
-            ].to_dict(),
+            judge(endpoint(f"{'very-long-endpoint-name-' * 2}{i:04d}", variant("AllTraffic", "ml.g5.12xlarge")))[0],
         )
         for i in range(n)
     ]
@@ -53,9 +53,9 @@ def test_email_groups_by_severity_with_evidence_cost_and_command():
     idle = judge(endpoint("quiet", variant("v", "ml.m5.2xlarge")))[0]
     d = digest(
         [
-            Announcement(Reason.NEW, idle.to_dict()),
-            Announcement(Reason.NEW, oversized().to_dict()),
-            Announcement(Reason.RESOLVED, idle.to_dict() | {"endpoint": "fixed"}),
+            Announcement(Reason.NEW, idle),
+            Announcement(Reason.NEW, oversized()),
+            Announcement(Reason.RESOLVED, replace(idle, endpoint="fixed")),
         ]
     )
     text = render_email(d)
@@ -70,14 +70,14 @@ def test_email_groups_by_severity_with_evidence_cost_and_command():
 
 
 def test_changed_finding_says_what_it_was():
-    f = oversized().to_dict()
-    before = f | {"monthly_savings_usd": 100.0, "recommendation": f["recommendation"] | {"instance_count": 2}}
+    f = oversized()
+    before = replace(f, monthly_savings_usd=100.0, recommendation=replace(f.recommendation, instance_count=2))
     text = render_email(digest([Announcement(Reason.CHANGED, f, before)]))
     assert "[CHANGED]" in text and "Was: resize-variant -> 2 x ml.r5.xlarge, saving $100/month." in text
 
 
 def test_json_body_is_machine_readable():
-    doc = render_json(digest([Announcement(Reason.NEW, oversized().to_dict())], unchanged=3))
+    doc = render_json(digest([Announcement(Reason.NEW, oversized())], unchanged=3))
     assert doc["schema"] == "sagewatch.digest/1"
     assert doc["summary"] == {"new": 1, "changed": 0, "reminder": 0, "resolved": 0, "unchanged": 3, "snoozed": 0}
     [a] = doc["announcements"]
@@ -100,8 +100,8 @@ def test_slack_splits_200_findings_within_block_kit_limits():
 
 
 def test_slack_clips_overlong_text():
-    f = oversized().to_dict()
-    f["recommendation"]["summary"] = "x" * 5000
+    f = oversized()
+    f = replace(f, recommendation=replace(f.recommendation, summary="x" * 5000))
     [payload] = render_slack(digest([Announcement(Reason.NEW, f)]))
     for raw in payload["blocks"]:
         Block.parse(raw).validate_json()
@@ -119,7 +119,7 @@ def test_chatbot_custom_notification_shape():
 
 
 def test_sns_message_has_a_body_per_protocol_and_filterable_attributes():
-    [m] = sns_messages(digest([Announcement(Reason.NEW, oversized().to_dict())]), chatbot=True)
+    [m] = sns_messages(digest([Announcement(Reason.NEW, oversized())]), chatbot=True)
     body = json.loads(m.message)
     assert set(body) == {"default", "email", "email-json", "sqs", "lambda", "https"}
     assert json.loads(body["https"])["source"] == "custom"  # Chatbot's format on https
@@ -127,7 +127,7 @@ def test_sns_message_has_a_body_per_protocol_and_filterable_attributes():
     assert json.loads(m.attributes["kind"]["StringValue"]) == ["oversized"]
     assert json.loads(m.attributes["endpoint"]["StringValue"]) == ["docs"]
     assert m.attributes["severity"]["DataType"] == "String.Array"
-    [plain] = sns_messages(digest([Announcement(Reason.NEW, oversized().to_dict())]))
+    [plain] = sns_messages(digest([Announcement(Reason.NEW, oversized())]))
     assert json.loads(json.loads(plain.message)["https"])["schema"] == "sagewatch.digest/1"
 
 
@@ -163,7 +163,7 @@ def test_every_command_is_a_valid_remediation_request():
         "scale-to-zero",
     }
     for f in findings:
-        command = command_for(f.to_dict(), "us-east-1")
+        command = command_for(f, "us-east-1")
         assert command is not None
         argv = shlex.split(command)[3:]  # drop "python -m sagewatch"
         request = RemediationRequest.model_validate(_remediation_request(_parser().parse_args(argv)))
@@ -172,15 +172,18 @@ def test_every_command_is_a_valid_remediation_request():
 
 
 def test_scale_out_becomes_set_instance_count():
-    f = {
-        "id": "sw-1",
-        "kind": "saturated",
-        "endpoint": "e",
-        "variant": "v",
-        "instance_type": "ml.g5.12xlarge",
-        "instance_count": 1,
-        "recommendation": {"action": "scale-out", "instance_type": "ml.g5.12xlarge", "instance_count": 2},
-    }
+    f = Finding.from_dict(
+        {
+            "id": "sw-1",
+            "kind": "saturated",
+            "severity": "high",
+            "endpoint": "e",
+            "variant": "v",
+            "instance_type": "ml.g5.12xlarge",
+            "instance_count": 1,
+            "recommendation": {"action": "scale-out", "instance_type": "ml.g5.12xlarge", "instance_count": 2},
+        }
+    )
     assert command_for(f, "us-east-1") == (
         "python -m sagewatch remediate set-instance-count --region us-east-1 --endpoint e --variant v "
         "--instance-count 2 --expect-instance-type ml.g5.12xlarge --expect-instance-count 1 --finding-id sw-1"
@@ -188,5 +191,8 @@ def test_scale_out_becomes_set_instance_count():
 
 
 def test_investigate_has_no_command():
-    f = oversized().to_dict()
-    assert command_for(f | {"recommendation": {"action": "investigate"}}, "us-east-1") is None
+    f = oversized()
+    assert (
+        command_for(replace(f, recommendation=replace(f.recommendation, action=Action.INVESTIGATE)), "us-east-1")
+        is None
+    )

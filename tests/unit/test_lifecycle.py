@@ -6,7 +6,8 @@ from datetime import date, timedelta
 import pytest
 
 from sagewatch.catalog import Catalog
-from sagewatch.lifecycle import FindingState, Reason, announce_all, material_change, plan, snoozes
+from sagewatch.lifecycle import FindingState, Reason, announce_all, decide, material_change, snoozes
+from sagewatch.models import Action
 from sagewatch.rules import judge_endpoint
 from sagewatch.settings import Thresholds
 from sagewatch_testkit.builders import NOW, endpoint, results, variant, windows
@@ -21,7 +22,7 @@ def idle_finding(name="quiet", itype="ml.m5.2xlarge"):
 
 def run(findings, states, now=NOW, *, judged=None, listed=None, complete=True, snoozed=None, renotify=7):
     names = {f.endpoint for f in findings}
-    return plan(
+    return decide(
         findings,
         {s.id: s for s in states},
         now=now,
@@ -34,7 +35,7 @@ def run(findings, states, now=NOW, *, judged=None, listed=None, complete=True, s
 
 
 def reasons(p):
-    return [(a.reason, a.finding["endpoint"]) for a in p.announcements]
+    return [(a.reason, a.finding.endpoint) for a in p.announcements]
 
 
 def test_sequence_new_unchanged_changed_reminder_resolved():
@@ -51,7 +52,7 @@ def test_sequence_new_unchanged_changed_reminder_resolved():
     bigger = replace(f, monthly_savings_usd=f.monthly_savings_usd * 1.5)
     third = run([bigger], second.states, NOW + timedelta(hours=2))
     assert reasons(third) == [(Reason.CHANGED, "quiet")]
-    assert third.announcements[0].previous["monthly_savings_usd"] == f.monthly_savings_usd
+    assert third.announcements[0].previous.monthly_savings_usd == f.monthly_savings_usd
 
     fourth = run([bigger], third.states, NOW + timedelta(days=7, hours=2))
     assert reasons(fourth) == [(Reason.REMINDER, "quiet")]
@@ -75,14 +76,14 @@ def test_a_finding_that_comes_back_after_resolution_is_new_again():
 
 @pytest.mark.parametrize(("factor", "changed"), [(1.19, False), (0.81, False), (1.21, True), (0.79, True)])
 def test_savings_must_move_more_than_20_percent(factor, changed):
-    f = idle_finding().to_dict()
-    g = {**f, "monthly_savings_usd": f["monthly_savings_usd"] * factor}
+    f = idle_finding()
+    g = replace(f, monthly_savings_usd=f.monthly_savings_usd * factor)
     assert material_change(f, g) is changed
 
 
 def test_another_recommendation_is_a_change():
-    f = idle_finding().to_dict()
-    g = {**f, "recommendation": {**f["recommendation"], "action": "investigate"}}
+    f = idle_finding()
+    g = replace(f, recommendation=replace(f.recommendation, action=Action.INVESTIGATE))
     assert material_change(f, g)
 
 

@@ -12,6 +12,7 @@ from slack_sdk.models.blocks import Block
 
 from sagewatch.digest import Digest
 from sagewatch.lifecycle import Announcement, Reason
+from sagewatch.models import Finding
 from sagewatch.monitoring import (
     ProcessingJobEvent,
     Violations,
@@ -152,7 +153,9 @@ def hostile_digest():
         account="123456789012",
         region="eu-west-1",
         generated_at=datetime(2026, 11, 22, tzinfo=UTC),
-        announcements=[Announcement(Reason.NEW, {**finding, "id": f"sw-{i:016d}"}) for i in range(300)],
+        announcements=[
+            Announcement(Reason.NEW, Finding.from_dict({**finding, "id": f"sw-{i:016d}"})) for i in range(300)
+        ],
     )
 
 

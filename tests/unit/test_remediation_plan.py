@@ -10,7 +10,7 @@ from sagewatch.remediation import (
     RemediationRequest,
     derived_config,
     describe_validation_error,
-    plan,
+    plan_action,
     stale_reasons,
 )
 from sagewatch_testkit.builders import NOW
@@ -51,7 +51,9 @@ def req(**kw):
 
 
 def test_resize_plan_costs_and_keeps_the_rest_of_the_config():
-    p = plan(req(action="resize-variant", variant="AllTraffic", instance_type="ml.r5.xlarge"), live(), CATALOG, NOW)
+    p = plan_action(
+        req(action="resize-variant", variant="AllTraffic", instance_type="ml.r5.xlarge"), live(), CATALOG, NOW
+    )
     assert p.before == {"AllTraffic": {"instance_type": "ml.m5.4xlarge", "instance_count": 3, "serverless": False}}
     assert p.after["AllTraffic"]["instance_type"] == "ml.r5.xlarge" and p.after["AllTraffic"]["instance_count"] == 3
     assert p.monthly_cost_change_usd == round((0.302 - 0.922) * 3 * 730, 2)
@@ -66,21 +68,21 @@ def test_derived_config_drops_empty_structures_and_long_names_fit():
     config = {**live().config, "DataCaptureConfig": {}, "KmsKeyId": None}
     doc = derived_config(config, "n", "AllTraffic", instance_count=2)
     assert "DataCaptureConfig" not in doc and "KmsKeyId" not in doc
-    long = plan(req(action="set-instance-count", variant="AllTraffic", instance_count=1), live(), CATALOG, NOW)
+    long = plan_action(req(action="set-instance-count", variant="AllTraffic", instance_count=1), live(), CATALOG, NOW)
     assert long.after["AllTraffic"]["instance_count"] == 1
 
 
 def test_remove_the_only_variant_is_refused():
     with pytest.raises(RemediationError, match="only variant of ep: use delete-endpoint"):
-        plan(req(action="remove-variant", variant="AllTraffic"), live(), CATALOG, NOW)
+        plan_action(req(action="remove-variant", variant="AllTraffic"), live(), CATALOG, NOW)
 
 
 def test_unknown_variant_and_ambiguous_variant():
     two = live((("a", "ml.m5.large", 1), ("b", "ml.m5.large", 1)))
     with pytest.raises(RemediationError, match="has no variant 'c'"):
-        plan(req(action="remove-variant", variant="c"), two, CATALOG, NOW)
+        plan_action(req(action="remove-variant", variant="c"), two, CATALOG, NOW)
     with pytest.raises(RemediationError, match="has 2 variants: name one"):
-        plan(
+        plan_action(
             req(action="scale-to-zero"),
             live((("a", "ml.m5.large", 1), ("b", "ml.m5.large", 1)), is_async=True),
             CATALOG,
@@ -90,14 +92,14 @@ def test_unknown_variant_and_ambiguous_variant():
 
 def test_resize_to_what_it_already_is_is_refused():
     with pytest.raises(RemediationError, match=r"already runs 3 x ml\.m5\.4xlarge"):
-        plan(req(action="resize-variant", variant="AllTraffic", instance_count=3), live(), CATALOG, NOW)
+        plan_action(req(action="resize-variant", variant="AllTraffic", instance_count=3), live(), CATALOG, NOW)
 
 
 def test_delete_plan_lists_components_first():
     ep = LiveEndpoint(
         live().description, live().config, {}, [{"InferenceComponentName": "ic-1"}, {"InferenceComponentName": "ic-2"}]
     )
-    p = plan(req(action="delete-endpoint"), ep, CATALOG, NOW)
+    p = plan_action(req(action="delete-endpoint"), ep, CATALOG, NOW)
     assert p.steps[1:3] == ["delete inference component ic-1", "delete inference component ic-2"]
     assert p.after == {} and p.monthly_cost_after_usd == 0.0
 

@@ -4,8 +4,8 @@ import pytest
 
 from sagewatch.catalog import Catalog
 from sagewatch.cli import main
-from sagewatch.report import ScanReport, render_table
 from sagewatch.rules import judge_endpoint
+from sagewatch.scan_report import ScanReport, render_table
 from sagewatch.settings import Thresholds
 from sagewatch_testkit.builders import NOW, endpoint, results, variant, windows
 from sagewatch_testkit.schemas import validate_finding, validate_report

@@ -368,11 +368,13 @@ def test_imbalance_needs_a_busy_unit_far_above_its_siblings():
 
 
 def test_imbalance_evidence_reads_as_a_sentence():
+    from sagewatch.models import Finding
     from sagewatch.notify.digest import evidence_sentence
 
-    finding = {
-        "kind": "imbalanced",
+    finding = Finding.from_dict({
+        "id": "sw-1", "kind": "imbalanced", "severity": "medium", "endpoint": "e",
         "evidence": {"resource": "gpu", "unit": "gpu", "busiest": "i-1/gpu-0", "busiest_pct": 97.0,
                      "siblings_median_pct": 30.0, "hours_observed": 168},
-    }  # fmt: skip
+        "recommendation": {"action": "investigate", "summary": ""},
+    })  # fmt: skip
     assert evidence_sentence(finding) == "Mean GPU over 168 h: gpu i-1/gpu-0 at 97.0%, its siblings' median 30.0%."

@@ -61,7 +61,7 @@ BASE = {"SAGEWATCH_TOPIC_ARN": TOPIC, "AWS_REGION": "eu-west-1", "SAGEWATCH_STAT
 def test_scan_settings_are_frozen():
     s = ScanSettings.from_env({**BASE, "SAGEWATCH_IDLE_HOURS": "12"})
     assert s.region == "eu-west-1" and s.thresholds.idle_hours == 12 and s.catalog_path is None
-    assert (s.state_table, s.renotify_days, s.event_bus, s.chatbot) == ("state", 7, "default", False)
+    assert (s.state_table, s.renotify_days, s.event_bus, s.notifications.chatbot) == ("state", 7, "default", False)
     with pytest.raises(AttributeError):
         s.region = "us-east-1"  # type: ignore[misc]
 
@@ -83,7 +83,7 @@ def test_notification_settings_are_checked(env, message):
 
 def test_notification_settings_are_read():
     s = ScanSettings.from_env({**BASE, "SAGEWATCH_RENOTIFY_DAYS": "3", "SAGEWATCH_CHATBOT": "TRUE"})
-    assert s.renotify_days == 3 and s.chatbot is True
+    assert s.renotify_days == 3 and s.notifications.chatbot is True
 
 
 REPORT_ENV = {"AWS_REGION": "us-east-1", "SAGEWATCH_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:t"}
@@ -95,7 +95,8 @@ REPORT_ENV = {"AWS_REGION": "us-east-1", "SAGEWATCH_TOPIC_ARN": "arn:aws:sns:us-
         (REPORT_ENV, "SAGEWATCH_BUCKET is required"),
         ({**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_REPORT_DAYS": "0"}, "SAGEWATCH_REPORT_DAYS must be"),
         ({**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_REPORT_DAYS": "a week"}, "got 'a week'"),
-        ({**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_TARGET_UTILIZATION_PCT": "95"}, "must be below"),
+        ({**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_TARGET_UTILIZATION_PCT": "99"}, "between 10 and 95"),
+        ({**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_TARGET_UTILIZATION_PCT": "most"}, "must be a number"),
     ],
 )
 def test_report_settings_fail_fast_naming_the_setting(env, message):
@@ -109,4 +110,14 @@ def test_report_settings_are_read():
     from sagewatch.settings import ReportSettings
 
     settings = ReportSettings.from_env({**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_REPORT_DAYS": "14"})
-    assert (settings.bucket, settings.days, settings.thresholds.target_utilization_pct) == ("b", 14, 70.0)
+    assert (settings.bucket, settings.days, settings.target_utilization_pct) == ("b", 14, 70.0)
+
+
+def test_report_settings_need_only_what_the_report_uses():
+    """The weekly function is not given the saturation threshold: its settings must not need it."""
+    from sagewatch.settings import ReportSettings
+
+    settings = ReportSettings.from_env(
+        {**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_TARGET_UTILIZATION_PCT": "92"}  # above the default 90
+    )
+    assert settings.target_utilization_pct == 92.0

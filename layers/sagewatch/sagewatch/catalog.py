@@ -41,6 +41,11 @@ class InstanceSpec:
         return self.instance_type.split(".")[1]
 
     @property
+    def gpus(self) -> int:
+        """NVIDIA GPUs, the devices CloudWatch's GPU figures are summed over (0 for CPU and Neuron types)."""
+        return self.accelerator_count if self.accelerator is Accelerator.NVIDIA else 0
+
+    @property
     def burstable(self) -> bool:
         # t2/t3 run on CPU credits: fine to keep, never a target for production right-sizing.
         return self.family.startswith("t")

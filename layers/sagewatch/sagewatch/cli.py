@@ -15,20 +15,18 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 from pydantic import ValidationError as PydanticValidationError
 
+from sagewatch.app.scan import preview_digest, run_scan
+from sagewatch.app.weekly import cost_report
 from sagewatch.aws.clients import Clients, error_code, error_message
-from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.pricing import hosting_price_list
-from sagewatch.aws.sagemaker import SageMakerInventory
-from sagewatch.aws.wiring import invoke_remediation, local_remediation
+from sagewatch.aws.wiring import deployed_thresholds, invoke_remediation, local_remediation, readers
 from sagewatch.catalog import Catalog, CatalogError, merge_price_list
 from sagewatch.costrender import render_html, to_csv
 from sagewatch.costrender import render_table as render_cost_table
 from sagewatch.costs import CostReport
 from sagewatch.notify.digest import render_chatbot, render_email, render_slack, subject
 from sagewatch.remediation import RemediationRequest, describe_validation_error
-from sagewatch.report import ScanReport, render_table
-from sagewatch.scan import run_scan
-from sagewatch.service import cost_report, preview_digest
+from sagewatch.scan_report import ScanReport, render_table
 from sagewatch.settings import SettingsError, Thresholds, threshold_flags
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -107,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     where.add_argument("--function-name", help="remediation function to invoke (name or ARN)")
     where.add_argument("--local", action="store_true", help="act with your own credentials instead of the function")
     fix.add_argument("--bucket", help="--local: bucket for snapshots and audit records")
+    fix.add_argument(
+        "--idle-hours",
+        metavar="N",
+        help="--local: the idle window an idle finding is re-checked over "
+        "(default: the deployed function's IdleHours, else 24)",
+    )
     fix.add_argument("--topic-arn", help="--local: topic to announce executed actions on")
 
     catalog = commands.add_parser("catalog", help="the instance type and price catalog")
@@ -144,8 +148,7 @@ def _scan(args: argparse.Namespace) -> ScanReport:
         raise CliError(str(exc)) from exc
     clients = _clients(args.region)
     return run_scan(
-        SageMakerInventory(clients.sagemaker()),
-        CloudWatchMetrics(clients.cloudwatch()),
+        *readers(clients),
         catalog,
         thresholds,
         now=datetime.now(UTC),
@@ -186,8 +189,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     clients = _clients(args.region)
     report = cost_report(
-        SageMakerInventory(clients.sagemaker()),
-        CloudWatchMetrics(clients.cloudwatch()),
+        *readers(clients),
         catalog,
         days=args.days,
         target_utilization_pct=thresholds.target_utilization_pct,
@@ -240,17 +242,34 @@ def _remediation_request(args: argparse.Namespace) -> dict[str, Any]:
     return request
 
 
+def _local_thresholds(args: argparse.Namespace, clients: Clients) -> Thresholds:
+    """--idle-hours, else what the deployed function uses, else the defaults (said on stderr)."""
+    if args.idle_hours is not None:
+        try:
+            return Thresholds.from_strings({"idle_hours": args.idle_hours}, by="flag")
+        except SettingsError as exc:
+            raise CliError(str(exc)) from exc
+    deployed = deployed_thresholds(clients, function=args.function_name, stack=args.stack_name)
+    if deployed is None:
+        print(f"note: stack {args.stack_name} not readable: idle re-check over the default 24 h", file=sys.stderr)
+        return Thresholds()
+    return deployed
+
+
 def cmd_remediate(args: argparse.Namespace) -> int:
-    request = _remediation_request(args)
+    raw = _remediation_request(args)
     try:
-        RemediationRequest.model_validate(request)  # the same checks the function makes, before any AWS call
+        request = RemediationRequest.model_validate(raw)  # the same checks the function makes, before any call
     except PydanticValidationError as exc:
         raise CliError(describe_validation_error(exc)) from exc
     clients = _clients(args.region)
     if args.local:
-        result = local_remediation(clients, request, bucket=args.bucket, topic_arn=args.topic_arn)
+        thresholds = _local_thresholds(args, clients)
+        result = local_remediation(
+            clients, request, bucket=args.bucket, topic_arn=args.topic_arn, thresholds=thresholds
+        )
     else:
-        result = invoke_remediation(clients, request, function=args.function_name, stack=args.stack_name)
+        result = invoke_remediation(clients, raw, function=args.function_name, stack=args.stack_name)
     print(json.dumps(result, indent=2, default=str))
     if result.get("status") in ("refused", "invalid"):
         print(f"sagewatch: {result['status']}: {result.get('error')}", file=sys.stderr)

@@ -8,8 +8,8 @@ against what the finding saw (the --expect-* flags).
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping
-from typing import Any
+
+from sagewatch.models import Action, Finding, Kind
 
 # scale-out keeps the type and adds instances: that is set-instance-count
 _ACTIONS = {
@@ -21,29 +21,35 @@ _ACTIONS = {
 }
 
 
-def command_for(finding: Mapping[str, Any], region: str) -> str | None:
+def command_for(finding: Finding, region: str) -> str | None:
     """`python -m sagewatch remediate ...` for `finding`, or None when the recommendation is to investigate."""
-    rec = finding["recommendation"]
-    action = _ACTIONS.get(rec["action"])
+    rec = finding.recommendation
+    action = _ACTIONS.get(rec.action.value)
     if action is None:
         return None
-    if rec["action"] == "scale-out" and rec.get("instance_type") != finding.get("instance_type"):
+    if rec.action is Action.SCALE_OUT and rec.instance_type != finding.instance_type:
         action = "resize-variant"
-    args = ["python", "-m", "sagewatch", "remediate", action, "--region", region, "--endpoint", finding["endpoint"]]
-    if finding.get("variant"):
-        args += ["--variant", finding["variant"]]
-    if action == "resize-variant":
-        if rec.get("instance_type") != finding.get("instance_type"):
-            args += ["--instance-type", rec["instance_type"]]
-        args += ["--instance-count", str(rec["instance_count"])]
-    if action == "set-instance-count":
-        args += ["--instance-count", str(rec["instance_count"])]
-    if finding.get("instance_type"):
-        args += ["--expect-instance-type", finding["instance_type"]]
-    if finding.get("instance_count") is not None and (finding.get("variant") or finding.get("instance_type")):
-        args += ["--expect-instance-count", str(finding["instance_count"])]
-    if finding.get("kind") == "idle":
+    args = ["python", "-m", "sagewatch", "remediate", action, "--region", region, "--endpoint", finding.endpoint]
+    if finding.variant:
+        args += ["--variant", finding.variant]
+    args += _target(finding, action)
+    if finding.instance_type:
+        args += ["--expect-instance-type", finding.instance_type]
+    if finding.instance_count is not None and (finding.variant or finding.instance_type):
+        args += ["--expect-instance-count", str(finding.instance_count)]
+    if finding.kind is Kind.IDLE:
         args.append("--expect-idle")
-    if finding.get("id"):
-        args += ["--finding-id", finding["id"]]
+    if finding.id:
+        args += ["--finding-id", finding.id]
     return shlex.join(args)
+
+
+def _target(finding: Finding, action: str) -> list[str]:
+    """The size a resize or a new count goes to."""
+    rec = finding.recommendation
+    args = []
+    if action == "resize-variant" and rec.instance_type and rec.instance_type != finding.instance_type:
+        args += ["--instance-type", rec.instance_type]
+    if action in ("resize-variant", "set-instance-count"):
+        args += ["--instance-count", str(rec.instance_count)]
+    return args

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from html import escape
 
 from sagewatch.costs import RESOURCES, CostReport, CostRow
+from sagewatch.formats import money
 
 COLUMNS = [
     "level",
@@ -53,7 +54,7 @@ def to_csv(report: CostReport) -> str:
 
 
 def _money(value: float | None) -> str:
-    return "n/a" if value is None else f"${value:,.2f}"
+    return money(value, cents=True, unknown="n/a")
 
 
 def _count(value: float | None) -> str:

@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sagewatch.catalog import Accelerator, Catalog, InstanceSpec
+from sagewatch.catalog import Catalog, InstanceSpec
+from sagewatch.formats import iso_z
 from sagewatch.metrics import (
     COMPONENT_UTILIZATION_METRICS,
     MetricResults,
@@ -35,7 +36,7 @@ from sagewatch.metrics import (
     utilization_names,
 )
 from sagewatch.models import Endpoint, ScanError, Skipped, Variant
-from sagewatch.rules import VariantUsage, variant_usage
+from sagewatch.usage import VariantUsage, variant_usage
 
 SCHEMA = "sagewatch.cost-report/1"
 RESOURCES = ("cpu", "memory", "gpu", "gpu_memory")
@@ -218,7 +219,7 @@ class CostReport:
 
 
 def _iso(ts: datetime) -> str:
-    return ts.isoformat().replace("+00:00", "Z")
+    return iso_z(ts)
 
 
 def report_windows(end: datetime, days: int) -> Windows:
@@ -262,7 +263,7 @@ class _Costing:
         if spec is None:
             return Usage()
         since = max(self.windows.start, endpoint.history_start)
-        gpus = spec.accelerator_count if spec.accelerator is Accelerator.NVIDIA else 0
+        gpus = spec.gpus
         scale = {"cpu": spec.vcpu, "memory": 1, "gpu": gpus, "gpu_memory": gpus}
         names = set(utilization_names(variant))
         series = {}

@@ -34,8 +34,8 @@ class Digest:
             live,
             key=lambda a: (
                 order.get(a.severity, 9),
-                -(a.finding.get("monthly_savings_usd") or 0),
-                a.finding["endpoint"],
+                -(a.finding.monthly_savings_usd or 0),
+                a.finding.endpoint,
             ),
         )
 

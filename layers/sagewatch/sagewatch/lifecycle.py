@@ -74,16 +74,16 @@ class FindingState:
 @dataclass(frozen=True)
 class Announcement:
     reason: Reason
-    finding: dict[str, Any]  # the current finding; for RESOLVED, the last one announced
-    previous: dict[str, Any] | None = None  # for CHANGED: what was announced before
+    finding: Finding  # the current finding; for RESOLVED, the last one announced
+    previous: Finding | None = None  # for CHANGED: what was announced before
 
     @property
     def severity(self) -> str:
-        return str(self.finding["severity"])
+        return self.finding.severity.value
 
 
 @dataclass
-class Plan:
+class Decision:
     announcements: list[Announcement] = field(default_factory=list)
     states: list[FindingState] = field(default_factory=list)  # to write back
     snoozed: dict[str, date] = field(default_factory=dict)  # endpoint -> silent until
@@ -108,11 +108,11 @@ def snoozes(tags_by_endpoint: Mapping[str, Mapping[str, str]], today: date) -> t
     return active, problems
 
 
-def material_change(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
-    keys = ("action", "instance_type", "instance_count")
-    if any(before["recommendation"].get(k) != after["recommendation"].get(k) for k in keys):
+def material_change(before: Finding, after: Finding) -> bool:
+    b, a = before.recommendation, after.recommendation
+    if (b.action, b.instance_type, b.instance_count) != (a.action, a.instance_type, a.instance_count):
         return True
-    old, new = before.get("monthly_savings_usd"), after.get("monthly_savings_usd")
+    old, new = before.monthly_savings_usd, after.monthly_savings_usd
     if old is None or new is None:
         return old != new
     if old == 0:
@@ -120,7 +120,7 @@ def material_change(before: Mapping[str, Any], after: Mapping[str, Any]) -> bool
     return bool(abs(new - old) / old > MATERIAL_SAVINGS_CHANGE)
 
 
-def plan(
+def decide(
     findings: Iterable[Finding],
     previous: Mapping[str, FindingState],
     *,
@@ -130,7 +130,7 @@ def plan(
     listed: set[str],
     complete: bool,
     snoozed: Mapping[str, date],
-) -> Plan:
+) -> Decision:
     """What to announce and what to remember.
 
     `judged`: endpoints judged in full this scan; `listed`: every endpoint that exists; `complete`: no
@@ -138,7 +138,7 @@ def plan(
     only when its endpoint was judged in full, or no longer exists, in a complete scan: an endpoint we
     could not read is not a fixed one.
     """
-    out = Plan(snoozed=dict(snoozed))
+    out = Decision(snoozed=dict(snoozed))
     stale = now + max(STALE_AFTER_MIN, timedelta(days=renotify_days * 2))
     seen = set()
     for f in findings:
@@ -156,36 +156,40 @@ def plan(
             finding=live.finding if live else doc,
             expires_at=stale,
         )
-        reason = None
-        if f.endpoint in snoozed:
-            pass
-        elif live is None or live.last_notified is None:
-            reason = Reason.NEW
-        elif material_change(live.finding, doc):
-            reason = Reason.CHANGED
-        elif now - live.last_notified >= timedelta(days=renotify_days):
-            reason = Reason.REMINDER
-        else:
+        reason = None if f.endpoint in snoozed else _reason(f, live, now, renotify_days)
+        if reason is None and f.endpoint not in snoozed:
             out.unchanged += 1
         if reason is not None:
-            previous_doc = live.finding if reason is Reason.CHANGED and live else None
-            out.announcements.append(Announcement(reason, doc, previous_doc))
+            before = Finding.from_dict(live.finding) if reason is Reason.CHANGED and live else None
+            out.announcements.append(Announcement(reason, f, before))
             state = replace(state, last_notified=now, finding=doc)
         out.states.append(state)
-    for prev in previous.values():
-        if not prev.open or prev.id in seen:
-            continue
-        gone = prev.endpoint not in listed
-        if not complete or not (gone or prev.endpoint in judged):
-            continue  # not known to be fixed: keep the record as it is
-        if prev.last_notified is not None and prev.endpoint not in snoozed:  # a snooze silences good news too
-            out.announcements.append(Announcement(Reason.RESOLVED, prev.finding))
-        out.states.append(
-            replace(prev, open=False, last_seen=now, last_notified=now, expires_at=now + RESOLVED_RETENTION)
-        )
+    if complete:
+        fixed = [
+            prev
+            for prev in previous.values()
+            if prev.open and prev.id not in seen and (prev.endpoint not in listed or prev.endpoint in judged)
+        ]  # anything else is not known to be fixed: its record is kept as it is
+        for prev in fixed:
+            if prev.last_notified is not None and prev.endpoint not in snoozed:  # a snooze silences good news too
+                out.announcements.append(Announcement(Reason.RESOLVED, Finding.from_dict(prev.finding)))
+            out.states.append(
+                replace(prev, open=False, last_seen=now, last_notified=now, expires_at=now + RESOLVED_RETENTION)
+            )
     return out
 
 
-def announce_all(findings: Iterable[Finding]) -> Plan:
+def _reason(f: Finding, live: FindingState | None, now: datetime, renotify_days: int) -> Reason | None:
+    """Why an open, unsnoozed finding is worth announcing now; None when it is not."""
+    if live is None or live.last_notified is None:
+        return Reason.NEW
+    if material_change(Finding.from_dict(live.finding), f):
+        return Reason.CHANGED
+    if now - live.last_notified >= timedelta(days=renotify_days):
+        return Reason.REMINDER
+    return None
+
+
+def announce_all(findings: Iterable[Finding]) -> Decision:
     """Without state (the table could not be read): every current finding, so nothing is missed."""
-    return Plan(announcements=[Announcement(Reason.NEW, f.to_dict()) for f in findings])
+    return Decision(announcements=[Announcement(Reason.NEW, f) for f in findings])

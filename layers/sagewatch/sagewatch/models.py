@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -106,6 +107,16 @@ class Recommendation:
     # What the endpoint or variant would cost per month afterwards (None: unknown or unchanged).
     monthly_cost_usd: float | None = None
 
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Recommendation:
+        return cls(
+            action=Action(doc["action"]),
+            instance_type=doc.get("instance_type"),
+            instance_count=doc.get("instance_count"),
+            summary=str(doc.get("summary", "")),
+            monthly_cost_usd=doc.get("monthly_cost_usd"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "action": self.action.value,
@@ -131,6 +142,35 @@ class Finding:
     monthly_cost_usd: float | None
     monthly_savings_usd: float | None
 
+    @property
+    def where(self) -> str:
+        """endpoint / variant / component, as a person reads it."""
+        text = self.endpoint
+        if self.variant:
+            text += f" / {self.variant}"
+        if self.inference_component:
+            text += f" / component {self.inference_component}"
+        return text
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Finding:
+        """The Finding a to_dict() document describes (stored state, a digest read back). Raises KeyError or
+        ValueError when it is not one."""
+        return cls(
+            id=str(doc["id"]),
+            kind=Kind(doc["kind"]),
+            severity=Severity(doc["severity"]),
+            endpoint=str(doc["endpoint"]),
+            variant=doc.get("variant"),
+            inference_component=doc.get("inference_component"),
+            instance_type=doc.get("instance_type"),
+            instance_count=doc.get("instance_count"),
+            evidence=dict(doc.get("evidence") or {}),
+            recommendation=Recommendation.from_dict(doc["recommendation"]),
+            monthly_cost_usd=doc.get("monthly_cost_usd"),
+            monthly_savings_usd=doc.get("monthly_savings_usd"),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -146,3 +186,13 @@ class Finding:
             "monthly_cost_usd": self.monthly_cost_usd,
             "monthly_savings_usd": self.monthly_savings_usd,
         }
+
+
+@dataclass
+class Discovery:
+    """What listing and describing the account's endpoints found."""
+
+    endpoints: list[Endpoint] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    errors: list[ScanError] = field(default_factory=list)
+    listed: list[str] = field(default_factory=list)  # every endpoint that exists, whatever its state

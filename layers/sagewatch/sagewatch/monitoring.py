@@ -154,29 +154,35 @@ def classify(event: object) -> Incoming:
     if not isinstance(detail, Mapping):
         raise EventShapeError(f"{bounded(repr(detail_type))} event has no detail object")
     if detail_type == PROCESSING_JOB_CHANGE:
-        missing = [k for k in ("ProcessingJobName", "ProcessingJobStatus") if not isinstance(detail.get(k), str)]
-        if missing:
-            raise EventShapeError(f"processing job event lacks {', '.join(missing)}")
-        status = bounded(detail["ProcessingJobStatus"], 64)
-        if _status(status) not in ("completed", "failed"):
-            return Ignored(f"processing job is {status}, not finished")
-        arn = optional(detail.get("ProcessingJobArn"), URI_MAX) or ""
-        return ProcessingJobEvent(bounded(detail["ProcessingJobName"]), arn, status, detail)
+        return _processing_job(detail)
     if detail_type in (ENDPOINT_CHANGE, DEPLOYMENT_CHANGE):
-        name = detail.get("EndpointName")
-        if not isinstance(name, str) or not name:
-            raise EventShapeError(f"{detail_type!r} event lacks EndpointName")
-        name, shown = bounded(name), bounded(detail.get("EndpointStatus", ""), 64)
-        status = _status(shown)
-        reason = optional(detail.get("FailureReason"), TEXT_MAX)
-        if detail_type == ENDPOINT_CHANGE and status == "failed":
-            return EndpointEvent(AlertKind.ENDPOINT_FAILED, name, shown, reason, detail)
-        if detail_type == DEPLOYMENT_CHANGE and status in ("rollingback", "updaterollbackfailed", "failed"):
-            return EndpointEvent(
-                AlertKind.DEPLOYMENT_ROLLBACK, name, shown, reason or _variant_messages(detail), detail
-            )
-        return Ignored(f"endpoint {name} is {shown}: nothing to report")
+        return _endpoint_change(str(detail_type), detail)
     return Ignored(f"detail-type {bounded(repr(detail_type))} is not handled")
+
+
+def _processing_job(detail: Mapping[str, Any]) -> Incoming:
+    missing = [k for k in ("ProcessingJobName", "ProcessingJobStatus") if not isinstance(detail.get(k), str)]
+    if missing:
+        raise EventShapeError(f"processing job event lacks {', '.join(missing)}")
+    status = bounded(detail["ProcessingJobStatus"], 64)
+    if _status(status) not in ("completed", "failed"):
+        return Ignored(f"processing job is {status}, not finished")
+    arn = optional(detail.get("ProcessingJobArn"), URI_MAX) or ""
+    return ProcessingJobEvent(bounded(detail["ProcessingJobName"]), arn, status, detail)
+
+
+def _endpoint_change(detail_type: str, detail: Mapping[str, Any]) -> Incoming:
+    name = detail.get("EndpointName")
+    if not isinstance(name, str) or not name:
+        raise EventShapeError(f"{detail_type!r} event lacks EndpointName")
+    name, shown = bounded(name), bounded(detail.get("EndpointStatus", ""), 64)
+    status = _status(shown)
+    reason = optional(detail.get("FailureReason"), TEXT_MAX)
+    if detail_type == ENDPOINT_CHANGE and status == "failed":
+        return EndpointEvent(AlertKind.ENDPOINT_FAILED, name, shown, reason, detail)
+    if detail_type == DEPLOYMENT_CHANGE and status in ("rollingback", "updaterollbackfailed", "failed"):
+        return EndpointEvent(AlertKind.DEPLOYMENT_ROLLBACK, name, shown, reason or _variant_messages(detail), detail)
+    return Ignored(f"endpoint {name} is {shown}: nothing to report")
 
 
 def _variant_messages(detail: Mapping[str, Any]) -> str | None:
@@ -235,31 +241,52 @@ def _float(text: str) -> float | None:
     return value if value == value and abs(value) != float("inf") else None
 
 
+def _drift(description: str) -> Measure | None:
+    m = _DRIFT.search(description)
+    d, t = (_float(m.group(1)), _float(m.group(2))) if m else (None, None)
+    return Measure(d, t, max(0.0, d - t)) if d is not None and t is not None else None
+
+
+def _attribution(description: str) -> Measure | None:
+    m = _ATTRIBUTION.search(description)
+    v, t = (_float(m.group(1)), _float(m.group(2))) if m else (None, None)
+    return Measure(v, t, abs(t - v)) if v is not None and t is not None else None
+
+
+def _metric(description: str) -> Measure | None:
+    m = _METRIC.search(description)
+    v, t = (_float(m.group(1)), _float(m.group(3))) if m else (None, None)
+    return Measure(v, t, abs(v - t) / max(abs(t), 0.01)) if v is not None and t is not None else None
+
+
+def _percentage(description: str) -> Measure | None:
+    m = _OBSERVED_PCT.search(description)
+    if not m:
+        return None
+    observed = _float(m.group(1))
+    e = _EXPECTED_PCT.search(description)
+    expected = _float(e.group(1)) if e else 100.0  # "Only N% of data is ..." measures against all of it
+    if observed is None or expected is None:
+        return None
+    return Measure(observed, expected, max(0.0, expected - observed) / 100, "%")
+
+
+def _value(description: str) -> Measure | None:
+    m = _VALUE.search(description)
+    value = _float(m.group(1)) if m else None
+    return Measure(value, None, None) if value is not None else None
+
+
+_MEASURES = (_drift, _attribution, _metric, _percentage, _value)  # the first that reads the description wins
+
+
 def measure(check: str, description: str) -> Measure | None:
     """The measure written in a Model Monitor description, or None. Gaps are on a 0..1 scale where the check
     has one (percentages, distances, nDCG), relative to the threshold for model-quality metrics."""
-    if m := _DRIFT.search(description):
-        d, t = _float(m.group(1)), _float(m.group(2))
-        if d is not None and t is not None:
-            return Measure(d, t, max(0.0, d - t))
-    if m := _ATTRIBUTION.search(description):
-        v, t = _float(m.group(1)), _float(m.group(2))
-        if v is not None and t is not None:
-            return Measure(v, t, abs(t - v))
-    if m := _METRIC.search(description):
-        v, t = _float(m.group(1)), _float(m.group(3))
-        if v is not None and t is not None:
-            return Measure(v, t, abs(v - t) / max(abs(t), 0.01))
-    if m := _OBSERVED_PCT.search(description):
-        observed = _float(m.group(1))
-        e = _EXPECTED_PCT.search(description)
-        expected = _float(e.group(1)) if e else 100.0  # "Only N% of data is ..." measures against all of it
-        if observed is not None and expected is not None:
-            return Measure(observed, expected, max(0.0, expected - observed) / 100, "%")
-    if m := _VALUE.search(description):
-        value = _float(m.group(1))
-        if value is not None:
-            return Measure(value, None, None)
+    for read in _MEASURES:
+        found = read(description)
+        if found is not None:
+            return found
     return None
 
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from sagewatch.metrics import FINDINGS_METRIC, SCAN_METRICS
 from sagewatch.models import Kind
-from sagewatch.report import ScanReport
+from sagewatch.scan_report import ScanReport
 
 logger = Logger()
 tracer = Tracer()

@@ -129,7 +129,7 @@ class LiveEndpoint:
 
 
 @dataclass(frozen=True)
-class Plan:
+class ActionPlan:
     action: str
     endpoint: str
     before: dict[str, dict[str, Any]]
@@ -297,7 +297,7 @@ def _resize_target(
     return instance_type, count
 
 
-def plan(request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now: datetime) -> Plan:
+def plan_action(request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now: datetime) -> ActionPlan:
     """What the request would do to `live`. Raises RemediationError when it cannot be done."""
     before = live.variants()
     after = copy.deepcopy(before)
@@ -317,7 +317,7 @@ def plan(request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now:
         steps.append(
             f"delete endpoint {name} (endpoint config {live.description.get('EndpointConfigName')} and models are kept)"
         )
-        return Plan(
+        return ActionPlan(
             a, name, before, {}, cost(before), 0.0, steps, "restore-endpoint with the snapshot key this run returns"
         )
     variant = _variant(live, request)
@@ -326,7 +326,7 @@ def plan(request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now:
         raise RemediationError(f"variant {variant} of {name} is serverless: nothing to resize or scale")
     if a == "set-instance-count":
         after[variant]["instance_count"] = request.instance_count
-        return Plan(
+        return ActionPlan(
             a,
             name,
             before,
@@ -344,7 +344,7 @@ def plan(request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now:
         if not live.is_async:
             raise RemediationError(f"{name} is not asynchronous: only async endpoints can scale to zero instances")
         after[variant]["instance_count"] = 0
-        return Plan(
+        return ActionPlan(
             a,
             name,
             before,
@@ -371,7 +371,7 @@ def plan(request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now:
         instance_type, count = _resize_target(request, f"{name}/{variant}", current, catalog)
         after[variant].update(instance_type=instance_type, instance_count=count)
         config = derived_config(live.config, new_name, variant, instance_type=instance_type, instance_count=count)
-    return Plan(
+    return ActionPlan(
         a,
         name,
         before,
@@ -428,3 +428,81 @@ def describe_validation_error(exc: Exception) -> str:
         parts.append(f"{where}: {str(err.get('msg'))[:200]}")
     more = f"; and {len(found) - 10} more" if len(found) > 10 else ""
     return "invalid remediation request: " + "; ".join(parts) + more
+
+
+def restore_plan(
+    request: RemediationRequest, live: LiveEndpoint | None, snapshot: dict[str, Any], catalog: Catalog
+) -> ActionPlan:
+    name = snapshot["endpoint"]["EndpointName"]
+    if name != request.endpoint:
+        raise RemediationError(f"snapshot {request.snapshot} is of endpoint {name}, not {request.endpoint}")
+    config = restore_config(snapshot)
+    target = LiveEndpoint(
+        snapshot["endpoint"],
+        config,
+        snapshot.get("tags", {}),
+        snapshot.get("inference_components", []),
+        snapshot.get("scalable_targets", []),
+        snapshot.get("scaling_policies", []),
+    )
+    before = live.variants() if live else {}
+    after = target.variants()
+    steps = []
+    if not live:
+        counts = ", ".join(f"{v} at {a['instance_count']} x {a['instance_type']}" for v, a in after.items())
+        steps.append(f"create endpoint config {config['EndpointConfigName']} as it ran when deleted ({counts})")
+        steps.append(f"create endpoint {name} with it and its tags")
+    have = {t["ResourceId"] for t in live.scalable_targets} if live else set()
+    steps += [
+        f"register auto scaling of {t['ResourceId']} ({t['MinCapacity']}-{t['MaxCapacity']} instances) once "
+        f"{name} is InService"
+        for t in target.scalable_targets
+        if t["ResourceId"] not in have
+    ]
+    have_policies = {(p["ResourceId"], p["PolicyName"]) for p in live.scaling_policies} if live else set()
+    steps += [
+        f"put scaling policy {p['PolicyName']} ({p.get('PolicyType')}) on {p['ResourceId']}"
+        for p in target.scaling_policies
+        if (p["ResourceId"], p["PolicyName"]) not in have_policies
+    ]
+    present = {c["InferenceComponentName"] for c in live.components} if live else set()
+    steps += [
+        f"create inference component {c['InferenceComponentName']} once {name} is InService"
+        for c in target.components
+        if c["InferenceComponentName"] not in present
+    ]
+    return ActionPlan(
+        "restore-endpoint",
+        name,
+        before,
+        after,
+        monthly_cost(before, catalog),
+        monthly_cost(after, catalog),
+        steps or ["nothing: the endpoint is already restored"],
+        f"delete-endpoint {name}",
+    )
+
+
+def check_real_run(
+    request: RemediationRequest, live: LiveEndpoint | None, stale: list[str], the_plan: ActionPlan
+) -> None:
+    """Every rule a real run must pass; raises RemediationError naming the first one it breaks."""
+    if request.confirm != request.endpoint:
+        raise RemediationError(
+            f"confirm must be the endpoint name {request.endpoint!r} for a real run (got {request.confirm!r})"
+        )
+    if not request.request_id:
+        raise RemediationError("a real run needs request_id (any unique string): a retried call then never acts twice")
+    if request.action in DESTRUCTIVE and request.expect is None and not request.force:
+        raise RemediationError(
+            "nothing to re-check the endpoint against: pass expect (a finding's command does) or force true"
+        )
+    if stale and not request.force:
+        raise RemediationError("the finding is stale: " + "; ".join(stale) + " (force true overrides)")
+    if the_plan.accelerator_change and not (request.allow_accelerator_change and request.force):
+        raise RemediationError(
+            f"the resize changes the accelerator ({the_plan.accelerator_change}): a real run needs both "
+            "allow_accelerator_change true and force true"
+        )
+    if live is not None and request.action != "delete-endpoint" and live.status != "InService":
+        raise RemediationError(f"endpoint {live.name} is {live.status}: try again when it is InService")

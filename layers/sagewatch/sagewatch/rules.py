@@ -6,30 +6,21 @@ import hashlib
 import math
 import statistics
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sagewatch.catalog import Accelerator, Catalog, InstanceSpec
+from sagewatch.catalog import Catalog, InstanceSpec
+from sagewatch.formats import iso_z, money
 from sagewatch.metrics import (
-    ACCELERATOR_DIMENSION,
     GPU_METRICS,
-    IMBALANCE_METRICS,
-    INSTANCE_DIMENSION,
-    NS_INSTANCE,
     UTILIZATION_METRICS,
     MetricResults,
     Windows,
-    backlog_metric,
-    component_metric,
-    traffic_specs,
-    utilization_metric,
-    utilization_names,
-    variant_metric,
 )
 from sagewatch.models import Action, Endpoint, Finding, Kind, Recommendation, Severity, Variant
 from sagewatch.settings import Thresholds
 from sagewatch.sizing import Option, Peaks, cheapest_option
+from sagewatch.usage import VariantUsage, variant_usage
 
 MIN_UTILIZATION_COVERAGE = 0.75  # share of the window's hours that must have utilization data
 HIGH_SAVINGS_USD = 1000.0
@@ -37,141 +28,6 @@ HIGH_SAVINGS_USD = 1000.0
 IMBALANCE_MIN_BUSIEST_PCT = 50.0
 IMBALANCE_MIN_GAP_PCT = 30.0
 MEDIUM_SAVINGS_USD = 100.0
-
-
-@dataclass(frozen=True)
-class ComponentTraffic:
-    invocations: float
-    errors_5xx: float
-    errors_4xx: float
-
-
-@dataclass(frozen=True)
-class VariantUsage:
-    """What the metrics say about one variant, already sliced to the windows."""
-
-    traffic_known: bool
-    invocations: float  # idle window; async: requests processed
-    errors_5xx: float  # async: InvocationFailures
-    errors_4xx: float
-    latency_ms: float | None
-    backlog_peak: float  # async queue; 0 otherwise
-    components: dict[str, ComponentTraffic] = field(default_factory=dict)
-    peaks: dict[str, float | None] = field(default_factory=dict)  # raw CloudWatch figures
-    utilization_since: datetime | None = None
-    utilization_hours: int = 0
-    utilization_known: bool = True
-    # Enhanced metrics: (metric, per GPU?) -> unit (instance id, or instance/GPU) -> (mean raw value, hours).
-    unit_means: dict[tuple[str, bool], dict[str, tuple[float, int]]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class _Traffic:
-    invocations: float
-    errors_5xx: float
-    errors_4xx: float = 0.0
-    latency_us: float | None = None
-    backlog_peak: float = 0.0
-    components: dict[str, ComponentTraffic] = field(default_factory=dict)
-
-
-def _async_traffic(endpoint: Endpoint, variant: Variant, results: MetricResults, since: datetime) -> _Traffic:
-    def total(name: str) -> float:
-        return results.total(variant_metric(endpoint.name, variant.name, name, "Sum"), since)
-
-    return _Traffic(
-        invocations=total("InvocationsProcesssed"),
-        errors_5xx=total("InvocationFailures"),
-        backlog_peak=results.peak(backlog_metric(endpoint.name), since) or 0.0,
-    )
-
-
-def _component_traffic(variant: Variant, results: MetricResults, since: datetime) -> _Traffic:
-    def total(ic: str, name: str) -> float:
-        return results.total(component_metric(ic, name, "Sum"), since)
-
-    components = {
-        ic: ComponentTraffic(
-            total(ic, "Invocations"), total(ic, "Invocation5XXErrors"), total(ic, "Invocation4XXErrors")
-        )
-        for ic in variant.inference_components
-    }
-    latencies = [
-        v
-        for ic in variant.inference_components
-        for v in results.values(component_metric(ic, "ModelLatency", "Average"), since)
-    ]
-    return _Traffic(
-        invocations=sum(c.invocations for c in components.values()),
-        errors_5xx=sum(c.errors_5xx for c in components.values()),
-        errors_4xx=sum(c.errors_4xx for c in components.values()),
-        latency_us=_mean(latencies),
-        components=components,
-    )
-
-
-def _variant_traffic(endpoint: Endpoint, variant: Variant, results: MetricResults, since: datetime) -> _Traffic:
-    def total(name: str) -> float:
-        return results.total(variant_metric(endpoint.name, variant.name, name, "Sum"), since)
-
-    latency = results.values(variant_metric(endpoint.name, variant.name, "ModelLatency", "Average"), since)
-    return _Traffic(total("Invocations"), total("Invocation5XXErrors"), total("Invocation4XXErrors"), _mean(latency))
-
-
-def _unit_means(
-    endpoint: Endpoint, variant: Variant, results: MetricResults, since: datetime
-) -> dict[tuple[str, bool], dict[str, tuple[float, int]]]:
-    """Mean utilization of each instance (and each GPU) of a variant, from its enhanced metrics."""
-    out: dict[tuple[str, bool], dict[str, tuple[float, int]]] = {}
-    for spec in results.series:
-        if spec.namespace != NS_INSTANCE or spec.name not in IMBALANCE_METRICS:
-            continue
-        dims = dict(spec.dimensions)
-        if dims.get("EndpointName") != endpoint.name or dims.get("VariantName") != variant.name:
-            continue
-        instance, device = dims.get(INSTANCE_DIMENSION), dims.get(ACCELERATOR_DIMENSION)
-        values = results.values(spec, since)
-        if instance is None or not values:
-            continue
-        unit = instance if device is None else f"{instance}/{device}"
-        out.setdefault((spec.name, device is not None), {})[unit] = (sum(values) / len(values), len(values))
-    return out
-
-
-def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, windows: Windows) -> VariantUsage:
-    since = windows.idle_start
-    known = all(results.known(s) for s in traffic_specs(endpoint, variant))
-    if endpoint.is_async:
-        known = known and results.known(backlog_metric(endpoint.name))
-        traffic = _async_traffic(endpoint, variant, results, since)
-    elif variant.uses_inference_components:
-        known = known and endpoint.inference_components_known
-        traffic = _component_traffic(variant, results, since)
-    else:
-        traffic = _variant_traffic(endpoint, variant, results, since)
-
-    # Utilization before the last deployment describes other hardware: leave it out.
-    util_since = max(windows.utilization_start, endpoint.history_start)
-    names = utilization_names(variant)
-    util_specs = {n: utilization_metric(endpoint.name, variant.name, n) for n in names}
-    return VariantUsage(
-        traffic_known=known,
-        invocations=traffic.invocations,
-        errors_5xx=traffic.errors_5xx,
-        errors_4xx=traffic.errors_4xx,
-        latency_ms=None if traffic.latency_us is None else round(traffic.latency_us / 1000, 2),
-        backlog_peak=traffic.backlog_peak,
-        components=traffic.components,
-        peaks={n: results.peak(s, util_since) for n, s in util_specs.items()},
-        utilization_since=util_since,
-        utilization_hours=results.count(util_specs["CPUUtilization"], util_since) if names else 0,
-        utilization_known=all(results.known(s) for s in util_specs.values()),
-        unit_means=_unit_means(endpoint, variant, results, util_since) if endpoint.enhanced_metrics else {},
-    )
-
-
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
 
 
 def finding_id(endpoint_arn: str, kind: Kind, variant: str | None, component: str | None) -> str:
@@ -191,11 +47,7 @@ def savings_severity(savings: float | None) -> Severity:
 
 
 def _iso(ts: datetime) -> str:
-    return ts.isoformat().replace("+00:00", "Z")
-
-
-def _money(value: float) -> str:
-    return f"${value:,.2f}"
+    return iso_z(ts)
 
 
 class EndpointJudge:
@@ -209,11 +61,11 @@ class EndpointJudge:
         thresholds: Thresholds,
         windows: Windows,
     ):
-        self.ep = endpoint
+        self.endpoint = endpoint
         self.usages = usages
         self.catalog = catalog
-        self.t = thresholds
-        self.w = windows
+        self.thresholds = thresholds
+        self.windows = windows
 
     # --- helpers -------------------------------------------------------------------------------
     def _spec(self, variant: Variant) -> InstanceSpec | None:
@@ -240,14 +92,14 @@ class EndpointJudge:
         if variant is not None:
             itype, count = variant.instance_type, variant.instance_count
         else:
-            types = {v.instance_type for v in self.ep.variants}
+            types = {v.instance_type for v in self.endpoint.variants}
             itype = types.pop() if len(types) == 1 else None
-            count = sum(v.instance_count for v in self.ep.variants)
+            count = sum(v.instance_count for v in self.endpoint.variants)
         return Finding(
-            id=finding_id(self.ep.arn, kind, variant.name if variant else None, component),
+            id=finding_id(self.endpoint.arn, kind, variant.name if variant else None, component),
             kind=kind,
             severity=severity,
-            endpoint=self.ep.name,
+            endpoint=self.endpoint.name,
             variant=variant.name if variant else None,
             inference_component=component,
             instance_type=itype,
@@ -268,7 +120,7 @@ class EndpointJudge:
         idle_variants = {f.variant for f in findings}
         if None in idle_variants:
             return findings  # the whole endpoint is idle: nothing else to say
-        for variant in self.ep.variants:
+        for variant in self.endpoint.variants:
             if variant.name in idle_variants:
                 continue
             findings += self.sizing(variant)
@@ -278,16 +130,16 @@ class EndpointJudge:
 
     def idle(self) -> list[Finding]:
         # Younger than the window (since creation or the last update): no history to call it idle on.
-        if self.ep.history_start > self.w.idle_start:
+        if self.endpoint.history_start > self.windows.idle_start:
             return []
         # If any variant's traffic is unknown, nothing about idleness is certain.
-        if not all(self.usages[v.name].traffic_known for v in self.ep.variants):
+        if not all(self.usages[v.name].traffic_known for v in self.endpoint.variants):
             return []
-        idle = [v for v in self.ep.variants if self._is_idle(v)]
+        idle = [v for v in self.endpoint.variants if self._is_idle(v)]
         if not idle:
             return []
         evidence = self._idle_evidence(idle)
-        if len(idle) == len(self.ep.variants):
+        if len(idle) == len(self.endpoint.variants):
             return self._idle_endpoint(evidence)
         findings = []
         for variant in idle:
@@ -298,8 +150,8 @@ class EndpointJudge:
                 Action.REMOVE_VARIANT,
                 None,
                 0,
-                f"Remove variant {variant.name} from {self.ep.name}: it served no requests in "
-                f"{self.t.idle_hours} h while the other variants did.",
+                f"Remove variant {variant.name} from {self.endpoint.name}: it served no requests in "
+                f"{self.thresholds.idle_hours} h while the other variants did.",
                 0.0,
             )
             findings.append(self._finding(Kind.IDLE, savings_severity(cost), variant, evidence, rec, cost, cost))
@@ -307,14 +159,14 @@ class EndpointJudge:
 
     def _idle_evidence(self, idle: list[Variant]) -> dict[str, Any]:
         evidence: dict[str, Any] = {
-            "window_start": _iso(self.w.idle_start),
-            "window_end": _iso(self.w.end),
-            "idle_hours": self.t.idle_hours,
+            "window_start": _iso(self.windows.idle_start),
+            "window_end": _iso(self.windows.end),
+            "idle_hours": self.thresholds.idle_hours,
             "invocations": 0,
-            "endpoint_age_hours": round((self.w.end - self.ep.history_start).total_seconds() / 3600, 1),
+            "endpoint_age_hours": round((self.windows.end - self.endpoint.history_start).total_seconds() / 3600, 1),
             "idle_variants": [v.name for v in idle],
         }
-        if self.ep.is_async:
+        if self.endpoint.is_async:
             evidence["metric"] = "InvocationsProcesssed"
             evidence["backlog_peak"] = 0
         components = [ic for v in idle for ic in v.inference_components]
@@ -324,18 +176,18 @@ class EndpointJudge:
         return evidence
 
     def _idle_endpoint(self, evidence: dict[str, Any]) -> list[Finding]:
-        costs = [self._variant_cost(v) for v in self.ep.variants]
+        costs = [self._variant_cost(v) for v in self.endpoint.variants]
         cost = None if any(c is None for c in costs) else round(sum(c for c in costs if c), 2)
-        instances = sum(v.instance_count for v in self.ep.variants)
-        hours = self.t.idle_hours
-        if self.ep.is_async:
+        instances = sum(v.instance_count for v in self.endpoint.variants)
+        hours = self.thresholds.idle_hours
+        if self.endpoint.is_async:
             if instances == 0:
                 return []  # already scaled to zero: costs nothing
             rec = Recommendation(
                 Action.SCALE_TO_ZERO,
                 None,
                 0,
-                f"Let {self.ep.name} scale to zero instances when its queue is empty (auto scaling minimum "
+                f"Let {self.endpoint.name} scale to zero instances when its queue is empty (auto scaling minimum "
                 f"capacity 0): it processed no requests in {hours} h.",
                 0.0,
             )
@@ -349,7 +201,8 @@ class EndpointJudge:
                 Action.INVESTIGATE,
                 None,
                 None,
-                f"{self.ep.name} is serverless and served no requests in {hours} h; delete it if it is no longer used.",
+                f"{self.endpoint.name} is serverless and served no requests in {hours} h; "
+                "delete it if it is no longer used.",
             )
             return [self._finding(Kind.IDLE, Severity.LOW, None, evidence, rec, cost, 0.0)]
         what = (
@@ -361,7 +214,7 @@ class EndpointJudge:
             Action.DELETE_ENDPOINT,
             None,
             0,
-            f"Delete endpoint {self.ep.name}: it {what}. Its endpoint config and models are kept.",
+            f"Delete endpoint {self.endpoint.name}: it {what}. Its endpoint config and models are kept.",
             0.0,
         )
         return [self._finding(Kind.IDLE, savings_severity(cost), None, evidence, rec, cost, cost)]
@@ -382,7 +235,7 @@ class EndpointJudge:
         observed = peaks.observed()
         if not observed:
             return []
-        hot = {k: v for k, v in observed.items() if v > self.t.saturation_pct}
+        hot = {k: v for k, v in observed.items() if v > self.thresholds.saturation_pct}
         if hot:
             return [self._saturated(variant, spec, peaks, hot, usage)]
         oversized = self._oversized(variant, spec, peaks, usage)
@@ -394,10 +247,10 @@ class EndpointJudge:
             for k, v in usage.peaks.items()
             if k in UTILIZATION_METRICS + GPU_METRICS
         }
-        since = usage.utilization_since or self.w.utilization_start
+        since = usage.utilization_since or self.windows.utilization_start
         return {
             "window_start": _iso(since),
-            "window_end": _iso(self.w.end),
+            "window_end": _iso(self.windows.end),
             "hours_observed": usage.utilization_hours,
             "statistic": "highest hourly average",
             "peak_pct": peaks.observed(),
@@ -411,7 +264,7 @@ class EndpointJudge:
         self, variant: Variant, spec: InstanceSpec, peaks: Peaks, hot: dict[str, float], usage: VariantUsage
     ) -> Finding:
         n = variant.instance_count
-        target = self.t.target_utilization_pct
+        target = self.thresholds.target_utilization_pct
         compute_peak = max([v for k, v in peaks.observed().items() if k in ("cpu", "gpu")], default=0.0)
         upper = max(n, math.ceil(n * compute_peak / target))
         # Hot resources must come under the target; the others may not get worse than today.
@@ -420,25 +273,25 @@ class EndpointJudge:
         cost = spec.monthly_cost(n)
         evidence = self._sizing_evidence(spec, peaks, usage)
         evidence["saturated"] = hot
-        evidence["threshold_pct"] = self.t.saturation_pct
+        evidence["threshold_pct"] = self.thresholds.saturation_pct
         worst = max(hot.values())
-        severity = Severity.HIGH if worst >= (self.t.saturation_pct + 100) / 2 else Severity.MEDIUM
+        severity = Severity.HIGH if worst >= (self.thresholds.saturation_pct + 100) / 2 else Severity.MEDIUM
         hot_text = ", ".join(f"{k} {v:.0f}%" for k, v in hot.items())
         if option is None:
             rec = Recommendation(
                 Action.INVESTIGATE,
                 None,
                 None,
-                f"{self.ep.name}/{variant.name} peaks at {hot_text} and no {spec.accelerator.value} "
+                f"{self.endpoint.name}/{variant.name} peaks at {hot_text} and no {spec.accelerator.value} "
                 f"instance in the catalog brings it under {target:g}%: shard the model or change its serving setup.",
             )
             return self._finding(Kind.SATURATED, severity, variant, evidence, rec, cost, 0.0)
         same_type = option.spec.instance_type == spec.instance_type
         action = Action.SCALE_OUT if same_type else Action.RESIZE_VARIANT
         verb = (
-            f"Scale {self.ep.name}/{variant.name} out to {option.count} x {spec.instance_type}"
+            f"Scale {self.endpoint.name}/{variant.name} out to {option.count} x {spec.instance_type}"
             if same_type
-            else f"Resize {self.ep.name}/{variant.name} to {option.count} x {option.spec.instance_type}"
+            else f"Resize {self.endpoint.name}/{variant.name} to {option.count} x {option.spec.instance_type}"
         )
         rec = self._sized_recommendation(action, option, cost, f"{verb}: it peaks at {hot_text}.")
         return self._finding(
@@ -453,11 +306,11 @@ class EndpointJudge:
 
     def _oversized(self, variant: Variant, spec: InstanceSpec, peaks: Peaks, usage: VariantUsage) -> Finding | None:
         # Right-sizing needs the whole window on today's hardware, and both CPU and memory seen.
-        if usage.utilization_since is None or usage.utilization_since > self.w.utilization_start:
+        if usage.utilization_since is None or usage.utilization_since > self.windows.utilization_start:
             return None
         if peaks.cpu is None or peaks.memory is None:
             return None
-        window_hours = (self.w.end - self.w.utilization_start).total_seconds() / 3600
+        window_hours = (self.windows.end - self.windows.utilization_start).total_seconds() / 3600
         if usage.utilization_hours < MIN_UTILIZATION_COVERAGE * window_hours:
             return None
         # Component placement follows the components' reservations, which this rule does not see.
@@ -466,23 +319,23 @@ class EndpointJudge:
         n = variant.instance_count
         # Never below two instances when there are two or more: SageMaker spreads them over zones.
         counts = range(min(n, 2), n + 1)
-        option = cheapest_option(spec, n, peaks, self.catalog, self.t.target_utilization_pct, counts)
+        option = cheapest_option(spec, n, peaks, self.catalog, self.thresholds.target_utilization_pct, counts)
         cost = spec.monthly_cost(n)
         if option is None:
             return None
         savings = round(cost - option.monthly_cost, 2)
-        if savings < max(self.t.min_monthly_savings_usd, 0.01):
+        if savings < max(self.thresholds.min_monthly_savings_usd, 0.01):
             return None
         evidence = self._sizing_evidence(spec, peaks, usage)
-        evidence["target_pct"] = self.t.target_utilization_pct
+        evidence["target_pct"] = self.thresholds.target_utilization_pct
         peak_text = ", ".join(f"{k} {v:.0f}%" for k, v in peaks.observed().items())
         rec = self._sized_recommendation(
             Action.RESIZE_VARIANT,
             option,
             cost,
-            f"Resize {self.ep.name}/{variant.name} from {n} x {spec.instance_type} to {option.count} x "
+            f"Resize {self.endpoint.name}/{variant.name} from {n} x {spec.instance_type} to {option.count} x "
             f"{option.spec.instance_type}: its peaks ({peak_text}) would stay under "
-            f"{self.t.target_utilization_pct:g}%.",
+            f"{self.thresholds.target_utilization_pct:g}%.",
         )
         return self._finding(Kind.OVERSIZED, savings_severity(savings), variant, evidence, rec, cost, savings)
 
@@ -492,7 +345,7 @@ class EndpointJudge:
             action,
             option.spec.instance_type,
             option.count,
-            f"{summary} Monthly cost {_money(cost)} -> {_money(option.monthly_cost)}.",
+            f"{summary} Monthly cost {money(cost, cents=True)} -> {money(option.monthly_cost, cents=True)}.",
             option.monthly_cost,
         )
 
@@ -522,34 +375,34 @@ class EndpointJudge:
         cost: float | None,
         component: str | None,
     ) -> Finding | None:
-        if invocations < self.t.min_error_invocations:
+        if invocations < self.thresholds.min_error_invocations:
             return None
         rate = 100.0 * errors_5xx / invocations
-        if rate <= self.t.error_rate_pct:
+        if rate <= self.thresholds.error_rate_pct:
             return None
-        failures = "InvocationFailures" if self.ep.is_async else "Invocation5XXErrors"
+        failures = "InvocationFailures" if self.endpoint.is_async else "Invocation5XXErrors"
         evidence: dict[str, Any] = {
-            "window_start": _iso(self.w.idle_start),
-            "window_end": _iso(self.w.end),
+            "window_start": _iso(self.windows.idle_start),
+            "window_end": _iso(self.windows.end),
             "invocations": int(invocations),
             "errors_5xx": int(errors_5xx),
             "errors_4xx": int(errors_4xx),
             "error_rate_pct": round(rate, 2),
-            "threshold_pct": self.t.error_rate_pct,
+            "threshold_pct": self.thresholds.error_rate_pct,
             "metric": failures,
         }
         if latency_ms is not None:
             evidence["model_latency_ms_avg"] = latency_ms
-        where = f"{self.ep.name}/{variant.name}" + (f" (component {component})" if component else "")
+        where = f"{self.endpoint.name}/{variant.name}" + (f" (component {component})" if component else "")
         rec = Recommendation(
             Action.INVESTIGATE,
             None,
             None,
             f"{where}: {rate:.1f}% of {int(invocations):,} requests failed with server errors in "
-            f"{self.t.idle_hours} h. Check the model container's CloudWatch logs "
-            f"(/aws/sagemaker/Endpoints/{self.ep.name}).",
+            f"{self.thresholds.idle_hours} h. Check the model container's CloudWatch logs "
+            f"(/aws/sagemaker/Endpoints/{self.endpoint.name}).",
         )
-        severity = Severity.HIGH if rate >= 5 * self.t.error_rate_pct else Severity.MEDIUM
+        severity = Severity.HIGH if rate >= 5 * self.thresholds.error_rate_pct else Severity.MEDIUM
         return self._finding(Kind.ERRORS, severity, variant, evidence, rec, cost, 0.0, component)
 
     def imbalance(self, variant: Variant) -> list[Finding]:
@@ -558,7 +411,7 @@ class EndpointJudge:
         usage = self.usages[variant.name]
         if spec is None or not usage.unit_means:
             return []
-        gpus = spec.accelerator_count if spec.accelerator is Accelerator.NVIDIA else 0
+        gpus = spec.gpus
         worst = None
         for (metric, per_device), units in sorted(usage.unit_means.items()):
             resource = "gpu" if metric == "GPUUtilization" else "cpu"
@@ -578,8 +431,8 @@ class EndpointJudge:
             "siblings_median_pct": round(median, 1),
             "per_unit_pct": loads,
             "hours_observed": hours,
-            "window_start": _iso(usage.utilization_since or self.w.utilization_start),
-            "window_end": _iso(self.w.end),
+            "window_start": _iso(usage.utilization_since or self.windows.utilization_start),
+            "window_end": _iso(self.windows.end),
         }
         summary = (
             f"{unit} {busiest} averages {busiest_pct:.0f}% {resource.upper()} while its {len(loads) - 1} "
@@ -587,7 +440,7 @@ class EndpointJudge:
             "clients, or a model loaded on one device only). The averages hide it."
         )
         rec = Recommendation(Action.INVESTIGATE, None, None, summary)
-        severity = Severity.HIGH if busiest_pct >= self.t.saturation_pct else Severity.MEDIUM
+        severity = Severity.HIGH if busiest_pct >= self.thresholds.saturation_pct else Severity.MEDIUM
         return [self._finding(Kind.IMBALANCED, severity, variant, evidence, rec, self._variant_cost(variant), None)]
 
 

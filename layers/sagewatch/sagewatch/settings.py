@@ -145,6 +145,21 @@ class Thresholds:
     def from_env(cls, env: Mapping[str, str]) -> Thresholds:
         return cls.from_strings({name: env.get(rule.env) or None for name, rule in _RULES.items()})
 
+    @classmethod
+    def one_from_env(cls, env: Mapping[str, str], name: str) -> float:
+        """One threshold alone, checked against its own bounds (for a function that uses only it)."""
+        rule = _RULES[name]
+        raw = env.get(rule.env) or None
+        if raw is None:
+            return float(getattr(cls(), name))
+        try:
+            value = float(rule.parse(raw))
+        except ValueError:
+            raise SettingsError(f"{rule.env} ({rule.flag}) must be a number, got {raw!r}") from None
+        if not rule.low <= value <= rule.high:
+            raise SettingsError(f"{rule.env} ({rule.flag}) must be between {rule.low:g} and {rule.high:g}, got {raw!r}")
+        return value
+
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
@@ -186,16 +201,31 @@ def _topic_arn(env: Mapping[str, str], name: str) -> str:
 
 
 @dataclass(frozen=True)
+class Notifications:
+    """Where a function's notices go: the stack's topic, with Chatbot's format on its https body or not."""
+
+    topic_arn: str
+    chatbot: bool = False
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Notifications:
+        return cls(topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"), chatbot=_bool(env, "SAGEWATCH_CHATBOT", False))
+
+
+def _event_bus(env: Mapping[str, str]) -> str:
+    return env.get("SAGEWATCH_EVENT_BUS", "").strip() or "default"
+
+
+@dataclass(frozen=True)
 class ScanSettings:
     """Settings of the scheduled scan function."""
 
     region: str
-    topic_arn: str
+    notifications: Notifications
     state_table: str
     thresholds: Thresholds
     renotify_days: int = 7
     event_bus: str = "default"
-    chatbot: bool = False
     catalog_path: Path | None = None
 
     @classmethod
@@ -203,12 +233,11 @@ class ScanSettings:
         catalog = env.get("SAGEWATCH_CATALOG_PATH", "").strip()
         return cls(
             region=_require(env, "AWS_REGION"),
-            topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
+            notifications=Notifications.from_env(env),
             state_table=_require(env, "SAGEWATCH_STATE_TABLE"),
             thresholds=Thresholds.from_env(env),
             renotify_days=_whole_days(env, "SAGEWATCH_RENOTIFY_DAYS", default=7, most=365),
-            event_bus=env.get("SAGEWATCH_EVENT_BUS", "").strip() or "default",
-            chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
+            event_bus=_event_bus(env),
             catalog_path=Path(catalog) if catalog else None,
         )
 
@@ -232,63 +261,57 @@ class MonitorSettings:
     """Settings of the Model Monitor and endpoint-health function."""
 
     region: str
-    topic_arn: str
+    notifications: Notifications
     idempotency_table: str
     event_bus: str = "default"
-    chatbot: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> MonitorSettings:
         return cls(
             region=_require(env, "AWS_REGION"),
-            topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
+            notifications=Notifications.from_env(env),
             idempotency_table=_require(env, "SAGEWATCH_IDEMPOTENCY_TABLE"),
-            event_bus=env.get("SAGEWATCH_EVENT_BUS", "").strip() or "default",
-            chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
+            event_bus=_event_bus(env),
         )
 
 
 @dataclass(frozen=True)
 class RemediateSettings:
-    """Settings of the remediation function."""
+    """Settings of the remediation function (its thresholds set the idle re-check's window)."""
 
     region: str
-    topic_arn: str
+    notifications: Notifications
     bucket: str
     idempotency_table: str
     thresholds: Thresholds
-    chatbot: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> RemediateSettings:
         return cls(
             region=_require(env, "AWS_REGION"),
-            topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
+            notifications=Notifications.from_env(env),
             bucket=_require(env, "SAGEWATCH_BUCKET"),
             idempotency_table=_require(env, "SAGEWATCH_IDEMPOTENCY_TABLE"),
             thresholds=Thresholds.from_env(env),
-            chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
         )
 
 
 @dataclass(frozen=True)
 class ReportSettings:
-    """Settings of the weekly cost report function."""
+    """Settings of the weekly cost report function: waste is measured against the target utilization only."""
 
     region: str
-    topic_arn: str
+    notifications: Notifications
     bucket: str
-    thresholds: Thresholds
+    target_utilization_pct: float = 70.0
     days: int = 7
-    chatbot: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReportSettings:
         return cls(
             region=_require(env, "AWS_REGION"),
-            topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
+            notifications=Notifications.from_env(env),
             bucket=_require(env, "SAGEWATCH_BUCKET"),
-            thresholds=Thresholds.from_env(env),
+            target_utilization_pct=Thresholds.one_from_env(env, "target_utilization_pct"),
             days=_whole_days(env, "SAGEWATCH_REPORT_DAYS", default=7, most=90),
-            chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
         )

@@ -32,7 +32,7 @@ class Peaks:
         gpu_memory: float | None = None,
     ) -> Peaks:
         """CloudWatch's CPU and GPU figures are summed over cores and GPUs: 400% on 4 vCPUs is full."""
-        gpus = spec.accelerator_count if spec.accelerator is Accelerator.NVIDIA else 0
+        gpus = spec.gpus
         return cls(
             cpu=None if cpu is None else cpu / spec.vcpu,
             memory=memory,

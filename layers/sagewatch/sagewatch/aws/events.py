@@ -30,10 +30,10 @@ class FindingEvents:
                 "Source": SOURCE,
                 "DetailType": DETAIL_TYPE,
                 "EventBusName": self.bus,
-                "Resources": [f"arn:aws:sagemaker:{region}:{account}:endpoint/{a.finding['endpoint'].lower()}"]
+                "Resources": [f"arn:aws:sagemaker:{region}:{account}:endpoint/{a.finding.endpoint.lower()}"]
                 if account
                 else [],
-                "Detail": json.dumps({"reason": a.reason.value, **a.finding}),
+                "Detail": json.dumps({"reason": a.reason.value, **a.finding.to_dict()}),
             }
             for a in announcements
         ]

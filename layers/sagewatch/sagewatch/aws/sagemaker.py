@@ -14,8 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sagewatch.aws.clients import error_code, error_message, is_not_found
 from sagewatch.costs import Reservation, reservation_from_api
 from sagewatch.inventory import IGNORE_TAG, endpoint_from_api, is_ignored, tags_to_dict
-from sagewatch.models import Endpoint, ScanError, Skipped
-from sagewatch.scan import Discovery
+from sagewatch.models import Discovery, Endpoint, ScanError, Skipped
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient

@@ -1,4 +1,5 @@
-"""Build the real (boto3-backed) dependencies of each entry point."""
+"""The one place that builds each use case's real (boto3-backed) dependencies from settings and clients.
+The handlers and the CLI both call these, so a setting means the same thing wherever it is used."""
 
 from __future__ import annotations
 
@@ -6,20 +7,41 @@ import json
 from typing import Any
 
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
+from sagewatch.app.monitor import MonitorDependencies
+from sagewatch.app.remediate import RemediationDependencies, answer
+from sagewatch.app.scan import ScanDependencies
+from sagewatch.app.weekly import WeeklyDependencies
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.events import FindingEvents
+from sagewatch.aws.monitor import MonitorReader
 from sagewatch.aws.remediate import RemediationTarget
-from sagewatch.aws.reports import ReportStore
+from sagewatch.aws.report_store import ReportStore
 from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.aws.state import StateStore
 from sagewatch.catalog import Catalog
 from sagewatch.notify import Notice
-from sagewatch.remediation import RemediationError, RemediationRequest
-from sagewatch.service import RemediationDependencies, ScanDependencies, WeeklyDependencies, remediate
-from sagewatch.settings import ReportSettings, ScanSettings, Thresholds
+from sagewatch.remediation import RemediationRequest
+from sagewatch.settings import (
+    MonitorSettings,
+    Notifications,
+    RemediateSettings,
+    ReportSettings,
+    ScanSettings,
+    Thresholds,
+)
+
+
+def publisher(clients: Clients, notifications: Notifications) -> TopicPublisher:
+    return TopicPublisher(clients.sns(), notifications.topic_arn, chatbot=notifications.chatbot)
+
+
+def readers(clients: Clients) -> tuple[SageMakerInventory, CloudWatchMetrics]:
+    """What a read-only scan or cost report needs: the endpoints and their metrics."""
+    return SageMakerInventory(clients.sagemaker()), CloudWatchMetrics(clients.cloudwatch())
 
 
 def scan_dependencies(
@@ -27,10 +49,11 @@ def scan_dependencies(
 ) -> ScanDependencies:
     """Cheap to call per invocation when the clients and the catalog are made once, at cold start."""
     clients = clients or Clients(settings.region)
+    inventory, metrics = readers(clients)
     return ScanDependencies(
-        inventory=SageMakerInventory(clients.sagemaker()),
-        metrics=CloudWatchMetrics(clients.cloudwatch()),
-        publisher=TopicPublisher(clients.sns(), settings.topic_arn, chatbot=settings.chatbot),
+        inventory=inventory,
+        metrics=metrics,
+        publisher=publisher(clients, settings.notifications),
         events=FindingEvents(clients.events(), settings.event_bus),
         state=StateStore(clients.dynamodb(), settings.state_table),
         catalog=catalog or Catalog.load(settings.catalog_path),
@@ -42,36 +65,25 @@ def weekly_dependencies(
     settings: ReportSettings, account: str | None, clients: Clients | None = None, catalog: Catalog | None = None
 ) -> WeeklyDependencies:
     clients = clients or Clients(settings.region)
+    inventory, metrics = readers(clients)
     return WeeklyDependencies(
-        inventory=SageMakerInventory(clients.sagemaker()),
-        metrics=CloudWatchMetrics(clients.cloudwatch()),
+        inventory=inventory,
+        metrics=metrics,
         catalog=catalog or Catalog.load(),
         archive=ReportStore(clients.s3(), settings.bucket),
-        publisher=TopicPublisher(clients.sns(), settings.topic_arn, chatbot=settings.chatbot),
+        publisher=publisher(clients, settings.notifications),
         account=account,
     )
 
 
-# A synchronous invoke must never be retried by the SDK (a retry could act twice if the request_id were
-# not there), and a real run may take minutes (inference components delete asynchronously).
-INVOKE_CONFIG = Config(read_timeout=900, connect_timeout=10, retries={"total_max_attempts": 1})
-
-
-def invoke_remediation(
-    clients: Clients, request: dict[str, Any], *, function: str | None, stack: str
-) -> dict[str, Any]:
-    """Invoke the deployed remediation function (found through its stack unless named) and return its answer."""
-    if function is None:
-        cfn = clients.session.client("cloudformation", region_name=clients.region)
-        resource = cfn.describe_stack_resource(StackName=stack, LogicalResourceId="RemediateFunction")
-        function = str(resource["StackResourceDetail"]["PhysicalResourceId"])
-    client = clients.session.client("lambda", region_name=clients.region, config=INVOKE_CONFIG)
-    response = client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(request))
-    payload = json.loads(response["Payload"].read() or b"null")
-    if response.get("FunctionError"):
-        return {"status": "error", "error": payload.get("errorMessage") if isinstance(payload, dict) else payload}
-    result: dict[str, Any] = payload
-    return result
+def monitor_dependencies(settings: MonitorSettings, account: str | None, clients: Clients) -> MonitorDependencies:
+    return MonitorDependencies(
+        source=MonitorReader(clients.sagemaker(), clients.s3()),
+        publisher=publisher(clients, settings.notifications),
+        events=FindingEvents(clients.events(), settings.event_bus),
+        region=settings.region,
+        account=account,
+    )
 
 
 class _NoAnnouncement:
@@ -81,19 +93,88 @@ class _NoAnnouncement:
         return [""]
 
 
-def local_remediation(
-    clients: Clients, request: dict[str, Any], *, bucket: str | None, topic_arn: str | None
-) -> dict[str, Any]:
-    """The same service with the caller's own credentials (no idempotency table: keep request ids unique)."""
-    deps = RemediationDependencies(
+def remediation_dependencies(
+    clients: Clients,
+    *,
+    bucket: str | None,
+    topic_arn: str | None,
+    chatbot: bool,
+    thresholds: Thresholds,
+    account: str | None,
+    catalog: Catalog | None = None,
+) -> RemediationDependencies:
+    return RemediationDependencies(
         actor=RemediationTarget(clients.sagemaker(), clients.s3(), clients.autoscaling(), clients.cloudwatch(), bucket),
         metrics=CloudWatchMetrics(clients.cloudwatch()),
-        announcer=TopicPublisher(clients.sns(), topic_arn) if topic_arn else _NoAnnouncement(),
-        catalog=Catalog.load(),
-        thresholds=Thresholds(),
+        announcer=TopicPublisher(clients.sns(), topic_arn, chatbot=chatbot) if topic_arn else _NoAnnouncement(),
+        catalog=catalog or Catalog.load(),
+        thresholds=thresholds,
+        account=account,
+    )
+
+
+def function_remediation(
+    settings: RemediateSettings, account: str, clients: Clients, catalog: Catalog
+) -> RemediationDependencies:
+    """The remediation function's dependencies (its own settings)."""
+    return remediation_dependencies(
+        clients,
+        bucket=settings.bucket,
+        topic_arn=settings.notifications.topic_arn,
+        chatbot=settings.notifications.chatbot,
+        thresholds=settings.thresholds,
+        account=account,
+        catalog=catalog,
+    )
+
+
+# A synchronous invoke must never be retried by the SDK (a retry could act twice if the request_id were
+# not there), and a real run may take minutes (inference components delete asynchronously).
+INVOKE_CONFIG = Config(read_timeout=900, connect_timeout=10, retries={"total_max_attempts": 1})
+
+
+def _stack_function(clients: Clients, stack: str) -> str:
+    cfn = clients.session.client("cloudformation", region_name=clients.region)
+    resource = cfn.describe_stack_resource(StackName=stack, LogicalResourceId="RemediateFunction")
+    return str(resource["StackResourceDetail"]["PhysicalResourceId"])
+
+
+def invoke_remediation(
+    clients: Clients, request: dict[str, Any], *, function: str | None, stack: str
+) -> dict[str, Any]:
+    """Invoke the deployed remediation function (found through its stack unless named) and return its answer."""
+    function = function or _stack_function(clients, stack)
+    client = clients.session.client("lambda", region_name=clients.region, config=INVOKE_CONFIG)
+    response = client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(request))
+    payload = json.loads(response["Payload"].read() or b"null")
+    if response.get("FunctionError"):
+        return {"status": "error", "error": payload.get("errorMessage") if isinstance(payload, dict) else payload}
+    result: dict[str, Any] = payload
+    return result
+
+
+def deployed_thresholds(clients: Clients, *, function: str | None, stack: str) -> Thresholds | None:
+    """The thresholds the deployed remediation function uses (its environment), or None when it cannot be
+    read: the idle re-check of `remediate --local` then matches what the function would check."""
+    try:
+        name = function or _stack_function(clients, stack)
+        client = clients.session.client("lambda", region_name=clients.region)
+        env = client.get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables", {})
+    except (ClientError, BotoCoreError):
+        return None
+    return Thresholds.from_env(env)
+
+
+def local_remediation(
+    clients: Clients, request: RemediationRequest, *, bucket: str | None, topic_arn: str | None, thresholds: Thresholds
+) -> dict[str, Any]:
+    """The same use case with the caller's own credentials (no idempotency table: keep request ids unique)."""
+    deps = remediation_dependencies(
+        clients,
+        bucket=bucket,
+        topic_arn=topic_arn,
+        chatbot=False,
+        thresholds=thresholds,
         account=clients.account_id(),
     )
-    try:
-        return remediate(RemediationRequest.model_validate(request), deps)
-    except RemediationError as exc:
-        return {"status": "refused", "error": str(exc)}
+    return answer(request, deps)

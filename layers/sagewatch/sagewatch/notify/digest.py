@@ -9,7 +9,9 @@ from datetime import datetime
 from typing import Any
 
 from sagewatch.digest import DIGEST_SCHEMA, SEVERITIES, Digest
+from sagewatch.formats import iso_z, money
 from sagewatch.lifecycle import Announcement, Reason
+from sagewatch.models import Finding, Kind
 from sagewatch.notify.core import (
     Chatbot,
     Rendering,
@@ -24,28 +26,15 @@ from sagewatch.notify.core import (
 from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SLACK_BLOCKS_MAX, SNS_MAX_BYTES, chat, code
 
 
-def money(value: float | None) -> str:
-    return "unknown" if value is None else f"${value:,.0f}"
+def size(finding: Finding) -> str:
+    if finding.instance_type:
+        return f"{finding.instance_count} x {finding.instance_type}"
+    return "serverless" if finding.instance_count == 0 else f"{finding.instance_count} instances"
 
 
-def where(finding: Mapping[str, Any]) -> str:
-    text = str(finding["endpoint"])
-    if finding.get("variant"):
-        text += f" / {finding['variant']}"
-    if finding.get("inference_component"):
-        text += f" / component {finding['inference_component']}"
-    return text
-
-
-def size(finding: Mapping[str, Any]) -> str:
-    if finding.get("instance_type"):
-        return f"{finding['instance_count']} x {finding['instance_type']}"
-    return "serverless" if finding.get("instance_count") == 0 else f"{finding.get('instance_count')} instances"
-
-
-def evidence_sentence(finding: Mapping[str, Any]) -> str:
-    ev, kind = finding.get("evidence", {}), finding["kind"]
-    if kind == "idle":
+def evidence_sentence(finding: Finding) -> str:
+    ev, kind = finding.evidence, finding.kind
+    if kind is Kind.IDLE:
         hours = ev.get("idle_hours")
         if ev.get("metric") == "InvocationsProcesssed":
             return f"No requests processed and an empty queue in the last {hours} h."
@@ -55,20 +44,18 @@ def evidence_sentence(finding: Mapping[str, Any]) -> str:
                 return "Hosts no inference components."
             return f"None of its inference components ({', '.join(comps)}) was invoked in the last {hours} h."
         return f"No invocations in the last {hours} h."
-    if kind in ("oversized", "saturated"):
+    if kind in (Kind.OVERSIZED, Kind.SATURATED):
         peaks = ", ".join(f"{k} {v:.0f}%" for k, v in ev.get("peak_pct", {}).items())
         return f"Peak hourly utilization over {ev.get('hours_observed', '?')} h: {peaks}."
-    if kind == "imbalanced":
+    if kind is Kind.IMBALANCED:
         return (
             f"Mean {str(ev.get('resource', '')).upper()} over {ev.get('hours_observed', '?')} h: {ev.get('unit')} "
             f"{ev.get('busiest')} at {ev.get('busiest_pct')}%, its siblings' median {ev.get('siblings_median_pct')}%."
         )
-    if kind == "errors":
-        return (
-            f"{ev.get('error_rate_pct')}% of {ev.get('invocations', 0):,} requests failed with server errors "
-            f"(threshold {ev.get('threshold_pct')}%)."
-        )
-    return ""
+    return (  # Kind.ERRORS
+        f"{ev.get('error_rate_pct')}% of {ev.get('invocations', 0):,} requests failed with server errors "
+        f"(threshold {ev.get('threshold_pct')}%)."
+    )
 
 
 def subject(d: Digest) -> str:
@@ -104,7 +91,7 @@ def render_email(d: Digest) -> str:
     if d.resolved():
         lines += ["", f"RESOLVED ({len(d.resolved())})", "-" * len(f"RESOLVED ({len(d.resolved())})")]
         lines += [
-            f"  {a.finding['kind']}: {where(a.finding)} is no longer {a.finding['kind']} (finding {a.finding['id']})"
+            f"  {a.finding.kind}: {a.finding.where} is no longer {a.finding.kind} (finding {a.finding.id})"
             for a in d.resolved()
         ]
     if d.snoozed:
@@ -116,23 +103,23 @@ def render_email(d: Digest) -> str:
 def _email_finding(d: Digest, a: Announcement) -> list[str]:
     f = a.finding
     lines = [
-        f"[{a.reason.value.upper()}] {f['kind']}: {where(f)} ({size(f)})",
+        f"[{a.reason.value.upper()}] {f.kind}: {f.where} ({size(f)})",
         f"  {evidence_sentence(f)}",
-        f"  Costs {money(f.get('monthly_cost_usd'))}/month; saves {money(f.get('monthly_savings_usd'))}/month.",
+        f"  Costs {money(f.monthly_cost_usd)}/month; saves {money(f.monthly_savings_usd)}/month.",
     ]
     if a.previous:
-        p = a.previous["recommendation"]
+        p = a.previous.recommendation
         lines.append(
-            f"  Was: {p['action']}"
-            + (f" -> {p['instance_count']} x {p['instance_type']}" if p.get("instance_type") else "")
-            + f", saving {money(a.previous.get('monthly_savings_usd'))}/month."
+            f"  Was: {p.action}"
+            + (f" -> {p.instance_count} x {p.instance_type}" if p.instance_type else "")
+            + f", saving {money(a.previous.monthly_savings_usd)}/month."
         )
-    lines.append(f"  Do: {f['recommendation']['summary']}")
+    lines.append(f"  Do: {f.recommendation.summary}")
     command = d.command(a)
     if command:
-        lines.append(f"  Dry run (add --execute --confirm {f['endpoint']} to carry it out):")
+        lines.append(f"  Dry run (add --execute --confirm {f.endpoint} to carry it out):")
         lines.append(f"    {command}")
-    lines.append(f"  Finding {f['id']}")
+    lines.append(f"  Finding {f.id}")
     return lines
 
 
@@ -141,14 +128,19 @@ def render_json(d: Digest) -> dict[str, Any]:
         "schema": DIGEST_SCHEMA,
         "account": d.account,
         "region": d.region,
-        "generated_at": d.generated_at.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "generated_at": iso_z(d.generated_at, seconds=True),
         "part": {"index": d.part[0], "of": d.part[1]},
         "summary": {r.value: d.count(r) for r in Reason} | {"unchanged": d.unchanged, "snoozed": len(d.snoozed)},
         "state_available": d.state_available,
         "open_savings_usd": d.open_savings_usd,
         "snoozed": d.snoozed,
         "announcements": [
-            {"reason": a.reason.value, "finding": a.finding, "previous": a.previous, "command": d.command(a)}
+            {
+                "reason": a.reason.value,
+                "finding": a.finding.to_dict(),
+                "previous": a.previous.to_dict() if a.previous else None,
+                "command": d.command(a),
+            }
             for a in d.active() + d.resolved()
         ],
     }
@@ -160,7 +152,12 @@ def digest_from_json(doc: Mapping[str, Any]) -> Digest:
         raise ValueError(f"not a sagewatch digest: schema is {doc.get('schema')!r:.80}, expected {DIGEST_SCHEMA!r}")
     try:
         announcements = [
-            Announcement(Reason(a["reason"]), dict(a["finding"]), a.get("previous")) for a in doc["announcements"]
+            Announcement(
+                Reason(a["reason"]),
+                Finding.from_dict(a["finding"]),
+                Finding.from_dict(a["previous"]) if a.get("previous") else None,
+            )
+            for a in doc["announcements"]
         ]
         generated = datetime.fromisoformat(str(doc["generated_at"]).replace("Z", "+00:00"))
         part = doc.get("part", {"index": 1, "of": 1})
@@ -186,13 +183,13 @@ def _slack_block(d: Digest, a: Announcement) -> dict[str, Any]:
     f = a.finding
     icon = {"high": ":red_circle:", "medium": ":large_orange_circle:", "low": ":white_circle:"}.get(a.severity, "")
     if a.reason is Reason.RESOLVED:
-        text = f":white_check_mark: *resolved* {chat(f['kind'], 32)}: {code(where(f), 400)}"
+        text = f":white_check_mark: *resolved* {f.kind}: {code(f.where, 400)}"
     else:
         text = (
-            f"{icon} *{a.reason.value}* {chat(f['kind'], 32)} · *{chat(f['severity'], 16)}*: {code(where(f), 400)} "
-            f"({chat(size(f), 80)})\n{chat(evidence_sentence(f), 800)} Costs {money(f.get('monthly_cost_usd'))}"
-            f"/month, saves *{money(f.get('monthly_savings_usd'))}/month*.\n"
-            f"{chat(f['recommendation']['summary'], 800)}"
+            f"{icon} *{a.reason.value}* {f.kind} · *{f.severity}*: {code(f.where, 400)} "
+            f"({chat(size(f), 80)})\n{chat(evidence_sentence(f), 800)} Costs {money(f.monthly_cost_usd)}"
+            f"/month, saves *{money(f.monthly_savings_usd)}/month*.\n"
+            f"{chat(f.recommendation.summary, 800)}"
         )
         command = d.command(a)
         if command:
@@ -226,12 +223,12 @@ def render_chatbot(d: Digest) -> Chatbot:
     for a in d.active():
         f = a.finding
         lines.append(
-            f"• *{a.reason.value}* {chat(f['kind'], 32)} ({chat(f['severity'], 16)}) {code(where(f), 300)} saves "
-            f"{money(f.get('monthly_savings_usd'))}/month: {chat(f['recommendation']['summary'], 400)}"
+            f"• *{a.reason.value}* {f.kind} ({f.severity}) {code(f.where, 300)} saves "
+            f"{money(f.monthly_savings_usd)}/month: {chat(f.recommendation.summary, 400)}"
         )
-    lines += [f"• *resolved* {chat(a.finding['kind'], 32)} {code(where(a.finding), 300)}" for a in d.resolved()]
+    lines += [f"• *resolved* {a.finding.kind} {code(a.finding.where, 300)}" for a in d.resolved()]
     description = lines_fitting(lines, CHATBOT_DESCRIPTION_MAX, "…and {n} more in the email digest.")
-    endpoints = sorted({str(a.finding["endpoint"]) for a in d.announcements})
+    endpoints = sorted({a.finding.endpoint for a in d.announcements})
     return Chatbot(
         title=subject(d),
         description=description or "No findings to announce.",
@@ -239,7 +236,7 @@ def render_chatbot(d: Digest) -> Chatbot:
             "Read the email digest for the exact command of each recommendation.",
             "Silence an endpoint with the tag sagewatch:snooze-until=YYYY-MM-DD.",
         ],
-        keywords=["sagewatch", d.region, *sorted({str(a.finding["kind"]) for a in d.announcements})],
+        keywords=["sagewatch", d.region, *sorted({a.finding.kind.value for a in d.announcements})],
         thread_id=f"sagewatch-{d.account}-{d.region}",
         event_type="SageMakerEndpointFindings",
         related=endpoints,
@@ -259,9 +256,9 @@ def render(d: Digest) -> Rendering:
         document=render_json(d),
         chatbot=render_chatbot(d),
         attributes={
-            "kind": [str(f["kind"]) for f in findings],
-            "severity": [str(f["severity"]) for f in findings],
-            "endpoint": [str(f["endpoint"]) for f in findings],
+            "kind": [f.kind.value for f in findings],
+            "severity": [f.severity.value for f in findings],
+            "endpoint": [f.endpoint for f in findings],
             "reason": [a.reason.value for a in d.announcements],
         },
     )

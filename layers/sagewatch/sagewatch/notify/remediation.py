@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagewatch.bounds import NAME_MAX, TEXT_MAX, bounded, clip
+from sagewatch.formats import money
 from sagewatch.notify.core import Chatbot, Rendering, as_mapping, bounded_tree, payload
 from sagewatch.notify.limits import chat
 from sagewatch.notify.weekly import notice_blocks
@@ -47,7 +48,7 @@ def lines(n: RemediationNotice, level: int = 0) -> list[str]:
     _, step_max = LEVELS[level]
     change = n.plan.get("monthly_cost_change_usd")
     out = [f"- {clip(str(step), step_max)}" for step in (n.record.get("done") or [])[:50]]
-    out += ["", f"Monthly cost change: {f'${change:,.2f}' if isinstance(change, int | float) else 'unknown'}"]
+    out += ["", f"Monthly cost change: {money(change, cents=True)}"]
     out += [f"Roll back: {clip(str(n.plan.get('rollback')), step_max)}", f"Audit record: {n.record.get('audit')}"]
     if n.record.get("snapshot"):
         out.append(f"Snapshot: {n.record['snapshot']}")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagewatch.bounds import NAME_MAX
+from sagewatch.formats import money
 from sagewatch.notify.core import Chatbot, Rendering, as_mapping, bounded_tree, escaped_chunks, header, payload, section
 from sagewatch.notify.limits import SLACK_BLOCKS_MAX, SLACK_SECTION_MAX, chat
 from sagewatch.weekly import SUMMARY_SCHEMA
@@ -26,7 +27,7 @@ class WeeklyNotice:
 
 
 def _money(value: object) -> str:
-    return f"${value:,.2f}" if isinstance(value, int | float) else "unknown"
+    return money(value, cents=True)
 
 
 def _trend(change: object) -> str:

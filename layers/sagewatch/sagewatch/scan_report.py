@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sagewatch.commands import command_for
+from sagewatch.formats import iso_z, money
 from sagewatch.models import Finding, ScanError, Severity, Skipped
 
 REPORT_SCHEMA = "sagewatch.scan-report/1"
@@ -62,23 +63,24 @@ class ScanReport:
             counts[f.kind.value] = counts.get(f.kind.value, 0) + 1
         return counts
 
-    def _with_command(self, finding: dict[str, Any]) -> dict[str, Any]:
-        finding["recommendation"]["command"] = command_for(finding, self.region)
-        return finding
+    def _with_command(self, finding: Finding) -> dict[str, Any]:
+        doc = finding.to_dict()
+        doc["recommendation"]["command"] = command_for(finding, self.region)
+        return doc
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": REPORT_SCHEMA,
             "account": self.account,
             "region": self.region,
-            "generated_at": self.generated_at.replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "generated_at": iso_z(self.generated_at, seconds=True),
             "scanned": {
                 "endpoints": self.endpoints,
                 "variants": self.variants,
                 "inference_components": self.inference_components,
             },
             "skipped": [s.to_dict() for s in sorted(self.skipped, key=lambda s: s.endpoint)],
-            "findings": [self._with_command(f.to_dict()) for f in self.sorted_findings()],
+            "findings": [self._with_command(f) for f in self.sorted_findings()],
             "errors": [e.to_dict() for e in self.errors],
             "totals": {
                 "fleet_monthly_cost_usd": round(self.fleet_monthly_cost_usd, 2),
@@ -92,7 +94,7 @@ class ScanReport:
 
 
 def _money(value: float | None) -> str:
-    return "?" if value is None else f"${value:,.0f}"
+    return money(value, unknown="?")
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> list[str]:

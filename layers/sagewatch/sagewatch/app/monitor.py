@@ -1,0 +1,114 @@
+"""Model Monitor runs and endpoint health events -> one alert each (on the topic and the bus)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sagewatch.app.ports import Notifier
+from sagewatch.bounds import optional
+from sagewatch.monitoring import (
+    MONITORING_TYPES,
+    VIOLATIONS_FILE,
+    Alert,
+    EndpointEvent,
+    Ignored,
+    Incoming,
+    ProcessingJobEvent,
+    ViolationsFileError,
+    ViolationsReadError,
+    endpoint_alert,
+    failed_run_alert,
+    is_monitoring_job,
+    parse_violations,
+    unreadable_alert,
+    violations_alert,
+)
+
+
+class MonitorSource(Protocol):
+    def processing_job(self, name: str) -> dict[str, Any] | None: ...
+    def monitoring_type(self, schedule: str | None) -> str | None: ...
+    def read(self, uri: str) -> bytes: ...
+
+
+class AlertSink(Protocol):
+    def put_alert(self, alert: Alert) -> int: ...
+
+
+@dataclass(frozen=True)
+class MonitorDependencies:
+    source: MonitorSource
+    publisher: Notifier
+    events: AlertSink
+    region: str
+    account: str | None
+
+
+def monitor_alert(incoming: Incoming, event: Mapping[str, Any], deps: MonitorDependencies) -> Alert | str:
+    """The alert a classified EventBridge event calls for, or why it calls for none."""
+    time = optional(event.get("time"), 64)
+    if isinstance(incoming, Ignored):
+        return incoming.reason
+    if isinstance(incoming, EndpointEvent):
+        return endpoint_alert(incoming, region=deps.region, account=deps.account, time=time)
+    job = _monitoring_run(incoming, deps.source)
+    if job is None:
+        return f"processing job {incoming.job_name} is not a monitoring run"
+    return _run_alert(job, deps, time)
+
+
+def _monitoring_run(job: ProcessingJobEvent, source: MonitorSource) -> ProcessingJobEvent | None:
+    """The job as a monitoring run (completed from DescribeProcessingJob when the event was trimmed), or None."""
+    if is_monitoring_job(job.detail):
+        return job
+    described = source.processing_job(job.job_name)  # event details can be trimmed: ask once
+    if described is None or not is_monitoring_job(described):
+        return None
+    return ProcessingJobEvent(job.job_name, job.job_arn, job.status, {**described, **job.detail})
+
+
+def _run_alert(job: ProcessingJobEvent, deps: MonitorDependencies, time: str | None) -> Alert | str:
+    kind = deps.source.monitoring_type(job.schedule_name)
+    label = MONITORING_TYPES.get(kind or "") or optional(kind)
+    region, account = deps.region, deps.account
+
+    def unreadable(problem: str) -> Alert:
+        return unreadable_alert(job, problem, region=region, account=account, monitoring_type=label, time=time)
+
+    if job.status.lower() == "failed":
+        return failed_run_alert(job, region=region, account=account, monitoring_type=label, time=time)
+    # A hint only: the file decides. But with the hint, a missing file is an alert, not silence.
+    hinted = job.exit_message.startswith("CompletedWithViolations")
+    if job.output_uri is None:
+        return unreadable("the run has no usable S3 output (ProcessingOutputConfig)") if hinted else "run has no output"
+    uri = f"{job.output_uri}/{VIOLATIONS_FILE}"
+    try:
+        violations = parse_violations(deps.source.read(uri))
+    except ViolationsReadError as exc:
+        if exc.not_found and not hinted:
+            return f"run {job.job_name} wrote no violations file: nothing found"
+        return unreadable(str(exc))
+    except ViolationsFileError as exc:
+        return unreadable(f"{uri} is malformed: {exc}")
+    if not violations.items:
+        return f"run {job.job_name} found no violations"
+    return violations_alert(job, violations, region=region, account=account, monitoring_type=label, time=time)
+
+
+def handle_monitor_event(incoming: Incoming, event: Mapping[str, Any], deps: MonitorDependencies) -> dict[str, Any]:
+    """Alert (topic and bus) on what `incoming` (the event, classified) calls for; say what was done."""
+    outcome = monitor_alert(incoming, event, deps)
+    if isinstance(outcome, str):
+        return {"status": "ignored", "reason": outcome}
+    message_id = deps.publisher.publish(outcome)[0]
+    failed_events = deps.events.put_alert(outcome)
+    return {
+        "status": "alerted",
+        "kind": outcome.kind.value,
+        "endpoint": outcome.endpoint,
+        "violations": outcome.violation_count,
+        "message_id": message_id,
+        "failed_events": failed_events,
+    }

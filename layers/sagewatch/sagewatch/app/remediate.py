@@ -1,0 +1,185 @@
+"""Manual remediation: plan (dry run) or carry out one action on one endpoint, after every check; then
+audit and announce it. The rules live in sagewatch.remediation; sagewatch.aws.remediate acts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sagewatch.app.ports import MetricsReader, Notifier
+from sagewatch.catalog import Catalog
+from sagewatch.inventory import endpoint_from_api
+from sagewatch.metrics import Windows, plan_queries
+from sagewatch.notify import RemediationNotice
+from sagewatch.notify.remediation import REMEDIATION_SCHEMA
+from sagewatch.remediation import (
+    PROTECT_TAG,
+    ActionPlan,
+    LiveEndpoint,
+    RemediationError,
+    RemediationRequest,
+    check_real_run,
+    plan_action,
+    restore_plan,
+    stale_reasons,
+)
+from sagewatch.settings import Thresholds
+from sagewatch.usage import variant_usage
+
+
+class RemediationActor(Protocol):
+    def read(self, endpoint: str) -> LiveEndpoint | None: ...
+    def snapshot(self, live: LiveEndpoint, now: datetime) -> str: ...
+    def load_snapshot(self, key: str) -> dict[str, Any]: ...
+    def audit(self, record: dict[str, Any], now: datetime) -> str: ...
+    def delete(self, live: LiveEndpoint) -> list[str]: ...
+    def restore(self, snapshot: dict[str, Any]) -> list[str]: ...
+    def update_config(self, live: LiveEndpoint, new_config: dict[str, Any]) -> list[str]: ...
+    def set_instance_count(self, endpoint: str, variant: str, count: int) -> list[str]: ...
+    def scale_to_zero(self, endpoint: str, variant: str, current: int) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class RemediationDependencies:
+    actor: RemediationActor
+    metrics: MetricsReader
+    announcer: Notifier
+    catalog: Catalog
+    thresholds: Thresholds
+    account: str | None
+
+
+def recent_invocations(
+    live: LiveEndpoint, deps: RemediationDependencies, now: datetime, variant: str | None = None
+) -> float | None:
+    """Requests served over the idle window (by `variant`, or the whole endpoint), as the scan counts them;
+    None when CloudWatch could not say."""
+    components: dict[str, list[str]] = {}
+    for ic in live.components:
+        components.setdefault(str(ic.get("VariantName")), []).append(str(ic["InferenceComponentName"]))
+    endpoint = endpoint_from_api(live.description, live.config, live.tags, components)
+    windows = Windows.ending_at(now, deps.thresholds)
+    results, errors = deps.metrics.fetch(plan_queries([endpoint]), windows)
+    usages = [
+        variant_usage(endpoint, v, results, windows) for v in endpoint.variants if variant is None or v.name == variant
+    ]
+    if errors or not all(u.traffic_known for u in usages):
+        return None
+    return sum(u.invocations + u.backlog_peak for u in usages)
+
+
+def _execute(
+    request: RemediationRequest,
+    live: LiveEndpoint | None,
+    snapshot: dict[str, Any] | None,
+    the_plan: ActionPlan,
+    actor: RemediationActor,
+    now: datetime,
+) -> tuple[list[str], str | None]:
+    """Carry out a checked plan; returns what was done and the snapshot key (delete only)."""
+    if snapshot is not None:
+        return actor.restore(snapshot), None
+    if live is None:
+        raise RemediationError(f"endpoint {request.endpoint} does not exist")
+    if request.action == "delete-endpoint":
+        key = actor.snapshot(live, now)  # first: nothing is deleted unless it can be recreated
+        return actor.delete(live), key
+    if the_plan.new_config is not None:  # resize-variant, remove-variant
+        return actor.update_config(live, the_plan.new_config), None
+    variant = the_plan.variant or ""
+    if request.action == "set-instance-count" and request.instance_count is not None:
+        return actor.set_instance_count(live.name, variant, request.instance_count), None
+    return actor.scale_to_zero(live.name, variant, int(the_plan.before[variant]["instance_count"])), None
+
+
+def remediate(
+    request: RemediationRequest, deps: RemediationDependencies, now: datetime | None = None
+) -> dict[str, Any]:
+    """Plan (dry run) or carry out one action on one endpoint. Raises RemediationError, having changed
+    nothing, when the request is refused."""
+    now = now or datetime.now(UTC)
+    live = deps.actor.read(request.endpoint)
+    snapshot = deps.actor.load_snapshot(request.snapshot or "") if request.action == "restore-endpoint" else None
+    if live is None and snapshot is None:
+        if request.action == "delete-endpoint":  # asked to delete what is gone: done
+            return {"status": "already-deleted", "dry_run": request.dry_run, "endpoint": request.endpoint}
+        raise RemediationError(f"endpoint {request.endpoint} does not exist in this account and region")
+    if live is not None and live.protected:
+        raise RemediationError(f"endpoint {live.name} is tagged {PROTECT_TAG}=true: sagewatch will not change it")
+    if snapshot is not None:
+        the_plan = restore_plan(request, live, snapshot, deps.catalog)
+    else:
+        assert live is not None
+        the_plan = plan_action(request, live, deps.catalog, now)
+    stale: list[str] = []
+    if live is not None and request.expect is not None:
+        invocations = recent_invocations(live, deps, now, request.variant) if request.expect.idle else None
+        if request.expect.idle and invocations is None:
+            stale.append("CloudWatch could not confirm it is still idle")
+        stale += stale_reasons(request, live, invocations=invocations)
+    result: dict[str, Any] = {"dry_run": request.dry_run, "plan": the_plan.to_dict(), "stale": stale}
+    if request.dry_run:
+        result["status"] = "planned"
+        result["to_execute"] = f"the same request with dry_run false, confirm {request.endpoint!r} and a new request_id"
+        if the_plan.accelerator_change:
+            result["to_execute"] += ", allow_accelerator_change true and force true (the accelerator changes)"
+        return result
+    check_real_run(request, live, stale, the_plan)
+    done, snapshot_key = _execute(request, live, snapshot, the_plan, deps.actor, now)
+    record = {
+        "schema": REMEDIATION_SCHEMA,
+        "account": deps.account,
+        "executed_at": now.isoformat(),
+        "request": request.model_dump(mode="json"),
+        "plan": the_plan.to_dict(),
+        "done": done,
+        "snapshot": snapshot_key,
+        "forced_over": stale if request.force else [],
+    }
+    warnings = _record_and_tell(record, deps, now)
+    return {
+        **result,
+        "status": "done",
+        "done": done,
+        "snapshot": snapshot_key,
+        "audit": record.get("audit"),
+        "warnings": warnings,
+    }
+
+
+AUDIT_ATTEMPTS = 3
+
+
+def _record_and_tell(record: dict[str, Any], deps: RemediationDependencies, now: datetime) -> list[str]:
+    """Once an action has run, write its audit record and announce it. Neither failing may turn into an error
+    for the caller (the endpoint has changed: the answer must say so): each failure becomes a warning, and
+    the handler logs the whole result."""
+    warnings: list[str] = []
+    for attempt in range(1, AUDIT_ATTEMPTS + 1):
+        try:
+            record["audit"] = deps.actor.audit(record, now)
+            break
+        except Exception as exc:
+            if attempt == AUDIT_ATTEMPTS:
+                record["audit"] = None
+                warnings.append(f"the audit record could not be written ({type(exc).__name__}: {str(exc)[:200]})")
+    record["warnings"] = list(warnings)
+    try:
+        record["message_id"] = deps.announcer.publish(RemediationNotice(record))[0]
+    except Exception as exc:
+        warnings.append(f"the announcement could not be published ({type(exc).__name__}: {str(exc)[:200]})")
+    return warnings
+
+
+def refusal(exc: RemediationError) -> dict[str, Any]:
+    """The answer to a refused request (nothing was changed)."""
+    return {"status": "refused", "error": str(exc)[:2000]}
+
+
+def answer(request: RemediationRequest, deps: RemediationDependencies) -> dict[str, Any]:
+    """remediate(), with a refusal as an answer instead of an exception."""
+    try:
+        return remediate(request, deps)
+    except RemediationError as exc:
+        return refusal(exc)

@@ -1,0 +1,102 @@
+"""Where the money goes: the cost report (CLI and weekly function), and the weekly run that stores it in the
+bucket and sends a short digest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sagewatch.app.ports import MetricsReader, Notifier
+from sagewatch.catalog import Catalog
+from sagewatch.costs import CostReport, Reservation, build_cost_report, plan_report_queries, report_windows
+from sagewatch.models import Discovery, Endpoint, ScanError
+from sagewatch.notify import WeeklyNotice
+from sagewatch.requests import ReportRequest
+from sagewatch.settings import ReportSettings
+from sagewatch.weekly import ReportLocation, cost_summary
+
+
+class CostInventory(Protocol):
+    def discover(self) -> Discovery: ...
+
+    def reservations(self, endpoints: list[Endpoint]) -> tuple[dict[str, Reservation], list[ScanError]]: ...
+
+
+def cost_report(
+    inventory: CostInventory,
+    metrics: MetricsReader,
+    catalog: Catalog,
+    *,
+    days: int,
+    target_utilization_pct: float,
+    now: datetime,
+    region: str,
+    account: str | None,
+) -> CostReport:
+    """What every endpoint, variant and inference component cost in the `days` before `now` (read-only)."""
+    windows = report_windows(now, days)
+    discovery = inventory.discover()
+    reservations, reservation_errors = inventory.reservations(discovery.endpoints)
+    results, metric_errors = metrics.fetch(plan_report_queries(discovery.endpoints), windows)
+    if account is None and discovery.endpoints:
+        account = discovery.endpoints[0].arn.split(":")[4]
+    return build_cost_report(
+        discovery.endpoints,
+        reservations,
+        results,
+        catalog,
+        windows,
+        target_utilization_pct=target_utilization_pct,
+        generated_at=now,
+        region=region,
+        account=account,
+        not_costed=discovery.skipped,
+        errors=discovery.errors + reservation_errors + metric_errors,
+    )
+
+
+class ReportArchive(Protocol):
+    def latest(self) -> dict[str, Any] | None: ...
+    def put(self, report: CostReport) -> ReportLocation: ...
+
+
+@dataclass
+class WeeklyDependencies:
+    inventory: CostInventory
+    metrics: MetricsReader
+    catalog: Catalog
+    archive: ReportArchive
+    publisher: Notifier
+    account: str | None
+
+
+def weekly_report(
+    settings: ReportSettings, request: ReportRequest, deps: WeeklyDependencies, now: datetime | None = None
+) -> dict[str, Any]:
+    """Cost report of the last `settings.days` days into the bucket, then a short digest on the topic."""
+    report = cost_report(
+        deps.inventory,
+        deps.metrics,
+        deps.catalog,
+        days=settings.days,
+        target_utilization_pct=settings.target_utilization_pct,
+        now=now or datetime.now(UTC),
+        region=settings.region,
+        account=deps.account,
+    )
+    previous = deps.archive.latest()
+    if previous and previous.get("period", {}).get("end", "") >= report.period["end"]:
+        previous = None  # a rerun of the same period is no trend
+    where = deps.archive.put(report)
+    summary = cost_summary(report, previous, where)
+    message_id = deps.publisher.publish(WeeklyNotice(summary))[0] if request.publish else None
+    return {
+        "schema": "sagewatch.weekly-result/1",
+        "totals": summary["totals"],
+        "change_pct": summary["change_pct"],
+        "report": summary["report"],
+        "rows": len(report.rows),
+        "errors": len(report.errors),
+        "published_message_id": message_id,
+    }
