@@ -11,8 +11,7 @@ from moto import mock_aws
 
 from sagewatch.app.scan import run_scan
 from sagewatch.aws.clients import Clients
-from sagewatch.aws.cloudwatch import CloudWatchMetrics
-from sagewatch.aws.sagemaker import SageMakerInventory
+from sagewatch.aws.wiring import readers
 from sagewatch.catalog import Catalog
 from sagewatch.scan_report import ScanReport
 from sagewatch.settings import Thresholds
@@ -63,9 +62,9 @@ class Harness:
         return self.clients.cloudwatch()
 
     def scan(self, now: datetime, thresholds: Thresholds | None = None) -> ScanReport:
+        """The read-only scan, wired as the CLI and the scan function wire it."""
         return run_scan(
-            SageMakerInventory(self.sagemaker),
-            CloudWatchMetrics(self.cloudwatch),
+            *readers(self.clients),
             Catalog.load(),
             thresholds or Thresholds(),
             now=now,

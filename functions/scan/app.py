@@ -12,7 +12,7 @@ from sagewatch.app.scan import scheduled_scan
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import scan_dependencies
 from sagewatch.catalog import Catalog
-from sagewatch.observability import logger, metrics, record_scan_metrics, tracer
+from sagewatch.observability import logger, new_metrics, record_scan_metrics, tracer
 from sagewatch.requests import ScanRequest
 from sagewatch.settings import ScanSettings
 
@@ -20,6 +20,7 @@ from sagewatch.settings import ScanSettings
 SETTINGS = ScanSettings.from_env(os.environ)
 CATALOG = Catalog.load(SETTINGS.catalog_path)
 CLIENTS = Clients(SETTINGS.region)
+metrics = new_metrics()
 
 
 @logger.inject_lambda_context
@@ -29,7 +30,7 @@ CLIENTS = Clients(SETTINGS.region)
 def lambda_handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]:
     account = context.invoked_function_arn.split(":")[4]
     report, result = scheduled_scan(SETTINGS, event, scan_dependencies(SETTINGS, account, CLIENTS, CATALOG))
-    record_scan_metrics(report)
+    record_scan_metrics(metrics, report)
     for error in report.errors:
         # nested: a top-level "message" key would clash with the log record's own
         logger.warning("not judged", extra={"scan_error": error.to_dict()})

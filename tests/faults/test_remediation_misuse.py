@@ -195,7 +195,7 @@ def test_restore_after_scaling_and_with_auto_scaling_round_trips(remediation):
     targets = aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])["ScalableTargets"]
     assert [(t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [(2, 6)]
     policies = aas.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingPolicies"]
-    assert [p["PolicyName"] for p in policies] == ["invocations"]
+    assert sorted(p["PolicyName"] for p in policies) == ["image-embedder-invocations", "invocations"]
 
 
 # 6. a request that is not a JSON object

@@ -370,3 +370,53 @@ def test_cli_remediate_local_rechecks_idleness_over_the_window_it_is_given(demo,
     assert json.loads(captured.out)["stale"] == [] and "default 24 h" in captured.err
     assert main([*argv, "--idle-hours", "0"]) == 2
     assert "--idle-hours" in capsys.readouterr().err
+
+
+def test_prices_of_another_region_are_never_silent(demo, capsys, tmp_path, monkeypatch):
+    """The bundled catalog is us-east-1's. Scanning eu-west-1 with it says so in the report, the table, the
+    digest and the cost report; a catalog refreshed into the cache for eu-west-1 is then used, and silence
+    returns because the prices are the region's."""
+    from datetime import UTC, datetime
+
+    from sagewatch.app.scan import preview_digest, run_scan
+    from sagewatch.aws.wiring import readers
+    from sagewatch.catalog import Catalog
+    from sagewatch.notify.digest import render_email, render_json
+    from sagewatch.settings import Thresholds
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    bundled = Catalog.load()
+    report = demo.scan(datetime.now(UTC))  # region us-east-1: the catalog's own
+    assert report.to_dict()["warnings"] == []
+
+    eu = run_scan(
+        *readers(demo.clients), bundled, Thresholds(), now=datetime.now(UTC), region="eu-west-1", account=None
+    )
+    [warning] = eu.to_dict()["warnings"]
+    assert "prices are us-east-1 on-demand" in warning and "this is eu-west-1" in warning
+    assert "catalog refresh --region eu-west-1 --cache" in warning
+    digest = preview_digest(eu)
+    assert f"Note: {warning}" in render_email(digest) and render_json(digest)["warnings"] == [warning]
+    from sagewatch.app.weekly import cost_report
+    from sagewatch.costrender import render_table as cost_table
+
+    costs = cost_report(
+        *readers(demo.clients, scaling=False),
+        bundled,
+        days=7,
+        target_utilization_pct=70.0,
+        now=datetime.now(UTC),
+        region="eu-west-1",
+        account=None,
+    )
+    assert costs.to_dict()["warnings"] == [warning] and f"WARNING: {warning}" in cost_table(costs)
+
+    # the CLI: a cached eu-west-1 catalog is found for that region
+    cached = tmp_path / "sagewatch" / "catalog-eu-west-1.json"
+    cached.parent.mkdir(parents=True)
+    doc = bundled.to_document() | {"region": "eu-west-1"}
+    cached.write_text(json.dumps(doc))
+    from sagewatch.cli import _catalog
+
+    assert _catalog(None, "eu-west-1").region == "eu-west-1"
+    assert _catalog(None, "ap-northeast-1").region == "us-east-1"  # no cache for it: the bundled one

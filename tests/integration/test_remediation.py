@@ -130,18 +130,43 @@ def test_scale_to_zero_sets_the_minimum_and_a_way_back_up(env):
     result = env.invoke(request("scale-to-zero-execute"))
     assert result["status"] == "done", result
     autoscaling = boto3.client("application-autoscaling", region_name=REGION)
-    [target] = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    resource = "endpoint/batch-scoring-async/variant/AllTraffic"
+    [target] = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])[
+        "ScalableTargets"
+    ]
     assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 1)
     [alarm] = boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]
     assert alarm["MetricName"] == "HasBacklogWithoutCapacity" and alarm["AlarmActions"]
 
 
-def test_scale_to_zero_is_for_async_endpoints_only(env):
+def test_scale_to_zero_is_for_async_and_inference_component_endpoints_only(env):
     result = env.invoke({**request("scale-to-zero-dry-run"), "endpoint": "fraud-detector-prod", "expect": None})
     assert result == {
         "status": "refused",
-        "error": "fraud-detector-prod is not asynchronous: only async endpoints can scale to zero instances",
+        "error": "fraud-detector-prod can scale to zero only when it is asynchronous or hosts inference components",
     }
+
+
+def test_an_inference_component_endpoint_scales_to_zero_with_a_way_back(env):
+    base = {**request("scale-to-zero-execute"), "endpoint": "genai-sandbox", "confirm": "genai-sandbox", "expect": None}
+    dry = env.invoke({**base, "dry_run": False, "force": True, "request_id": None, "confirm": None} | {"dry_run": True})
+    assert dry["status"] == "planned", dry
+    assert any("managed instance scaling on AllTraffic: minimum 0" in s for s in dry["plan"]["steps"])
+    assert any("inference component sandbox-model-a" in s for s in dry["plan"]["steps"])
+    done = env.invoke({**base, "force": True})
+    assert done["status"] == "done", done
+    config = env.sm.describe_endpoint(EndpointName="genai-sandbox")["EndpointConfigName"]
+    [variant] = env.sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
+    assert variant["ManagedInstanceScaling"] == {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 1}
+    autoscaling = boto3.client("application-autoscaling", region_name=REGION)
+    [target] = autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=["inference-component/sandbox-model-a"]
+    )["ScalableTargets"]
+    assert (
+        target["MinCapacity"] == 0 and target["ScalableDimension"] == "sagemaker:inference-component:DesiredCopyCount"
+    )
+    alarms = boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]
+    assert any(a["MetricName"] == "NoCapacityInvocationFailures" for a in alarms)
 
 
 # --- refusals ------------------------------------------------------------------------------------

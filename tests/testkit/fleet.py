@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import boto3
+
 from sagewatch.catalog import Accelerator, Catalog
 from sagewatch.metrics import COMPONENT_UTILIZATION_METRICS, NS_COMPONENTS, NS_INSTANCE, NS_RUNTIME
 from sagewatch_testkit import moto_ext
@@ -67,6 +69,7 @@ class SimVariant:
     gpu: float | None = None
     gpu_memory: float | None = None
     components: list[SimComponent] = field(default_factory=list)
+    autoscaling: tuple[int, int] | None = None  # (min, max) instances, with a target tracking policy
 
 
 @dataclass
@@ -114,9 +117,10 @@ def demo_fleet() -> list[SimEndpoint]:
                     memory=20,
                     gpu=15,
                     gpu_memory=30,
+                    autoscaling=(4, 8),
                 )
             ],
-            note="GPU fleet at 15%: oversized, fewer and smaller g5",
+            note="GPU fleet at 15%, auto scaled 4-8: oversized, fewer and smaller g5 with the limits scaled down",
         ),
         SimEndpoint(
             "llm-chat-prod",
@@ -445,6 +449,44 @@ def seed(
         if ep.status != "InService":
             moto_ext.set_endpoint_status(region, ep.name, ep.status, account)
         _seed_metrics(region, ep, catalog, now, account)
+        _seed_autoscaling(sm, ep, region)
+
+
+def _seed_autoscaling(sm: Any, ep: SimEndpoint, region: str) -> None:
+    """Application Auto Scaling on the variants that have it, as a team would set it up."""
+    scaled = [v for v in ep.variants if v.autoscaling]
+    if not scaled:
+        return
+    server = sm.meta.endpoint_url if sm.meta.endpoint_url.startswith("http://") else None  # a moto server, or mock
+    aas = boto3.client(
+        "application-autoscaling",
+        region_name=region,
+        endpoint_url=server,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    for v in scaled:
+        low, high = v.autoscaling or (1, 1)
+        resource = f"endpoint/{ep.name}/variant/{v.name}"
+        dimension = "sagemaker:variant:DesiredInstanceCount"
+        aas.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=resource,
+            ScalableDimension=dimension,
+            MinCapacity=low,
+            MaxCapacity=high,
+        )
+        aas.put_scaling_policy(
+            PolicyName=f"{ep.name}-invocations",
+            ServiceNamespace="sagemaker",
+            ResourceId=resource,
+            ScalableDimension=dimension,
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 750.0,
+                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
+            },
+        )
 
 
 # What sagewatch must conclude about each endpoint of demo_fleet(): {(kind, variant, action)}.

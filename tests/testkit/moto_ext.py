@@ -48,7 +48,28 @@ def install() -> None:
     _add_monitoring()
     _add_endpoint_updates()
     _add_metrics_config()
+    _add_component_scaling_dimension()
     _installed = True
+
+
+# --- Application Auto Scaling ----------------------------------------------------------------------
+
+
+def _add_component_scaling_dimension() -> None:
+    """moto 5.2.5 knows sagemaker:variant:DesiredInstanceCount but not inference components' copy counts
+    (sagemaker:inference-component:DesiredCopyCount, ResourceId inference-component/NAME), which scale-to-zero of
+    component endpoints registers. Its enum is read by name at call time in both modules: extend it there."""
+    from enum import Enum
+
+    from moto.applicationautoscaling import models as aas_models
+    from moto.applicationautoscaling import responses as aas_responses
+
+    base = aas_models.ScalableDimensionValueSet
+    members = {m.name: m.value for m in base}
+    members["SAGEMAKER_INFERENCE_COMPONENT_DESIRED_COPY_COUNT"] = "sagemaker:inference-component:DesiredCopyCount"
+    extended = Enum("ScalableDimensionValueSet", members)  # type: ignore[misc]
+    aas_models.ScalableDimensionValueSet = extended
+    aas_responses.ScalableDimensionValueSet = extended
 
 
 # --- SageMaker -----------------------------------------------------------------------------------

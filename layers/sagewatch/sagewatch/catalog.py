@@ -73,6 +73,16 @@ class Catalog:
         self.as_of = as_of
         self.sources = sources
 
+    def warnings_for(self, region: str) -> list[str]:
+        """What a report priced with this catalog must say when it is used for `region`: never silently."""
+        if self.region == region:
+            return []
+        return [
+            f"prices are {self.region} on-demand (as of {self.as_of}); this is {region}: every dollar figure is "
+            f"off by the difference. Run `python -m sagewatch catalog refresh --region {region} --cache` (the CLI) "
+            "or let the stack's catalog refresh run (the functions)"
+        ]
+
     def __len__(self) -> int:
         return len(self._specs)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import uuid
@@ -49,7 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument("--format", choices=["email", "slack", "chatbot"], required=True)
     for command in (scan, preview):
         command.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
-        command.add_argument("--catalog", type=Path, help="instance catalog JSON (default: the bundled one)")
+        command.add_argument(
+            "--catalog",
+            type=Path,
+            help="instance catalog JSON (default: the region's cached one, else the bundled one)",
+        )
         for name, (flag, text, default) in threshold_flags().items():
             command.add_argument(flag, dest=name, metavar="N", help=f"{text} (default {default:g})")
 
@@ -62,7 +67,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     cost.add_argument("--output", type=Path, help="write here instead of standard output")
     cost.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
-    cost.add_argument("--catalog", type=Path, help="instance catalog JSON (default: the bundled one)")
+    cost.add_argument(
+        "--catalog", type=Path, help="instance catalog JSON (default: the region's cached one, else the bundled one)"
+    )
     name, (flag, text, default) = "target_utilization_pct", threshold_flags()["target_utilization_pct"]
     cost.add_argument(flag, dest=name, metavar="N", help=f"{text}; waste is measured against it (default {default:g})")
 
@@ -78,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
             "remove-variant",
             "resize-variant",
             "set-instance-count",
+            "set-scaling-limits",
             "scale-to-zero",
         ],
     )
@@ -85,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     fix.add_argument("--variant")
     fix.add_argument("--instance-type")
     fix.add_argument("--instance-count", type=int)
+    fix.add_argument("--min-capacity", type=int, help="set-scaling-limits: the auto scaling minimum")
+    fix.add_argument("--max-capacity", type=int, help="set-scaling-limits: the auto scaling maximum")
     fix.add_argument("--snapshot", help="restore-endpoint: the snapshot key delete-endpoint returned")
     fix.add_argument("--expect-instance-type", help="what the finding saw (refused if it changed)")
     fix.add_argument("--expect-instance-count", type=int)
@@ -117,7 +127,13 @@ def _parser() -> argparse.ArgumentParser:
     catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True, metavar="ACTION")
     refresh = catalog_commands.add_parser("refresh", help="rebuild the catalog from the AWS Price List API")
     refresh.add_argument("--region", required=True, help="region whose prices to fetch")
-    refresh.add_argument("--output", type=Path, help="write here instead of standard output")
+    target = refresh.add_mutually_exclusive_group()
+    target.add_argument("--output", type=Path, help="write here instead of standard output")
+    target.add_argument(
+        "--cache",
+        action="store_true",
+        help="keep it in ~/.cache/sagewatch/, where scan and report find it for that region",
+    )
     return parser
 
 
@@ -140,13 +156,31 @@ def _clients(region: str | None) -> Clients:
     return Clients.resolve(region)
 
 
+def cache_dir() -> Path:
+    """Where `catalog refresh --cache` keeps each region's prices (XDG_CACHE_HOME honoured)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "sagewatch"
+
+
+def _catalog(path: Path | None, region: str) -> Catalog:
+    """--catalog, else the cached catalog of `region` (catalog refresh --cache), else the bundled one (whose
+    prices are us-east-1's: the report then says so)."""
+    if path is None:
+        cached = cache_dir() / f"catalog-{region}.json"
+        path = cached if cached.is_file() else None
+    try:
+        return Catalog.load(path)
+    except CatalogError as exc:
+        raise CliError(str(exc)) from exc
+
+
 def _scan(args: argparse.Namespace) -> ScanReport:
     try:
         thresholds = Thresholds.from_strings({k: getattr(args, k) for k in threshold_flags()}, by="flag")
-        catalog = Catalog.load(args.catalog)
-    except (SettingsError, CatalogError) as exc:
+    except SettingsError as exc:
         raise CliError(str(exc)) from exc
     clients = _clients(args.region)
+    catalog = _catalog(args.catalog, clients.region)
     return run_scan(
         *readers(clients),
         catalog,
@@ -184,12 +218,12 @@ def cmd_report(args: argparse.Namespace) -> int:
         thresholds = Thresholds.from_strings(
             defaults | {"target_utilization_pct": args.target_utilization_pct}, by="flag"
         )
-        catalog = Catalog.load(args.catalog)
-    except (SettingsError, CatalogError) as exc:
+    except SettingsError as exc:
         raise CliError(str(exc)) from exc
     clients = _clients(args.region)
+    catalog = _catalog(args.catalog, clients.region)
     report = cost_report(
-        *readers(clients),
+        *readers(clients, scaling=False),
         catalog,
         days=args.days,
         target_utilization_pct=thresholds.target_utilization_pct,
@@ -227,7 +261,7 @@ def _remediation_request(args: argparse.Namespace) -> dict[str, Any]:
         if v is not None
     }
     request: dict[str, Any] = {"action": args.action, "endpoint": args.endpoint, "dry_run": not args.execute}
-    for key in ("variant", "instance_type", "instance_count", "snapshot", "confirm"):
+    for key in ("variant", "instance_type", "instance_count", "min_capacity", "max_capacity", "snapshot", "confirm"):
         if getattr(args, key) is not None:
             request[key] = getattr(args, key)
     if expect:
@@ -285,7 +319,11 @@ def cmd_catalog_refresh(args: argparse.Namespace) -> int:
         region=args.region,
         as_of=datetime.now(UTC).date().isoformat(),
     )
-    _write(json.dumps(catalog.to_document(), indent=1) + "\n", args.output, f"{len(catalog)} instance types")
+    output = args.output
+    if args.cache:
+        output = cache_dir() / f"catalog-{args.region}.json"
+        output.parent.mkdir(parents=True, exist_ok=True)
+    _write(json.dumps(catalog.to_document(), indent=1) + "\n", output, f"{len(catalog)} instance types")
     return EXIT_OK
 
 

@@ -18,6 +18,7 @@ _ACTIONS = {
     "resize-variant": "resize-variant",
     "scale-out": "set-instance-count",
     "scale-to-zero": "scale-to-zero",
+    "set-scaling-limits": "set-scaling-limits",
 }
 
 
@@ -52,4 +53,6 @@ def _target(finding: Finding, action: str) -> list[str]:
         args += ["--instance-type", rec.instance_type]
     if action in ("resize-variant", "set-instance-count"):
         args += ["--instance-count", str(rec.instance_count)]
+    if action == "set-scaling-limits":
+        args += ["--min-capacity", str(rec.min_capacity), "--max-capacity", str(rec.max_capacity)]
     return args

@@ -119,7 +119,7 @@ def render_table(report: CostReport) -> str:
 
 
 def _notes(report: CostReport) -> list[str]:
-    lines = []
+    lines = [f"WARNING: {w}" for w in report.warnings]
     if report.not_costed:
         lines += ["", "Not costed:"] + [f"  {s.endpoint}: {s.reason}" for s in report.not_costed]
     if report.errors:

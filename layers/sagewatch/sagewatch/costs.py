@@ -178,6 +178,7 @@ class CostReport:
     rows: list[CostRow]
     not_costed: list[Skipped] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # e.g. prices of another region
 
     @property
     def days(self) -> float:
@@ -211,6 +212,7 @@ class CostReport:
             "period": self.period,
             "target_utilization_pct": self.target_utilization_pct,
             "catalog": self.catalog,
+            "warnings": self.warnings,
             "rows": [r.to_dict() for r in self.rows],
             "totals": {**asdict(totals), "waste_share": totals.waste_share},
             "not_costed": [s.to_dict() for s in self.not_costed],
@@ -448,4 +450,5 @@ def build_cost_report(
         rows=[r for g in ordered for r in g],
         not_costed=list(not_costed),
         errors=list(errors),
+        warnings=catalog.warnings_for(region),
     )

@@ -23,6 +23,7 @@ class Digest:
     open_savings_usd: float = 0.0
     state_available: bool = True
     part: tuple[int, int] = (1, 1)
+    warnings: tuple[str, ...] = ()  # e.g. prices of another region: the reader must know
 
     def count(self, reason: Reason) -> int:
         return sum(1 for a in self.announcements if a.reason is reason)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sagewatch.models import Endpoint, ServerlessSpec, Variant
+from sagewatch.models import Endpoint, ManagedScaling, ServerlessSpec, Variant
 
 IGNORE_TAG = "sagewatch:ignore"
 
@@ -25,6 +25,17 @@ def _serverless(raw: Mapping[str, Any] | None) -> ServerlessSpec | None:
         memory_mb=int(raw.get("MemorySizeInMB", 0)),
         max_concurrency=int(raw.get("MaxConcurrency", 0)),
         provisioned_concurrency=int(raw.get("ProvisionedConcurrency", 0) or 0),
+    )
+
+
+def _managed(doc: Mapping[str, Any] | None) -> ManagedScaling | None:
+    if not doc:
+        return None
+    low, high = doc.get("MinInstanceCount"), doc.get("MaxInstanceCount")
+    return ManagedScaling(
+        enabled=doc.get("Status") == "ENABLED",
+        min_instances=int(low) if isinstance(low, int) else None,
+        max_instances=int(high) if isinstance(high, int) else None,
     )
 
 
@@ -56,6 +67,7 @@ def endpoint_from_api(
                 # A variant defined without a model hosts inference components instead.
                 uses_inference_components=not serverless and not conf.get("ModelName"),
                 inference_components=tuple(sorted(components.get(name, ()))),
+                managed_scaling=_managed(live.get("ManagedInstanceScaling") or conf.get("ManagedInstanceScaling")),
             )
         )
     return Endpoint(

@@ -29,6 +29,7 @@ class Action(StrEnum):
     SCALE_TO_ZERO = "scale-to-zero"
     RESIZE_VARIANT = "resize-variant"
     SCALE_OUT = "scale-out"
+    SET_SCALING_LIMITS = "set-scaling-limits"
     INVESTIGATE = "investigate"
 
 
@@ -40,6 +41,48 @@ class ServerlessSpec:
 
 
 @dataclass(frozen=True)
+class ScalingPolicy:
+    """An Application Auto Scaling policy on a variant."""
+
+    name: str
+    type: str  # TargetTrackingScaling | StepScaling
+    target_value: float | None = None  # target tracking only
+    metric: str | None = None  # predefined metric type (SageMakerVariantInvocationsPerInstance) or custom metric
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "target_value": self.target_value, "metric": self.metric}
+
+
+@dataclass(frozen=True)
+class Autoscaling:
+    """A variant's scalable target (sagemaker:variant:DesiredInstanceCount) and its policies."""
+
+    min_capacity: int
+    max_capacity: int
+    policies: tuple[ScalingPolicy, ...] = ()
+
+    @property
+    def target_tracking(self) -> ScalingPolicy | None:
+        return next((p for p in self.policies if p.type == "TargetTrackingScaling"), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "min_capacity": self.min_capacity,
+            "max_capacity": self.max_capacity,
+            "policies": [p.to_dict() for p in self.policies],
+        }
+
+
+@dataclass(frozen=True)
+class ManagedScaling:
+    """Managed instance scaling of a variant that hosts inference components (ManagedInstanceScaling)."""
+
+    enabled: bool
+    min_instances: int | None = None
+    max_instances: int | None = None
+
+
+@dataclass(frozen=True)
 class Variant:
     name: str
     instance_type: str | None  # None for serverless variants
@@ -48,6 +91,8 @@ class Variant:
     # True when the variant hosts inference components instead of a model (no ModelName in the config).
     uses_inference_components: bool = False
     inference_components: tuple[str, ...] = ()
+    autoscaling: Autoscaling | None = None  # Application Auto Scaling on the variant's instance count
+    managed_scaling: ManagedScaling | None = None  # inference-component endpoints only
 
 
 @dataclass(frozen=True)
@@ -106,6 +151,9 @@ class Recommendation:
     summary: str
     # What the endpoint or variant would cost per month afterwards (None: unknown or unchanged).
     monthly_cost_usd: float | None = None
+    # Auto scaling limits to set (set-scaling-limits), or that a resize carries over to the new type.
+    min_capacity: int | None = None
+    max_capacity: int | None = None
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Recommendation:
@@ -115,16 +163,21 @@ class Recommendation:
             instance_count=doc.get("instance_count"),
             summary=str(doc.get("summary", "")),
             monthly_cost_usd=doc.get("monthly_cost_usd"),
+            min_capacity=doc.get("min_capacity"),
+            max_capacity=doc.get("max_capacity"),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "action": self.action.value,
             "instance_type": self.instance_type,
             "instance_count": self.instance_count,
             "monthly_cost_usd": self.monthly_cost_usd,
             "summary": self.summary,
         }
+        if self.min_capacity is not None or self.max_capacity is not None:
+            doc["min_capacity"], doc["max_capacity"] = self.min_capacity, self.max_capacity
+        return doc
 
 
 @dataclass(frozen=True)

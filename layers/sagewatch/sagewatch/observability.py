@@ -1,5 +1,8 @@
 """One place for Powertools logging, metrics and tracing. Service name and metrics namespace come
-from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE (set once in the template's Globals)."""
+from POWERTOOLS_SERVICE_NAME and POWERTOOLS_METRICS_NAMESPACE (set once in the template's Globals).
+
+Metrics() reads its namespace when it is made, so the scan function makes its own at cold start (new_metrics)
+rather than sharing one made whenever this module happened to be imported first."""
 
 from __future__ import annotations
 
@@ -12,10 +15,13 @@ from sagewatch.scan_report import ScanReport
 
 logger = Logger()
 tracer = Tracer()
-metrics = Metrics()
 
 
-def record_scan_metrics(report: ScanReport) -> None:
+def new_metrics() -> Metrics:
+    return Metrics()
+
+
+def record_scan_metrics(metrics: Metrics, report: ScanReport) -> None:
     """EMF metrics of one scan: fleet size, cost, waste, errors and findings by kind."""
     count, usd = MetricUnit.Count, MetricUnit.NoUnit
     figures = (

@@ -20,9 +20,24 @@ from sagewatch.catalog import Accelerator, Catalog, accelerator_of
 PROTECT_TAG = "sagewatch:protect"
 NAME = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"  # SageMaker's pattern for endpoint and variant names
 Action = Literal[
-    "delete-endpoint", "restore-endpoint", "remove-variant", "resize-variant", "set-instance-count", "scale-to-zero"
+    "delete-endpoint",
+    "restore-endpoint",
+    "remove-variant",
+    "resize-variant",
+    "set-instance-count",
+    "set-scaling-limits",
+    "scale-to-zero",
 ]
-DESTRUCTIVE = {"delete-endpoint", "remove-variant", "resize-variant", "set-instance-count", "scale-to-zero"}
+DESTRUCTIVE = {
+    "delete-endpoint",
+    "remove-variant",
+    "resize-variant",
+    "set-instance-count",
+    "set-scaling-limits",
+    "scale-to-zero",
+}
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
 
 class RemediationError(ValueError):
@@ -58,6 +73,8 @@ class RemediationRequest(BaseModel):
     variant: str | None = Field(default=None, max_length=63, pattern=NAME)
     instance_type: str | None = Field(default=None, max_length=INSTANCE_TYPE_MAX, pattern=INSTANCE_TYPE)
     instance_count: StrictInt | None = Field(default=None, ge=1, le=100)
+    min_capacity: StrictInt | None = Field(default=None, ge=0, le=1000)  # set-scaling-limits
+    max_capacity: StrictInt | None = Field(default=None, ge=1, le=1000)
     snapshot: str | None = Field(default=None, min_length=1, max_length=SNAPSHOT_MAX)
     expect: Expectation | None = None
     dry_run: StrictBool = True
@@ -70,8 +87,15 @@ class RemediationRequest(BaseModel):
     @model_validator(mode="after")
     def _fields_for_the_action(self) -> RemediationRequest:
         a = self.action
-        if a in ("remove-variant", "resize-variant", "set-instance-count") and not self.variant:
+        if a in ("remove-variant", "resize-variant", "set-instance-count", "set-scaling-limits") and not self.variant:
             raise ValueError(f"{a} needs variant")
+        if a == "set-scaling-limits":
+            if self.min_capacity is None or self.max_capacity is None:
+                raise ValueError("set-scaling-limits needs min_capacity and max_capacity")
+            if self.min_capacity > self.max_capacity:
+                raise ValueError(f"min_capacity {self.min_capacity} is above max_capacity {self.max_capacity}")
+        elif self.min_capacity is not None or self.max_capacity is not None:
+            raise ValueError(f"{a} takes no min_capacity or max_capacity (set-scaling-limits does)")
         if a == "resize-variant" and not (self.instance_type or self.instance_count):
             raise ValueError("resize-variant needs instance_type and/or instance_count")
         if a == "set-instance-count" and self.instance_count is None:
@@ -109,6 +133,9 @@ class LiveEndpoint:
     def is_async(self) -> bool:
         return bool(self.config.get("AsyncInferenceConfig"))
 
+    def config_variant(self, variant: str) -> dict[str, Any]:
+        return next((v for v in self.config.get("ProductionVariants", []) if v.get("VariantName") == variant), {})
+
     def variants(self) -> dict[str, dict[str, Any]]:
         """variant -> {instance_type, instance_count} (current counts, config types)."""
         live = {v["VariantName"]: v for v in self.description.get("ProductionVariants", [])}
@@ -122,6 +149,17 @@ class LiveEndpoint:
                 "serverless": bool(conf.get("ServerlessConfig")),
             }
         return out
+
+    def scaling_target(self, variant: str) -> dict[str, Any] | None:
+        resource = f"endpoint/{self.name}/variant/{variant}"
+        return next(
+            (
+                t
+                for t in self.scalable_targets
+                if t.get("ResourceId") == resource and t.get("ScalableDimension") in (None, VARIANT_DIMENSION)
+            ),
+            None,
+        )
 
     @property
     def protected(self) -> bool:
@@ -185,6 +223,8 @@ def derived_config(
     remove: bool = False,
     instance_type: str | None = None,
     instance_count: int | None = None,
+    managed_minimum: int | None = None,
+    managed_maximum: int | None = None,
 ) -> dict[str, Any]:
     """CreateEndpointConfig input: the live config whole (data capture, async, KMS, network...) with one
     variant changed or removed. Configs are immutable, so the old one stays for rolling back."""
@@ -204,6 +244,12 @@ def derived_config(
                 v["InstanceType"] = instance_type
             if instance_count:
                 v["InitialInstanceCount"] = instance_count
+            if managed_minimum is not None:
+                v["ManagedInstanceScaling"] = {
+                    "Status": "ENABLED",
+                    "MinInstanceCount": managed_minimum,
+                    "MaxInstanceCount": max(1, managed_maximum or 1),
+                }
         variants.append(v)
     doc["ProductionVariants"] = variants
     return doc
@@ -299,67 +345,173 @@ def _resize_target(
 
 def plan_action(request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now: datetime) -> ActionPlan:
     """What the request would do to `live`. Raises RemediationError when it cannot be done."""
+    if request.action == "delete-endpoint":
+        return _plan_delete(live, catalog)
+    variant = _variant(live, request)
+    if live.variants()[variant]["serverless"]:
+        raise RemediationError(f"variant {variant} of {live.name} is serverless: nothing to resize or scale")
+    planners = {
+        "set-instance-count": _plan_instance_count,
+        "set-scaling-limits": _plan_scaling_limits,
+        "scale-to-zero": _plan_scale_to_zero,
+    }
+    planner = planners.get(request.action, _plan_new_config)
+    return planner(request, live, variant, catalog, now)
+
+
+def _plan_delete(live: LiveEndpoint, catalog: Catalog) -> ActionPlan:
+    name, before = live.name, live.variants()
+    if live.status not in DELETABLE_STATES:
+        raise RemediationError(
+            f"endpoint {name} is {live.status}: a deployment or delete is in progress; sagewatch deletes only "
+            f"{', '.join(DELETABLE_STATES)} endpoints (try again when it is one)"
+        )
+    steps = [
+        f"snapshot {name} (endpoint, config, tags, {len(live.components)} inference components, "
+        f"{len(live.scalable_targets)} auto scaling targets) to S3"
+    ]
+    steps += [f"delete inference component {c['InferenceComponentName']}" for c in live.components]
+    steps.append(
+        f"delete endpoint {name} (endpoint config {live.description.get('EndpointConfigName')} and models are kept)"
+    )
+    return ActionPlan(
+        "delete-endpoint",
+        name,
+        before,
+        {},
+        monthly_cost(before, catalog),
+        0.0,
+        steps,
+        "restore-endpoint with the snapshot key this run returns",
+    )
+
+
+def _limits(target: Mapping[str, Any]) -> str:
+    return f"minimum {target.get('MinCapacity')}, maximum {target.get('MaxCapacity')}"
+
+
+def _plan_instance_count(
+    request: RemediationRequest, live: LiveEndpoint, variant: str, catalog: Catalog, now: datetime
+) -> ActionPlan:
+    target = live.scaling_target(variant)
+    if target is not None:
+        raise RemediationError(
+            f"{live.name}/{variant} is auto scaled ({_limits(target)}): the autoscaler would undo a new instance "
+            "count; use set-scaling-limits to change the limits instead"
+        )
     before = live.variants()
     after = copy.deepcopy(before)
+    after[variant]["instance_count"] = request.instance_count
+    current = before[variant]["instance_count"]
+    return ActionPlan(
+        request.action,
+        live.name,
+        before,
+        after,
+        monthly_cost(before, catalog),
+        monthly_cost(after, catalog),
+        [f"UpdateEndpointWeightsAndCapacities {live.name}/{variant}: {current} -> {request.instance_count} instances"],
+        f"set-instance-count back to {current}",
+        variant=variant,
+    )
 
-    def cost(variants: Mapping[str, Mapping[str, Any]]) -> float | None:
-        return monthly_cost(variants, catalog)
 
+def _plan_scaling_limits(
+    request: RemediationRequest, live: LiveEndpoint, variant: str, catalog: Catalog, now: datetime
+) -> ActionPlan:
+    low, high = int(request.min_capacity or 0), int(request.max_capacity or 1)
+    if low == 0 and not live.is_async:
+        raise RemediationError(
+            f"{live.name} is not asynchronous: a real-time variant cannot scale to a minimum of 0 instances"
+        )
+    target = live.scaling_target(variant)
+    before = live.variants()
+    after = copy.deepcopy(before)
+    current = before[variant]["instance_count"]
+    after[variant]["instance_count"] = min(max(current, low), high)  # where the autoscaler moves it at once
+    for side in (before, after):
+        side[variant] = {**side[variant]}
+    before[variant]["scaling"] = _limits(target) if target else None
+    after[variant]["scaling"] = f"minimum {low}, maximum {high}"
+    rollback = (
+        f"set-scaling-limits back to {target.get('MinCapacity')}-{target.get('MaxCapacity')}"
+        if target
+        else "DeregisterScalableTarget (the variant had no auto scaling)"
+    )
+    return ActionPlan(
+        request.action,
+        live.name,
+        before,
+        after,
+        monthly_cost(before, catalog),
+        monthly_cost(after, catalog),
+        [
+            f"RegisterScalableTarget endpoint/{live.name}/variant/{variant}: "
+            + (f"{_limits(target)} -> " if target else "")
+            + f"minimum {low}, maximum {high} (its scaling policies are kept)"
+        ],
+        rollback,
+        variant=variant,
+    )
+
+
+def _plan_scale_to_zero(
+    request: RemediationRequest, live: LiveEndpoint, variant: str, catalog: Catalog, now: datetime
+) -> ActionPlan:
+    before = live.variants()
+    after = copy.deepcopy(before)
+    after[variant]["instance_count"] = 0
+    current = max(1, before[variant]["instance_count"])
+    if live.is_async:
+        steps = [
+            f"auto scaling minimum capacity of {live.name}/{variant} -> 0 (maximum stays {current})",
+            "step scaling policy and alarm on HasBacklogWithoutCapacity, to scale back up from zero "
+            "when requests arrive",
+        ]
+        rollback = f"register the scalable target again with minimum capacity {current}"
+        config = None
+    elif live.components and not live.config_variant(variant).get("ModelName"):
+        config_name = str(live.description.get("EndpointConfigName", live.config.get("EndpointConfigName")))
+        new_name = new_config_name(config_name, now)
+        config = derived_config(live.config, new_name, variant, managed_minimum=0, managed_maximum=current)
+        components = [str(c["InferenceComponentName"]) for c in live.components if c.get("VariantName") == variant]
+        steps = [
+            f"create endpoint config {new_name} from {config_name} with managed instance scaling on {variant}: "
+            f"minimum 0, maximum {current}",
+            f"update endpoint {live.name} to {new_name} (SageMaker keeps serving during the update)",
+        ]
+        steps += [
+            f"auto scaling of inference component {c}: minimum 0 copies, with a step scaling policy and an alarm "
+            "on NoCapacityInvocationFailures to bring a copy back when a request arrives"
+            for c in components
+        ]
+        rollback = f"UpdateEndpoint {live.name} back to endpoint config {config_name} (kept)"
+    else:
+        raise RemediationError(
+            f"{live.name} can scale to zero only when it is asynchronous or hosts inference components"
+        )
+    return ActionPlan(
+        request.action,
+        live.name,
+        before,
+        after,
+        monthly_cost(before, catalog),
+        monthly_cost(after, catalog),
+        steps,
+        rollback,
+        new_config=config,
+        variant=variant,
+    )
+
+
+def _plan_new_config(
+    request: RemediationRequest, live: LiveEndpoint, variant: str, catalog: Catalog, now: datetime
+) -> ActionPlan:
+    """remove-variant and resize-variant: a new endpoint config, the endpoint updated to it."""
     a, name = request.action, live.name
-    if a == "delete-endpoint":
-        if live.status not in DELETABLE_STATES:
-            raise RemediationError(
-                f"endpoint {name} is {live.status}: a deployment or delete is in progress; sagewatch deletes only "
-                f"{', '.join(DELETABLE_STATES)} endpoints (try again when it is one)"
-            )
-        steps = [f"snapshot {name} (endpoint, config, tags, {len(live.components)} inference components) to S3"]
-        steps += [f"delete inference component {c['InferenceComponentName']}" for c in live.components]
-        steps.append(
-            f"delete endpoint {name} (endpoint config {live.description.get('EndpointConfigName')} and models are kept)"
-        )
-        return ActionPlan(
-            a, name, before, {}, cost(before), 0.0, steps, "restore-endpoint with the snapshot key this run returns"
-        )
-    variant = _variant(live, request)
+    before = live.variants()
+    after = copy.deepcopy(before)
     current = before[variant]
-    if current["serverless"]:
-        raise RemediationError(f"variant {variant} of {name} is serverless: nothing to resize or scale")
-    if a == "set-instance-count":
-        after[variant]["instance_count"] = request.instance_count
-        return ActionPlan(
-            a,
-            name,
-            before,
-            after,
-            cost(before),
-            cost(after),
-            [
-                f"UpdateEndpointWeightsAndCapacities {name}/{variant}: {current['instance_count']} -> "
-                f"{request.instance_count} instances"
-            ],
-            f"set-instance-count back to {current['instance_count']}",
-            variant=variant,
-        )
-    if a == "scale-to-zero":
-        if not live.is_async:
-            raise RemediationError(f"{name} is not asynchronous: only async endpoints can scale to zero instances")
-        after[variant]["instance_count"] = 0
-        return ActionPlan(
-            a,
-            name,
-            before,
-            after,
-            cost(before),
-            cost(after),
-            [
-                f"auto scaling minimum capacity of {name}/{variant} -> 0 (maximum stays "
-                f"{max(1, current['instance_count'])})",
-                "step scaling policy and alarm on HasBacklogWithoutCapacity, to scale back up from zero "
-                "when requests arrive",
-            ],
-            f"register the scalable target again with minimum capacity {max(1, current['instance_count'])}",
-            variant=variant,
-        )
     config_name = str(live.description.get("EndpointConfigName", live.config.get("EndpointConfigName")))
     new_name = new_config_name(config_name, now)
     if a == "remove-variant":
@@ -367,24 +519,21 @@ def plan_action(request: RemediationRequest, live: LiveEndpoint, catalog: Catalo
             raise RemediationError(f"{variant} is the only variant of {name}: use delete-endpoint instead")
         del after[variant]
         config = derived_config(live.config, new_name, variant, remove=True)
+        change = "removed"
     else:  # resize-variant
         instance_type, count = _resize_target(request, f"{name}/{variant}", current, catalog)
         after[variant].update(instance_type=instance_type, instance_count=count)
         config = derived_config(live.config, new_name, variant, instance_type=instance_type, instance_count=count)
+        change = f"as {count} x {instance_type}"
     return ActionPlan(
         a,
         name,
         before,
         after,
-        cost(before),
-        cost(after),
+        monthly_cost(before, catalog),
+        monthly_cost(after, catalog),
         [
-            f"create endpoint config {new_name} from {config_name} with {variant} "
-            + (
-                "removed"
-                if a == "remove-variant"
-                else f"as {after[variant]['instance_count']} x {after[variant]['instance_type']}"
-            ),
+            f"create endpoint config {new_name} from {config_name} with {variant} {change}",
             f"update endpoint {name} to {new_name} (SageMaker keeps serving during the update)",
         ],
         f"UpdateEndpoint {name} back to endpoint config {config_name} (kept)",

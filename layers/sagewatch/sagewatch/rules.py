@@ -17,7 +17,7 @@ from sagewatch.metrics import (
     MetricResults,
     Windows,
 )
-from sagewatch.models import Action, Endpoint, Finding, Kind, Recommendation, Severity, Variant
+from sagewatch.models import Action, Autoscaling, Endpoint, Finding, Kind, Recommendation, Severity, Variant
 from sagewatch.settings import Thresholds
 from sagewatch.sizing import Option, Peaks, cheapest_option
 from sagewatch.usage import VariantUsage, variant_usage
@@ -89,6 +89,12 @@ class EndpointJudge:
         savings: float | None,
         component: str | None = None,
     ) -> Finding:
+        scaled = (
+            variant
+            if variant is not None
+            else (self.endpoint.variants[0] if len(self.endpoint.variants) == 1 else None)
+        )
+        evidence = {**evidence, "autoscaling": scaled.autoscaling.to_dict() if scaled and scaled.autoscaling else None}
         if variant is not None:
             itype, count = variant.instance_type, variant.instance_count
         else:
@@ -205,6 +211,9 @@ class EndpointJudge:
                 "delete it if it is no longer used.",
             )
             return [self._finding(Kind.IDLE, Severity.LOW, None, evidence, rec, cost, 0.0)]
+        intermittent = self._intermittent_components(evidence, cost)
+        if intermittent is not None:
+            return [intermittent]
         what = (
             "hosts no inference components"
             if evidence.get("inference_components") == []
@@ -218,6 +227,29 @@ class EndpointJudge:
             0.0,
         )
         return [self._finding(Kind.IDLE, savings_severity(cost), None, evidence, rec, cost, cost)]
+
+    def _intermittent_components(self, evidence: dict[str, Any], cost: float | None) -> Finding | None:
+        """An inference-component endpoint idle over the idle window but used earlier in the utilization window
+        is intermittent, not gone: it can scale to zero (managed instance scaling minimum 0, copies to 0) and
+        come back when called, instead of being deleted."""
+        variants = self.endpoint.variants
+        if not evidence.get("inference_components") or not all(v.uses_inference_components for v in variants):
+            return None
+        earlier = sum(self.usages[v.name].window_invocations for v in variants)
+        if earlier <= 0:
+            return None
+        evidence["window_invocations"] = int(earlier)
+        days = self.thresholds.utilization_days
+        rec = Recommendation(
+            Action.SCALE_TO_ZERO,
+            None,
+            0,
+            f"Let {self.endpoint.name} scale to zero when unused (managed instance scaling minimum 0, its inference "
+            f"components' copies to 0): it served no requests in {self.thresholds.idle_hours} h but "
+            f"{int(earlier):,} in the last {days} days, so it is intermittent, not gone.",
+            0.0,
+        )
+        return self._finding(Kind.IDLE, savings_severity(cost), None, evidence, rec, cost, cost)
 
     def sizing(self, variant: Variant) -> list[Finding]:
         spec = self._spec(variant)
@@ -287,13 +319,15 @@ class EndpointJudge:
             )
             return self._finding(Kind.SATURATED, severity, variant, evidence, rec, cost, 0.0)
         same_type = option.spec.instance_type == spec.instance_type
+        if same_type and variant.autoscaling is not None:
+            return self._scaling_saturated(variant, spec, variant.autoscaling, option.count, evidence, severity, cost)
         action = Action.SCALE_OUT if same_type else Action.RESIZE_VARIANT
         verb = (
             f"Scale {self.endpoint.name}/{variant.name} out to {option.count} x {spec.instance_type}"
             if same_type
             else f"Resize {self.endpoint.name}/{variant.name} to {option.count} x {option.spec.instance_type}"
         )
-        rec = self._sized_recommendation(action, option, cost, f"{verb}: it peaks at {hot_text}.")
+        rec = self._sized_recommendation(action, option, cost, f"{verb}: it peaks at {hot_text}.", variant)
         return self._finding(
             Kind.SATURATED,
             severity,
@@ -303,6 +337,50 @@ class EndpointJudge:
             cost,
             round(max(0.0, cost - option.monthly_cost), 2),
         )
+
+    def _scaling_saturated(
+        self,
+        variant: Variant,
+        spec: InstanceSpec,
+        scaling: Autoscaling,
+        needed: int,
+        evidence: dict[str, Any],
+        severity: Severity,
+        cost: float,
+    ) -> Finding:
+        """Saturated with auto scaling: at its ceiling it needs a higher one; below it, the policy is not
+        keeping up (scaling out by hand would be undone by the autoscaler)."""
+        where, n = f"{self.endpoint.name}/{variant.name}", variant.instance_count
+        hot = ", ".join(f"{k} {v:.0f}%" for k, v in evidence["saturated"].items())
+        if n >= scaling.max_capacity:
+            rec = Recommendation(
+                Action.SET_SCALING_LIMITS,
+                spec.instance_type,
+                needed,
+                f"Raise the auto scaling maximum of {where} from {scaling.max_capacity} to {needed} (minimum stays "
+                f"{scaling.min_capacity}): it runs at its ceiling of {n} x {spec.instance_type} and peaks at {hot}; "
+                f"{needed} keep the peak under {self.thresholds.target_utilization_pct:g}%. Monthly cost at the "
+                f"ceiling {money(spec.monthly_cost(scaling.max_capacity), cents=True)} -> "
+                f"{money(spec.monthly_cost(needed), cents=True)}.",
+                spec.monthly_cost(needed),
+                min_capacity=scaling.min_capacity,
+                max_capacity=needed,
+            )
+            return self._finding(Kind.SATURATED, severity, variant, evidence, rec, cost, 0.0)
+        policy = scaling.target_tracking
+        keeping = (
+            f"its target tracking policy {policy.name} ({policy.metric} at {policy.target_value:g}) is not keeping "
+            "up: lower the target, shorten the scale-out cooldown, or scale on a metric that moves with the load"
+            if policy is not None and policy.target_value is not None
+            else "no target tracking policy scales it out: add one"
+        )
+        rec = Recommendation(
+            Action.INVESTIGATE,
+            None,
+            None,
+            f"{where} peaks at {hot} with {n} of at most {scaling.max_capacity} instances: {keeping}.",
+        )
+        return self._finding(Kind.SATURATED, severity, variant, evidence, rec, cost, 0.0)
 
     def _oversized(self, variant: Variant, spec: InstanceSpec, peaks: Peaks, usage: VariantUsage) -> Finding | None:
         # Right-sizing needs the whole window on today's hardware, and both CPU and memory seen.
@@ -323,6 +401,9 @@ class EndpointJudge:
         cost = spec.monthly_cost(n)
         if option is None:
             return None
+        scaling = variant.autoscaling
+        if scaling is not None and option.spec.instance_type == spec.instance_type:
+            return self._lower_floor(variant, spec, scaling, option.count, peaks, usage)
         savings = round(cost - option.monthly_cost, 2)
         if savings < max(self.thresholds.min_monthly_savings_usd, 0.01):
             return None
@@ -336,17 +417,61 @@ class EndpointJudge:
             f"Resize {self.endpoint.name}/{variant.name} from {n} x {spec.instance_type} to {option.count} x "
             f"{option.spec.instance_type}: its peaks ({peak_text}) would stay under "
             f"{self.thresholds.target_utilization_pct:g}%.",
+            variant,
         )
         return self._finding(Kind.OVERSIZED, savings_severity(savings), variant, evidence, rec, cost, savings)
 
+    def _lower_floor(
+        self, variant: Variant, spec: InstanceSpec, scaling: Autoscaling, needed: int, peaks: Peaks, usage: VariantUsage
+    ) -> Finding | None:
+        """Oversized by count on an autoscaled variant: the autoscaler sizes it above its floor; only a floor
+        that holds more instances than the peak needs keeps money burning."""
+        if needed >= scaling.min_capacity:
+            return None  # the instances above the floor are the autoscaler's to remove
+        spare = scaling.min_capacity - needed
+        savings = spec.monthly_cost(spare)
+        if savings < max(self.thresholds.min_monthly_savings_usd, 0.01):
+            return None
+        evidence = self._sizing_evidence(spec, peaks, usage)
+        evidence["target_pct"] = self.thresholds.target_utilization_pct
+        peak_text = ", ".join(f"{k} {v:.0f}%" for k, v in peaks.observed().items())
+        rec = Recommendation(
+            Action.SET_SCALING_LIMITS,
+            spec.instance_type,
+            needed,
+            f"Lower the auto scaling minimum of {self.endpoint.name}/{variant.name} from {scaling.min_capacity} to "
+            f"{needed} (maximum stays {scaling.max_capacity}): its peaks ({peak_text}) need {needed} x "
+            f"{spec.instance_type} to stay under {self.thresholds.target_utilization_pct:g}%, and the floor keeps "
+            f"{spare} more running for nothing. Monthly cost at the floor "
+            f"{money(spec.monthly_cost(scaling.min_capacity), cents=True)} -> "
+            f"{money(spec.monthly_cost(needed), cents=True)}.",
+            spec.monthly_cost(needed),
+            min_capacity=needed,
+            max_capacity=scaling.max_capacity,
+        )
+        cost = spec.monthly_cost(variant.instance_count)
+        return self._finding(Kind.OVERSIZED, savings_severity(savings), variant, evidence, rec, cost, savings)
+
     @staticmethod
-    def _sized_recommendation(action: Action, option: Option, cost: float, summary: str) -> Recommendation:
+    def _sized_recommendation(
+        action: Action, option: Option, cost: float, summary: str, variant: Variant
+    ) -> Recommendation:
+        """A resize or scale-out; on an autoscaled variant, a new type carries its limits over, scaled by how
+        many of the new instances do the work of the old ones."""
+        scaling, low, high = variant.autoscaling, None, None
+        if scaling is not None and variant.instance_count:
+            ratio = option.count / variant.instance_count
+            low = math.ceil(scaling.min_capacity * ratio) if scaling.min_capacity else 0
+            high = max(low, 1, math.ceil(scaling.max_capacity * ratio))
+            summary += f" Auto scaling limits {scaling.min_capacity}-{scaling.max_capacity} become {low}-{high}."
         return Recommendation(
             action,
             option.spec.instance_type,
             option.count,
             f"{summary} Monthly cost {money(cost, cents=True)} -> {money(option.monthly_cost, cents=True)}.",
             option.monthly_cost,
+            min_capacity=low,
+            max_capacity=high,
         )
 
     def errors(self, variant: Variant) -> list[Finding]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from sagewatch.commands import command_for
 from sagewatch.formats import iso_z, money
-from sagewatch.models import Finding, ScanError, Severity, Skipped
+from sagewatch.models import Action, Finding, ScanError, Severity, Skipped
 
 REPORT_SCHEMA = "sagewatch.scan-report/1"
 _SEVERITY_ORDER = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
@@ -31,6 +31,7 @@ class ScanReport:
     catalog: dict[str, str] = field(default_factory=dict)
     listed: list[str] = field(default_factory=list)  # every endpoint listed, judged or not
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # tags of the judged endpoints
+    warnings: list[str] = field(default_factory=list)  # what a reader must know to trust the figures
 
     @property
     def judged(self) -> set[str]:
@@ -90,6 +91,7 @@ class ScanReport:
             "windows": self.windows,
             "thresholds": self.thresholds,
             "catalog": self.catalog,
+            "warnings": self.warnings,
         }
 
 
@@ -111,6 +113,9 @@ def render_table(report: ScanReport) -> str:
         f"sagewatch scan of {report.account or 'unknown account'} / {report.region} at "
         f"{report.generated_at:%Y-%m-%d %H:%M} UTC: {report.endpoints} endpoints, {report.variants} variants, "
         f"{report.inference_components} inference components",
+        f"prices: {report.catalog.get('region')} on-demand as of {report.catalog.get('as_of')}"
+        + ("" if report.warnings else " (the scanned region's)"),
+        *[f"WARNING: {w}" for w in report.warnings],
         "",
     ]
     findings = report.sorted_findings()
@@ -127,8 +132,12 @@ def render_table(report: ScanReport) -> str:
             )
             rec = f.recommendation
             action = rec.action.value
-            if rec.instance_type:
+            if rec.action is Action.SET_SCALING_LIMITS:
+                action += f" -> min {rec.min_capacity}, max {rec.max_capacity}"
+            elif rec.instance_type:
                 action += f" -> {rec.instance_count} x {rec.instance_type}"
+                if rec.min_capacity is not None:
+                    action += f" (auto scaling {rec.min_capacity}-{rec.max_capacity})"
             rows.append(
                 [
                     f.severity.value,

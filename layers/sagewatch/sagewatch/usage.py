@@ -50,6 +50,8 @@ class VariantUsage:
     utilization_known: bool = True
     # Enhanced metrics: (metric, per GPU?) -> unit (instance id, or instance/GPU) -> (mean raw value, hours).
     unit_means: dict[tuple[str, bool], dict[str, tuple[float, int]]] = field(default_factory=dict)
+    # Requests over the whole utilization window (idle now but busy earlier is intermittent, not gone).
+    window_invocations: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -131,11 +133,14 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
     if endpoint.is_async:
         known = known and results.known(backlog_metric(endpoint.name))
         traffic = _async_traffic(endpoint, variant, results, since)
+        earlier = _async_traffic(endpoint, variant, results, windows.start)
     elif variant.uses_inference_components:
         known = known and endpoint.inference_components_known
         traffic = _component_traffic(variant, results, since)
+        earlier = _component_traffic(variant, results, windows.start)
     else:
         traffic = _variant_traffic(endpoint, variant, results, since)
+        earlier = _variant_traffic(endpoint, variant, results, windows.start)
 
     # Utilization before the last deployment describes other hardware: leave it out.
     util_since = max(windows.utilization_start, endpoint.history_start)
@@ -154,6 +159,7 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         utilization_hours=results.count(util_specs["CPUUtilization"], util_since) if names else 0,
         utilization_known=all(results.known(s) for s in util_specs.values()),
         unit_means=_unit_means(endpoint, variant, results, util_since) if endpoint.enhanced_metrics else {},
+        window_invocations=earlier.invocations,
     )
 
 

@@ -59,4 +59,5 @@ def cost_summary(report: CostReport, previous: Mapping[str, Any] | None, where: 
         "top_costs": [{"endpoint": r.endpoint, "cost_usd": r.cost_usd} for r in top_costs],
         "top_waste": [{"endpoint": r.endpoint, "waste_usd": r.waste_usd} for r in top_waste],
         "report": {"bucket": where.bucket, "keys": where.keys},
+        "warnings": list(report.warnings),
     }

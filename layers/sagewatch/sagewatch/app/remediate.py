@@ -37,7 +37,9 @@ class RemediationActor(Protocol):
     def restore(self, snapshot: dict[str, Any]) -> list[str]: ...
     def update_config(self, live: LiveEndpoint, new_config: dict[str, Any]) -> list[str]: ...
     def set_instance_count(self, endpoint: str, variant: str, count: int) -> list[str]: ...
+    def set_scaling_limits(self, endpoint: str, variant: str, minimum: int, maximum: int) -> list[str]: ...
     def scale_to_zero(self, endpoint: str, variant: str, current: int) -> list[str]: ...
+    def components_to_zero(self, live: LiveEndpoint, variant: str, new_config: dict[str, Any]) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -85,12 +87,24 @@ def _execute(
     if request.action == "delete-endpoint":
         key = actor.snapshot(live, now)  # first: nothing is deleted unless it can be recreated
         return actor.delete(live), key
-    if the_plan.new_config is not None:  # resize-variant, remove-variant
-        return actor.update_config(live, the_plan.new_config), None
+    return _act_on_variant(request, live, the_plan, actor), None
+
+
+def _act_on_variant(
+    request: RemediationRequest, live: LiveEndpoint, the_plan: ActionPlan, actor: RemediationActor
+) -> list[str]:
     variant = the_plan.variant or ""
+    if request.action == "scale-to-zero" and the_plan.new_config is not None:  # an inference-component endpoint
+        return actor.components_to_zero(live, variant, the_plan.new_config)
+    if the_plan.new_config is not None:  # resize-variant, remove-variant
+        return actor.update_config(live, the_plan.new_config)
     if request.action == "set-instance-count" and request.instance_count is not None:
-        return actor.set_instance_count(live.name, variant, request.instance_count), None
-    return actor.scale_to_zero(live.name, variant, int(the_plan.before[variant]["instance_count"])), None
+        return actor.set_instance_count(live.name, variant, request.instance_count)
+    if request.action == "set-scaling-limits":
+        return actor.set_scaling_limits(
+            live.name, variant, int(request.min_capacity or 0), int(request.max_capacity or 1)
+        )
+    return actor.scale_to_zero(live.name, variant, int(the_plan.before[variant]["instance_count"]))
 
 
 def remediate(

@@ -78,6 +78,7 @@ def run_scan(
         },
         thresholds=thresholds.to_dict(),
         catalog={"region": catalog.region, "as_of": catalog.as_of},
+        warnings=catalog.warnings_for(region),
         listed=list(discovery.listed),
         tags={e.name: dict(e.tags) for e in discovery.endpoints},
     )
@@ -113,6 +114,7 @@ def digest_of(report: ScanReport, lifecycle: Decision, *, state_available: bool 
         snoozed={e: d.isoformat() for e, d in lifecycle.snoozed.items()},
         open_savings_usd=report.monthly_savings_usd,
         state_available=state_available,
+        warnings=tuple(report.warnings),
     )
 
 
@@ -144,7 +146,7 @@ def scheduled_scan(
         account=deps.account,
     )
     active, snooze_problems = snoozes(report.tags, now.date())
-    warnings = list(snooze_problems)
+    warnings = list(report.warnings) + list(snooze_problems)
     state_available = True
     try:
         lifecycle = decide(

@@ -277,6 +277,65 @@ class RemediationTarget:
         )
         return [f"set {endpoint}/{variant} to {count} instances"]
 
+    def set_scaling_limits(self, endpoint: str, variant: str, minimum: int, maximum: int) -> list[str]:
+        resource = f"endpoint/{endpoint}/variant/{variant}"
+        self.autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=resource,
+            ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+            MinCapacity=minimum,
+            MaxCapacity=maximum,
+        )
+        return [f"auto scaling of {resource} set to minimum {minimum}, maximum {maximum}"]
+
+    def components_to_zero(self, live: LiveEndpoint, variant: str, new_config: dict[str, Any]) -> list[str]:
+        """Managed instance scaling to a minimum of 0 (a new config), then each component's copies may reach 0
+        and come back: a step scaling policy on an alarm on NoCapacityInvocationFailures adds a copy."""
+        done = self.update_config(live, new_config)
+        for ic in live.components:
+            if ic.get("VariantName") != variant:
+                continue
+            name = str(ic["InferenceComponentName"])
+            resource = f"inference-component/{name}"
+            copies = _copies(ic.get("RuntimeConfig") or {})
+            self.autoscaling.register_scalable_target(
+                ServiceNamespace="sagemaker",
+                ResourceId=resource,
+                ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+                MinCapacity=0,
+                MaxCapacity=max(1, copies),
+            )
+            policy = self.autoscaling.put_scaling_policy(
+                PolicyName=f"sagewatch-scale-up-from-zero-{name}"[:256],
+                ServiceNamespace="sagemaker",
+                ResourceId=resource,
+                ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+                PolicyType="StepScaling",
+                StepScalingPolicyConfiguration={
+                    "AdjustmentType": "ChangeInCapacity",
+                    "MetricAggregationType": "Maximum",
+                    "Cooldown": 60,
+                    "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+                },
+            )
+            self.cloudwatch.put_metric_alarm(
+                AlarmName=f"sagewatch-{name}-no-capacity"[:255],
+                Namespace="AWS/SageMaker",
+                MetricName="NoCapacityInvocationFailures",
+                Dimensions=[{"Name": "InferenceComponentName", "Value": name}],
+                Statistic="Maximum",
+                Period=30,
+                EvaluationPeriods=1,
+                Threshold=1,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+                TreatMissingData="missing",
+                AlarmActions=[policy["PolicyARN"]],
+            )
+            done.append(
+                f"inference component {name}: copies may scale to 0 and back (alarm on NoCapacityInvocationFailures)"
+            )
+        return done
+
     def scale_to_zero(self, endpoint: str, variant: str, current: int) -> list[str]:
         resource = f"endpoint/{endpoint}/variant/{variant}"
         targets = self.autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource]).get(

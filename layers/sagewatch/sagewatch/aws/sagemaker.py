@@ -6,15 +6,16 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sagewatch.aws.autoscaling import ScalingReader, variant_resource
 from sagewatch.aws.clients import error_code, error_message, is_not_found
 from sagewatch.costs import Reservation, reservation_from_api
 from sagewatch.inventory import IGNORE_TAG, endpoint_from_api, is_ignored, tags_to_dict
-from sagewatch.models import Discovery, Endpoint, ScanError, Skipped
+from sagewatch.models import Autoscaling, Discovery, Endpoint, ScanError, Skipped
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -48,12 +49,22 @@ class _Outcome:
     error: ScanError | None = None
 
 
+def _with_scaling(endpoint: Endpoint, scaling: dict[str, Autoscaling]) -> Endpoint:
+    variants = tuple(
+        replace(v, autoscaling=scaling.get(variant_resource(endpoint.name, v.name))) for v in endpoint.variants
+    )
+    return replace(endpoint, variants=variants)
+
+
 class SageMakerInventory:
     """Lists every endpoint once per scan; endpoint configs (immutable) are fetched once each."""
 
-    def __init__(self, client: SageMakerClient, workers: int = DISCOVERY_WORKERS):
+    def __init__(
+        self, client: SageMakerClient, workers: int = DISCOVERY_WORKERS, *, scaling: ScalingReader | None = None
+    ):
         self.client = client
         self.workers = workers
+        self.scaling = scaling
         self._lock = threading.Lock()
         self._configs: dict[str, _Once] = {}
 
@@ -131,14 +142,27 @@ class SageMakerInventory:
                 found.skipped.append(Skipped(summary["EndpointName"], f"status is {status}", status))
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="discover") as pool:
             outcomes = list(pool.map(lambda s: self._read(s, components, components_known), in_service))
+        scaling = self._scaling(found)
         for outcome in outcomes:  # listing order, whatever order the threads finished in
             if outcome.endpoint:
-                found.endpoints.append(outcome.endpoint)
+                found.endpoints.append(_with_scaling(outcome.endpoint, scaling))
             if outcome.skipped:
                 found.skipped.append(outcome.skipped)
             if outcome.error:
                 found.errors.append(outcome.error)
         return found
+
+    def _scaling(self, found: Discovery) -> dict[str, Autoscaling]:
+        """Every variant's auto scaling, in two paginated calls; an error leaves it unknown (and says so)."""
+        if self.scaling is None:
+            return {}
+        try:
+            return self.scaling.variant_scaling()
+        except (ClientError, BotoCoreError) as exc:
+            code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+            message = error_message(exc) if isinstance(exc, ClientError) else str(exc)
+            found.errors.append(ScanError("DescribeScalableTargets", code, message))
+            return {}
 
     def reservations(self, endpoints: list[Endpoint]) -> tuple[dict[str, Reservation], list[ScanError]]:
         """What each inference component of these endpoints reserves (one DescribeInferenceComponent each)."""

@@ -13,6 +13,7 @@ from sagewatch.app.monitor import MonitorDependencies
 from sagewatch.app.remediate import RemediationDependencies, answer
 from sagewatch.app.scan import ScanDependencies
 from sagewatch.app.weekly import WeeklyDependencies
+from sagewatch.aws.autoscaling import ScalingReader
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.events import FindingEvents
@@ -39,9 +40,11 @@ def publisher(clients: Clients, notifications: Notifications) -> TopicPublisher:
     return TopicPublisher(clients.sns(), notifications.topic_arn, chatbot=notifications.chatbot)
 
 
-def readers(clients: Clients) -> tuple[SageMakerInventory, CloudWatchMetrics]:
-    """What a read-only scan or cost report needs: the endpoints and their metrics."""
-    return SageMakerInventory(clients.sagemaker()), CloudWatchMetrics(clients.cloudwatch())
+def readers(clients: Clients, *, scaling: bool = True) -> tuple[SageMakerInventory, CloudWatchMetrics]:
+    """What a read-only scan (with the variants' auto scaling) or cost report (without) needs."""
+    reader = ScalingReader(clients.autoscaling()) if scaling else None
+    inventory = SageMakerInventory(clients.sagemaker(), scaling=reader)
+    return inventory, CloudWatchMetrics(clients.cloudwatch())
 
 
 def scan_dependencies(
@@ -65,7 +68,7 @@ def weekly_dependencies(
     settings: ReportSettings, account: str | None, clients: Clients | None = None, catalog: Catalog | None = None
 ) -> WeeklyDependencies:
     clients = clients or Clients(settings.region)
-    inventory, metrics = readers(clients)
+    inventory, metrics = readers(clients, scaling=False)
     return WeeklyDependencies(
         inventory=inventory,
         metrics=metrics,

@@ -79,6 +79,7 @@ def render_email(d: Digest) -> str:
     )
     if not d.state_available:
         lines.append("The state table could not be read: this digest lists every current finding.")
+    lines += [f"Note: {w}" for w in d.warnings]
     active = d.active()
     for severity in SEVERITIES:
         group = [a for a in active if a.severity == severity]
@@ -132,6 +133,7 @@ def render_json(d: Digest) -> dict[str, Any]:
         "part": {"index": d.part[0], "of": d.part[1]},
         "summary": {r.value: d.count(r) for r in Reason} | {"unchanged": d.unchanged, "snoozed": len(d.snoozed)},
         "state_available": d.state_available,
+        "warnings": list(d.warnings),
         "open_savings_usd": d.open_savings_usd,
         "snoozed": d.snoozed,
         "announcements": [
@@ -171,6 +173,7 @@ def digest_from_json(doc: Mapping[str, Any]) -> Digest:
             open_savings_usd=float(doc.get("open_savings_usd", 0.0)),
             state_available=bool(doc.get("state_available", True)),
             part=(int(part["index"]), int(part["of"])),
+            warnings=tuple(str(w)[:1000] for w in doc.get("warnings") or [])[:10],
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"malformed sagewatch digest: {exc!r:.300}") from exc
@@ -208,6 +211,7 @@ def render_slack(d: Digest) -> list[dict[str, Any]]:
     )
     if not d.state_available:
         summary += " · state table unavailable: every finding listed"
+    summary += "".join(f"\n:warning: {chat(w, 600)}" for w in d.warnings)
     payloads = []
     for n, chunk in enumerate(chunks, 1):
         head = title if len(chunks) == 1 else f"{title} ({n}/{len(chunks)})"
@@ -227,6 +231,7 @@ def render_chatbot(d: Digest) -> Chatbot:
             f"{money(f.monthly_savings_usd)}/month: {chat(f.recommendation.summary, 400)}"
         )
     lines += [f"• *resolved* {a.finding.kind} {code(a.finding.where, 300)}" for a in d.resolved()]
+    lines = [f":warning: {chat(w, 600)}" for w in d.warnings] + lines
     description = lines_fitting(lines, CHATBOT_DESCRIPTION_MAX, "…and {n} more in the email digest.")
     endpoints = sorted({a.finding.endpoint for a in d.announcements})
     return Chatbot(

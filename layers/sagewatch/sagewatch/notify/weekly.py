@@ -61,6 +61,7 @@ def lines(doc: Mapping[str, Any]) -> list[str]:
     waste = [as_mapping(r) for r in doc.get("top_waste") or []]
     when = f"{days:g} days to {period.get('end')}" if isinstance(days, int | float) else f"To {period.get('end')}"
     return [
+        *[f"WARNING: {w}" for w in doc.get("warnings") or [] if isinstance(w, str)],
         f"{when}: {_money(t.get('cost_usd'))} on instances ({_trend(change.get('cost'))}); "
         f"{_money(t.get('monthly_cost_usd'))} a month at this size.",
         f"Waste: {_money(t.get('waste_usd'))}{share_text} ({_trend(change.get('waste'))}).",
