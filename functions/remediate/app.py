@@ -23,15 +23,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagewatch.app.remediate import answer, refusal, remediate
 from sagewatch.aws.clients import Clients
-from sagewatch.aws.wiring import function_remediation
-from sagewatch.catalog import Catalog
+from sagewatch.aws.wiring import function_remediation, stack_catalog
 from sagewatch.observability import logger, tracer
 from sagewatch.remediation import RemediationError, RemediationRequest, describe_validation_error
 from sagewatch.settings import RemediateSettings
 
 SETTINGS = RemediateSettings.from_env(os.environ)
 CLIENTS = Clients(SETTINGS.region)
-CATALOG = Catalog.load()
+CATALOG, _ = stack_catalog(CLIENTS, bucket=SETTINGS.bucket, region=SETTINGS.region)
 CONFIG = IdempotencyConfig(
     event_key_jmespath="request_id",
     payload_validation_jmespath="@",  # the whole request: a reused id with another payload is refused

@@ -10,16 +10,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagewatch.app.scan import scheduled_scan
 from sagewatch.aws.clients import Clients
-from sagewatch.aws.wiring import scan_dependencies
-from sagewatch.catalog import Catalog
+from sagewatch.aws.wiring import scan_dependencies, stack_catalog
 from sagewatch.observability import logger, new_metrics, record_scan_metrics, tracer
 from sagewatch.requests import ScanRequest
 from sagewatch.settings import ScanSettings
 
 # Cold start: a missing or bad setting (or catalog) fails here, naming it.
 SETTINGS = ScanSettings.from_env(os.environ)
-CATALOG = Catalog.load(SETTINGS.catalog_path)
 CLIENTS = Clients(SETTINGS.region)
+# The region's prices the catalog refresh keeps in the bucket; the bundled ones (and a warning) otherwise.
+CATALOG, CATALOG_PROBLEM = stack_catalog(
+    CLIENTS, bucket=SETTINGS.bucket, region=SETTINGS.region, path=SETTINGS.catalog_path
+)
 metrics = new_metrics()
 
 
@@ -34,6 +36,8 @@ def lambda_handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]
     for error in report.errors:
         # nested: a top-level "message" key would clash with the log record's own
         logger.warning("not judged", extra={"scan_error": error.to_dict()})
+    if CATALOG_PROBLEM:
+        logger.warning("the stack's catalog was not used", extra={"problem": CATALOG_PROBLEM})
     for warning in result["warnings"]:
         logger.warning(warning)
     logger.info("scan finished", extra=result)

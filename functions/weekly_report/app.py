@@ -11,16 +11,15 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagewatch.app.weekly import weekly_report
 from sagewatch.aws.clients import Clients
-from sagewatch.aws.wiring import weekly_dependencies
-from sagewatch.catalog import Catalog
+from sagewatch.aws.wiring import stack_catalog, weekly_dependencies
 from sagewatch.observability import logger, tracer
 from sagewatch.requests import ReportRequest
 from sagewatch.settings import ReportSettings
 
 # Cold start: a missing or bad setting fails here, naming it.
 SETTINGS = ReportSettings.from_env(os.environ)
-CATALOG = Catalog.load()
 CLIENTS = Clients(SETTINGS.region)
+CATALOG, CATALOG_PROBLEM = stack_catalog(CLIENTS, bucket=SETTINGS.bucket, region=SETTINGS.region)
 
 
 @logger.inject_lambda_context

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, StrictBool
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class ScanRequest(BaseModel):
@@ -24,3 +26,24 @@ class ReportRequest(BaseModel):
 
     # False writes the report to the bucket without notifying anyone.
     publish: StrictBool = True
+
+
+class CatalogRefreshRequest(BaseModel):
+    """The weekly schedule's input (or a hand-made invocation) of the catalog refresh."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    refresh: StrictBool = True
+
+
+class CustomResourceRequest(BaseModel):
+    """What CloudFormation sends a custom resource's function (the catalog refresh at deploy time)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    RequestType: Literal["Create", "Update", "Delete"]
+    ResponseURL: str = Field(pattern=r"^https?://", max_length=4096)
+    StackId: str = Field(max_length=2048)
+    RequestId: str = Field(max_length=512)
+    LogicalResourceId: str = Field(max_length=512)
+    PhysicalResourceId: str | None = Field(default=None, max_length=1024)

@@ -227,11 +227,13 @@ class ScanSettings:
     renotify_days: int = 7
     event_bus: str = "default"
     catalog_path: Path | None = None
+    bucket: str | None = None  # the stack bucket, where the catalog refresh keeps the region's prices
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScanSettings:
         catalog = env.get("SAGEWATCH_CATALOG_PATH", "").strip()
         return cls(
+            bucket=env.get("SAGEWATCH_BUCKET", "").strip() or None,
             region=_require(env, "AWS_REGION"),
             notifications=Notifications.from_env(env),
             state_table=_require(env, "SAGEWATCH_STATE_TABLE"),
@@ -315,3 +317,15 @@ class ReportSettings:
             target_utilization_pct=Thresholds.one_from_env(env, "target_utilization_pct"),
             days=_whole_days(env, "SAGEWATCH_REPORT_DAYS", default=7, most=90),
         )
+
+
+@dataclass(frozen=True)
+class CatalogSettings:
+    """Settings of the catalog refresh function."""
+
+    region: str
+    bucket: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> CatalogSettings:
+        return cls(region=_require(env, "AWS_REGION"), bucket=_require(env, "SAGEWATCH_BUCKET"))

@@ -23,3 +23,13 @@ def hosting_price_list(client: PricingClient, region: str) -> Iterator[str]:
     )
     for page in pages:
         yield from page.get("PriceList", [])
+
+
+class PriceList:
+    """The Price List API's SageMaker hosting prices (its endpoint is in us-east-1 whatever the region)."""
+
+    def __init__(self, client: PricingClient):
+        self.client = client
+
+    def hosting_prices(self, region: str) -> Iterator[str]:
+        return hosting_price_list(self.client, region)

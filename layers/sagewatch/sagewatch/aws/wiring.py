@@ -4,6 +4,7 @@ The handlers and the CLI both call these, so a setting means the same thing wher
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from botocore.config import Config
@@ -14,10 +15,12 @@ from sagewatch.app.remediate import RemediationDependencies, answer
 from sagewatch.app.scan import ScanDependencies
 from sagewatch.app.weekly import WeeklyDependencies
 from sagewatch.aws.autoscaling import ScalingReader
+from sagewatch.aws.catalog_store import CatalogStore
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.events import FindingEvents
 from sagewatch.aws.monitor import MonitorReader
+from sagewatch.aws.pricing import PriceList
 from sagewatch.aws.remediate import RemediationTarget
 from sagewatch.aws.report_store import ReportStore
 from sagewatch.aws.sagemaker import SageMakerInventory
@@ -181,3 +184,23 @@ def local_remediation(
         account=clients.account_id(),
     )
     return answer(request, deps)
+
+
+def stack_catalog(
+    clients: Clients, *, bucket: str | None, region: str, path: Path | None = None
+) -> tuple[Catalog, str | None]:
+    """The catalog a function prices with, loaded once at cold start: an explicit file, else the region's
+    catalog the refresh keeps in the stack bucket, else the bundled one (the reports then warn whose prices
+    they are). Returns it, and why the stored one was not used (None when it was, or none was looked for)."""
+    if path is not None:
+        return Catalog.load(path), None
+    if bucket:
+        stored, problem = CatalogStore(clients.s3(), bucket).get(region)
+        if stored is not None:
+            return stored, None
+        return Catalog.load(), problem
+    return Catalog.load(), None
+
+
+def catalog_refresh(clients: Clients, bucket: str) -> tuple[PriceList, CatalogStore]:
+    return PriceList(clients.pricing()), CatalogStore(clients.s3(), bucket)
