@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 from pydantic import ValidationError as PydanticValidationError
@@ -26,6 +26,7 @@ from sagewatch.costrender import render_html, to_csv
 from sagewatch.costrender import render_table as render_cost_table
 from sagewatch.costs import CostReport
 from sagewatch.notify.digest import render_chatbot, render_email, render_slack, subject
+from sagewatch.remediation import Action as RemediationAction
 from sagewatch.remediation import RemediationRequest, describe_validation_error
 from sagewatch.scan_report import ScanReport, render_table
 from sagewatch.settings import SettingsError, Thresholds, threshold_flags
@@ -77,18 +78,7 @@ def _parser() -> argparse.ArgumentParser:
         "remediate",
         help="plan (dry run, the default) or carry out one action on one endpoint through the remediation function",
     )
-    fix.add_argument(
-        "action",
-        choices=[
-            "delete-endpoint",
-            "restore-endpoint",
-            "remove-variant",
-            "resize-variant",
-            "set-instance-count",
-            "set-scaling-limits",
-            "scale-to-zero",
-        ],
-    )
+    fix.add_argument("action", choices=get_args(RemediationAction))
     fix.add_argument("--endpoint", required=True)
     fix.add_argument("--variant")
     fix.add_argument("--instance-type")

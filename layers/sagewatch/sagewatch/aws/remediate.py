@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,25 @@ def _copies(runtime: dict[str, Any]) -> int:
 
 def _json(doc: Any) -> bytes:
     return json.dumps(doc, default=str, indent=1).encode()
+
+
+@dataclass(frozen=True)
+class _ZeroScaling:
+    """How one resource scales to zero and back (async variant, or inference component)."""
+
+    resource: str
+    dimension: str
+    maximum: int
+    policy: str
+    aggregation: str
+    cooldown: int
+    alarm: str
+    metric: str
+    dimensions: dict[str, str]
+    statistic: str
+    period: int
+    evaluations: int
+    missing: str
 
 
 class RemediationTarget:
@@ -298,43 +318,67 @@ class RemediationTarget:
             name = str(ic["InferenceComponentName"])
             resource = f"inference-component/{name}"
             copies = _copies(ic.get("RuntimeConfig") or {})
-            self.autoscaling.register_scalable_target(
-                ServiceNamespace="sagemaker",
-                ResourceId=resource,
-                ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
-                MinCapacity=0,
-                MaxCapacity=max(1, copies),
-            )
-            policy = self.autoscaling.put_scaling_policy(
-                PolicyName=f"sagewatch-scale-up-from-zero-{name}"[:256],
-                ServiceNamespace="sagemaker",
-                ResourceId=resource,
-                ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
-                PolicyType="StepScaling",
-                StepScalingPolicyConfiguration={
-                    "AdjustmentType": "ChangeInCapacity",
-                    "MetricAggregationType": "Maximum",
-                    "Cooldown": 60,
-                    "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
-                },
-            )
-            self.cloudwatch.put_metric_alarm(
-                AlarmName=f"sagewatch-{name}-no-capacity"[:255],
-                Namespace="AWS/SageMaker",
-                MetricName="NoCapacityInvocationFailures",
-                Dimensions=[{"Name": "InferenceComponentName", "Value": name}],
-                Statistic="Maximum",
-                Period=30,
-                EvaluationPeriods=1,
-                Threshold=1,
-                ComparisonOperator="GreaterThanOrEqualToThreshold",
-                TreatMissingData="missing",
-                AlarmActions=[policy["PolicyARN"]],
+            self._scalable_to_zero(
+                _ZeroScaling(
+                    resource=resource,
+                    dimension="sagemaker:inference-component:DesiredCopyCount",
+                    maximum=max(1, copies),
+                    policy=f"sagewatch-scale-up-from-zero-{name}",
+                    aggregation="Maximum",
+                    cooldown=60,
+                    alarm=f"sagewatch-{name}-no-capacity",
+                    metric="NoCapacityInvocationFailures",
+                    dimensions={"InferenceComponentName": name},
+                    statistic="Maximum",
+                    period=30,
+                    evaluations=1,
+                    missing="missing",
+                )
             )
             done.append(
                 f"inference component {name}: copies may scale to 0 and back (alarm on NoCapacityInvocationFailures)"
             )
         return done
+
+    def _scalable_to_zero(self, z: _ZeroScaling) -> None:
+        """A scalable target with minimum 0, and the way back up: a step scaling policy adding one unit,
+        triggered by an alarm on the metric that says requests arrived with nothing to serve them."""
+        dimension: Any = z.dimension  # the stubs type it as a literal
+        self.autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=z.resource,
+            ScalableDimension=dimension,
+            MinCapacity=0,
+            MaxCapacity=z.maximum,
+        )
+        step: Any = {  # the stubs type these strings as literals; ours come from _ZeroScaling
+            "AdjustmentType": "ChangeInCapacity",
+            "MetricAggregationType": z.aggregation,
+            "Cooldown": z.cooldown,
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+        }
+        policy = self.autoscaling.put_scaling_policy(
+            PolicyName=z.policy[:256],
+            ServiceNamespace="sagemaker",
+            ResourceId=z.resource,
+            ScalableDimension=dimension,
+            PolicyType="StepScaling",
+            StepScalingPolicyConfiguration=step,
+        )
+        statistic: Any = z.statistic
+        self.cloudwatch.put_metric_alarm(
+            AlarmName=z.alarm[:255],
+            Namespace="AWS/SageMaker",
+            MetricName=z.metric,
+            Dimensions=[{"Name": k, "Value": v} for k, v in z.dimensions.items()],
+            Statistic=statistic,
+            Period=z.period,
+            EvaluationPeriods=z.evaluations,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData=z.missing,
+            AlarmActions=[policy["PolicyARN"]],
+        )
 
     def scale_to_zero(self, endpoint: str, variant: str, current: int) -> list[str]:
         resource = f"endpoint/{endpoint}/variant/{variant}"
@@ -342,39 +386,23 @@ class RemediationTarget:
             "ScalableTargets", []
         )
         maximum = max([int(t["MaxCapacity"]) for t in targets] + [current, 1])
-        self.autoscaling.register_scalable_target(
-            ServiceNamespace="sagemaker",
-            ResourceId=resource,
-            ScalableDimension="sagemaker:variant:DesiredInstanceCount",
-            MinCapacity=0,
-            MaxCapacity=maximum,
-        )
-        policy = self.autoscaling.put_scaling_policy(
-            PolicyName=f"sagewatch-scale-up-from-zero-{endpoint}"[:256],
-            ServiceNamespace="sagemaker",
-            ResourceId=resource,
-            ScalableDimension="sagemaker:variant:DesiredInstanceCount",
-            PolicyType="StepScaling",
-            StepScalingPolicyConfiguration={
-                "AdjustmentType": "ChangeInCapacity",
-                "MetricAggregationType": "Average",
-                "Cooldown": 300,
-                "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
-            },
-        )
-        # Without this, requests would wait in the queue forever once the endpoint is at zero.
-        self.cloudwatch.put_metric_alarm(
-            AlarmName=f"sagewatch-{endpoint}-backlog-without-capacity"[:255],
-            Namespace="AWS/SageMaker",
-            MetricName="HasBacklogWithoutCapacity",
-            Dimensions=[{"Name": "EndpointName", "Value": endpoint}],
-            Statistic="Average",
-            Period=60,
-            EvaluationPeriods=2,
-            Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-            TreatMissingData="notBreaching",
-            AlarmActions=[policy["PolicyARN"]],
+        # Without the alarm, requests would wait in the queue forever once the endpoint is at zero.
+        self._scalable_to_zero(
+            _ZeroScaling(
+                resource=resource,
+                dimension="sagemaker:variant:DesiredInstanceCount",
+                maximum=maximum,
+                policy=f"sagewatch-scale-up-from-zero-{endpoint}",
+                aggregation="Average",
+                cooldown=300,
+                alarm=f"sagewatch-{endpoint}-backlog-without-capacity",
+                metric="HasBacklogWithoutCapacity",
+                dimensions={"EndpointName": endpoint},
+                statistic="Average",
+                period=60,
+                evaluations=2,
+                missing="notBreaching",
+            )
         )
         return [
             f"auto scaling minimum of {resource} set to 0 (maximum {maximum})",
