@@ -133,6 +133,10 @@ class LiveEndpoint:
     def is_async(self) -> bool:
         return bool(self.config.get("AsyncInferenceConfig"))
 
+    @property
+    def config_name(self) -> str:
+        return str(self.description.get("EndpointConfigName", self.config.get("EndpointConfigName")))
+
     def config_variant(self, variant: str) -> dict[str, Any]:
         return next((v for v in self.config.get("ProductionVariants", []) if v.get("VariantName") == variant), {})
 
@@ -471,8 +475,7 @@ def _plan_scale_to_zero(
         rollback = f"register the scalable target again with minimum capacity {current}"
         config = None
     elif live.components and not live.config_variant(variant).get("ModelName"):
-        config_name = str(live.description.get("EndpointConfigName", live.config.get("EndpointConfigName")))
-        new_name = new_config_name(config_name, now)
+        config_name, new_name = live.config_name, new_config_name(live.config_name, now)
         config = derived_config(live.config, new_name, variant, managed_minimum=0, managed_maximum=current)
         components = [str(c["InferenceComponentName"]) for c in live.components if c.get("VariantName") == variant]
         steps = [
@@ -512,8 +515,7 @@ def _plan_new_config(
     before = live.variants()
     after = copy.deepcopy(before)
     current = before[variant]
-    config_name = str(live.description.get("EndpointConfigName", live.config.get("EndpointConfigName")))
-    new_name = new_config_name(config_name, now)
+    config_name, new_name = live.config_name, new_config_name(live.config_name, now)
     if a == "remove-variant":
         if len(before) < 2:
             raise RemediationError(f"{variant} is the only variant of {name}: use delete-endpoint instead")
