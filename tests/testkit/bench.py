@@ -21,6 +21,7 @@ import boto3
 
 from sagewatch.app.scan import run_scan
 from sagewatch.app.weekly import cost_report
+from sagewatch.aws.autoscaling import ScalingReader
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.sagemaker import SageMakerInventory
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t0 = time.perf_counter()
         report = run_scan(
-            SageMakerInventory(clients.sagemaker()),
+            SageMakerInventory(clients.sagemaker(), scaling=ScalingReader(clients.autoscaling())),  # as deployed
             metrics,
             Catalog.load(),
             Thresholds(utilization_days=args.utilization_days),
