@@ -102,3 +102,25 @@ def test_an_intermittent_component_endpoint_scales_to_zero_a_gone_one_is_deleted
     assert "intermittent, not gone" in f.recommendation.summary
     [g] = judge(ep, results())
     assert g.recommendation.action is Action.DELETE_ENDPOINT
+
+
+# --- Graviton: a refreshed catalog holds arm64 types; the advice never moves an x86 container onto them ---
+
+
+def test_right_sizing_never_crosses_to_graviton_but_offers_it_apart():
+    from sagewatch.catalog import Accelerator, InstanceSpec
+
+    # The Price List lists Graviton hosting types (ml.m7g.*, ml.c7g.*) beside x86 ones; a refreshed catalog holds both.
+    # The arm64 price below is test data, cheaper on purpose: the point is where it may appear.
+    graviton = InstanceSpec("ml.m7g.2xlarge", 8, 32.0, Accelerator.CPU, 0, 0.0, 0.05)
+    catalog = Catalog([*CATALOG, graviton], region="us-east-1", as_of="test", sources=["test"])
+    assert graviton.arm64 and not CATALOG.get("ml.c5.xlarge").arm64 and not CATALOG.get("ml.g5.xlarge").arm64
+    ep, res = busy("docs", "ml.m5.4xlarge", 3, cpu=0.12 * 1600, memory=18)
+    [f] = judge_endpoint(ep, res, catalog, Thresholds(), windows())
+    validate_finding(f.to_dict())
+    assert not CATALOG.get(f.recommendation.instance_type).arm64  # the answer stays x86
+    [alt] = f.evidence["alternatives"]
+    assert alt["instance_type"] == "ml.m7g.2xlarge" and alt["architecture"] == "arm64"
+    assert alt["monthly_cost_usd"] < f.recommendation.monthly_cost_usd
+    [g] = judge(ep, res)  # the bundled catalog has no arm64 type: nothing to offer
+    assert g.evidence["alternatives"] == []

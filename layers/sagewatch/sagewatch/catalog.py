@@ -41,6 +41,11 @@ class InstanceSpec:
         return self.instance_type.split(".")[1]
 
     @property
+    def arm64(self) -> bool:
+        """AWS Graviton (c7g, m7g, r7g, c6gn...): the model container must be built for arm64."""
+        return re.fullmatch(r"[a-z]+\d+g[a-z]*", self.family) is not None
+
+    @property
     def gpus(self) -> int:
         """NVIDIA GPUs, the devices CloudWatch's GPU figures are summed over (0 for CPU and Neuron types)."""
         return self.accelerator_count if self.accelerator is Accelerator.NVIDIA else 0

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sagewatch.catalog import Catalog, InstanceSpec
+from sagewatch.catalog import Accelerator, Catalog, InstanceSpec
 from sagewatch.formats import iso_z, money
 from sagewatch.metrics import (
     GPU_METRICS,
@@ -409,6 +409,7 @@ class EndpointJudge:
             return None
         evidence = self._sizing_evidence(spec, peaks, usage)
         evidence["target_pct"] = self.thresholds.target_utilization_pct
+        evidence["alternatives"] = self._arm64_alternatives(spec, n, peaks, counts, option.monthly_cost)
         peak_text = ", ".join(f"{k} {v:.0f}%" for k, v in peaks.observed().items())
         rec = self._sized_recommendation(
             Action.RESIZE_VARIANT,
@@ -420,6 +421,27 @@ class EndpointJudge:
             variant,
         )
         return self._finding(Kind.OVERSIZED, savings_severity(savings), variant, evidence, rec, cost, savings)
+
+    def _arm64_alternatives(
+        self, spec: InstanceSpec, n: int, peaks: Peaks, counts: range, beats: float
+    ) -> list[dict[str, Any]]:
+        """A Graviton option cheaper than the recommendation, offered apart: it needs an arm64 build of the
+        container, which sagewatch cannot see, so it is never the recommendation itself."""
+        if spec.arm64 or spec.accelerator is not Accelerator.CPU:
+            return []
+        target = self.thresholds.target_utilization_pct
+        option = cheapest_option(spec, n, peaks, self.catalog, target, counts, arm64=True)
+        if option is None or option.monthly_cost >= beats:
+            return []
+        return [
+            {
+                "instance_type": option.spec.instance_type,
+                "instance_count": option.count,
+                "monthly_cost_usd": option.monthly_cost,
+                "architecture": "arm64",
+                "note": "AWS Graviton: only if the model container is built for arm64",
+            }
+        ]
 
     def _lower_floor(
         self, variant: Variant, spec: InstanceSpec, scaling: Autoscaling, needed: int, peaks: Peaks, usage: VariantUsage

@@ -98,11 +98,15 @@ def project(
     return {k: round(v, 1) for k, v in projected.items()}
 
 
-def compatible(current: InstanceSpec, cand: InstanceSpec) -> bool:
+def compatible(current: InstanceSpec, cand: InstanceSpec, *, arm64: bool | None = None) -> bool:
     """Candidates stay within the accelerator kind. GPU and Neuron generations differ in speed, so the
     projection only holds within the same family there; CPU families are comparable per vCPU.
-    Burstable (t2/t3) types are never proposed for an endpoint that is not already burstable."""
+    Burstable (t2/t3) types are never proposed for an endpoint that is not already burstable.
+    Candidates keep the CPU architecture (an x86 container does not run on Graviton) unless `arm64` asks
+    for one explicitly: alternatives that need an arm64 build are offered apart, never as the answer."""
     if cand.accelerator is not current.accelerator:
+        return False
+    if cand.arm64 is not (current.arm64 if arm64 is None else arm64):
         return False
     if current.accelerator is not Accelerator.CPU and cand.family != current.family:
         return False
@@ -116,6 +120,8 @@ def cheapest_option(
     catalog: Catalog | Iterable[InstanceSpec],
     limits: Mapping[str, float] | float,
     counts: Iterable[int],
+    *,
+    arm64: bool | None = None,
 ) -> Option | None:
     """The cheapest (type, count) that keeps each projected peak at or under its limit.
 
@@ -131,7 +137,7 @@ def cheapest_option(
         allowed = lambda _k: flat_limit  # noqa: E731
     best: Option | None = None
     for cand in catalog:
-        if not compatible(current, cand):
+        if not compatible(current, cand, arm64=arm64):
             continue
         for n in counts:
             projected = project(current, count, peaks, cand, n)
