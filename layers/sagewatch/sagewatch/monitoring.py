@@ -25,7 +25,6 @@ PROCESSING_JOB_CHANGE = "SageMaker Processing Job State Change"
 ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
 DEPLOYMENT_CHANGE = "SageMaker Endpoint Deployment State Change"
 VIOLATIONS_FILE = "constraint_violations.json"
-MAX_LISTED_VIOLATIONS = 10
 
 MONITORING_TYPES = {
     "DataQuality": "data quality",

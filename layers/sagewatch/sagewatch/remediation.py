@@ -37,7 +37,6 @@ DESTRUCTIVE = {
     "scale-to-zero",
 }
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
-COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
 
 class RemediationError(ValueError):
