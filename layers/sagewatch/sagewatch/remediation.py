@@ -362,6 +362,35 @@ def plan_action(request: RemediationRequest, live: LiveEndpoint, catalog: Catalo
     return planner(request, live, variant, catalog, now)
 
 
+def _variant_plan(
+    request: RemediationRequest,
+    live: LiveEndpoint,
+    variant: str,
+    before: dict[str, dict[str, Any]],
+    after: dict[str, dict[str, Any]],
+    catalog: Catalog,
+    steps: list[str],
+    rollback: str,
+    *,
+    new_config: dict[str, Any] | None = None,
+    accelerator_change: str | None = None,
+) -> ActionPlan:
+    """A plan that changes one variant, with the monthly cost before and after priced by the catalog."""
+    return ActionPlan(
+        request.action,
+        live.name,
+        before,
+        after,
+        monthly_cost(before, catalog),
+        monthly_cost(after, catalog),
+        steps,
+        rollback,
+        new_config=new_config,
+        variant=variant,
+        accelerator_change=accelerator_change,
+    )
+
+
 def _plan_delete(live: LiveEndpoint, catalog: Catalog) -> ActionPlan:
     name, before = live.name, live.variants()
     if live.status not in DELETABLE_STATES:
@@ -406,16 +435,15 @@ def _plan_instance_count(
     after = copy.deepcopy(before)
     after[variant]["instance_count"] = request.instance_count
     current = before[variant]["instance_count"]
-    return ActionPlan(
-        request.action,
-        live.name,
+    return _variant_plan(
+        request,
+        live,
+        variant,
         before,
         after,
-        monthly_cost(before, catalog),
-        monthly_cost(after, catalog),
+        catalog,
         [f"UpdateEndpointWeightsAndCapacities {live.name}/{variant}: {current} -> {request.instance_count} instances"],
         f"set-instance-count back to {current}",
-        variant=variant,
     )
 
 
@@ -432,8 +460,6 @@ def _plan_scaling_limits(
     after = copy.deepcopy(before)
     current = before[variant]["instance_count"]
     after[variant]["instance_count"] = min(max(current, low), high)  # where the autoscaler moves it at once
-    for side in (before, after):
-        side[variant] = {**side[variant]}
     before[variant]["scaling"] = _limits(target) if target else None
     after[variant]["scaling"] = f"minimum {low}, maximum {high}"
     rollback = (
@@ -441,20 +467,19 @@ def _plan_scaling_limits(
         if target
         else "DeregisterScalableTarget (the variant had no auto scaling)"
     )
-    return ActionPlan(
-        request.action,
-        live.name,
+    return _variant_plan(
+        request,
+        live,
+        variant,
         before,
         after,
-        monthly_cost(before, catalog),
-        monthly_cost(after, catalog),
+        catalog,
         [
             f"RegisterScalableTarget endpoint/{live.name}/variant/{variant}: "
             + (f"{_limits(target)} -> " if target else "")
             + f"minimum {low}, maximum {high} (its scaling policies are kept)"
         ],
         rollback,
-        variant=variant,
     )
 
 
@@ -492,18 +517,7 @@ def _plan_scale_to_zero(
         raise RemediationError(
             f"{live.name} can scale to zero only when it is asynchronous or hosts inference components"
         )
-    return ActionPlan(
-        request.action,
-        live.name,
-        before,
-        after,
-        monthly_cost(before, catalog),
-        monthly_cost(after, catalog),
-        steps,
-        rollback,
-        new_config=config,
-        variant=variant,
-    )
+    return _variant_plan(request, live, variant, before, after, catalog, steps, rollback, new_config=config)
 
 
 def _plan_new_config(
@@ -526,20 +540,19 @@ def _plan_new_config(
         after[variant].update(instance_type=instance_type, instance_count=count)
         config = derived_config(live.config, new_name, variant, instance_type=instance_type, instance_count=count)
         change = f"as {count} x {instance_type}"
-    return ActionPlan(
-        a,
-        name,
+    return _variant_plan(
+        request,
+        live,
+        variant,
         before,
         after,
-        monthly_cost(before, catalog),
-        monthly_cost(after, catalog),
+        catalog,
         [
             f"create endpoint config {new_name} from {config_name} with {variant} {change}",
             f"update endpoint {name} to {new_name} (SageMaker keeps serving during the update)",
         ],
         f"UpdateEndpoint {name} back to endpoint config {config_name} (kept)",
         new_config=config,
-        variant=variant,
         accelerator_change=accelerator_change(current["instance_type"], after[variant]["instance_type"], catalog)
         if a == "resize-variant"
         else None,

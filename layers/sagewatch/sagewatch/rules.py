@@ -6,7 +6,6 @@ import hashlib
 import math
 import statistics
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from sagewatch.catalog import Accelerator, Catalog, InstanceSpec
@@ -44,10 +43,6 @@ def savings_severity(savings: float | None) -> Severity:
     if savings >= MEDIUM_SAVINGS_USD:
         return Severity.MEDIUM
     return Severity.LOW
-
-
-def _iso(ts: datetime) -> str:
-    return iso_z(ts)
 
 
 class EndpointJudge:
@@ -165,8 +160,8 @@ class EndpointJudge:
 
     def _idle_evidence(self, idle: list[Variant]) -> dict[str, Any]:
         evidence: dict[str, Any] = {
-            "window_start": _iso(self.windows.idle_start),
-            "window_end": _iso(self.windows.end),
+            "window_start": iso_z(self.windows.idle_start),
+            "window_end": iso_z(self.windows.end),
             "idle_hours": self.thresholds.idle_hours,
             "invocations": 0,
             "endpoint_age_hours": round((self.windows.end - self.endpoint.history_start).total_seconds() / 3600, 1),
@@ -281,8 +276,8 @@ class EndpointJudge:
         }
         since = usage.utilization_since or self.windows.utilization_start
         return {
-            "window_start": _iso(since),
-            "window_end": _iso(self.windows.end),
+            "window_start": iso_z(since),
+            "window_end": iso_z(self.windows.end),
             "hours_observed": usage.utilization_hours,
             "statistic": "highest hourly average",
             "peak_pct": peaks.observed(),
@@ -529,8 +524,8 @@ class EndpointJudge:
             return None
         failures = "InvocationFailures" if self.endpoint.is_async else "Invocation5XXErrors"
         evidence: dict[str, Any] = {
-            "window_start": _iso(self.windows.idle_start),
-            "window_end": _iso(self.windows.end),
+            "window_start": iso_z(self.windows.idle_start),
+            "window_end": iso_z(self.windows.end),
             "invocations": int(invocations),
             "errors_5xx": int(errors_5xx),
             "errors_4xx": int(errors_4xx),
@@ -578,8 +573,8 @@ class EndpointJudge:
             "siblings_median_pct": round(median, 1),
             "per_unit_pct": loads,
             "hours_observed": hours,
-            "window_start": _iso(usage.utilization_since or self.windows.utilization_start),
-            "window_end": _iso(self.windows.end),
+            "window_start": iso_z(usage.utilization_since or self.windows.utilization_start),
+            "window_end": iso_z(self.windows.end),
         }
         summary = (
             f"{unit} {busiest} averages {busiest_pct:.0f}% {resource.upper()} while its {len(loads) - 1} "
