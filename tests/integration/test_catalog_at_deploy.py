@@ -131,3 +131,15 @@ def test_a_malformed_request_is_refused(function):
     result = function.lambda_handler({"RequestType": "Create", "ResponseURL": "ftp://x"}, lambda_context("catalog"))
     assert result["status"] == "invalid"
     assert function.lambda_handler({"refresh": "yes"}, lambda_context("catalog"))["status"] == "invalid"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b'{"schema": "sagewatch.catalog/1"}', json.dumps({"instances": "x" * 1_000_000}).encode(), b"[]"],
+)
+def test_a_stored_catalog_that_is_not_one_falls_back_and_says_why(aws, body):
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key=f"catalog/{REGION}.json", Body=body)
+    catalog, problem = stack_catalog(Clients(REGION), bucket=BUCKET, region=REGION)
+    assert len(catalog) > 100 and "is not a catalog" in problem and len(problem) <= 500

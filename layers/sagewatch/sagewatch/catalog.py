@@ -112,6 +112,8 @@ class Catalog:
 
     @classmethod
     def from_document(cls, doc: Mapping[str, Any]) -> Catalog:
+        if not isinstance(doc, Mapping):  # a file another process wrote may hold any JSON
+            raise CatalogError(f"catalog is a JSON {type(doc).__name__}, not an object")
         if doc.get("schema") != CATALOG_SCHEMA:
             raise CatalogError(f"catalog schema is {doc.get('schema')!r}, expected {CATALOG_SCHEMA!r}")
         specs = []
