@@ -32,7 +32,13 @@ CLIENTS = Clients(SETTINGS.region)
 
 def _refresh() -> dict[str, Any]:
     prices, store = catalog_refresh(CLIENTS, SETTINGS.bucket)
-    return refresh_catalog(prices, store, SETTINGS.region, datetime.now(UTC).date())
+    return refresh_catalog(
+        prices,
+        store,
+        SETTINGS.region,
+        datetime.now(UTC).date(),
+        provisioned_concurrency_rate=SETTINGS.provisioned_concurrency_rate,
+    )
 
 
 def _deploy(request: CustomResourceRequest) -> dict[str, Any]:

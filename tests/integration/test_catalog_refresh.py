@@ -75,3 +75,20 @@ def test_refresh_writes_a_catalog_of_the_region(stubbed_pricing, tmp_path, capsy
 def test_refresh_refuses_a_bad_region(capsys):
     assert main(["catalog", "refresh", "--region", "Europe"]) == 2
     assert "not an AWS region name" in capsys.readouterr().err
+
+
+def test_refresh_carries_the_provisioned_concurrency_price(stubbed_pricing, tmp_path, capsys):
+    out = tmp_path / "eu.json"
+    argv = ["catalog", "refresh", "--region", "eu-west-1", "--output", str(out)]
+    assert main([*argv, "--provisioned-concurrency-price", "0.0000051"]) == 0
+    catalog = Catalog.load(out)
+    assert catalog.provisioned_concurrency_usd_per_gb_second == 0.0000051
+    assert catalog.provisioned_concurrency_monthly_cost(1024, 1) == round(0.0000051 * 3600 * 730, 2)
+
+
+@pytest.mark.parametrize("price", ["free", "-0.1", "2", "nan"])
+def test_refresh_refuses_a_bad_provisioned_concurrency_price(price, tmp_path, capsys):
+    argv = ["catalog", "refresh", "--region", "eu-west-1", "--output", str(tmp_path / "x.json")]
+    assert main([*argv, "--provisioned-concurrency-price", price]) != 0
+    assert "--provisioned-concurrency-price" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()

@@ -19,13 +19,14 @@ def variant(
     *,
     components: tuple[str, ...] = (),
     serverless: bool = False,
+    provisioned: int = 0,
     hosts_components: bool | None = None,
 ) -> Variant:
     return Variant(
         name=name,
         instance_type=None if serverless else instance_type,
         instance_count=0 if serverless else count,
-        serverless=ServerlessSpec(2048, 5) if serverless else None,
+        serverless=ServerlessSpec(2048, 5, provisioned) if serverless else None,
         uses_inference_components=bool(components) if hosts_components is None else hosts_components,
         inference_components=components,
     )

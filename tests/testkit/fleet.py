@@ -70,6 +70,7 @@ class SimVariant:
     gpu_memory: float | None = None
     components: list[SimComponent] = field(default_factory=list)
     autoscaling: tuple[int, int] | None = None  # (min, max) instances, with a target tracking policy
+    provisioned: int = 0  # serverless only: ProvisionedConcurrency
 
 
 @dataclass
@@ -321,7 +322,11 @@ def _create(sm: Any, ep: SimEndpoint) -> None:
                 {
                     "VariantName": v.name,
                     "ModelName": f"{ep.name}-model",
-                    "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
+                    "ServerlessConfig": {
+                        "MemorySizeInMB": 2048,
+                        "MaxConcurrency": 5,
+                        **({"ProvisionedConcurrency": v.provisioned} if v.provisioned else {}),
+                    },
                 }
             )
         elif v.components:

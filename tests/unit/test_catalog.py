@@ -125,3 +125,68 @@ def test_bad_catalog_files_are_reported(tmp_path):
         Catalog.load(bad)
     with pytest.raises(CatalogError, match="cannot read"):
         Catalog.load(tmp_path / "missing.json")
+
+
+# --- newer families: sizes bundled, prices from a refresh ------------------------------------------------------
+
+NEWER = ["ml.c7g.xlarge", "ml.m7g.2xlarge", "ml.r7g.large", "ml.p5e.48xlarge", "ml.p5en.48xlarge", "ml.trn2.48xlarge"]
+
+
+@pytest.mark.parametrize("instance_type", NEWER)
+def test_newer_families_have_sizes_but_no_invented_price(instance_type):
+    catalog = Catalog.load()
+    assert catalog.get(instance_type) is None  # never priced, never proposed
+    assert instance_type not in {s.instance_type for s in catalog}
+    spec = catalog.size_of(instance_type)
+    assert spec is not None and spec.accelerator is accelerator_of(instance_type)
+
+
+def test_graviton_families_are_arm64_and_the_accelerated_ones_have_their_devices():
+    catalog = Catalog.load()
+    assert all(catalog.size_of(t).arm64 for t in ("ml.c7g.xlarge", "ml.m7g.2xlarge", "ml.r7g.large"))
+    p5e, trn2 = catalog.size_of("ml.p5e.48xlarge"), catalog.size_of("ml.trn2.48xlarge")
+    assert (p5e.gpus, p5e.accelerator_memory_gib) == (8, 1128)
+    assert (trn2.accelerator, trn2.accelerator_count, trn2.gpus) == (Accelerator.TRAINIUM, 16, 0)
+
+
+def test_unpriced_types_in_use_are_named_in_a_warning():
+    catalog = Catalog.load()
+    [warning] = catalog.unpriced_warnings(["ml.m5.xlarge", "ml.c7g.xlarge", None, "ml.x99.mega", "ml.c7g.xlarge"])
+    assert "ml.c7g.xlarge, ml.x99.mega" in warning and "catalog refresh" in warning
+    assert catalog.unpriced_warnings(["ml.m5.xlarge", None]) == []
+
+
+def test_a_refresh_prices_newer_families_and_keeps_the_sizes_it_leaves_blank():
+    # The Price List often leaves Neuron device counts blank ("NA"): the bundled sizes fill them.
+    entries = [price_entry("ml.trn2.48xlarge", "50.0", gpu="NA"), price_entry("ml.c7g.xlarge", "0.17")]
+    merged = merge_price_list(Catalog.load(), entries, region="us-west-2", as_of="2026-11-28")
+    trn2 = merged.get("ml.trn2.48xlarge")
+    assert trn2 is not None and trn2.accelerator_count == 16 and trn2.price_per_hour_usd == 50.0
+    assert merged.get("ml.c7g.xlarge") is not None and merged.unpriced_warnings(["ml.c7g.xlarge"]) == []
+
+
+def test_unpriced_rows_round_trip_and_bad_prices_are_refused():
+    doc = Catalog.load().to_document()
+    again = Catalog.from_document(json.loads(json.dumps(doc)))
+    assert again.size_of("ml.p5e.48xlarge") is not None and again.get("ml.p5e.48xlarge") is None
+    row = {**doc["instances"][0], "price_per_hour_usd": 0}
+    with pytest.raises(CatalogError, match="null or above 0"):
+        Catalog.from_document({**doc, "instances": [row]})
+    unpriced_only = [r for r in doc["instances"] if r["price_per_hour_usd"] is None]
+    with pytest.raises(CatalogError, match="no priced instances"):
+        Catalog.from_document({**doc, "instances": unpriced_only})
+
+
+@pytest.mark.parametrize("rate", ["0.00001", -1, 0, 2, True, [1]])
+def test_a_bad_provisioned_concurrency_rate_is_refused(rate):
+    doc = {**Catalog.load().to_document(), "serverless": {"provisioned_concurrency_usd_per_gb_second": rate}}
+    with pytest.raises(CatalogError, match="provisioned_concurrency_usd_per_gb_second"):
+        Catalog.from_document(doc)
+
+
+def test_provisioned_concurrency_cost_is_per_gb_second_all_month():
+    priced = Catalog.load().with_provisioned_concurrency_rate(0.000005)
+    assert priced.provisioned_concurrency_monthly_cost(3072, 2) == round(2 * 3 * 0.000005 * 3600 * 730, 2)
+    assert priced.provisioned_concurrency_monthly_cost(3072, 0) == 0.0
+    assert Catalog.load().provisioned_concurrency_monthly_cost(3072, 2) is None
+    assert Catalog.from_document(priced.to_document()).provisioned_concurrency_usd_per_gb_second == 0.000005

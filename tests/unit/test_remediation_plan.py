@@ -139,3 +139,80 @@ def test_stale_reasons():
 def test_protect_tag():
     assert live(tags={"sagewatch:protect": "TRUE"}).protected
     assert not live(tags={"sagewatch:protect": "no"}).protected
+
+
+# --- remove-provisioned-concurrency ----------------------------------------------------------------
+# Shapes from the API reference: DescribeEndpointConfig's ProductionVariants[].ServerlessConfig and
+# DescribeEndpoint's ProductionVariants[].CurrentServerlessConfig (MemorySizeInMB, MaxConcurrency,
+# ProvisionedConcurrency).
+
+
+def serverless_live(provisioned=5, *, targets=()):
+    serverless = {"MemorySizeInMB": 4096, "MaxConcurrency": 20, "ProvisionedConcurrency": provisioned}
+    description = {
+        "EndpointName": "ep",
+        "EndpointConfigName": "ep-config",
+        "EndpointStatus": "InService",
+        "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentServerlessConfig": dict(serverless)}],
+    }
+    config = {
+        "EndpointConfigName": "ep-config",
+        "ProductionVariants": [{"VariantName": "AllTraffic", "ModelName": "m", "ServerlessConfig": serverless}],
+        "KmsKeyId": "arn:aws:kms:us-east-1:1:key/k",
+    }
+    return LiveEndpoint(description, config, {}, scalable_targets=list(targets))
+
+
+def test_remove_provisioned_concurrency_keeps_the_serverless_config_and_prices_the_saving():
+    priced = CATALOG.with_provisioned_concurrency_rate(0.0000048)
+    p = plan_action(req(action="remove-provisioned-concurrency"), serverless_live(5), priced, NOW)
+    assert p.variant == "AllTraffic" and p.after["AllTraffic"]["provisioned_concurrency"] == 0
+    assert p.monthly_cost_before_usd == round(5 * 4 * 0.0000048 * 3600 * 730, 2)
+    assert p.monthly_cost_after_usd == 0.0
+    variant = p.new_config["ProductionVariants"][0]
+    assert variant["ServerlessConfig"] == {"MemorySizeInMB": 4096, "MaxConcurrency": 20}
+    assert p.new_config["KmsKeyId"] and p.new_config["EndpointConfigName"] != "ep-config"
+    # the live config the plan was made from is untouched (a dry run must not change what it read)
+    assert serverless_live().config["ProductionVariants"][0]["ServerlessConfig"]["ProvisionedConcurrency"] == 5
+
+
+def test_remove_provisioned_concurrency_without_a_rate_is_planned_unpriced():
+    p = plan_action(req(action="remove-provisioned-concurrency"), serverless_live(5), CATALOG, NOW)
+    assert p.monthly_cost_before_usd is None and p.monthly_cost_change_usd is None
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "message"),
+    [
+        (serverless_live(0), "there is none to remove"),
+        (live(), "there is none to remove"),
+        (
+            serverless_live(
+                5,
+                targets=[
+                    {
+                        "ResourceId": "endpoint/ep/variant/AllTraffic",
+                        "ScalableDimension": "sagemaker:variant:DesiredProvisionedConcurrency",
+                        "MinCapacity": 1,
+                        "MaxCapacity": 10,
+                    }
+                ],
+            ),
+            "deregister its scalable target",
+        ),
+    ],
+    ids=["no-provisioned-concurrency", "instance-endpoint", "auto-scaled-concurrency"],
+)
+def test_remove_provisioned_concurrency_refusals(endpoint, message):
+    with pytest.raises(RemediationError, match=message):
+        plan_action(req(action="remove-provisioned-concurrency"), endpoint, CATALOG, NOW)
+
+
+def test_remove_provisioned_concurrency_on_an_instance_variant_is_refused():
+    with pytest.raises(RemediationError, match="not serverless"):
+        plan_action(req(action="remove-provisioned-concurrency", variant="AllTraffic"), live(), CATALOG, NOW)
+
+
+def test_remove_provisioned_concurrency_takes_no_instance_fields():
+    with pytest.raises(ValidationError, match="takes no instance_type"):
+        req(action="remove-provisioned-concurrency", instance_count=1)

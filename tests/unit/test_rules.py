@@ -155,6 +155,41 @@ def test_idle_serverless_variant_beside_a_busy_one_is_not_reported():
     assert [f for f in judge(ep, results(invocations("mix", "busy", 5))) if f.kind is Kind.IDLE] == []
 
 
+# Serverless provisioned concurrency: billed per GB-second while configured. The rate is illustrative (the
+# bundled catalog has none; the operator supplies the region's), so the tests check the arithmetic, not AWS.
+PC_RATE = 0.0000048
+PRICED = CATALOG.with_provisioned_concurrency_rate(PC_RATE)
+
+
+def test_idle_serverless_endpoint_with_provisioned_concurrency_is_money_burning():
+    ep = endpoint("warm", variant("sls", serverless=True, provisioned=4))
+    [f] = judge_endpoint(ep, results(), PRICED, T, W)
+    expected = round(4 * 2048 / 1024 * PC_RATE * 3600 * 730, 2)  # 4 slots x 2 GB, all month
+    assert f.kind is Kind.IDLE and f.variant == "sls"
+    assert f.recommendation.action is Action.REMOVE_PROVISIONED_CONCURRENCY
+    assert f.monthly_cost_usd == f.monthly_savings_usd == expected
+    assert f.recommendation.monthly_cost_usd == 0.0
+    assert f.evidence["provisioned_concurrency"] == 4 and f.evidence["memory_mb"] == 2048
+
+
+def test_provisioned_concurrency_without_a_rate_is_still_found_but_unpriced():
+    [f] = judge(endpoint("warm", variant("sls", serverless=True, provisioned=2)), results())
+    assert f.recommendation.action is Action.REMOVE_PROVISIONED_CONCURRENCY
+    assert f.monthly_savings_usd is None and f.severity is Severity.MEDIUM
+    assert "ProvisionedConcurrencyUsdPerGbSecond" in f.evidence["note"]
+
+
+def test_idle_provisioned_serverless_variant_beside_a_busy_one_is_reported_alone():
+    ep = endpoint("mix", variant("busy", "ml.m5.large"), variant("sls", serverless=True, provisioned=1))
+    idle = [f for f in judge_endpoint(ep, results(invocations("mix", "busy", 5)), PRICED, T, W) if f.kind is Kind.IDLE]
+    assert [(f.variant, f.recommendation.action) for f in idle] == [("sls", Action.REMOVE_PROVISIONED_CONCURRENCY)]
+
+
+def test_busy_provisioned_serverless_endpoint_is_not_idle():
+    ep = endpoint("warm", variant("sls", serverless=True, provisioned=4))
+    assert judge_endpoint(ep, results(invocations("warm", "sls", 3)), PRICED, T, W) == []
+
+
 def test_unknown_instance_type_is_reported_without_a_price():
     [f] = judge(endpoint("exotic", variant("v", "ml.x99.mega")), results())
     assert f.kind is Kind.IDLE and f.monthly_cost_usd is None and f.monthly_savings_usd is None

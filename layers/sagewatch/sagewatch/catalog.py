@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 HOURS_PER_MONTH = 730
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 CATALOG_SCHEMA = "sagewatch.catalog/1"
 
 
@@ -72,11 +73,48 @@ def accelerator_of(instance_type: str) -> Accelerator:
 
 
 class Catalog:
-    def __init__(self, specs: Iterable[InstanceSpec], *, region: str, as_of: str, sources: list[str]):
+    def __init__(
+        self,
+        specs: Iterable[InstanceSpec],
+        *,
+        region: str,
+        as_of: str,
+        sources: list[str],
+        provisioned_concurrency_usd_per_gb_second: float | None = None,
+        unpriced: Iterable[InstanceSpec] = (),
+    ):
         self._specs = {s.instance_type: s for s in specs}
+        # Types whose sizes are known but whose price this catalog does not have (newer families in the bundled
+        # catalog): never priced or proposed, only named in warnings and used for sizes by a Price List merge.
+        self._unpriced = {s.instance_type: s for s in unpriced if s.instance_type not in self._specs}
         self.region = region
         self.as_of = as_of
         self.sources = sources
+        # Serverless provisioned concurrency is billed per GB-second of provisioned memory, used or not. The
+        # bundled catalog has no rate (none could be sourced); a catalog document or the stack parameter sets it.
+        self.provisioned_concurrency_usd_per_gb_second = provisioned_concurrency_usd_per_gb_second
+
+    def provisioned_concurrency_monthly_cost(self, memory_mb: int, provisioned: int) -> float | None:
+        """What `provisioned` warm slots of `memory_mb` cost a month (None: the catalog has no rate)."""
+        if provisioned <= 0:
+            return 0.0
+        rate = self.provisioned_concurrency_usd_per_gb_second
+        if rate is None:
+            return None
+        return round(provisioned * memory_mb / 1024 * rate * SECONDS_PER_MONTH, 2)
+
+    def with_provisioned_concurrency_rate(self, rate: float | None) -> Catalog:
+        """This catalog with the provisioned concurrency rate set (unchanged when `rate` is None)."""
+        if rate is None:
+            return self
+        return Catalog(
+            self._specs.values(),
+            region=self.region,
+            as_of=self.as_of,
+            sources=self.sources,
+            provisioned_concurrency_usd_per_gb_second=rate,
+            unpriced=self._unpriced.values(),
+        )
 
     def warnings_for(self, region: str) -> list[str]:
         """What a report priced with this catalog must say when it is used for `region`: never silently."""
@@ -87,6 +125,21 @@ class Catalog:
             f"off by the difference. Run `python -m sagewatch catalog refresh --region {region} --cache` (the CLI) "
             "or let the stack's catalog refresh run (the functions)"
         ]
+
+    def unpriced_warnings(self, instance_types: Iterable[str | None]) -> list[str]:
+        """What a report must say when some instance types in use have no price here (their cost is unknown)."""
+        missing = sorted({t for t in instance_types if t and t not in self._specs})
+        if not missing:
+            return []
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        return [
+            f"no {self.region} price for {shown} in the catalog (as of {self.as_of}): their findings carry no dollar "
+            "figures and they are never proposed. A catalog refresh reads every type the region sells"
+        ]
+
+    def size_of(self, instance_type: str) -> InstanceSpec | None:
+        """Sizes of a type, priced or not (a Price List merge fills what the Price List leaves blank)."""
+        return self._specs.get(instance_type) or self._unpriced.get(instance_type)
 
     def __len__(self) -> int:
         return len(self._specs)
@@ -104,9 +157,14 @@ class Catalog:
             "currency": "USD",
             "as_of": self.as_of,
             "sources": self.sources,
+            "serverless": {"provisioned_concurrency_usd_per_gb_second": self.provisioned_concurrency_usd_per_gb_second},
             "instances": [
                 {**asdict(s), "accelerator": s.accelerator.value}
                 for s in sorted(self._specs.values(), key=lambda s: s.instance_type)
+            ]
+            + [
+                {**asdict(s), "accelerator": s.accelerator.value, "price_per_hour_usd": None}
+                for s in sorted(self._unpriced.values(), key=lambda s: s.instance_type)
             ],
         }
 
@@ -116,25 +174,35 @@ class Catalog:
             raise CatalogError(f"catalog is a JSON {type(doc).__name__}, not an object")
         if doc.get("schema") != CATALOG_SCHEMA:
             raise CatalogError(f"catalog schema is {doc.get('schema')!r}, expected {CATALOG_SCHEMA!r}")
-        specs = []
+        specs: list[InstanceSpec] = []
+        unpriced: list[InstanceSpec] = []
         for i, row in enumerate(doc.get("instances", [])):
             try:
-                specs.append(
-                    InstanceSpec(
-                        instance_type=str(row["instance_type"]),
-                        vcpu=int(row["vcpu"]),
-                        memory_gib=float(row["memory_gib"]),
-                        accelerator=Accelerator(row["accelerator"]),
-                        accelerator_count=int(row["accelerator_count"]),
-                        accelerator_memory_gib=float(row["accelerator_memory_gib"]),
-                        price_per_hour_usd=float(row["price_per_hour_usd"]),
-                    )
+                price = row["price_per_hour_usd"]
+                spec = InstanceSpec(
+                    instance_type=str(row["instance_type"]),
+                    vcpu=int(row["vcpu"]),
+                    memory_gib=float(row["memory_gib"]),
+                    accelerator=Accelerator(row["accelerator"]),
+                    accelerator_count=int(row["accelerator_count"]),
+                    accelerator_memory_gib=float(row["accelerator_memory_gib"]),
+                    price_per_hour_usd=0.0 if price is None else float(price),
                 )
             except (KeyError, TypeError, ValueError) as exc:
                 raise CatalogError(f"catalog instance #{i} is malformed: {exc!r}") from exc
+            if price is not None and not spec.price_per_hour_usd > 0:
+                raise CatalogError(f"catalog instance #{i} ({spec.instance_type}) has price {price!r}: null or above 0")
+            (unpriced if price is None else specs).append(spec)
         if not specs:
-            raise CatalogError("catalog has no instances")
-        return cls(specs, region=str(doc["region"]), as_of=str(doc["as_of"]), sources=list(doc["sources"]))
+            raise CatalogError("catalog has no priced instances")
+        return cls(
+            specs,
+            region=str(doc["region"]),
+            as_of=str(doc["as_of"]),
+            sources=list(doc["sources"]),
+            provisioned_concurrency_usd_per_gb_second=_pc_rate(doc.get("serverless")),
+            unpriced=unpriced,
+        )
 
     @classmethod
     def load(cls, path: Path | None = None) -> Catalog:
@@ -150,6 +218,22 @@ class Catalog:
             return cls.from_document(json.loads(text))
         except json.JSONDecodeError as exc:
             raise CatalogError(f"catalog is not JSON: {exc}") from exc
+
+
+def _pc_rate(serverless: Any) -> float | None:
+    if serverless is None:
+        return None
+    if not isinstance(serverless, Mapping):
+        raise CatalogError(f"catalog serverless is a JSON {type(serverless).__name__}, not an object")
+    rate = serverless.get("provisioned_concurrency_usd_per_gb_second")
+    if rate is None:
+        return None
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < 1:
+        raise CatalogError(
+            f"catalog serverless.provisioned_concurrency_usd_per_gb_second is {rate!r}: a price per GB-second "
+            "in USD, above 0 and below 1"
+        )
+    return float(rate)
 
 
 # --- Price List API parsing (pure; the adapter in sagewatch.aws.pricing fetches the pages) ----------
@@ -204,7 +288,7 @@ def merge_price_list(base: Catalog, entries: Iterable[str | Mapping[str, Any]], 
         spec = spec_from_price_list_entry(entry)
         if spec is None:
             continue
-        known = base.get(spec.instance_type)
+        known = base.size_of(spec.instance_type)
         if known is not None:
             # Neuron device counts and memory are often blank in the Price List: keep what we know.
             spec = InstanceSpec(

@@ -16,12 +16,13 @@ from typing import Any, get_args
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 from pydantic import ValidationError as PydanticValidationError
 
+from sagewatch.app.catalog import regional_catalog
 from sagewatch.app.scan import preview_digest, run_scan
 from sagewatch.app.weekly import cost_report
 from sagewatch.aws.clients import Clients, error_code, error_message
-from sagewatch.aws.pricing import hosting_price_list
+from sagewatch.aws.pricing import PriceList
 from sagewatch.aws.wiring import deployed_thresholds, invoke_remediation, local_remediation, readers
-from sagewatch.catalog import Catalog, CatalogError, merge_price_list
+from sagewatch.catalog import Catalog, CatalogError
 from sagewatch.costrender import render_html, to_csv
 from sagewatch.costrender import render_table as render_cost_table
 from sagewatch.costs import CostReport
@@ -29,7 +30,7 @@ from sagewatch.notify.digest import render_chatbot, render_email, render_slack, 
 from sagewatch.remediation import Action as RemediationAction
 from sagewatch.remediation import RemediationRequest, describe_validation_error
 from sagewatch.scan_report import ScanReport, render_table
-from sagewatch.settings import SettingsError, Thresholds, threshold_flags
+from sagewatch.settings import SettingsError, Thresholds, provisioned_concurrency_rate, threshold_flags
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_REPORT_DAYS = 90  # hourly datapoints: 2,160 per metric, well inside CloudWatch's 455 days of hourly data
@@ -123,6 +124,13 @@ def _parser() -> argparse.ArgumentParser:
         "--cache",
         action="store_true",
         help="keep it in ~/.cache/sagewatch/, where scan and report find it for that region",
+    )
+    refresh.add_argument(
+        "--provisioned-concurrency-price",
+        metavar="USD",
+        default="",
+        help="serverless provisioned concurrency, USD per GB-second, from your SageMaker pricing page "
+        "(not in the Price List answer sagewatch reads; without it provisioned concurrency is unpriced)",
     )
     return parser
 
@@ -302,12 +310,16 @@ def cmd_remediate(args: argparse.Namespace) -> int:
 
 
 def cmd_catalog_refresh(args: argparse.Namespace) -> int:
+    try:
+        rate = provisioned_concurrency_rate(args.provisioned_concurrency_price, "--provisioned-concurrency-price")
+    except SettingsError as exc:
+        raise CliError(str(exc)) from exc
     clients = _clients(args.region)
-    catalog = merge_price_list(
-        Catalog.load(),
-        hosting_price_list(clients.pricing(), args.region),
-        region=args.region,
-        as_of=datetime.now(UTC).date().isoformat(),
+    catalog = regional_catalog(
+        PriceList(clients.pricing()),
+        args.region,
+        datetime.now(UTC).date(),
+        provisioned_concurrency_rate=rate,
     )
     output = args.output
     if args.cache:

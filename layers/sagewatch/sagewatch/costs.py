@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sagewatch.catalog import Catalog, InstanceSpec
+from sagewatch.catalog import HOURS_PER_MONTH, Catalog, InstanceSpec
 from sagewatch.formats import iso_z
 from sagewatch.metrics import (
     COMPONENT_UTILIZATION_METRICS,
@@ -326,6 +326,13 @@ class _Costing:
         monthly = None if spec is None else spec.monthly_cost(variant.instance_count)
         usage_of_traffic = variant_usage(endpoint, variant, self.results, self.windows)
         invocations = usage_of_traffic.invocations if usage_of_traffic.traffic_known else None
+        if variant.serverless is not None and variant.serverless.provisioned_concurrency and invocations == 0:
+            # Uncalled, a serverless variant costs exactly its provisioned concurrency (per request otherwise,
+            # which no metric here prices: then unknown, never zero).
+            monthly = self.catalog.provisioned_concurrency_monthly_cost(
+                variant.serverless.memory_mb, variant.serverless.provisioned_concurrency
+            )
+            cost = None if monthly is None else round(monthly / HOURS_PER_MONTH * hours, 2)
         usage = self.instance_usage(endpoint, variant, spec)
 
         def row(level: str, **values: Any) -> CostRow:
@@ -450,5 +457,6 @@ def build_cost_report(
         rows=[r for g in ordered for r in g],
         not_costed=list(not_costed),
         errors=list(errors),
-        warnings=catalog.warnings_for(region),
+        warnings=catalog.warnings_for(region)
+        + catalog.unpriced_warnings(v.instance_type for e in endpoints for v in e.variants),
     )

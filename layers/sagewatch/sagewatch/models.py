@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sagewatch.catalog import Catalog
 
 
 class Kind(StrEnum):
@@ -30,6 +33,7 @@ class Action(StrEnum):
     RESIZE_VARIANT = "resize-variant"
     SCALE_OUT = "scale-out"
     SET_SCALING_LIMITS = "set-scaling-limits"
+    REMOVE_PROVISIONED_CONCURRENCY = "remove-provisioned-concurrency"
     INVESTIGATE = "investigate"
 
 
@@ -93,6 +97,16 @@ class Variant:
     inference_components: tuple[str, ...] = ()
     autoscaling: Autoscaling | None = None  # Application Auto Scaling on the variant's instance count
     managed_scaling: ManagedScaling | None = None  # inference-component endpoints only
+
+    def monthly_cost(self, catalog: Catalog) -> float | None:
+        """On-demand cost a month of what the variant runs now (None: not in the catalog). Serverless: its
+        provisioned concurrency, billed used or not (per-request charges are not costed)."""
+        if self.serverless is not None:
+            return catalog.provisioned_concurrency_monthly_cost(
+                self.serverless.memory_mb, self.serverless.provisioned_concurrency
+            )
+        spec = catalog.get(self.instance_type)
+        return spec.monthly_cost(self.instance_count) if spec else None
 
 
 @dataclass(frozen=True)

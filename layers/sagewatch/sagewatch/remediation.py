@@ -27,6 +27,7 @@ Action = Literal[
     "set-instance-count",
     "set-scaling-limits",
     "scale-to-zero",
+    "remove-provisioned-concurrency",
 ]
 DESTRUCTIVE = {
     "delete-endpoint",
@@ -35,8 +36,10 @@ DESTRUCTIVE = {
     "set-instance-count",
     "set-scaling-limits",
     "scale-to-zero",
+    "remove-provisioned-concurrency",
 }
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+PROVISIONED_CONCURRENCY_DIMENSION = "sagemaker:variant:DesiredProvisionedConcurrency"
 
 
 class RemediationError(ValueError):
@@ -101,9 +104,13 @@ class RemediationRequest(BaseModel):
             raise ValueError("set-instance-count needs instance_count")
         if a == "restore-endpoint" and not self.snapshot:
             raise ValueError("restore-endpoint needs snapshot (the key printed when the endpoint was deleted)")
-        if a in ("delete-endpoint", "remove-variant", "scale-to-zero", "restore-endpoint") and (
-            self.instance_type or self.instance_count is not None
-        ):
+        if a in (
+            "delete-endpoint",
+            "remove-variant",
+            "scale-to-zero",
+            "restore-endpoint",
+            "remove-provisioned-concurrency",
+        ) and (self.instance_type or self.instance_count is not None):
             raise ValueError(f"{a} takes no instance_type or instance_count")
         return self
 
@@ -151,15 +158,22 @@ class LiveEndpoint:
                 "instance_count": int(count or 0),
                 "serverless": bool(conf.get("ServerlessConfig")),
             }
+            serverless = conf.get("ServerlessConfig") or {}
+            if serverless:
+                # the live provisioned concurrency when DescribeEndpoint has it (auto scaling may have moved it)
+                now = live.get(name, {}).get("CurrentServerlessConfig") or serverless
+                out[name]["memory_mb"] = int(serverless.get("MemorySizeInMB") or 0)
+                out[name]["provisioned_concurrency"] = int(now.get("ProvisionedConcurrency") or 0)
         return out
 
-    def scaling_target(self, variant: str) -> dict[str, Any] | None:
+    def scaling_target(self, variant: str, dimension: str = VARIANT_DIMENSION) -> dict[str, Any] | None:
         resource = f"endpoint/{self.name}/variant/{variant}"
+        dimensions: tuple[str | None, ...] = (None, dimension) if dimension == VARIANT_DIMENSION else (dimension,)
         return next(
             (
                 t
                 for t in self.scalable_targets
-                if t.get("ResourceId") == resource and t.get("ScalableDimension") in (None, VARIANT_DIMENSION)
+                if t.get("ResourceId") == resource and t.get("ScalableDimension") in dimensions
             ),
             None,
         )
@@ -209,7 +223,15 @@ class ActionPlan:
 def monthly_cost(variants: Mapping[str, Mapping[str, Any]], catalog: Catalog) -> float | None:
     total = 0.0
     for v in variants.values():
-        if v.get("serverless") or not v.get("instance_count"):
+        if v.get("serverless"):
+            warm = catalog.provisioned_concurrency_monthly_cost(
+                int(v.get("memory_mb") or 0), int(v.get("provisioned_concurrency") or 0)
+            )
+            if warm is None:
+                return None
+            total += warm
+            continue
+        if not v.get("instance_count"):
             continue
         spec = catalog.get(v.get("instance_type"))
         if spec is None:
@@ -228,6 +250,7 @@ def derived_config(
     instance_count: int | None = None,
     managed_minimum: int | None = None,
     managed_maximum: int | None = None,
+    drop_provisioned_concurrency: bool = False,
 ) -> dict[str, Any]:
     """CreateEndpointConfig input: the live config whole (data capture, async, KMS, network...) with one
     variant changed or removed. Configs are immutable, so the old one stays for rolling back."""
@@ -247,6 +270,8 @@ def derived_config(
                 v["InstanceType"] = instance_type
             if instance_count:
                 v["InitialInstanceCount"] = instance_count
+            if drop_provisioned_concurrency and v.get("ServerlessConfig"):
+                v["ServerlessConfig"].pop("ProvisionedConcurrency", None)
             if managed_minimum is not None:
                 v["ManagedInstanceScaling"] = {
                     "Status": "ENABLED",
@@ -350,6 +375,8 @@ def plan_action(request: RemediationRequest, live: LiveEndpoint, catalog: Catalo
     """What the request would do to `live`. Raises RemediationError when it cannot be done."""
     if request.action == "delete-endpoint":
         return _plan_delete(live, catalog)
+    if request.action == "remove-provisioned-concurrency":
+        return _plan_remove_provisioned_concurrency(request, live, catalog, now)
     variant = _variant(live, request)
     if live.variants()[variant]["serverless"]:
         raise RemediationError(f"variant {variant} of {live.name} is serverless: nothing to resize or scale")
@@ -388,6 +415,52 @@ def _variant_plan(
         new_config=new_config,
         variant=variant,
         accelerator_change=accelerator_change,
+    )
+
+
+def _plan_remove_provisioned_concurrency(
+    request: RemediationRequest, live: LiveEndpoint, catalog: Catalog, now: datetime
+) -> ActionPlan:
+    """A new endpoint config without the variant's ProvisionedConcurrency: the endpoint stays, billed per request
+    (with cold starts again)."""
+    variants = live.variants()
+    warm = sorted(n for n, v in variants.items() if v.get("provisioned_concurrency"))
+    if request.variant is None and len(warm) != 1:
+        raise RemediationError(
+            f"endpoint {live.name} has provisioned concurrency on {len(warm)} variants"
+            + (f" ({', '.join(warm)}): name one with variant" if warm else ": there is none to remove")
+        )
+    variant = _variant(live, request) if request.variant else warm[0]
+    if not variants[variant]["serverless"]:
+        raise RemediationError(f"variant {variant} of {live.name} is not serverless: it has no provisioned concurrency")
+    if not variants[variant].get("provisioned_concurrency"):
+        raise RemediationError(f"variant {variant} of {live.name} has no provisioned concurrency to remove")
+    target = live.scaling_target(variant, PROVISIONED_CONCURRENCY_DIMENSION)
+    if target is not None:
+        raise RemediationError(
+            f"the provisioned concurrency of {live.name}/{variant} is auto scaled ({_limits(target)}): deregister its "
+            f"scalable target ({PROVISIONED_CONCURRENCY_DIMENSION}) first, or the autoscaler fights the change"
+        )
+    before = variants
+    after = copy.deepcopy(before)
+    after[variant]["provisioned_concurrency"] = 0
+    config_name, new_name = live.config_name, new_config_name(live.config_name, now)
+    config = derived_config(live.config, new_name, variant, drop_provisioned_concurrency=True)
+    return _variant_plan(
+        request,
+        live,
+        variant,
+        before,
+        after,
+        catalog,
+        [
+            f"create endpoint config {new_name} from {config_name} with {variant} serverless without provisioned "
+            f"concurrency (was {before[variant]['provisioned_concurrency']})",
+            f"update endpoint {live.name} to {new_name} (SageMaker keeps serving during the update; requests "
+            "may meet cold starts afterwards)",
+        ],
+        f"UpdateEndpoint {live.name} back to endpoint config {config_name} (kept)",
+        new_config=config,
     )
 
 

@@ -67,11 +67,7 @@ class EndpointJudge:
         return self.catalog.get(variant.instance_type)
 
     def _variant_cost(self, variant: Variant) -> float | None:
-        if variant.serverless is not None:
-            # Billed per request; provisioned concurrency is billed while idle but not priced here.
-            return None if variant.serverless.provisioned_concurrency else 0.0
-        spec = self._spec(variant)
-        return spec.monthly_cost(variant.instance_count) if spec else None
+        return variant.monthly_cost(self.catalog)
 
     def _finding(
         self,
@@ -144,9 +140,13 @@ class EndpointJudge:
             return self._idle_endpoint(evidence)
         findings = []
         for variant in idle:
+            if variant.serverless is not None:
+                if variant.serverless.provisioned_concurrency:
+                    findings.append(self._provisioned_concurrency(variant, evidence))
+                continue  # without provisioned concurrency an idle serverless variant costs nothing
             cost = self._variant_cost(variant)
             if not cost:
-                continue  # an idle serverless variant beside busy ones costs nothing
+                continue
             rec = Recommendation(
                 Action.REMOVE_VARIANT,
                 None,
@@ -194,10 +194,11 @@ class EndpointJudge:
             )
             return [self._finding(Kind.IDLE, savings_severity(cost), None, evidence, rec, cost, cost)]
         if instances == 0:
+            warm = [v for v in self.endpoint.variants if v.serverless and v.serverless.provisioned_concurrency]
+            if warm:
+                return [self._provisioned_concurrency(v, evidence) for v in warm]
             # Serverless only: idle costs nothing, so there is nothing to save by deleting it.
             evidence["note"] = "serverless endpoints are billed per request and cost nothing while idle"
-            if cost is None:
-                evidence["note"] = "provisioned concurrency is billed while idle; sagewatch does not price it"
             rec = Recommendation(
                 Action.INVESTIGATE,
                 None,
@@ -222,6 +223,35 @@ class EndpointJudge:
             0.0,
         )
         return [self._finding(Kind.IDLE, savings_severity(cost), None, evidence, rec, cost, cost)]
+
+    def _provisioned_concurrency(self, variant: Variant, evidence: dict[str, Any]) -> Finding:
+        """An idle serverless variant with provisioned concurrency: the warm capacity is billed whether or not it
+        is called, so removing it saves all of it; the endpoint stays and is billed per request."""
+        sv = variant.serverless
+        assert sv is not None
+        cost = self._variant_cost(variant)
+        rate = self.catalog.provisioned_concurrency_usd_per_gb_second
+        evidence = {
+            **evidence,
+            "provisioned_concurrency": sv.provisioned_concurrency,
+            "memory_mb": sv.memory_mb,
+            "provisioned_concurrency_usd_per_gb_second": rate,
+        }
+        if cost is None:
+            evidence["note"] = (
+                "provisioned concurrency is billed while idle, but the catalog has no price for it: set the stack "
+                "parameter ProvisionedConcurrencyUsdPerGbSecond (or catalog refresh --provisioned-concurrency-price)"
+            )
+        rec = Recommendation(
+            Action.REMOVE_PROVISIONED_CONCURRENCY,
+            None,
+            None,
+            f"Remove the provisioned concurrency of {self.endpoint.name}/{variant.name} "
+            f"({sv.provisioned_concurrency} x {sv.memory_mb} MB kept warm): it served no requests in "
+            f"{self.thresholds.idle_hours} h. The endpoint stays, billed per request.",
+            0.0,
+        )
+        return self._finding(Kind.IDLE, savings_severity(cost), variant, evidence, rec, cost, cost)
 
     def _intermittent_components(self, evidence: dict[str, Any], cost: float | None) -> Finding | None:
         """An inference-component endpoint idle over the idle window but used earlier in the utilization window

@@ -319,13 +319,34 @@ class ReportSettings:
         )
 
 
+def provisioned_concurrency_rate(text: str, name: str) -> float | None:
+    """A provisioned concurrency price (USD per GB-second) from a setting or flag; blank is None (unpriced)."""
+    if not text.strip():
+        return None
+    try:
+        rate = _float(text)
+    except ValueError:
+        raise SettingsError(f"{name} must be a price in USD per GB-second, got {text.strip()[:40]!r}") from None
+    if not 0 < rate < 1:
+        raise SettingsError(f"{name} must be above 0 and below 1 (USD per GB-second), got {rate:g}")
+    return rate
+
+
 @dataclass(frozen=True)
 class CatalogSettings:
     """Settings of the catalog refresh function."""
 
     region: str
     bucket: str
+    # The Price List's serverless provisioned concurrency products could not be identified from public
+    # material, so the rate is the operator's (stack parameter ProvisionedConcurrencyUsdPerGbSecond).
+    provisioned_concurrency_rate: float | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> CatalogSettings:
-        return cls(region=_require(env, "AWS_REGION"), bucket=_require(env, "SAGEWATCH_BUCKET"))
+        name = "SAGEWATCH_PC_USD_PER_GB_SECOND"
+        return cls(
+            region=_require(env, "AWS_REGION"),
+            bucket=_require(env, "SAGEWATCH_BUCKET"),
+            provisioned_concurrency_rate=provisioned_concurrency_rate(env.get(name, ""), name),
+        )

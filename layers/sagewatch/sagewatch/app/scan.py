@@ -53,9 +53,7 @@ def run_scan(
     for endpoint in discovery.endpoints:
         findings += judge_endpoint(endpoint, results, catalog, thresholds, windows)
         for variant in endpoint.variants:
-            spec = catalog.get(variant.instance_type)
-            if spec is not None:
-                fleet_cost += spec.monthly_cost(variant.instance_count)
+            fleet_cost += variant.monthly_cost(catalog) or 0.0
     if account is None and discovery.endpoints:
         account = discovery.endpoints[0].arn.split(":")[4]
     return ScanReport(
@@ -78,7 +76,8 @@ def run_scan(
         },
         thresholds=thresholds.to_dict(),
         catalog={"region": catalog.region, "as_of": catalog.as_of},
-        warnings=catalog.warnings_for(region),
+        warnings=catalog.warnings_for(region)
+        + catalog.unpriced_warnings(v.instance_type for e in discovery.endpoints for v in e.variants),
         listed=list(discovery.listed),
         tags={e.name: dict(e.tags) for e in discovery.endpoints},
     )
