@@ -3,6 +3,8 @@ an embedded moto: catches a wrong Handler, CodeUri, layer, dependency or environ
 
 import json
 
+from sagewatch_testkit.local import EVENTS
+
 
 def test_scan_finds_and_publishes(stack):
     result = stack.invoke("ScanFunction", "scan-schedule.json")
@@ -61,3 +63,30 @@ def test_weekly_report_writes_the_bucket_and_sends_the_digest(stack):
         assert s3.head_object(Bucket="sagewatch-remediation", Key=key)["ContentLength"] > 0
     [digest] = stack.received("topic")
     assert digest["schema"] == "sagewatch.cost-summary/1" and digest["top_costs"]
+
+
+def test_catalog_refresh_on_schedule_and_at_deploy(stack):
+    """The Price List is a local stand-in answering tests/fixtures/price-list (moto has no Price List API)."""
+    result = stack.invoke("CatalogRefreshFunction", "catalog-refresh-schedule.json")
+    assert result["status"] == "refreshed" and result["instance_types"] == 4, result
+    assert result["provisioned_concurrency_usd_per_gb_second"] == 0.0000048
+    stored = stack.client("s3").get_object(Bucket="sagewatch-remediation", Key=result["key"])
+    catalog = json.loads(stored["Body"].read())
+    assert catalog["region"] == "us-east-1" and {i["instance_type"] for i in catalog["instances"]} >= {
+        "ml.m5.xlarge",
+        "ml.g5.xlarge",
+    }
+    [request] = stack.prices.requests[-1:]
+    assert request["ServiceCode"] == "AmazonSageMaker"
+    assert {"Type": "TERM_MATCH", "Field": "component", "Value": "Hosting"} in request["Filters"]
+
+    # At deploy: CloudFormation's pre-signed URL is a local stand-in here; the answer is one PUT.
+    event = json.loads((EVENTS / "catalog-at-deploy.json").read_text())
+    before = len(stack.webhook.requests)
+    deployed = stack.invoke_document(
+        "CatalogRefreshFunction", {**event, "ResponseURL": stack.advertised(stack.webhook.url)}
+    )
+    assert deployed["status"] == "refreshed", deployed
+    [answer] = stack.webhook.requests[before:]
+    assert answer["Status"] == "SUCCESS" and answer["LogicalResourceId"] == "CatalogAtDeploy"
+    assert answer["Data"]["instance_types"] == "4"

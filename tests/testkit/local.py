@@ -28,6 +28,7 @@ from sagewatch_testkit.webhook_server import FakeWebhook, fake_webhook
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
+FIXTURES = ROOT / "tests" / "fixtures"
 REGION = moto_ext.DEFAULT_REGION
 IMAGE = os.environ.get("SAGEWATCH_LAMBDA_IMAGE", "sagewatch/lambda-python3.11:local")
 INVOKE_TIMEOUT = 300  # seconds per sam local invoke; bounded, like everything here
@@ -47,6 +48,7 @@ INVOCATIONS = [
     ("RemediateFunction", "remediate/set-instance-count-execute.json"),
     ("RemediateFunction", "remediate/bad-request.json"),
     ("WeeklyReportFunction", "report-schedule.json"),
+    ("CatalogRefreshFunction", "catalog-refresh-schedule.json"),
 ]
 
 
@@ -102,6 +104,12 @@ class Stack:
     slack_secret_arn: str
     session: boto3.session.Session
     queues: dict[str, str] = field(default_factory=dict)
+    prices: FakeWebhook | None = None  # the Price List stand-in: the GetProducts requests it received
+
+    def advertised(self, url: str) -> str:
+        """`url` of a stand-in on this machine as containers reach it."""
+        bind, advertised = host_addresses()
+        return _advertised(url, bind, advertised)
 
     def client(self, service: str) -> Any:
         return self.session.client(service, endpoint_url=self.endpoint_url)
@@ -109,8 +117,15 @@ class Stack:
     def received(self, queue: str) -> list[dict[str, Any]]:
         return drain(self.client("sqs"), self.queues[queue])
 
+    def invoke_document(self, function: str, event: dict[str, Any]) -> dict[str, Any]:
+        """sam local invoke FUNCTION with an event built in the test (one that names a local URL)."""
+        with tempfile.NamedTemporaryFile("w", suffix=".json", dir=EVENTS.parent / ".aws-sam") as f:
+            f.write(json.dumps(event))
+            f.flush()
+            return self.invoke(function, f.name)
+
     def invoke(self, function: str, event: str) -> dict[str, Any]:
-        """sam local invoke FUNCTION with events/EVENT; the function's JSON answer (or its error)."""
+        """sam local invoke FUNCTION with events/EVENT (or an absolute path); the function's JSON answer."""
         command = [
             str(Path(os.environ.get("SAM", shutil.which("sam") or "sam"))),
             "local",
@@ -208,15 +223,24 @@ def local_stack() -> Iterator[Stack]:
         stack.callback(server.stop)
         url = _advertised(local_url, bind, advertised)
         webhook = stack.enter_context(fake_webhook([(200, {}, "ok")], host=bind))
+        # Price List API stand-in (moto has none): one real-shaped GetProducts answer for every request
+        answer = (FIXTURES / "price-list" / "get-products-us-east-1.json").read_text()
+        prices = stack.enter_context(
+            fake_webhook([(200, {"Content-Type": "application/x-amz-json-1.1"}, answer)], max_requests=20, host=bind)
+        )
         session = boto3.session.Session(
             region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
         )
         secret, queues = _seed_stack(session, local_url, _advertised(webhook.url, bind, advertised))
         env_file = Path(tmp) / "env.json"
         env_file.write_text(
-            (EVENTS / "env.json").read_text().replace("{endpoint_url}", url).replace("{slack_secret_arn}", secret)
+            (EVENTS / "env.json")
+            .read_text()
+            .replace("{endpoint_url}", url)
+            .replace("{slack_secret_arn}", secret)
+            .replace("{pricing_url}", _advertised(prices.url.split("/services/")[0], bind, advertised))
         )
-        yield Stack(local_url, env_file, webhook, secret, session, queues)
+        yield Stack(local_url, env_file, webhook, secret, session, queues, prices=prices)
 
 
 def main() -> int:

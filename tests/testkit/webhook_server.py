@@ -1,4 +1,5 @@
-"""A stand-in for a Slack incoming webhook on 127.0.0.1, answering from a script of responses."""
+"""A stand-in HTTP endpoint (a Slack incoming webhook, a custom resource's response URL, the Price List API)
+answering from a script of responses and recording each JSON request."""
 
 from __future__ import annotations
 
@@ -37,9 +38,13 @@ def fake_webhook(
             self.send_response(status)
             for k, v in headers.items():
                 self.send_header(k, v)
-            self.send_header("Content-Type", "text/plain")
+            if "Content-Type" not in headers:
+                self.send_header("Content-Type", "text/plain")
             self.end_headers()
             self.wfile.write(body.encode())
+
+        def do_PUT(self) -> None:  # CloudFormation's pre-signed response URL (custom resources)
+            self.do_POST()
 
         def log_message(self, *args: Any) -> None:
             pass
