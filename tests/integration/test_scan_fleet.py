@@ -69,7 +69,8 @@ def test_discovery_pages_caches_configs_and_batches_metrics(harness, sm, now):
     calls = harness.calls
     assert calls["ListEndpoints"] == 2  # 100 per page
     assert calls["ListInferenceComponents"] == 1  # once per scan, not per endpoint
-    assert calls["DescribeEndpoint"] == 132 and calls["ListTags"] == 132
+    assert calls["GetResources"] == 1  # tags in pages of 100; untagged endpoints are absent from it...
+    assert calls["DescribeEndpoint"] == 132 and calls["ListTags"] == 132  # ...so each is asked on its own
     assert calls["DescribeEndpointConfig"] == 130
     planned = plan_queries([_endpoint_stub(n) for n in range(132)])
     assert calls["GetMetricData"] == fewest_calls(len(planned), 24 * 7) == 2

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_events import EventBridgeClient
     from mypy_boto3_pricing import PricingClient
+    from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sns import SNSClient
@@ -116,6 +117,10 @@ class Clients:
 
     def autoscaling(self) -> ApplicationAutoScalingClient:
         client: ApplicationAutoScalingClient = self._client("application-autoscaling")
+        return client
+
+    def tagging(self) -> ResourceGroupsTaggingAPIClient:
+        client: ResourceGroupsTaggingAPIClient = self._client("resourcegroupstaggingapi")
         return client
 
     def s3(self) -> S3Client:

@@ -7,12 +7,14 @@ from collections import defaultdict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sagewatch.aws.autoscaling import ScalingReader, variant_resource
 from sagewatch.aws.clients import error_code, error_message, is_not_found
+from sagewatch.aws.tagging import EndpointTags, arn_key
 from sagewatch.costs import Reservation, reservation_from_api
 from sagewatch.inventory import IGNORE_TAG, endpoint_from_api, is_ignored, tags_to_dict
 from sagewatch.models import Autoscaling, Discovery, Endpoint, ScanError, Skipped
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
 IN_SERVICE = "InService"
+# The tagging API is eventually consistent: an endpoint this young may be listed without its tags yet.
+TAGS_SETTLE = timedelta(hours=1)
 
 
 # Per-endpoint reads (ListTags, DescribeEndpoint) run on a few threads: at ~40 ms a call, 1,000 endpoints
@@ -60,11 +64,19 @@ class SageMakerInventory:
     """Lists every endpoint once per scan; endpoint configs (immutable) are fetched once each."""
 
     def __init__(
-        self, client: SageMakerClient, workers: int = DISCOVERY_WORKERS, *, scaling: ScalingReader | None = None
+        self,
+        client: SageMakerClient,
+        workers: int = DISCOVERY_WORKERS,
+        *,
+        scaling: ScalingReader | None = None,
+        tags: EndpointTags | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.client = client
         self.workers = workers
         self.scaling = scaling
+        self.tag_index = tags
+        self.clock = clock
         self._lock = threading.Lock()
         self._configs: dict[str, _Once] = {}
 
@@ -99,11 +111,39 @@ class SageMakerInventory:
             [{"Key": t["Key"], "Value": t.get("Value", "")} for page in pages for t in page.get("Tags", [])]
         )
 
-    def _read(self, summary: dict[str, Any], components: dict[str, dict[str, list[str]]], known: bool) -> _Outcome:
+    def _all_tags(self, found: Discovery) -> dict[str, dict[str, str]] | None:
+        """The region's endpoint tags in pages, or None (every endpoint then gets its own ListTags)."""
+        if self.tag_index is None:
+            return None
+        try:
+            return self.tag_index.by_arn()
+        except (ClientError, BotoCoreError) as exc:
+            code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+            message = error_message(exc) if isinstance(exc, ClientError) else str(exc)
+            found.errors.append(ScanError("GetResources", code, message + " (read per endpoint with ListTags)"))
+            return None
+
+    def _endpoint_tags(self, summary: dict[str, Any], index: dict[str, dict[str, str]] | None) -> dict[str, str]:
+        """The indexed tags when they can be trusted, else ListTags: a missed sagewatch:ignore is never an option."""
+        created = summary.get("CreationTime")
+        settled = isinstance(created, datetime) and created <= self.clock() - TAGS_SETTLE
+        if index is not None and settled:
+            tags = index.get(arn_key(summary["EndpointArn"]))
+            if tags is not None:
+                return tags
+        return self._tags(summary["EndpointArn"])
+
+    def _read(
+        self,
+        summary: dict[str, Any],
+        components: dict[str, dict[str, list[str]]],
+        known: bool,
+        index: dict[str, dict[str, str]] | None = None,
+    ) -> _Outcome:
         name = summary["EndpointName"]
         operation = "ListTags"
         try:
-            tags = self._tags(summary["EndpointArn"])
+            tags = self._endpoint_tags(summary, index)
             if is_ignored(tags):
                 return _Outcome(skipped=Skipped(name, f"tagged {IGNORE_TAG}=true", IN_SERVICE))
             operation = "DescribeEndpoint"
@@ -140,8 +180,9 @@ class SageMakerInventory:
             else:
                 status = summary["EndpointStatus"]
                 found.skipped.append(Skipped(summary["EndpointName"], f"status is {status}", status))
+        index = self._all_tags(found) if in_service else None
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="discover") as pool:
-            outcomes = list(pool.map(lambda s: self._read(s, components, components_known), in_service))
+            outcomes = list(pool.map(lambda s: self._read(s, components, components_known, index), in_service))
         scaling = self._scaling(found)
         for outcome in outcomes:  # listing order, whatever order the threads finished in
             if outcome.endpoint:

@@ -26,6 +26,7 @@ from sagewatch.aws.report_store import ReportStore
 from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.aws.state import StateStore
+from sagewatch.aws.tagging import EndpointTags
 from sagewatch.catalog import Catalog
 from sagewatch.notify import Notice
 from sagewatch.remediation import RemediationRequest
@@ -46,7 +47,7 @@ def publisher(clients: Clients, notifications: Notifications) -> TopicPublisher:
 def readers(clients: Clients, *, scaling: bool = True) -> tuple[SageMakerInventory, CloudWatchMetrics]:
     """What a read-only scan (with the variants' auto scaling) or cost report (without) needs."""
     reader = ScalingReader(clients.autoscaling()) if scaling else None
-    inventory = SageMakerInventory(clients.sagemaker(), scaling=reader)
+    inventory = SageMakerInventory(clients.sagemaker(), scaling=reader, tags=EndpointTags(clients.tagging()))
     return inventory, CloudWatchMetrics(clients.cloudwatch())
 
 
