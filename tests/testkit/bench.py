@@ -21,10 +21,9 @@ import boto3
 
 from sagewatch.app.scan import run_scan
 from sagewatch.app.weekly import cost_report
-from sagewatch.aws.autoscaling import ScalingReader
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
-from sagewatch.aws.sagemaker import SageMakerInventory
+from sagewatch.aws.wiring import readers
 from sagewatch.catalog import Catalog
 from sagewatch.metrics import MetricResults, MetricSpec, Windows, datapoints_per_query, fewest_calls
 from sagewatch.models import ScanError
@@ -91,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t0 = time.perf_counter()
         report = run_scan(
-            SageMakerInventory(clients.sagemaker(), scaling=ScalingReader(clients.autoscaling())),  # as deployed
+            readers(clients)[0],  # the inventory as deployed (auto scaling, tags in pages)
             metrics,
             Catalog.load(),
             Thresholds(utilization_days=args.utilization_days),
@@ -108,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         cost_metrics = PlannedMetrics(clients.cloudwatch())
         t1 = time.perf_counter()
         costs = cost_report(
-            SageMakerInventory(clients.sagemaker()),
+            readers(clients, scaling=False)[0],
             cost_metrics,
             Catalog.load(),
             days=7,
@@ -132,6 +131,11 @@ def main(argv: list[str] | None = None) -> int:
         f"Scanned {report.endpoints} endpoints, {report.variants} variants, "
         f"{report.inference_components} inference components; {len(report.findings)} findings "
         f"{report.counts_by_kind()}, {len(report.errors)} errors.\n"
+    )
+    control = sum(n for op, n in calls.items() if op not in ("GetMetricData", "GetMetricStatistics", "ListMetrics"))
+    print(
+        f"Control-plane calls per endpoint: {control / max(1, report.endpoints):.2f} "
+        "(SageMaker, tagging and auto scaling reads; one DescribeEndpoint each is the floor)"
     )
     print("API calls by operation:")
     for op, n in sorted(calls.items(), key=lambda kv: (-kv[1], kv[0])):

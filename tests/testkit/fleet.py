@@ -308,6 +308,10 @@ def bench_fleet(size: int, seed: int = 7) -> list[SimEndpoint]:
             fleet.append(
                 SimEndpoint(name, [SimVariant("AllTraffic", itype, rng.choice([1, 1, 2, 3]), traffic, **load, **gpu)])
             )
+    # Most endpoints of a real account carry tags (IaC, Studio's own, cost allocation); some never had one.
+    for i, ep in enumerate(fleet):
+        if i % 10:
+            ep.tags = {"team": f"team-{i % 12}", "cost-center": f"cc-{i % 5}"}
     return fleet
 
 
