@@ -24,6 +24,12 @@ BUCKET = "sagewatch-remediation"
 
 
 @pytest.fixture(autouse=True)
+def private_cache(monkeypatch, tmp_path_factory):
+    """The CLI's caches (endpoint configs, catalogs) in a directory of the test's own, never the user's."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
 def fake_credentials(monkeypatch):
     for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(var, raising=False)

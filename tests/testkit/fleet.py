@@ -455,6 +455,7 @@ def seed(
         _create(sm, ep)
         created = now - timedelta(days=ep.age_days)
         moto_ext.set_endpoint_times(region, ep.name, created, created, account)
+        moto_ext.set_config_time(region, f"{ep.name}-config", created, account)
         if ep.status != "InService":
             moto_ext.set_endpoint_status(region, ep.name, ep.status, account)
         _seed_metrics(region, ep, catalog, now, account)

@@ -206,6 +206,12 @@ def set_endpoint_times(
     endpoint.last_modified_time = modified or created
 
 
+def set_config_time(region: str, name: str, created: datetime, account: str = DEFAULT_ACCOUNT) -> None:
+    """An endpoint config's CreationTime (moto stamps the moment of the call; fleets are older than that)."""
+    config = sagemaker_backend(region, account).endpoint_configs[name]
+    config.creation_time = _naive_utc(created)  # moto keeps its own naive UTC stamps
+
+
 def _add_metrics_config() -> None:
     # moto drops CreateEndpointConfig's MetricsConfig and DescribeEndpoint has none: set_enhanced_metrics stands in.
     original = SageMakerModelBackend.describe_endpoint

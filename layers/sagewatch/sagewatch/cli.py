@@ -20,6 +20,7 @@ from sagewatch.app.catalog import regional_catalog
 from sagewatch.app.scan import preview_digest, run_scan
 from sagewatch.app.weekly import cost_report
 from sagewatch.aws.clients import Clients, error_code, error_message
+from sagewatch.aws.config_cache import FileConfigArchive
 from sagewatch.aws.pricing import PriceList
 from sagewatch.aws.wiring import deployed_thresholds, invoke_remediation, local_remediation, readers
 from sagewatch.catalog import Catalog, CatalogError
@@ -180,7 +181,7 @@ def _scan(args: argparse.Namespace) -> ScanReport:
     clients = _clients(args.region)
     catalog = _catalog(args.catalog, clients.region)
     return run_scan(
-        *readers(clients),
+        *readers(clients, configs=FileConfigArchive(cache_dir() / "endpoint-configs.json")),
         catalog,
         thresholds,
         now=datetime.now(UTC),

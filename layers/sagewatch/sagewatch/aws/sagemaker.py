@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sagewatch.aws.autoscaling import ScalingReader, variant_resource
 from sagewatch.aws.clients import error_code, error_message, is_not_found
+from sagewatch.aws.config_cache import CLOCK_MARGIN, CachedConfigs, ConfigArchive, scope_of, storable
 from sagewatch.aws.tagging import EndpointTags, arn_key
 from sagewatch.costs import Reservation, reservation_from_api
 from sagewatch.inventory import IGNORE_TAG, endpoint_from_api, is_ignored, tags_to_dict
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
 
 IN_SERVICE = "InService"
+log = logging.getLogger(__name__)
 # The tagging API is eventually consistent: an endpoint this young may be listed without its tags yet.
 TAGS_SETTLE = timedelta(hours=1)
 
@@ -38,6 +41,12 @@ class _Once:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._value: dict[str, Any] | None = None
+
+    @property
+    def known(self) -> dict[str, Any] | None:
+        """The value if it was computed, without computing it."""
+        with self._lock:
+            return self._value
 
     def get(self, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         with self._lock:
@@ -70,15 +79,19 @@ class SageMakerInventory:
         *,
         scaling: ScalingReader | None = None,
         tags: EndpointTags | None = None,
+        configs: ConfigArchive | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ):
         self.client = client
         self.workers = workers
         self.scaling = scaling
         self.tag_index = tags
+        self.archive = configs
         self.clock = clock
         self._lock = threading.Lock()
         self._configs: dict[str, _Once] = {}
+        self._cached: dict[str, dict[str, Any]] = {}  # config name -> description, from the archive
+        self._described: set[str] = set()  # config names described this scan
 
     def _summaries(self) -> list[dict[str, Any]]:
         pages = self.client.get_paginator("list_endpoints").paginate(PaginationConfig={"PageSize": 100})
@@ -103,7 +116,45 @@ class SageMakerInventory:
     def _config(self, name: str) -> dict[str, Any]:
         with self._lock:
             once = self._configs.setdefault(name, _Once())
-        return once.get(lambda: dict(self.client.describe_endpoint_config(EndpointConfigName=name)))
+        return once.get(lambda: self._cached.get(name) or self._describe_config(name))
+
+    def _describe_config(self, name: str) -> dict[str, Any]:
+        description = storable(self.client.describe_endpoint_config(EndpointConfigName=name))
+        with self._lock:
+            self._described.add(name)
+        return description
+
+    def _load_cache(self, scope: str) -> None:
+        """The archive's configs of `scope`, less any whose name a config created since then has taken."""
+        self._cached, self._described = {}, set()
+        if self.archive is None:
+            return
+        try:
+            cached: CachedConfigs = self.archive.load(scope)
+            if cached.scanned_at is None or not cached.configs:
+                return
+            since = cached.scanned_at - CLOCK_MARGIN
+            pages = self.client.get_paginator("list_endpoint_configs").paginate(
+                CreationTimeAfter=since, PaginationConfig={"PageSize": 100}
+            )
+            recreated = {c["EndpointConfigName"] for page in pages for c in page["EndpointConfigs"]}
+        except (ClientError, BotoCoreError, ValueError) as exc:
+            log.warning("endpoint config cache not used: every config is described (%s)", exc)
+            return
+        self._cached = {name: doc for name, doc in cached.configs.items() if name not in recreated}
+
+    def _save_cache(self, scope: str, started: datetime) -> None:
+        if self.archive is None:
+            return
+        with self._lock:
+            onces = dict(self._configs)
+        used = {name: value for name, once in onces.items() if (value := once.known) is not None}
+        with self._lock:
+            new = self._described & set(used)
+        try:
+            self.archive.save(scope, used, new, started)
+        except (ClientError, BotoCoreError, OSError) as exc:
+            log.warning("endpoint config cache not saved: the next scan describes them again (%s)", exc)
 
     def _tags(self, arn: str) -> dict[str, str]:
         pages = self.client.get_paginator("list_tags").paginate(ResourceArn=arn)
@@ -160,6 +211,7 @@ class SageMakerInventory:
 
     def discover(self) -> Discovery:
         found = Discovery()
+        started = self.clock()
         with self._lock:
             self._configs = {}  # once per scan: a config name could be deleted and reused between scans
         summaries = self._summaries()
@@ -181,8 +233,13 @@ class SageMakerInventory:
                 status = summary["EndpointStatus"]
                 found.skipped.append(Skipped(summary["EndpointName"], f"status is {status}", status))
         index = self._all_tags(found) if in_service else None
+        scope = scope_of(in_service[0]["EndpointArn"]) if in_service else ""
+        if scope:
+            self._load_cache(scope)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="discover") as pool:
             outcomes = list(pool.map(lambda s: self._read(s, components, components_known, index), in_service))
+        if scope:
+            self._save_cache(scope, started)
         scaling = self._scaling(found)
         for outcome in outcomes:  # listing order, whatever order the threads finished in
             if outcome.endpoint:

@@ -18,6 +18,7 @@ from sagewatch.aws.autoscaling import ScalingReader
 from sagewatch.aws.catalog_store import CatalogStore
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
+from sagewatch.aws.config_cache import ConfigArchive, TableConfigArchive
 from sagewatch.aws.events import FindingEvents
 from sagewatch.aws.monitor import MonitorReader
 from sagewatch.aws.pricing import PriceList
@@ -44,10 +45,15 @@ def publisher(clients: Clients, notifications: Notifications) -> TopicPublisher:
     return TopicPublisher(clients.sns(), notifications.topic_arn, chatbot=notifications.chatbot)
 
 
-def readers(clients: Clients, *, scaling: bool = True) -> tuple[SageMakerInventory, CloudWatchMetrics]:
-    """What a read-only scan (with the variants' auto scaling) or cost report (without) needs."""
+def readers(
+    clients: Clients, *, scaling: bool = True, configs: ConfigArchive | None = None
+) -> tuple[SageMakerInventory, CloudWatchMetrics]:
+    """What a read-only scan (with the variants' auto scaling) or cost report (without) needs; `configs` keeps
+    endpoint config descriptions between scans."""
     reader = ScalingReader(clients.autoscaling()) if scaling else None
-    inventory = SageMakerInventory(clients.sagemaker(), scaling=reader, tags=EndpointTags(clients.tagging()))
+    inventory = SageMakerInventory(
+        clients.sagemaker(), scaling=reader, tags=EndpointTags(clients.tagging()), configs=configs
+    )
     return inventory, CloudWatchMetrics(clients.cloudwatch())
 
 
@@ -56,7 +62,7 @@ def scan_dependencies(
 ) -> ScanDependencies:
     """Cheap to call per invocation when the clients and the catalog are made once, at cold start."""
     clients = clients or Clients(settings.region)
-    inventory, metrics = readers(clients)
+    inventory, metrics = readers(clients, configs=TableConfigArchive(clients.dynamodb(), settings.state_table))
     return ScanDependencies(
         inventory=inventory,
         metrics=metrics,
