@@ -115,3 +115,28 @@ def test_the_cli_keeps_configs_in_its_cache_file(sm, now, aws, monkeypatch, tmp_
     assert main(["scan", "--format", "json"]) == 0  # a damaged file is ignored and rewritten
     assert json.loads(capsys.readouterr().out)["findings"] == first["findings"]
     assert json.loads(cache.read_text())[scope]["configs"]
+
+
+def test_progress_hears_every_stage_to_its_end(harness, sm, now):
+    fleet.seed(sm, sims(5), region=REGION, now=now)
+    heard = []
+    run_scan(
+        *readers(harness.clients, progress=lambda stage, done, total: heard.append((stage, done, total))),
+        Catalog.load(),
+        Thresholds(),
+        now=now,
+        region=REGION,
+        account=None,
+    )
+    assert ("listed", 5, 5) in heard and ("described", 5, 5) in heard
+    assert sorted(d for s, d, _ in heard if s == "described") == [1, 2, 3, 4, 5]
+    batches = [(d, t) for s, d, t in heard if s == "metric batches"]
+    assert batches[0][0] == 0 and batches[-1][0] == batches[-1][1] >= 1
+
+
+def test_the_cli_prints_no_progress_when_stderr_is_not_a_terminal(sm, now, aws, capsys):
+    fleet.seed(sm, sims(2), region=REGION, now=now)
+    assert main(["scan", "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert "sagewatch:" not in captured.err and "\x1b" not in captured.err + captured.out
+    json.loads(captured.out)  # the JSON is whole

@@ -28,6 +28,7 @@ from sagewatch.costrender import render_html, to_csv
 from sagewatch.costrender import render_table as render_cost_table
 from sagewatch.costs import CostReport
 from sagewatch.notify.digest import render_chatbot, render_email, render_slack, subject
+from sagewatch.progress import TerminalProgress
 from sagewatch.remediation import Action as RemediationAction
 from sagewatch.remediation import RemediationRequest, describe_validation_error
 from sagewatch.scan_report import ScanReport, render_table
@@ -180,14 +181,18 @@ def _scan(args: argparse.Namespace) -> ScanReport:
         raise CliError(str(exc)) from exc
     clients = _clients(args.region)
     catalog = _catalog(args.catalog, clients.region)
-    return run_scan(
-        *readers(clients, configs=FileConfigArchive(cache_dir() / "endpoint-configs.json")),
-        catalog,
-        thresholds,
-        now=datetime.now(UTC),
-        region=clients.region,
-        account=clients.account_id(),
-    )
+    progress = TerminalProgress(sys.stderr)
+    try:
+        return run_scan(
+            *readers(clients, configs=FileConfigArchive(cache_dir() / "endpoint-configs.json"), progress=progress),
+            catalog,
+            thresholds,
+            now=datetime.now(UTC),
+            region=clients.region,
+            account=clients.account_id(),
+        )
+    finally:
+        progress.close()
 
 
 def cmd_preview(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from sagewatch.metrics import (
     instance_metric,
 )
 from sagewatch.models import Endpoint, ScanError
+from sagewatch.progress import ProgressSink, no_progress
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -30,14 +31,17 @@ MAX_PAGES_PER_BATCH = 1000  # NextToken loops are bounded
 
 
 class CloudWatchMetrics:
-    def __init__(self, client: CloudWatchClient):
+    def __init__(self, client: CloudWatchClient, progress: ProgressSink = no_progress):
         self.client = client
+        self.progress = progress
 
     def fetch(self, specs: Sequence[MetricSpec], windows: Windows) -> tuple[MetricResults, list[ScanError]]:
         results = MetricResults()
         errors: list[ScanError] = []
         points = datapoints_per_query(windows.start, windows.end, windows.period)
-        for batch in batches(specs, points):
+        planned = list(batches(specs, points))
+        for number, batch in enumerate(planned, 1):
+            self.progress("metric batches", number - 1, len(planned))
             try:
                 self._fetch_batch(batch, windows, results)
             except ClientError as exc:
@@ -50,6 +54,7 @@ class CloudWatchMetrics:
                         f"{error_message(exc)} ({len(batch)} metrics unread)",
                     )
                 )
+        self.progress("metric batches", len(planned), len(planned))
         return results, errors
 
     def _fetch_batch(self, batch: list[MetricSpec], windows: Windows, results: MetricResults) -> None:
