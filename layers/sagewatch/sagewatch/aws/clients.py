@@ -23,11 +23,15 @@ if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
 
 # SageMaker publishes no control-plane TPS; AWS advises generous adaptive retries for throttling.
+# Adaptive mode also rate-limits the client on the first throttle (a token bucket every thread shares),
+# so the discovery pool below can be wide: throttling slows it down, it does not turn into failures.
+MAX_POOL = 32
 RETRY_CONFIG = Config(
     retries={"max_attempts": 10, "mode": "adaptive"},
     user_agent_extra=f"sagewatch/{__version__}",
     connect_timeout=5,
     read_timeout=30,
+    max_pool_connections=MAX_POOL,  # one connection per discovery thread (botocore's default is 10)
 )
 
 NOT_FOUND_CODES = {"ResourceNotFound", "ResourceNotFoundException"}

@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sagewatch.aws.autoscaling import ScalingReader, variant_resource
-from sagewatch.aws.clients import error_code, error_message, is_not_found
+from sagewatch.aws.clients import MAX_POOL, error_code, error_message, is_not_found
 from sagewatch.aws.config_cache import CLOCK_MARGIN, CachedConfigs, ConfigArchive, scope_of, storable
 from sagewatch.aws.tagging import EndpointTags, arn_key
 from sagewatch.costs import Reservation, reservation_from_api
 from sagewatch.inventory import IGNORE_TAG, endpoint_from_api, is_ignored, tags_to_dict
 from sagewatch.models import Autoscaling, Discovery, Endpoint, ScanError, Skipped
+from sagewatch.progress import ProgressSink, no_progress
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
@@ -30,9 +31,16 @@ log = logging.getLogger(__name__)
 TAGS_SETTLE = timedelta(hours=1)
 
 
-# Per-endpoint reads (ListTags, DescribeEndpoint) run on a few threads: at ~40 ms a call, 1,000 endpoints
-# would take minutes one by one. Few enough that adaptive retries absorb any throttling.
-DISCOVERY_WORKERS = 8
+# Per-endpoint reads (DescribeEndpoint, and the few ListTags and DescribeEndpointConfig) run on threads: at
+# ~30 ms a call, 5,000 endpoints take 150 s one by one, ~19 s on 8 threads, ~5 s on 32. The pool grows with
+# the fleet (one thread per 100 endpoints, 8 to 32) so a big fleet is bounded by SageMaker's rate, not by
+# the pool; the adaptive retry mode's client-side rate limiter backs every thread off together on the first
+# throttle. 32 also keeps a scan from taking more than a share of the account's control-plane rate.
+MIN_WORKERS, MAX_WORKERS = 8, MAX_POOL
+
+
+def discovery_workers(endpoints: int) -> int:
+    return max(MIN_WORKERS, min(MAX_WORKERS, endpoints // 100))
 
 
 class _Once:
@@ -75,19 +83,21 @@ class SageMakerInventory:
     def __init__(
         self,
         client: SageMakerClient,
-        workers: int = DISCOVERY_WORKERS,
+        workers: int | None = None,
         *,
         scaling: ScalingReader | None = None,
         tags: EndpointTags | None = None,
         configs: ConfigArchive | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        progress: ProgressSink = no_progress,
     ):
         self.client = client
-        self.workers = workers
+        self.workers = workers  # None: sized to the fleet (discovery_workers)
         self.scaling = scaling
         self.tag_index = tags
         self.archive = configs
         self.clock = clock
+        self.progress = progress
         self._lock = threading.Lock()
         self._configs: dict[str, _Once] = {}
         self._cached: dict[str, dict[str, Any]] = {}  # config name -> description, from the archive
@@ -216,28 +226,19 @@ class SageMakerInventory:
             self._configs = {}  # once per scan: a config name could be deleted and reused between scans
         summaries = self._summaries()
         found.listed = [s["EndpointName"] for s in summaries]
-        try:
-            components = self._inference_components()
-            components_known = True
-        except (ClientError, BotoCoreError) as exc:
-            # Without the listing, component-hosting endpoints' traffic is unknown: never call them idle.
-            components, components_known = {}, False
-            code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
-            message = error_message(exc) if isinstance(exc, ClientError) else str(exc)
-            found.errors.append(ScanError("ListInferenceComponents", code, message))
-        in_service = []
-        for summary in summaries:
-            if summary["EndpointStatus"] == IN_SERVICE:
-                in_service.append(summary)
-            else:
-                status = summary["EndpointStatus"]
-                found.skipped.append(Skipped(summary["EndpointName"], f"status is {status}", status))
+        self.progress("listed", len(summaries), len(summaries))
+        components, components_known = self._components_or_unknown(found)
+        in_service = [s for s in summaries if s["EndpointStatus"] == IN_SERVICE]
+        found.skipped += [
+            Skipped(s["EndpointName"], f"status is {s['EndpointStatus']}", s["EndpointStatus"])
+            for s in summaries
+            if s["EndpointStatus"] != IN_SERVICE
+        ]
         index = self._all_tags(found) if in_service else None
         scope = scope_of(in_service[0]["EndpointArn"]) if in_service else ""
         if scope:
             self._load_cache(scope)
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="discover") as pool:
-            outcomes = list(pool.map(lambda s: self._read(s, components, components_known, index), in_service))
+        outcomes = self._read_all(in_service, lambda s: self._read(s, components, components_known, index))
         if scope:
             self._save_cache(scope, started)
         scaling = self._scaling(found)
@@ -249,6 +250,31 @@ class SageMakerInventory:
             if outcome.error:
                 found.errors.append(outcome.error)
         return found
+
+    def _components_or_unknown(self, found: Discovery) -> tuple[dict[str, dict[str, list[str]]], bool]:
+        try:
+            return self._inference_components(), True
+        except (ClientError, BotoCoreError) as exc:
+            # Without the listing, component-hosting endpoints' traffic is unknown: never call them idle.
+            code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+            message = error_message(exc) if isinstance(exc, ClientError) else str(exc)
+            found.errors.append(ScanError("ListInferenceComponents", code, message))
+            return {}, False
+
+    def _read_all(
+        self, in_service: list[dict[str, Any]], read_one: Callable[[dict[str, Any]], _Outcome]
+    ) -> list[_Outcome]:
+        """Every endpoint's reads on a pool sized to the fleet, reporting progress as they finish."""
+        done = iter(range(1, len(in_service) + 1))  # next() is atomic under the GIL: a thread-safe counter
+
+        def read(summary: dict[str, Any]) -> _Outcome:
+            outcome = read_one(summary)
+            self.progress("described", next(done), len(in_service))
+            return outcome
+
+        workers = self.workers or discovery_workers(len(in_service))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="discover") as pool:
+            return list(pool.map(read, in_service))
 
     def _scaling(self, found: Discovery) -> dict[str, Autoscaling]:
         """Every variant's auto scaling, in two paginated calls; an error leaves it unknown (and says so)."""
@@ -273,7 +299,9 @@ class SageMakerInventory:
                 code = "ResourceNotFound" if is_not_found(exc) else error_code(exc)
                 return ScanError("DescribeInferenceComponent", code, error_message(exc), name)
 
-        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="components") as pool:
+        with ThreadPoolExecutor(
+            max_workers=self.workers or discovery_workers(len(names)), thread_name_prefix="components"
+        ) as pool:
             outcomes = list(pool.map(describe, names))
         found = {o.component: o for o in outcomes if isinstance(o, Reservation)}
         return found, [o for o in outcomes if isinstance(o, ScanError)]

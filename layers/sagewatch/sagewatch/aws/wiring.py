@@ -30,6 +30,7 @@ from sagewatch.aws.state import StateStore
 from sagewatch.aws.tagging import EndpointTags
 from sagewatch.catalog import Catalog
 from sagewatch.notify import Notice
+from sagewatch.progress import ProgressSink, no_progress
 from sagewatch.remediation import RemediationRequest
 from sagewatch.settings import (
     MonitorSettings,
@@ -46,15 +47,19 @@ def publisher(clients: Clients, notifications: Notifications) -> TopicPublisher:
 
 
 def readers(
-    clients: Clients, *, scaling: bool = True, configs: ConfigArchive | None = None
+    clients: Clients,
+    *,
+    scaling: bool = True,
+    configs: ConfigArchive | None = None,
+    progress: ProgressSink = no_progress,
 ) -> tuple[SageMakerInventory, CloudWatchMetrics]:
     """What a read-only scan (with the variants' auto scaling) or cost report (without) needs; `configs` keeps
-    endpoint config descriptions between scans."""
+    endpoint config descriptions between scans; `progress` hears how far discovery and metric reads are."""
     reader = ScalingReader(clients.autoscaling()) if scaling else None
     inventory = SageMakerInventory(
-        clients.sagemaker(), scaling=reader, tags=EndpointTags(clients.tagging()), configs=configs
+        clients.sagemaker(), scaling=reader, tags=EndpointTags(clients.tagging()), configs=configs, progress=progress
     )
-    return inventory, CloudWatchMetrics(clients.cloudwatch())
+    return inventory, CloudWatchMetrics(clients.cloudwatch(), progress)
 
 
 def scan_dependencies(
