@@ -58,5 +58,6 @@ local: dev  ## sam build, then sam local invoke every function with its events a
 	PIP="$(PY) -m pip" tests/local/lambda-image.sh
 	$(PY) -m sagewatch_testkit.local
 
-bench: dev  ## scan a simulated 1,000-endpoint fleet; print API calls, wall time, peak memory
-	$(PY) -m sagewatch_testkit.bench --endpoints 1000
+ENDPOINTS ?= 1000
+bench: dev  ## scan a simulated fleet (ENDPOINTS=5000 for more): calls per endpoint cold and warm, wall time, memory
+	$(PY) -m sagewatch_testkit.bench --endpoints $(ENDPOINTS)

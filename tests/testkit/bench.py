@@ -13,9 +13,14 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
+from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -23,13 +28,17 @@ from sagewatch.app.scan import run_scan
 from sagewatch.app.weekly import cost_report
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
+from sagewatch.aws.config_cache import FileConfigArchive
 from sagewatch.aws.wiring import readers
 from sagewatch.catalog import Catalog
-from sagewatch.metrics import MetricResults, MetricSpec, Windows, datapoints_per_query, fewest_calls
+from sagewatch.metrics import MetricResults, MetricSpec, Windows, datapoints_per_query, fewest_calls, plan_queries
 from sagewatch.models import ScanError
 from sagewatch.settings import Thresholds
-from sagewatch_testkit.faults import count_calls
-from sagewatch_testkit.server import REGION
+from sagewatch_testkit.calls import count_calls
+from sagewatch_testkit.fake_aws import REGION, FakeAws
+from sagewatch_testkit.fleet import iter_bench_fleet
+
+CLOUDWATCH_OPERATIONS = ("GetMetricData", "GetMetricStatistics", "ListMetrics")
 
 
 class PlannedMetrics(CloudWatchMetrics):
@@ -49,11 +58,118 @@ class PlannedMetrics(CloudWatchMetrics):
             self.seconds = time.perf_counter() - started
 
 
+def _fake_session(fake: FakeAws) -> tuple[boto3.session.Session, Counter[str]]:
+    session = boto3.session.Session(region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
+    calls = count_calls(session.events)  # first: the fake's answer ends the before-call handlers
+    fake.install(session)
+    return session, calls
+
+
+def _control_calls(calls: Counter[str]) -> int:
+    return sum(n for op, n in calls.items() if op not in CLOUDWATCH_OPERATIONS)
+
+
+def _naive_scan(fake: FakeAws, names: list[str], specs: list[MetricSpec], windows: Windows) -> float:
+    """What per-series scanners do: three threads, the per-endpoint reads, then one GetMetricStatistics per
+    series. Returns the wall time."""
+    session, _ = _fake_session(fake)
+    clients = Clients(REGION, session)
+    sm, cw = clients.sagemaker(), clients.cloudwatch()
+
+    def endpoint(name: str) -> None:
+        sm.describe_endpoint(EndpointName=name)
+        sm.describe_endpoint_config(EndpointConfigName=f"{name}-config")
+        sm.list_tags(ResourceArn=f"arn:aws:sagemaker:{REGION}:123456789012:endpoint/{name}")
+
+    def series(spec: MetricSpec) -> None:
+        cw.get_metric_statistics(
+            Namespace=spec.namespace,
+            MetricName=spec.name,
+            Dimensions=[{"Name": k, "Value": v} for k, v in spec.dimensions],
+            StartTime=windows.start,
+            EndTime=windows.end,
+            Period=windows.period,
+            Statistics=[spec.stat] if spec.stat in ("Sum", "Average", "Maximum", "Minimum") else ["Average"],
+        )
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(endpoint, names))
+        list(pool.map(series, specs))
+    return time.perf_counter() - started
+
+
+def control_plane(endpoints: int, latency_ms: float, sample: int) -> dict[str, bool]:
+    """A cold and a warm scan of `endpoints` against the fake AWS answering every call after `latency_ms`,
+    then a per-series scanner on a sample of the same fleet for comparison."""
+    fake = FakeAws(iter_bench_fleet(endpoints), latency_ms / 1000)  # never the whole simulation at once
+    print(f"Control plane: {endpoints} endpoints, every call answered after {latency_ms:g} ms (fake AWS)")
+    figures: dict[str, tuple[float, float]] = {}
+    world = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = FileConfigArchive(Path(tmp) / "endpoint-configs.json")
+        for label in ("cold", "warm"):
+            session, calls = _fake_session(fake)
+            started = time.perf_counter()
+            report = run_scan(
+                *readers(Clients(REGION, session), configs=archive),
+                Catalog.load(),
+                Thresholds(),
+                now=fake.now,
+                region=REGION,
+                account=None,
+            )
+            wall = time.perf_counter() - started
+            per_endpoint = _control_calls(calls) / max(1, report.endpoints)
+            figures[label] = (per_endpoint, wall)
+            busiest = ", ".join(f"{op} {n}" for op, n in calls.most_common(5))
+            print(
+                f"  {label} scan: {report.endpoints} endpoints judged in {wall:.1f} s; control-plane calls per "
+                f"endpoint {per_endpoint:.2f} ({busiest})"
+            )
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak RSS of the process: {rss:.0f} MiB (imports and the fake AWS before the first scan: {world:.0f} MiB)")
+    windows = Windows.ending_at(fake.now, Thresholds())
+    names = [name for name in fake.order if fake.fleet[name].status == "InService"][:sample]
+    specs = plan_queries(_sample_endpoints(fake, names))
+    naive = _naive_scan(fake, names, specs, windows) * (len(fake.order) / max(1, len(names)))
+    warm = figures["warm"][1]
+    print(
+        f"  per-series scanner (3 threads, one GetMetricStatistics per series): {naive:.0f} s for the fleet "
+        f"(measured on {len(names)} endpoints, {len(specs)} series, scaled); sagewatch's warm scan is "
+        f"{naive / max(warm, 1e-9):.0f} times faster\n"
+    )
+    return {
+        "control plane: at most 2.1 calls per endpoint, cold": figures["cold"][0] <= 2.1,
+        "control plane: at most 1.1 calls per endpoint, warm": figures["warm"][0] <= 1.1,
+        "peak RSS within 300 MB": rss <= 300,
+        "at least 10 times faster than a per-series scanner": naive >= 10 * warm,
+    }
+
+
+def _sample_endpoints(fake: FakeAws, names: list[str]) -> list[Any]:
+    """The sample's endpoints as discovered, for planning the per-series scanner's series."""
+    session, _ = _fake_session(fake)
+    wanted = set(names)
+    discovery = readers(Clients(REGION, session))[0].discover()
+    return [e for e in discovery.endpoints if e.name in wanted]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sagewatch_testkit.bench", description=__doc__)
     parser.add_argument("--endpoints", type=int, default=1000)
     parser.add_argument("--utilization-days", type=int, default=7)
+    parser.add_argument("--latency-ms", type=float, default=30.0, help="the fake AWS's answer time per call")
+    parser.add_argument("--sample", type=int, default=300, help="endpoints the per-series scanner is timed on")
+    parser.add_argument("--fake-only", action="store_true", help="skip the moto part (metrics, cost report)")
     args = parser.parse_args(argv)
+
+    # First, so the peak memory it prints is its own.
+    fake_checks = control_plane(args.endpoints, args.latency_ms, args.sample)
+    if args.fake_only:
+        for text, ok in fake_checks.items():
+            print(f"  [{'ok' if ok else 'FAILED'}] {text}")
+        return 0 if all(fake_checks.values()) else 1
 
     print(f"Starting moto with a simulated fleet of {args.endpoints} endpoints (separate process)...", flush=True)
     started = time.perf_counter()
@@ -132,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{report.inference_components} inference components; {len(report.findings)} findings "
         f"{report.counts_by_kind()}, {len(report.errors)} errors.\n"
     )
-    control = sum(n for op, n in calls.items() if op not in ("GetMetricData", "GetMetricStatistics", "ListMetrics"))
+    control = _control_calls(calls)
     print(
         f"Control-plane calls per endpoint: {control / max(1, report.endpoints):.2f} "
         "(SageMaker, tagging and auto scaling reads; one DescribeEndpoint each is the floor)"
@@ -159,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     checks = {
+        **fake_checks,
         "GetMetricData within 10% of the fewest calls": gmd <= fewest * 1.1,
         "cost report: GetMetricData within 10% of the fewest calls": report_calls.get("GetMetricData", 0)
         <= report_fewest * 1.1,

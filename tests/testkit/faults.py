@@ -16,6 +16,8 @@ from botocore.awsrequest import AWSResponse
 from moto.core.botocore_stubber import MockRawResponse
 from moto.core.models import botocore_stubber
 
+from sagewatch_testkit.calls import count_calls  # noqa: F401  (re-exported: tests count calls through faults)
+
 
 class _Http:
     def __init__(self, status: int):
@@ -96,17 +98,6 @@ def throttle_sends(client: Any, operation: str, times: int) -> Counter[str]:
 
     _in_front_of_moto(client, answer)
     return attempts
-
-
-def count_calls(events: Any) -> Counter[str]:
-    """Count API calls (not retries) by operation on a boto3 session's or client's event emitter."""
-    calls: Counter[str] = Counter()
-
-    def handler(model: Any, **_: Any) -> None:
-        calls[model.name] += 1
-
-    events.register("before-call", handler)
-    return calls
 
 
 def _cbor_text(text: str) -> bytes:

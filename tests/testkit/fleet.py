@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import random
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +20,8 @@ import boto3
 
 from sagewatch.catalog import Accelerator, Catalog
 from sagewatch.metrics import COMPONENT_UTILIZATION_METRICS, NS_COMPONENTS, NS_INSTANCE, NS_RUNTIME
-from sagewatch_testkit import moto_ext
+
+DEFAULT_ACCOUNT = "123456789012"  # moto's default account (moto_ext.DEFAULT_ACCOUNT)
 
 Profile = Callable[[int], float]  # hour index (0 = oldest) -> value
 HISTORY_DAYS = 8
@@ -257,10 +258,24 @@ def demo_fleet() -> list[SimEndpoint]:
 
 def bench_fleet(size: int, seed: int = 7) -> list[SimEndpoint]:
     """A large mixed fleet: single and two-variant endpoints, inference components, async, serverless."""
+    return list(iter_bench_fleet(size, seed))
+
+
+def iter_bench_fleet(size: int, seed: int = 7) -> Iterator[SimEndpoint]:
+    """The bench fleet one endpoint at a time (its traffic profiles weigh ~50 KB each: a consumer that keeps
+    only what it needs never holds them all)."""
+    # Most endpoints of a real account carry tags (IaC, Studio's and projects' own, cost allocation); one in
+    # twenty here never had one (each of those needs a ListTags of its own every scan).
+    for i, ep in enumerate(_bench_endpoints(size, seed)):
+        if i % 20:
+            ep.tags = {"team": f"team-{i % 12}", "cost-center": f"cc-{i % 5}"}
+        yield ep
+
+
+def _bench_endpoints(size: int, seed: int) -> Iterator[SimEndpoint]:
     rng = random.Random(seed)
     cpu_types = ["ml.m5.xlarge", "ml.m5.2xlarge", "ml.c6i.2xlarge", "ml.r6i.xlarge", "ml.m6i.4xlarge"]
     gpu_types = ["ml.g5.xlarge", "ml.g5.2xlarge", "ml.g6.xlarge", "ml.g4dn.xlarge"]
-    fleet = []
     for i in range(size):
         roll = rng.random()
         busy = rng.random() < 0.7
@@ -268,14 +283,14 @@ def bench_fleet(size: int, seed: int = 7) -> list[SimEndpoint]:
         load = {"cpu": rng.uniform(5, 95), "memory": rng.uniform(10, 90)}
         name = f"ep-{i:04d}"
         if roll < 0.05:
-            fleet.append(SimEndpoint(name, [SimVariant("AllTraffic", None, 0, traffic)]))
+            yield (SimEndpoint(name, [SimVariant("AllTraffic", None, 0, traffic)]))
         elif roll < 0.15:
-            fleet.append(
+            yield (
                 SimEndpoint(name, [SimVariant("AllTraffic", rng.choice(cpu_types), 1, traffic, **load)], is_async=True)
             )
         elif roll < 0.25:
             comps = [SimComponent(f"{name}-ic{j}", traffic) for j in range(2)]
-            fleet.append(
+            yield (
                 SimEndpoint(
                     name,
                     [
@@ -293,7 +308,7 @@ def bench_fleet(size: int, seed: int = 7) -> list[SimEndpoint]:
                 )
             )
         elif roll < 0.45:
-            fleet.append(
+            yield (
                 SimEndpoint(
                     name,
                     [
@@ -305,14 +320,9 @@ def bench_fleet(size: int, seed: int = 7) -> list[SimEndpoint]:
         else:
             itype = rng.choice(gpu_types if rng.random() < 0.2 else cpu_types)
             gpu = {"gpu": rng.uniform(5, 90), "gpu_memory": rng.uniform(10, 90)} if "g" in itype[3:5] else {}
-            fleet.append(
+            yield (
                 SimEndpoint(name, [SimVariant("AllTraffic", itype, rng.choice([1, 1, 2, 3]), traffic, **load, **gpu)])
             )
-    # Most endpoints of a real account carry tags (IaC, Studio's own, cost allocation); some never had one.
-    for i, ep in enumerate(fleet):
-        if i % 10:
-            ep.tags = {"team": f"team-{i % 12}", "cost-center": f"cc-{i % 5}"}
-    return fleet
 
 
 # --- seeding -------------------------------------------------------------------------------------
@@ -406,6 +416,8 @@ def _seed_metrics(region: str, ep: SimEndpoint, catalog: Catalog, now: datetime,
     hours = int(min(ep.age_days, HISTORY_DAYS) * 24)
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
 
+    from sagewatch_testkit import moto_ext
+
     def put(namespace: str, name: str, dims: dict[str, str], points: list[tuple[datetime, float]]) -> None:
         # CloudWatch publishes nothing for an hour without requests: drop zero-traffic hours.
         if namespace == NS_RUNTIME and name != "ModelLatency":
@@ -445,10 +457,12 @@ def seed(
     *,
     region: str,
     now: datetime,
-    account: str = moto_ext.DEFAULT_ACCOUNT,
+    account: str = DEFAULT_ACCOUNT,
     catalog: Catalog | None = None,
 ) -> None:
     """Create `fleet` through the SageMaker client `sm` and give it `HISTORY_DAYS` of metrics."""
+    from sagewatch_testkit import moto_ext  # here: the fleets themselves (and the fake AWS) need no moto
+
     moto_ext.install()
     catalog = catalog or Catalog.load()
     for ep in fleet:
