@@ -140,3 +140,14 @@ def test_the_cli_prints_no_progress_when_stderr_is_not_a_terminal(sm, now, aws, 
     captured = capsys.readouterr()
     assert "sagewatch:" not in captured.err and "\x1b" not in captured.err + captured.out
     json.loads(captured.out)  # the JSON is whole
+
+
+def test_damaged_cache_items_are_ignored(harness, sm, now, table):
+    fleet.seed(sm, sims(3), region=REGION, now=now)
+    scope = f"{moto_ext.DEFAULT_ACCOUNT}/{REGION}"
+    for key, doc in ((f"config#{scope}", '{"nope": 1}'), (f"config#{scope}#ep-00-config", "not json")):
+        table.put_item(TableName=TABLE, Item={"id": {"S": key}, "endpoint": {"S": ""}, "doc": {"S": doc}})
+    report = scan(harness, now, TableConfigArchive(table, TABLE))
+    assert report.endpoints == 3 and report.errors == []
+    assert harness.calls["DescribeEndpointConfig"] == 3  # nothing from the damaged cache
+    assert StateStore(table, TABLE).load() == {}  # nor does the finding state read them

@@ -70,6 +70,13 @@ class _Outcome:
     error: ScanError | None = None
 
 
+def _scan_error(operation: str, exc: ClientError | BotoCoreError, note: str = "") -> ScanError:
+    """A failed region-wide read as the report shows it (an AWS error code, or the client-side failure)."""
+    code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
+    message = error_message(exc) if isinstance(exc, ClientError) else str(exc)
+    return ScanError(operation, code, message + note)
+
+
 def _with_scaling(endpoint: Endpoint, scaling: dict[str, Autoscaling]) -> Endpoint:
     variants = tuple(
         replace(v, autoscaling=scaling.get(variant_resource(endpoint.name, v.name))) for v in endpoint.variants
@@ -148,7 +155,7 @@ class SageMakerInventory:
                 CreationTimeAfter=since, PaginationConfig={"PageSize": 100}
             )
             recreated = {c["EndpointConfigName"] for page in pages for c in page["EndpointConfigs"]}
-        except (ClientError, BotoCoreError, ValueError) as exc:
+        except (ClientError, BotoCoreError, ValueError, KeyError, TypeError) as exc:
             log.warning("endpoint config cache not used: every config is described (%s)", exc)
             return
         self._cached = {name: doc for name, doc in cached.configs.items() if name not in recreated}
@@ -179,9 +186,7 @@ class SageMakerInventory:
         try:
             return self.tag_index.by_arn()
         except (ClientError, BotoCoreError) as exc:
-            code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
-            message = error_message(exc) if isinstance(exc, ClientError) else str(exc)
-            found.errors.append(ScanError("GetResources", code, message + " (read per endpoint with ListTags)"))
+            found.errors.append(_scan_error("GetResources", exc, " (read per endpoint with ListTags)"))
             return None
 
     def _endpoint_tags(self, summary: dict[str, Any], index: dict[str, dict[str, str]] | None) -> dict[str, str]:
@@ -256,9 +261,7 @@ class SageMakerInventory:
             return self._inference_components(), True
         except (ClientError, BotoCoreError) as exc:
             # Without the listing, component-hosting endpoints' traffic is unknown: never call them idle.
-            code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
-            message = error_message(exc) if isinstance(exc, ClientError) else str(exc)
-            found.errors.append(ScanError("ListInferenceComponents", code, message))
+            found.errors.append(_scan_error("ListInferenceComponents", exc))
             return {}, False
 
     def _read_all(
@@ -283,9 +286,7 @@ class SageMakerInventory:
         try:
             return self.scaling.variant_scaling()
         except (ClientError, BotoCoreError) as exc:
-            code = error_code(exc) if isinstance(exc, ClientError) else type(exc).__name__
-            message = error_message(exc) if isinstance(exc, ClientError) else str(exc)
-            found.errors.append(ScanError("DescribeScalableTargets", code, message))
+            found.errors.append(_scan_error("DescribeScalableTargets", exc))
             return {}
 
     def reservations(self, endpoints: list[Endpoint]) -> tuple[dict[str, Reservation], list[ScanError]]:
