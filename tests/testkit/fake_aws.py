@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sagewatch_testkit.fleet import SimEndpoint
+from sagewatch_testkit.fleet import SimEndpoint, endpoint_config
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -51,16 +51,16 @@ class _Endpoint:
 
     name: str
     status: str
-    is_async: bool
     tags: dict[str, str]
     variants: tuple[_Variant, ...]
+    config: dict[str, Any]  # the CreateEndpointConfig input the simulation would send
 
     @classmethod
     def of(cls, ep: SimEndpoint) -> _Endpoint:
         variants = tuple(
             _Variant(v.name, v.instance_type, v.count, tuple(c.name for c in v.components)) for v in ep.variants
         )
-        return cls(ep.name, ep.status, ep.is_async, dict(ep.tags), variants)
+        return cls(ep.name, ep.status, dict(ep.tags), variants, endpoint_config(ep))
 
 
 class FakeAws:
@@ -147,30 +147,11 @@ class FakeAws:
     def _describe_config(self, p: dict[str, Any]) -> dict[str, Any]:
         name = p["EndpointConfigName"]
         ep = self.fleet[name.removesuffix("-config")]
-        variants = []
-        for v in ep.variants:
-            if v.instance_type is None:
-                variants.append(
-                    {
-                        "VariantName": v.name,
-                        "ModelName": f"{ep.name}-model",
-                        "ServerlessConfig": {"MemorySizeInMB": 2048, "MaxConcurrency": 5},
-                    }
-                )
-            else:
-                variant = {"VariantName": v.name, "InstanceType": v.instance_type, "InitialInstanceCount": v.count}
-                if not v.components:
-                    variant["ModelName"] = f"{ep.name}-model"
-                variants.append(variant)
-        doc: dict[str, Any] = {
-            "EndpointConfigName": name,
+        return {
+            **ep.config,
             "EndpointConfigArn": _arn("endpoint-config", name),
             "CreationTime": self.created[ep.name],
-            "ProductionVariants": variants,
         }
-        if ep.is_async:
-            doc["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": f"s3://async-out/{ep.name}/"}}
-        return doc
 
     def _list_components(self, p: dict[str, Any]) -> dict[str, Any]:
         items = [

@@ -328,8 +328,9 @@ def _bench_endpoints(size: int, seed: int) -> Iterator[SimEndpoint]:
 # --- seeding -------------------------------------------------------------------------------------
 
 
-def _create(sm: Any, ep: SimEndpoint) -> None:
-    variants = []
+def endpoint_config(ep: SimEndpoint) -> dict[str, Any]:
+    """The CreateEndpointConfig input of a simulated endpoint (also what the fake AWS describes)."""
+    variants: list[dict[str, Any]] = []
     for v in ep.variants:
         if v.instance_type is None:
             variants.append(
@@ -356,15 +357,19 @@ def _create(sm: Any, ep: SimEndpoint) -> None:
                     "InitialVariantWeight": 1.0,
                 }
             )
+    config: dict[str, Any] = {"EndpointConfigName": f"{ep.name}-config", "ProductionVariants": variants}
+    if ep.is_async:
+        config["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": f"s3://async-out/{ep.name}/"}}
+    return config
+
+
+def _create(sm: Any, ep: SimEndpoint) -> None:
     sm.create_model(
         ModelName=f"{ep.name}-model",
         ExecutionRoleArn=ROLE,
         PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:latest"},
     )
-    config: dict[str, Any] = {"EndpointConfigName": f"{ep.name}-config", "ProductionVariants": variants}
-    if ep.is_async:
-        config["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": f"s3://async-out/{ep.name}/"}}
-    sm.create_endpoint_config(**config)
+    sm.create_endpoint_config(**endpoint_config(ep))
     tags = [{"Key": k, "Value": v} for k, v in ep.tags.items()]
     sm.create_endpoint(EndpointName=ep.name, EndpointConfigName=f"{ep.name}-config", **({"Tags": tags} if tags else {}))
     for v in ep.variants:
