@@ -93,3 +93,20 @@ def test_windows_share_one_range_ending_on_the_minute():
     w = windows(Thresholds(idle_hours=48, utilization_days=1))
     assert w.end.second == 0 and w.start == w.idle_start == w.end - timedelta(hours=48)
     assert w.utilization_start == w.end - timedelta(days=1)
+
+
+def test_results_keep_a_series_as_cloudwatch_gives_it():
+    from datetime import UTC, datetime
+
+    from sagewatch.metrics import MetricResults, MetricSpec
+
+    spec = MetricSpec("AWS/SageMaker", "Invocations", (("EndpointName", "e"), ("VariantName", "v")), "Sum")
+    t0 = datetime(2026, 11, 28, tzinfo=UTC)
+    stamps = [t0 + timedelta(hours=h) for h in range(3)]
+    results = MetricResults()
+    results.add_series(spec, stamps, [1, 2.5, 3])  # ints as CloudWatch's JSON may carry them
+    assert results.values(spec) == [1.0, 2.5, 3.0] and results.total(spec, since=stamps[1]) == 5.5
+    results.add_series(spec, stamps[:1], [4.0, 5.0])  # unequal lists (never seen): only whole pairs are kept
+    assert results.count(spec) == 4
+    results.add(spec, [])  # an empty answer adds nothing
+    assert results.peak(spec) == 4.0

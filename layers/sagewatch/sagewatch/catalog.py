@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from enum import StrEnum
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,11 +38,11 @@ class InstanceSpec:
     accelerator_memory_gib: float  # total over all GPUs / Neuron devices
     price_per_hour_usd: float
 
-    @property
+    @cached_property  # the sizing search asks ~100 times per candidate per variant: work it out once
     def family(self) -> str:
         return self.instance_type.split(".")[1]
 
-    @property
+    @cached_property
     def arm64(self) -> bool:
         """AWS Graviton (c7g, m7g, r7g, c6gn...): the model container must be built for arm64."""
         return re.fullmatch(r"[a-z]+\d+g[a-z]*", self.family) is not None

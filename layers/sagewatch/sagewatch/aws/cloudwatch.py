@@ -69,7 +69,7 @@ class CloudWatchMetrics:
             page = self.client.get_metric_data(**kwargs)
             for item in page.get("MetricDataResults", []):
                 spec = batch[int(item["Id"][1:])]
-                results.add(spec, zip(item.get("Timestamps", []), item.get("Values", []), strict=False))
+                results.add_series(spec, item.get("Timestamps", []), item.get("Values", []))
                 # PartialData means more on the next page; InternalError/Forbidden mean unknown.
                 if item.get("StatusCode") in ("InternalError", "Forbidden"):
                     results.failed[spec] = str(item["StatusCode"])
