@@ -128,8 +128,20 @@ def monitor_stack(aws, monkeypatch):
 def remediation(aws, sm, monkeypatch):
     """The remediation function over the demo fleet, with its bucket, topic and idempotency table."""
     fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=datetime.now(UTC))
+    return _remediation_function(sm, monkeypatch)
+
+
+@pytest.fixture
+def remediation_function(aws, sm, monkeypatch):
+    """The remediation function over whatever the test seeded (and stored in the bucket) before asking for it:
+    the function reads the stack bucket's catalog at cold start."""
+    return _remediation_function(sm, monkeypatch)
+
+
+def _remediation_function(sm, monkeypatch):
     s3, sns, sqs = (boto3.client(s, region_name=REGION) for s in ("s3", "sns", "sqs"))
-    s3.create_bucket(Bucket=BUCKET)
+    if BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
+        s3.create_bucket(Bucket=BUCKET)
     topic = sns.create_topic(Name="sagewatch")["TopicArn"]
     queue, arn = watch_queue(sqs, "announcements")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})

@@ -21,8 +21,6 @@ from sagewatch.aws.wiring import readers, stack_catalog
 from sagewatch.catalog import Catalog
 from sagewatch.settings import CatalogSettings, SettingsError, Thresholds
 from sagewatch_testkit import fleet, moto_ext
-from sagewatch_testkit.aws_fixtures import id_table
-from sagewatch_testkit.functions import lambda_context, load_function
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = moto_ext.DEFAULT_REGION
@@ -108,19 +106,8 @@ def test_a_bad_price_setting_fails_the_cold_start_naming_it():
 
 
 @pytest.fixture
-def remediate(stack, monkeypatch):
-    sns = boto3.client("sns", region_name=REGION)
-    topic = sns.create_topic(Name="sagewatch")["TopicArn"]
-    id_table(boto3.client("dynamodb", region_name=REGION), "idempotency")
-    for key, value in {
-        "SAGEWATCH_TOPIC_ARN": topic,
-        "SAGEWATCH_BUCKET": BUCKET,
-        "SAGEWATCH_IDEMPOTENCY_TABLE": "idempotency",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-    }.items():
-        monkeypatch.setenv(key, value)
-    app = load_function("remediate")
-    return lambda event: app.lambda_handler(event, lambda_context("remediate"))
+def remediate(stack, remediation_function):
+    return remediation_function.invoke
 
 
 def event(name):

@@ -221,6 +221,11 @@ class Catalog:
             raise CatalogError(f"catalog is not JSON: {exc}") from exc
 
 
+def pc_rate_in_range(rate: float) -> bool:
+    """A provisioned concurrency price per GB-second, wherever it comes from (catalog file, setting, flag)."""
+    return 0 < rate < 1
+
+
 def _pc_rate(serverless: Any) -> float | None:
     if serverless is None:
         return None
@@ -229,7 +234,7 @@ def _pc_rate(serverless: Any) -> float | None:
     rate = serverless.get("provisioned_concurrency_usd_per_gb_second")
     if rate is None:
         return None
-    if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 < rate < 1:
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or not pc_rate_in_range(rate):
         raise CatalogError(
             f"catalog serverless.provisioned_concurrency_usd_per_gb_second is {rate!r}: a price per GB-second "
             "in USD, above 0 and below 1"

@@ -329,9 +329,7 @@ class _Costing:
         if variant.serverless is not None and variant.serverless.provisioned_concurrency and invocations == 0:
             # Uncalled, a serverless variant costs exactly its provisioned concurrency (per request otherwise,
             # which no metric here prices: then unknown, never zero).
-            monthly = self.catalog.provisioned_concurrency_monthly_cost(
-                variant.serverless.memory_mb, variant.serverless.provisioned_concurrency
-            )
+            monthly = variant.monthly_cost(self.catalog)
             cost = None if monthly is None else round(monthly / HOURS_PER_MONTH * hours, 2)
         usage = self.instance_usage(endpoint, variant, spec)
 

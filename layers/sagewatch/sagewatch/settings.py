@@ -10,6 +10,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from sagewatch.catalog import pc_rate_in_range
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
@@ -327,7 +329,7 @@ def provisioned_concurrency_rate(text: str, name: str) -> float | None:
         rate = _float(text)
     except ValueError:
         raise SettingsError(f"{name} must be a price in USD per GB-second, got {text.strip()[:40]!r}") from None
-    if not 0 < rate < 1:
+    if not pc_rate_in_range(rate):
         raise SettingsError(f"{name} must be above 0 and below 1 (USD per GB-second), got {rate:g}")
     return rate
 
