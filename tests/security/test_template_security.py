@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from samcli.yamlhelper import yaml_parse
 
-from sagewatch_testkit.sam_translate import translate
+from sagewatch_testkit.sam_translate import ROLES, for_role, translate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,3 +85,84 @@ def test_a_removed_suppression_fails(tmp_path: Path) -> None:
     stripped = tmp_path / "template.yaml"
     stripped.write_text(text[:at] + text[end:])
     assert "CKV_AWS_117 AWS::Serverless::Function.ScanFunction" in " ".join(failures(checkov(stripped)))
+
+
+# --- the three deployment roles, each as CloudFormation creates it ---------------------------------------
+
+
+@pytest.fixture(scope="module", params=sorted(ROLES))
+def role_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, Path]:
+    role = str(request.param)
+    path = tmp_path_factory.mktemp(f"role-{role}") / "translated.json"
+    path.write_text(json.dumps(translate(role=role)))
+    return role, path
+
+
+def test_each_role_has_no_failed_check(role_template: tuple[str, Path]) -> None:
+    role, path = role_template
+    report = checkov(path)
+    assert report["summary"]["parsing_errors"] == 0
+    assert report["summary"]["passed"] > 40, report["summary"]
+    assert failures(report) == [], role
+
+
+def test_each_role_passes_cfn_lint(role_template: tuple[str, Path], tmp_path: Path) -> None:
+    """cfn-lint (what `sam validate --lint` runs) on each role's template, warnings included."""
+    role, _ = role_template
+    sam_level = tmp_path / f"{role}.json"
+    sam_level.write_text(json.dumps(for_role(yaml_parse((ROOT / "template.yaml").read_text()), ROLES[role])))
+    binary = Path(os.environ.get("SAM", str(ROOT / ".venv" / "bin" / "sam"))).with_name("cfn-lint")
+    done = subprocess.run([str(binary), str(sam_level)], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, f"{role}: {done.stdout}{done.stderr}"
+
+
+def test_roles_create_what_the_readme_says() -> None:
+    resources = {role: set(translate(role=role)["Resources"]) for role in ROLES}
+    scanning = {"ScanFunction", "ModelMonitorFunction", "RemediateFunction", "WeeklyReportFunction", "StateTable"}
+    central = {"OrgEventBus", "OrgEventBusPolicy", "OrgAggregatorFunction", "OrgDigestFunction", "OrgReportFunction"}
+    central |= {"OrgStateTable", "SilentMembersAlarm"}
+    assert scanning <= resources["standalone"] and scanning <= resources["member"]
+    assert not scanning & resources["central"], "the central account scans nothing"
+    assert central <= resources["central"] and not central & (resources["standalone"] | resources["member"])
+    assert {"CentralBusForwardRule", "CentralBusForwardRole"} <= resources["member"]
+    assert "ObservabilitySink" in resources["central"] and "ObservabilityLink" in resources["member"]
+
+
+def test_member_notifies_locally_only_when_asked() -> None:
+    template = yaml_parse((ROOT / "template.yaml").read_text())
+
+    def local(role: str, **given: str) -> str:
+        t = for_role(template, ROLES[role] | given)
+        return str(
+            t["Resources"]["ScanFunction"]["Properties"]["Environment"]["Variables"]["SAGEWATCH_LOCAL_NOTIFICATIONS"]
+        )
+
+    assert local("standalone") == "true" and local("member") == "false"
+    assert local("member", LocalNotifications="true") == "true"
+    assert local("standalone", LocalNotifications="false") == "false"
+
+
+def test_the_central_bus_takes_sagewatch_events_from_the_organization_only() -> None:
+    """moto does not enforce bus policies: the policy itself is the proof that an outsider is refused."""
+    resources = translate(role="central")["Resources"]
+    statement = resources["OrgEventBusPolicy"]["Properties"]["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "events:PutEvents"
+    assert statement["Principal"] == "*"  # any principal... only with the organization condition below
+    conditions = statement["Condition"]
+    assert set(conditions) == {"StringEquals"}
+    assert conditions["StringEquals"]["aws:PrincipalOrgID"] == {"Ref": "OrganizationId"}
+    assert conditions["StringEquals"]["events:source"] == "sagewatch"
+    assert "CentralBusForwardRule" not in resources  # the central stack forwards nothing
+    member = translate(role="member")["Resources"]
+    pattern = member["CentralBusForwardRule"]["Properties"]["EventPattern"]
+    assert set(pattern["detail-type"]) == set(conditions["StringEquals"]["events:detail-type"])
+    role_policy = member["CentralBusForwardRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
+    assert role_policy == {"Effect": "Allow", "Action": "events:PutEvents", "Resource": {"Ref": "CentralEventBusArn"}}
+    # no stack other than the central one may be left with an open bus: only the central role has a policy
+    assert not any(r["Type"] == "AWS::Events::EventBusPolicy" for r in member.values())
+
+
+def test_deploying_a_member_without_the_central_bus_is_refused() -> None:
+    rules = yaml_parse((ROOT / "template.yaml").read_text())["Rules"]
+    assert rules["MemberNeedsTheCentralBus"]["RuleCondition"] == {"Fn::Equals": [{"Ref": "Role"}, "member"]}
+    assert rules["CentralNeedsTheOrganization"]["RuleCondition"] == {"Fn::Equals": [{"Ref": "Role"}, "central"]}

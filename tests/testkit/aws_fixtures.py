@@ -12,6 +12,7 @@ import boto3
 
 from sagewatch.app.scan import scheduled_scan
 from sagewatch.aws.wiring import scan_dependencies
+from sagewatch.org import FINDING_DETAIL_TYPE, SCAN_SUMMARY_DETAIL_TYPE
 from sagewatch.requests import ScanRequest
 from sagewatch.scan_report import ScanReport
 from sagewatch.settings import ScanSettings
@@ -58,7 +59,8 @@ def put_s3_object(uri: str, body: bytes | None, region: str) -> None:
 @dataclass
 class ScanStack:
     """What the template gives the scan function, on moto: topic and state table; plus queues that watch the
-    topic (digests) and the default bus (finding events). Calling it runs one scheduled scan."""
+    topic (digests) and the default bus (finding events; scan summaries apart). Calling it runs one scheduled
+    scan."""
 
     settings: ScanSettings
     sqs: Any
@@ -70,12 +72,16 @@ class ScanStack:
         events, ddb = boto3.client("events", region_name=region), boto3.client("dynamodb", region_name=region)
         topic = sns.create_topic(Name="sagewatch")["TopicArn"]
         id_table(ddb, "state")
-        queues = {name: watch_queue(sqs, name) for name in ("digest", "bus")}
+        queues = {name: watch_queue(sqs, name) for name in ("digest", "bus", "summaries")}
         sns.subscribe(
             TopicArn=topic, Protocol="sqs", Endpoint=queues["digest"][1], Attributes={"RawMessageDelivery": "true"}
         )
-        events.put_rule(Name="findings", EventPattern=json.dumps({"source": ["sagewatch"]}))
-        events.put_targets(Rule="findings", Targets=[{"Id": "q", "Arn": queues["bus"][1]}])
+        for rule, detail_type, queue in (
+            ("findings", FINDING_DETAIL_TYPE, "bus"),
+            ("summaries", SCAN_SUMMARY_DETAIL_TYPE, "summaries"),
+        ):
+            events.put_rule(Name=rule, EventPattern=json.dumps({"source": ["sagewatch"], "detail-type": [detail_type]}))
+            events.put_targets(Rule=rule, Targets=[{"Id": "q", "Arn": queues[queue][1]}])
         settings = ScanSettings.from_env(
             {
                 "AWS_REGION": region,
@@ -98,3 +104,7 @@ class ScanStack:
 
     def bus(self) -> list[Any]:
         return drain(self.sqs, self.queues["bus"][0])
+
+    def summaries(self) -> list[Any]:
+        """The scan summary events (one per scheduled scan)."""
+        return drain(self.sqs, self.queues["summaries"][0])

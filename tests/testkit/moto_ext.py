@@ -6,6 +6,10 @@
 - Endpoint ages and statuses can be set (moto stamps every endpoint "now" and InService).
 - Model Monitor: DescribeMonitoringSchedule, and DescribeProcessingJob for monitoring runs.
 - UpdateEndpoint; DeleteEndpoint refuses while inference components remain (as SageMaker does).
+- EventBridge: a rule whose target is another account's bus delivers the event as EventBridge does, with the
+  source's `account`, `region`, `id` and `time` kept (moto 5.2.5 re-puts it, so the event claims the target
+  bus's own account: a central aggregator would see every member as itself); and events delivered to a
+  target carry `account` (moto 5.2.5's default input template leaves it out).
 - GetMetricData is reimplemented over an index (moto's is quadratic, unusable for days of history on
   a fleet), with CloudWatch's real limits: 500 queries per call, and at most 100,800 datapoints per
   response, the rest behind NextToken with StatusCode PartialData.
@@ -49,7 +53,48 @@ def install() -> None:
     _add_endpoint_updates()
     _add_metrics_config()
     _add_component_scaling_dimension()
+    _keep_origin_across_buses()
     _installed = True
+
+
+# --- EventBridge ---------------------------------------------------------------------------------------
+
+
+def _keep_origin_across_buses() -> None:
+    """Cross-account (and cross-region) bus targets keep the original envelope, as EventBridge documents for
+    events sent between accounts: the receiving rules see the sender's account and region."""
+    import copy
+
+    from moto.events.models import Rule, events_backends
+    from moto.events.utils import EventTemplateParser
+    from moto.utilities.arns import parse_arn
+
+    template = EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE
+    if '"account"' not in template:
+        EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = template.replace(
+            '"source": "<source>",', '"source": "<source>", "account": "<account>",'
+        )
+
+    original = Rule.send_to_targets
+
+    def send_to_targets(self: Any, original_event: Any, transform_input: bool = True) -> None:
+        buses = [t for t in self.targets if parse_arn(t["Arn"]).resource_type == "event-bus"]
+        if not buses or not self.event_pattern.matches_event(original_event):
+            return original(self, original_event, transform_input)
+        others = [t for t in self.targets if t not in buses]
+        kept, self.targets = self.targets, others
+        try:
+            original(self, original_event, transform_input)
+        finally:
+            self.targets = kept
+        for target in buses:
+            arn = parse_arn(target["Arn"])
+            bus = events_backends[arn.account][arn.region].describe_event_bus(arn.resource_id)
+            for rule in list(bus.rules.values()):
+                rule.send_to_targets(copy.deepcopy(original_event))
+        return None
+
+    Rule.send_to_targets = send_to_targets
 
 
 # --- Application Auto Scaling ----------------------------------------------------------------------

@@ -3,7 +3,7 @@
 `checkov` reads SAM resources only as far as it understands them; the translated template shows it what
 CloudFormation really receives: the functions' roles, the schedule, the event rules, the SNS subscription.
 
-    python -m sagewatch_testkit.sam_translate OUT.json
+    python -m sagewatch_testkit.sam_translate OUT.json   (and OUT.<role>.json for each deployment role)
 """
 
 from __future__ import annotations
@@ -27,8 +27,85 @@ class _NoManagedPolicies:
         return {}
 
 
-def translate(template_path: Path = ROOT / "template.yaml") -> dict[str, Any]:
+ROLES = {
+    # What each deployment role is given: a member needs the central bus, the central stack the organization.
+    "standalone": {"Role": "standalone"},
+    "member": {
+        "Role": "member",
+        "CentralEventBusArn": "arn:aws:events:us-east-1:111122223333:event-bus/sagewatch-org",
+        "ObservabilitySinkArn": "arn:aws:oam:us-east-1:111122223333:sink/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
+    },
+    "central": {"Role": "central", "OrganizationId": "o-a1b2c3d4e5", "CrossAccountObservability": "true"},
+}
+
+
+def _value(node: Any, params: dict[str, Any], conditions: dict[str, bool], raw: dict[str, Any]) -> Any:
+    """A condition expression's value: Fn::Equals/Not/And/Or, Condition and Ref to a parameter."""
+    if isinstance(node, dict) and len(node) == 1:
+        ((fn, arg),) = node.items()
+        if fn == "Ref":
+            return params[arg]
+        if fn == "Condition":
+            return _condition(arg, params, conditions, raw)
+        if fn == "Fn::Equals":
+            return _value(arg[0], params, conditions, raw) == _value(arg[1], params, conditions, raw)
+        if fn == "Fn::Not":
+            return not _value(arg[0], params, conditions, raw)
+        if fn == "Fn::And":
+            return all(_value(a, params, conditions, raw) for a in arg)
+        if fn == "Fn::Or":
+            return any(_value(a, params, conditions, raw) for a in arg)
+    return node
+
+
+def _condition(name: str, params: dict[str, Any], conditions: dict[str, bool], raw: dict[str, Any]) -> bool:
+    if name not in conditions:
+        conditions[name] = bool(_value(raw[name], params, conditions, raw))
+    return conditions[name]
+
+
+def _resolve_ifs(node: Any, conditions: dict[str, bool]) -> Any:
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            return _resolve_ifs(yes if conditions[name] else no, conditions)
+        return {k: _resolve_ifs(v, conditions) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_resolve_ifs(v, conditions) for v in node]
+    return node
+
+
+def for_role(template: dict[str, Any], given: dict[str, str]) -> dict[str, Any]:
+    """The template as CloudFormation creates it for these parameter values: resources and outputs whose
+    condition is false left out, Fn::If resolved, parameters' defaults set to the given values."""
+    params = {k: v.get("Default", "") for k, v in template["Parameters"].items()} | given
+    raw = template.get("Conditions", {})
+    conditions: dict[str, bool] = {}
+    for name in raw:
+        _condition(name, params, conditions, raw)
+    out = dict(template)
+    out["Resources"] = {
+        k: {key: v for key, v in r.items() if key != "Condition"}
+        for k, r in template["Resources"].items()
+        if conditions.get(r.get("Condition", ""), True)
+    }
+    out["Outputs"] = {
+        k: {key: v for key, v in o.items() if key != "Condition"}
+        for k, o in template.get("Outputs", {}).items()
+        if conditions.get(o.get("Condition", ""), True)
+    }
+    out["Parameters"] = {k: {**v, "Default": given[k]} if k in given else v for k, v in template["Parameters"].items()}
+    out.pop("Conditions", None)
+    out.pop("Rules", None)
+    result: dict[str, Any] = _resolve_ifs(out, conditions)
+    return result
+
+
+def translate(template_path: Path = ROOT / "template.yaml", role: str | None = None) -> dict[str, Any]:
+    """The transform applied; with `role`, to the template as that deployment role creates it (for_role)."""
     template = yaml_parse(template_path.read_text())
+    if role is not None:
+        template = for_role(template, ROLES[role])
     # As `sam package` would: local code becomes an S3 object.
     for resource in template["Resources"].values():
         for key in ("CodeUri", "ContentUri"):
@@ -48,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m sagewatch_testkit.sam_translate OUT.json", file=sys.stderr)
         return 2
     Path(args[0]).write_text(json.dumps(translate(), indent=1))
+    for role in ROLES:
+        Path(args[0]).with_suffix(f".{role}.json").write_text(json.dumps(translate(role=role), indent=1))
     return 0
 
 

@@ -5,12 +5,14 @@ Domain code receives these objects; it never reads os.environ itself.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from sagewatch.catalog import pc_rate_in_range
+from sagewatch.org import interval_of
 
 
 class SettingsError(ValueError):
@@ -208,10 +210,17 @@ class Notifications:
 
     topic_arn: str
     chatbot: bool = False
+    # False in a member stack that leaves notifications to the central account (LocalNotifications): its
+    # notices then only go to the bus, which forwards them.
+    local: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Notifications:
-        return cls(topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"), chatbot=_bool(env, "SAGEWATCH_CHATBOT", False))
+        return cls(
+            topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
+            chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
+            local=_bool(env, "SAGEWATCH_LOCAL_NOTIFICATIONS", True),
+        )
 
 
 def _event_bus(env: Mapping[str, str]) -> str:
@@ -230,11 +239,21 @@ class ScanSettings:
     event_bus: str = "default"
     catalog_path: Path | None = None
     bucket: str | None = None  # the stack bucket, where the catalog refresh keeps the region's prices
+    # Seconds between scheduled scans (a rate() schedule), told to the central account so that it knows when
+    # a member has gone silent; None for a cron schedule (it then goes by the time between two scans).
+    interval_seconds: int | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScanSettings:
         catalog = env.get("SAGEWATCH_CATALOG_PATH", "").strip()
+        schedule = env.get("SAGEWATCH_SCAN_SCHEDULE", "").strip()
+        interval = interval_of(schedule) if schedule else None
+        if schedule and interval is None and not schedule.startswith("cron("):
+            raise SettingsError(f"SAGEWATCH_SCAN_SCHEDULE must be rate(...) or cron(...), got {schedule[:80]!r}")
+        if interval is not None and interval < 60:
+            raise SettingsError(f"SAGEWATCH_SCAN_SCHEDULE must be at least a minute apart, got {schedule[:80]!r}")
         return cls(
+            interval_seconds=interval,
             bucket=env.get("SAGEWATCH_BUCKET", "").strip() or None,
             region=_require(env, "AWS_REGION"),
             notifications=Notifications.from_env(env),
@@ -351,4 +370,50 @@ class CatalogSettings:
             region=_require(env, "AWS_REGION"),
             bucket=_require(env, "SAGEWATCH_BUCKET"),
             provisioned_concurrency_rate=provisioned_concurrency_rate(env.get(name, ""), name),
+        )
+
+
+def _minutes(env: Mapping[str, str], name: str, *, default: int, most: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise SettingsError(f"{name} must be a whole number of minutes from 1 to {most}, got {raw[:40]!r}")
+    return int(raw)
+
+
+@dataclass(frozen=True)
+class OrgSettings:
+    """Settings of the central account's functions (aggregator, organization digest and cost report)."""
+
+    region: str
+    notifications: Notifications
+    org_table: str
+    bucket: str
+    renotify_days: int = 7
+    quiet_minutes: int = 10  # the digest waits until no member has reported for this long
+    longest_minutes: int = 60  # ...but never longer than this after the first news
+    organization_id: str | None = None
+    idempotency_table: str | None = None  # the aggregator's (each forwarded event handled once)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> OrgSettings:
+        org = env.get("SAGEWATCH_ORGANIZATION_ID", "").strip()
+        if org and not re.fullmatch(r"o-[a-z0-9]{10,32}", org):
+            raise SettingsError(f"SAGEWATCH_ORGANIZATION_ID is not an organization id (o-...): {org[:40]!r}")
+        quiet = _minutes(env, "SAGEWATCH_DIGEST_QUIET_MINUTES", default=10, most=720)
+        longest = _minutes(env, "SAGEWATCH_DIGEST_LONGEST_MINUTES", default=60, most=1440)
+        if longest < quiet:
+            raise SettingsError(
+                f"SAGEWATCH_DIGEST_LONGEST_MINUTES ({longest}) must not be below "
+                f"SAGEWATCH_DIGEST_QUIET_MINUTES ({quiet})"
+            )
+        return cls(
+            region=_require(env, "AWS_REGION"),
+            notifications=Notifications.from_env(env),
+            org_table=_require(env, "SAGEWATCH_ORG_TABLE"),
+            bucket=_require(env, "SAGEWATCH_BUCKET"),
+            renotify_days=_whole_days(env, "SAGEWATCH_RENOTIFY_DAYS", default=7, most=365),
+            quiet_minutes=quiet,
+            longest_minutes=longest,
+            organization_id=org or None,
+            idempotency_table=env.get("SAGEWATCH_IDEMPOTENCY_TABLE", "").strip() or None,
         )

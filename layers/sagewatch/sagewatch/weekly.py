@@ -11,6 +11,7 @@ from sagewatch.costs import CostReport
 
 SUMMARY_SCHEMA = "sagewatch.cost-summary/1"
 TOP = 5
+TOP_FOR_ORGANIZATION = 20  # what a member forwards, so the organization report can rank its top endpoints
 
 
 def _change(now: float, before: float | None) -> float | None:
@@ -23,6 +24,26 @@ def _change(now: float, before: float | None) -> float | None:
 class ReportLocation:
     bucket: str
     keys: dict[str, str]  # format -> object key
+
+
+def family_of(instance_type: str | None) -> str:
+    """ml.g5.2xlarge -> g5; serverless (no type) and anything unexpected keep a readable name."""
+    if not instance_type:
+        return "serverless"
+    parts = instance_type.split(".")
+    return parts[1] if len(parts) == 3 else instance_type
+
+
+def by_family(report: CostReport) -> dict[str, dict[str, float]]:
+    """Cost and waste in the period per instance family, over variants (what is known)."""
+    out: dict[str, dict[str, float]] = {}
+    for r in report.rows:
+        if r.level != "variant":
+            continue
+        row = out.setdefault(family_of(r.instance_type), {"cost_usd": 0.0, "waste_usd": 0.0})
+        row["cost_usd"] = round(row["cost_usd"] + (r.cost_usd or 0.0), 2)
+        row["waste_usd"] = round(row["waste_usd"] + (r.waste_usd or 0.0), 2)
+    return dict(sorted(out.items()))
 
 
 def cost_summary(report: CostReport, previous: Mapping[str, Any] | None, where: ReportLocation) -> dict[str, Any]:
@@ -58,6 +79,11 @@ def cost_summary(report: CostReport, previous: Mapping[str, Any] | None, where: 
         },
         "top_costs": [{"endpoint": r.endpoint, "cost_usd": r.cost_usd} for r in top_costs],
         "top_waste": [{"endpoint": r.endpoint, "waste_usd": r.waste_usd} for r in top_waste],
+        "by_family": by_family(report),
+        "top_endpoints": [
+            {"endpoint": r.endpoint, "instance_type": r.instance_type, "cost_usd": r.cost_usd, "waste_usd": r.waste_usd}
+            for r in sorted((r for r in ends if r.cost_usd), key=lambda r: -(r.cost_usd or 0.0))[:TOP_FOR_ORGANIZATION]
+        ],
         "report": {"bucket": where.bucket, "keys": where.keys},
         "warnings": list(report.warnings),
     }

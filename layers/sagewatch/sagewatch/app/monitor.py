@@ -102,7 +102,8 @@ def handle_monitor_event(incoming: Incoming, event: Mapping[str, Any], deps: Mon
     outcome = monitor_alert(incoming, event, deps)
     if isinstance(outcome, str):
         return {"status": "ignored", "reason": outcome}
-    message_id = deps.publisher.publish(outcome)[0]
+    ids = deps.publisher.publish(outcome)
+    message_id = ids[0] if ids else None  # None: left to the central account (LocalNotifications=false)
     failed_events = deps.events.put_alert(outcome)
     return {
         "status": "alerted",

@@ -180,7 +180,8 @@ def _record_and_tell(record: dict[str, Any], deps: RemediationDependencies, now:
                 warnings.append(f"the audit record could not be written ({type(exc).__name__}: {str(exc)[:200]})")
     record["warnings"] = list(warnings)
     try:
-        record["message_id"] = deps.announcer.publish(RemediationNotice(record))[0]
+        ids = deps.announcer.publish(RemediationNotice(record))
+        record["message_id"] = ids[0] if ids else None
     except Exception as exc:
         warnings.append(f"the announcement could not be published ({type(exc).__name__}: {str(exc)[:200]})")
     return warnings

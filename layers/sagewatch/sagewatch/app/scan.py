@@ -23,6 +23,7 @@ from sagewatch.lifecycle import (
 )
 from sagewatch.metrics import Windows, plan_queries
 from sagewatch.models import Discovery
+from sagewatch.org import SCAN_SUMMARY_DETAIL_TYPE, scan_summary
 from sagewatch.requests import ScanRequest
 from sagewatch.rules import judge_endpoint
 from sagewatch.scan_report import ScanReport
@@ -85,6 +86,7 @@ def run_scan(
 
 class EventSink(Protocol):
     def put(self, announcements: list[Announcement], *, account: str | None, region: str) -> int: ...
+    def put_document(self, detail_type: str, doc: dict[str, Any]) -> str | None: ...
 
 
 class StateStore(Protocol):
@@ -175,6 +177,11 @@ def scheduled_scan(
                 deps.state.save(lifecycle.states)
             except StateUnavailableError as exc:
                 warnings.append(str(exc))  # the next scan announces again: duplicates, never silence
+        # Last, after state: every scheduled scan reports in, findings or not (the central account takes
+        # a member's silence for a broken member). Failing here fails the run loudly; nothing is re-announced.
+        summary = scan_summary(report, interval_seconds=settings.interval_seconds)
+        if deps.events.put_document(SCAN_SUMMARY_DETAIL_TYPE, summary) is None:
+            failed_events += 1
     result = {
         "schema": "sagewatch.scan-result/2",
         "endpoints": report.endpoints,

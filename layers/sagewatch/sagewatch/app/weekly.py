@@ -90,7 +90,8 @@ def weekly_report(
         previous = None  # a rerun of the same period is no trend
     where = deps.archive.put(report)
     summary = cost_summary(report, previous, where)
-    message_id = deps.publisher.publish(WeeklyNotice(summary))[0] if request.publish else None
+    ids = deps.publisher.publish(WeeklyNotice(summary)) if request.publish else []
+    message_id = ids[0] if ids else None
     return {
         "schema": "sagewatch.weekly-result/1",
         "totals": summary["totals"],

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_pricing import PricingClient
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
     from mypy_boto3_s3 import S3Client
@@ -149,3 +151,12 @@ class Clients:
             return self.sts().get_caller_identity()["Account"]
         except ClientError:
             return None
+
+    def organizations(self) -> OrganizationsClient:
+        # Organizations is a global service answered in us-east-1 (aws partition)
+        client: OrganizationsClient = self._client("organizations", "us-east-1")
+        return client
+
+    def ec2(self) -> EC2Client:
+        client: EC2Client = self._client("ec2")
+        return client

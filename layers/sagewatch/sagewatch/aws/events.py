@@ -1,21 +1,35 @@
-"""Announced findings on EventBridge, for users to route anywhere."""
+"""sagewatch's events on EventBridge: announced findings, alerts, scan and cost summaries, remediation
+notices. Users route them anywhere; a member stack's rule forwards them to the organization's central bus."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sagewatch.aws.sns import TopicPublisher
 from sagewatch.lifecycle import Announcement
 from sagewatch.monitoring import Alert
-from sagewatch.notify import event_detail
+from sagewatch.notify import Notice, RemediationNotice, WeeklyNotice, event_detail
+from sagewatch.notify.limits import EVENT_MAX_BYTES, utf8_len
+from sagewatch.org import (
+    ALERT_DETAIL_TYPE,
+    COST_SUMMARY_DETAIL_TYPE,
+    FINDING_DETAIL_TYPE,
+    REMEDIATION_DETAIL_TYPE,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
 
 SOURCE = "sagewatch"
-DETAIL_TYPE = "SageMaker Endpoint Finding"
-ALERT_DETAIL_TYPE = "SageMaker Endpoint Alert"
+DETAIL_TYPE = FINDING_DETAIL_TYPE
 MAX_ENTRIES = 10  # PutEvents limit
+DETAIL_MAX_BYTES = EVENT_MAX_BYTES - 4096  # room for source, detail type and resources
+
+
+class EventTooLargeError(ValueError):
+    """A document that does not fit one EventBridge entry (the senders bound theirs: a bug)."""
 
 
 class FindingEvents:
@@ -54,3 +68,33 @@ class FindingEvents:
             "Detail": event_detail(alert),
         }
         return int(self.client.put_events(Entries=[entry]).get("FailedEntryCount", 0))
+
+    def put_document(self, detail_type: str, doc: Mapping[str, Any]) -> str | None:
+        """One document as one event; its event id, or None when EventBridge failed the entry."""
+        detail = json.dumps(doc, default=str)
+        if utf8_len(detail) > DETAIL_MAX_BYTES:
+            raise EventTooLargeError(f"{detail_type} of {utf8_len(detail)} bytes does not fit one event")
+        entry: Any = {"Source": SOURCE, "DetailType": detail_type, "EventBusName": self.bus, "Detail": detail}
+        response = self.client.put_events(Entries=[entry])
+        if int(response.get("FailedEntryCount", 0)):
+            return None
+        return str(response["Entries"][0].get("EventId") or "") or None
+
+
+class StackNotifier:
+    """Where a function's notices go: the stack's topic (unless the stack leaves notifications to the central
+    account: LocalNotifications=false), and, for cost summaries and remediation notices, a copy on the bus
+    (a member's forwarding rule takes it to the organization). Alerts and findings go to the bus through
+    their use cases. Returns the topic's message ids (none when nothing was published locally)."""
+
+    def __init__(self, topic: TopicPublisher | None, events: FindingEvents):
+        self.topic = topic
+        self.events = events
+
+    def publish(self, notice: Notice) -> list[str]:
+        ids = self.topic.publish(notice) if self.topic else []
+        if isinstance(notice, WeeklyNotice):
+            self.events.put_document(COST_SUMMARY_DETAIL_TYPE, notice.summary)
+        elif isinstance(notice, RemediationNotice):
+            self.events.put_document(REMEDIATION_DETAIL_TYPE, notice.record)
+        return ids

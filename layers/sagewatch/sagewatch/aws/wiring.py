@@ -11,6 +11,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sagewatch.app.monitor import MonitorDependencies
+from sagewatch.app.org import OrgDependencies
+from sagewatch.app.ports import Notifier
 from sagewatch.app.remediate import RemediationDependencies, answer
 from sagewatch.app.scan import ScanDependencies
 from sagewatch.app.weekly import WeeklyDependencies
@@ -19,11 +21,13 @@ from sagewatch.aws.catalog_store import CatalogStore
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.config_cache import ConfigArchive, TableConfigArchive
-from sagewatch.aws.events import FindingEvents
+from sagewatch.aws.events import FindingEvents, StackNotifier
 from sagewatch.aws.monitor import MonitorReader
+from sagewatch.aws.org_accounts import AccountNames
+from sagewatch.aws.org_store import OrgStore
 from sagewatch.aws.pricing import PriceList
 from sagewatch.aws.remediate import RemediationTarget
-from sagewatch.aws.report_store import ReportStore
+from sagewatch.aws.report_store import OrgReportStore, ReportStore
 from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.aws.state import StateStore
@@ -35,6 +39,7 @@ from sagewatch.remediation import RemediationRequest
 from sagewatch.settings import (
     MonitorSettings,
     Notifications,
+    OrgSettings,
     RemediateSettings,
     ReportSettings,
     ScanSettings,
@@ -42,8 +47,11 @@ from sagewatch.settings import (
 )
 
 
-def publisher(clients: Clients, notifications: Notifications) -> TopicPublisher:
-    return TopicPublisher(clients.sns(), notifications.topic_arn, chatbot=notifications.chatbot)
+def publisher(clients: Clients, notifications: Notifications, bus: str = "default") -> StackNotifier:
+    """The stack's topic (unless notifications are left to the central account), with copies of cost
+    summaries and remediation notices on the bus."""
+    topic = TopicPublisher(clients.sns(), notifications.topic_arn, chatbot=notifications.chatbot)
+    return StackNotifier(topic if notifications.local else None, FindingEvents(clients.events(), bus))
 
 
 def readers(
@@ -104,6 +112,21 @@ def monitor_dependencies(settings: MonitorSettings, account: str | None, clients
     )
 
 
+def org_dependencies(settings: OrgSettings, clients: Clients) -> OrgDependencies:
+    """The central account's aggregator, digest and cost report: the org table, the central topic (always
+    local: it is where the organization's notifications go) and account names from Organizations."""
+    n = settings.notifications
+    return OrgDependencies(
+        store=OrgStore(clients.dynamodb(), settings.org_table),
+        publisher=TopicPublisher(clients.sns(), n.topic_arn, chatbot=n.chatbot),
+        names=AccountNames(clients.organizations()),
+    )
+
+
+def org_archive(settings: OrgSettings, clients: Clients) -> OrgReportStore:
+    return OrgReportStore(clients.s3(), settings.bucket)
+
+
 class _NoAnnouncement:
     """--local without --topic-arn: the caller reads the answer; nothing is published."""
 
@@ -115,8 +138,7 @@ def remediation_dependencies(
     clients: Clients,
     *,
     bucket: str | None,
-    topic_arn: str | None,
-    chatbot: bool,
+    announcer: Notifier,
     thresholds: Thresholds,
     account: str | None,
     catalog: Catalog | None = None,
@@ -124,7 +146,7 @@ def remediation_dependencies(
     return RemediationDependencies(
         actor=RemediationTarget(clients.sagemaker(), clients.s3(), clients.autoscaling(), clients.cloudwatch(), bucket),
         metrics=CloudWatchMetrics(clients.cloudwatch()),
-        announcer=TopicPublisher(clients.sns(), topic_arn, chatbot=chatbot) if topic_arn else _NoAnnouncement(),
+        announcer=announcer,
         catalog=catalog or Catalog.load(),
         thresholds=thresholds,
         account=account,
@@ -134,12 +156,11 @@ def remediation_dependencies(
 def function_remediation(
     settings: RemediateSettings, account: str, clients: Clients, catalog: Catalog
 ) -> RemediationDependencies:
-    """The remediation function's dependencies (its own settings)."""
+    """The remediation function's dependencies (its own settings): notices to the stack's topic and bus."""
     return remediation_dependencies(
         clients,
         bucket=settings.bucket,
-        topic_arn=settings.notifications.topic_arn,
-        chatbot=settings.notifications.chatbot,
+        announcer=publisher(clients, settings.notifications),
         thresholds=settings.thresholds,
         account=account,
         catalog=catalog,
@@ -190,8 +211,7 @@ def local_remediation(
     deps = remediation_dependencies(
         clients,
         bucket=bucket,
-        topic_arn=topic_arn,
-        chatbot=False,
+        announcer=TopicPublisher(clients.sns(), topic_arn) if topic_arn else _NoAnnouncement(),
         thresholds=thresholds,
         account=clients.account_id(),
     )

@@ -18,18 +18,24 @@ from sagewatch.digest import DIGEST_SCHEMA, Digest
 from sagewatch.monitoring import Alert
 from sagewatch.notify import alert as alerts
 from sagewatch.notify import digest as digests
+from sagewatch.notify import org as orgs
+from sagewatch.notify import orgcost, weekly
 from sagewatch.notify import remediation as remediations
-from sagewatch.notify import weekly
 from sagewatch.notify.core import Rendering, SnsMessage, sns_message
 from sagewatch.notify.limits import EVENT_MAX_BYTES, SNS_MAX_BYTES, utf8_len
+from sagewatch.notify.orgcost import OrgCostNotice
 from sagewatch.notify.remediation import REMEDIATION_SCHEMA, RemediationNotice
 from sagewatch.notify.weekly import WeeklyNotice
+from sagewatch.org import ORG_DIGEST_SCHEMA, OrgDigest
+from sagewatch.orgcost import ORG_COST_SUMMARY_SCHEMA
 from sagewatch.weekly import SUMMARY_SCHEMA
 
-Notice = Digest | Alert | RemediationNotice | WeeklyNotice
+Notice = Digest | OrgDigest | Alert | RemediationNotice | WeeklyNotice | OrgCostNotice
 
 __all__ = [
     "Notice",
+    "OrgCostNotice",
+    "OrgDigest",
     "RemediationNotice",
     "SnsMessage",
     "WeeklyNotice",
@@ -44,7 +50,9 @@ class NoticeTooLargeError(RuntimeError):
     """No detail level of a notice fits its budget: a bug in a renderer (every last level is bounded)."""
 
 
-def _levels(notice: Alert | RemediationNotice | WeeklyNotice) -> list[Callable[[], Rendering]]:
+def _levels(notice: Alert | RemediationNotice | WeeklyNotice | OrgCostNotice) -> list[Callable[[], Rendering]]:
+    if isinstance(notice, OrgCostNotice):
+        return [partial(orgcost.render, notice)]
     if isinstance(notice, Alert):
         return [partial(alerts.render, notice, level) for level in range(len(alerts.LEVELS))]
     if isinstance(notice, RemediationNotice):
@@ -57,6 +65,8 @@ def sns_messages(notice: Notice, *, chatbot: bool = False, limit: int = SNS_MAX_
     detailed level that fits (it says how many items were left out, and where to read them all)."""
     if isinstance(notice, Digest):
         return digests.sns_messages(notice, chatbot=chatbot, limit=limit)
+    if isinstance(notice, OrgDigest):
+        return orgs.sns_messages(notice, chatbot=chatbot, limit=limit)
     for render in _levels(notice):
         message = sns_message(render(), chatbot=chatbot)
         if message.size <= limit:
@@ -85,6 +95,10 @@ def from_document(doc: Mapping[str, Any]) -> Notice:
         return RemediationNotice.from_document(doc)
     if schema == DIGEST_SCHEMA:
         return digests.digest_from_json(doc)
+    if schema == ORG_DIGEST_SCHEMA:
+        return orgs.org_digest_from_json(doc)
+    if schema == ORG_COST_SUMMARY_SCHEMA:
+        return OrgCostNotice.from_document(doc)
     raise ValueError(f"unknown schema {str(schema)[:80]!r}")
 
 
@@ -92,6 +106,10 @@ def slack_payloads(notice: Notice) -> list[dict[str, Any]]:
     """Block Kit webhook payloads: within Slack's limits, everything from data escaped."""
     if isinstance(notice, Digest):
         return digests.render_slack(notice)
+    if isinstance(notice, OrgDigest):
+        return orgs.render_slack(notice)
+    if isinstance(notice, OrgCostNotice):
+        return orgcost.slack(notice)
     if isinstance(notice, Alert):
         return alerts.slack(notice)
     if isinstance(notice, RemediationNotice):

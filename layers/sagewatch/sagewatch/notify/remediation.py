@@ -41,7 +41,10 @@ class RemediationNotice:
 
 
 def title(n: RemediationNotice) -> str:
-    return f"sagewatch carried out {bounded(n.request.get('action'), 32)} on {bounded(n.request.get('endpoint'))}"
+    text = f"sagewatch carried out {bounded(n.request.get('action'), 32)} on {bounded(n.request.get('endpoint'))}"
+    if n.record.get("region"):  # forwarded to the organization: say whose
+        text += f" in {bounded(n.record.get('account'), 12)}/{bounded(n.record.get('region'), 32)}"
+    return text
 
 
 def lines(n: RemediationNotice, level: int = 0) -> list[str]:

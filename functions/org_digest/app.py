@@ -1,0 +1,37 @@
+"""The organization digest: EventBridge Scheduler every few minutes -> this function -> at most one digest per
+scan cycle (members report within minutes of each other; it waits until they are done), and the SilentMembers
+metric an alarm watches (a member that stopped reporting must not look like a clean one)."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sagewatch.app.org import digest_tick
+from sagewatch.aws.clients import Clients
+from sagewatch.aws.wiring import org_dependencies
+from sagewatch.observability import logger, new_metrics, tracer
+from sagewatch.settings import OrgSettings
+
+SETTINGS = OrgSettings.from_env(os.environ)
+CLIENTS = Clients(SETTINGS.region)
+metrics = new_metrics()
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    result = digest_tick(SETTINGS, org_dependencies(SETTINGS, CLIENTS), datetime.now(UTC))
+    metrics.add_metric(name="SilentMembers", unit=MetricUnit.Count, value=result["silent_members"])
+    metrics.add_metric(name="OrgMembers", unit=MetricUnit.Count, value=result["members"])
+    if result["silent_members"]:
+        logger.warning("members have stopped reporting", extra={"silent_members": result["silent_members"]})
+    if result.get("account_names_problem"):
+        logger.info("account names not available", extra={"problem": result["account_names_problem"]})
+    logger.info("digest tick", extra=result)
+    return result

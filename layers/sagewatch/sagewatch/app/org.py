@@ -1,0 +1,198 @@
+"""The central account: take in what members forward, send one organization digest per scan cycle, and the
+organization's weekly cost report."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sagewatch.app.ports import Notifier
+from sagewatch.lifecycle import Reason
+from sagewatch.notify import OrgCostNotice, RemediationNotice
+from sagewatch.notify import alert as alerts
+from sagewatch.notify.core import bounded_tree
+from sagewatch.org import (
+    ALERT_DETAIL_TYPE,
+    COST_SUMMARY_DETAIL_TYPE,
+    FINDING_DETAIL_TYPE,
+    REMEDIATION_DETAIL_TYPE,
+    SCAN_SUMMARY_DETAIL_TYPE,
+    Debounce,
+    Member,
+    MemberSummary,
+    OrgEventError,
+    OrgFinding,
+    Origin,
+    expired,
+    org_digest,
+    parse_announcement,
+    receive_announcement,
+    silence_news,
+    stale_findings,
+)
+from sagewatch.orgcost import MemberCost, OrgCostReport, current_members, org_cost_summary
+from sagewatch.settings import OrgSettings
+from sagewatch.weekly import ReportLocation
+
+DETAIL_TEXT_MAX = 4000  # any string a member sends, before the parsers bound each to its own length
+DETAIL_ITEMS_MAX = 20_000  # list entries (a summary's finding ids); the 256 KB event bounds them anyway
+
+
+@dataclass(frozen=True)
+class OrgEvent:
+    """An event on the central bus, as the aggregator reads it: EventBridge's envelope and the detail."""
+
+    id: str
+    detail_type: str
+    origin: Origin
+    detail: Mapping[str, Any]
+
+
+class OrgStorage(Protocol):
+    def load(self, now: datetime) -> Any: ...  # sagewatch.aws.org_store.OrgState
+    def finding(self, key: str) -> OrgFinding | None: ...
+    def member(self, key: str) -> Member | None: ...
+    def put_member(self, m: Member) -> None: ...
+    def put_finding(self, f: OrgFinding) -> None: ...
+    def put_cost(self, c: MemberCost) -> None: ...
+    def put_name(self, account: str, name: str, now: datetime) -> None: ...
+    def delete_finding(self, key: str) -> None: ...
+    def settle(self, findings: Iterable[OrgFinding], members: Iterable[tuple[Member, Member]]) -> int: ...
+
+
+class NameSource(Protocol):
+    problem: str | None
+
+    def lookup(self, accounts: Iterable[str], known: Mapping[str, str]) -> dict[str, str]: ...
+
+
+class OrgArchive(Protocol):
+    def put(self, report: OrgCostReport) -> ReportLocation: ...
+
+
+@dataclass(frozen=True)
+class OrgDependencies:
+    store: OrgStorage
+    publisher: Notifier
+    names: NameSource
+
+
+def ingest(event: OrgEvent, deps: OrgDependencies) -> dict[str, Any]:
+    """One forwarded event. Alerts and remediation notices go out at once (with the member's account and
+    region); findings, scan summaries and cost summaries are kept for the digest and the cost report.
+    Raises OrgEventError (naming the problem) for anything a member would not send."""
+    detail = bounded_tree(event.detail, DETAIL_TEXT_MAX, DETAIL_ITEMS_MAX)
+    origin = event.origin
+    base = {"account": origin.account, "region": origin.region, "detail_type": event.detail_type}
+    if event.detail_type == FINDING_DETAIL_TYPE:
+        reason, finding = parse_announcement(detail)
+        key = f"{origin.key}#{finding.id}"
+        record = receive_announcement(deps.store.finding(key), origin, reason, finding, None)
+        if record is None:
+            deps.store.delete_finding(key)
+        else:
+            deps.store.put_finding(record)
+        return {**base, "status": "kept", "reason": reason.value, "finding": finding.id}
+    if event.detail_type == SCAN_SUMMARY_DETAIL_TYPE:
+        return {**base, **_take_summary(origin, MemberSummary.from_detail(detail), deps)}
+    if event.detail_type == COST_SUMMARY_DETAIL_TYPE:
+        deps.store.put_cost(MemberCost.from_detail(origin.account, origin.region, detail))
+        return {**base, "status": "kept"}
+    if event.detail_type == ALERT_DETAIL_TYPE:
+        try:
+            alert = alerts.from_document(detail)
+        except ValueError as exc:
+            raise OrgEventError(str(exc)) from None
+        ids = deps.publisher.publish(replace(alert, account=origin.account, region=origin.region))
+        return {**base, "status": "sent", "message_ids": ids}
+    if event.detail_type == REMEDIATION_DETAIL_TYPE:
+        try:
+            notice = RemediationNotice.from_document({**detail, "account": origin.account, "region": origin.region})
+        except ValueError as exc:
+            raise OrgEventError(str(exc)) from None
+        return {**base, "status": "sent", "message_ids": deps.publisher.publish(notice)}
+    raise OrgEventError(f"detail type {event.detail_type[:80]!r} is not one sagewatch members send")
+
+
+def _take_summary(origin: Origin, summary: MemberSummary, deps: OrgDependencies) -> dict[str, Any]:
+    existing = deps.store.member(origin.key)
+    if existing is None:
+        member = Member(origin.account, origin.region, summary)
+    else:
+        member = existing.with_summary(summary)
+        if member is existing:
+            return {"status": "stale", "scanned_at": summary.scanned_at.isoformat()}
+    deps.store.put_member(member)
+    # Findings the member's complete scan no longer has, and never said resolved (snoozed, or an event lost)
+    closed = stale_findings(deps.store.load(origin.received_at).findings, member)
+    for f in closed:
+        deps.store.delete_finding(f.key)
+    return {"status": "kept", "closed_silently": len(closed)}
+
+
+def digest_tick(settings: OrgSettings, deps: OrgDependencies, now: datetime) -> dict[str, Any]:
+    """Every few minutes: is a digest due (members done reporting, or a member's silence to tell)? Then send
+    one, and settle what it said. Always returns how many members are silent (the handler's metric)."""
+    state = deps.store.load(now)
+    gone = {m.key for m in expired(state.members.values(), now)}
+    members = [m for k, m in state.members.items() if k not in gone]
+    news = silence_news(members, now, timedelta(days=settings.renotify_days))
+    pending = [f for f in state.findings if f.pending is not None]
+    debounce = Debounce(timedelta(minutes=settings.quiet_minutes), timedelta(minutes=settings.longest_minutes))
+    silent = sum(1 for m in members if m.silent_at(now))
+    result: dict[str, Any] = {
+        "members": len(members),
+        "silent_members": silent,
+        "pending": len(pending),
+        "unreadable_records": state.unreadable,
+    }
+    if not (news or debounce.due([f.updated_at for f in pending], now)):
+        return {**result, "status": "waiting"}
+    names = dict(state.names)
+    found = deps.names.lookup({m.account for m in members} | {f.account for f in pending}, names)
+    for account, name in found.items():
+        deps.store.put_name(account, name, now)
+    names |= found
+    digest = org_digest(members, pending, news, now=now, names=names, organization=settings.organization_id)
+    ids = deps.publisher.publish(digest)
+    marked = [(m, replace(m, silent_announced_at=now)) for m in news.silent + news.reminded]
+    marked += [(m, replace(m, silent_announced_at=None)) for m in news.back]
+    raced = deps.store.settle(pending, marked)
+    return {
+        **result,
+        "status": "sent",
+        "message_ids": ids,
+        "announced": {r.value: digest.count(r) for r in Reason},
+        "silence": {"new": len(news.silent), "reminder": len(news.reminded), "back": len(news.back)},
+        "changed_while_sending": raced,
+        "account_names_problem": deps.names.problem,
+    }
+
+
+def org_cost_report(
+    settings: OrgSettings, deps: OrgDependencies, archive: OrgArchive, now: datetime, *, publish: bool = True
+) -> tuple[OrgCostReport, dict[str, Any]]:
+    """The organization's weekly cost report from this week's member summaries, into the central bucket, and
+    its digest on the topic. Members known but without a summary this week are named, never left out quietly."""
+    state = deps.store.load(now)
+    members, missing = current_members(state.costs, [(m.account, m.region) for m in state.members.values()], now)
+    names = dict(state.names)
+    found = deps.names.lookup({m.account for m in members}, names)
+    for account, name in found.items():
+        deps.store.put_name(account, name, now)
+    names |= found
+    findings = {(m.account, m.region): m.summary.findings for m in state.members.values()}
+    report = OrgCostReport(now, members, names, findings, missing)
+    where = archive.put(report)
+    summary = org_cost_summary(report, where.bucket, where.keys)
+    ids = deps.publisher.publish(OrgCostNotice(summary)) if publish else []
+    return report, {
+        "schema": "sagewatch.org-report-result/1",
+        "totals": summary["totals"],
+        "trend": summary["trend"],
+        "missing": summary["missing"],
+        "report": summary["report"],
+        "published_message_id": ids[0] if ids else None,
+    }
