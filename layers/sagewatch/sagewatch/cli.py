@@ -22,11 +22,22 @@ from sagewatch.app.weekly import cost_report
 from sagewatch.aws.clients import Clients, error_code, error_message
 from sagewatch.aws.config_cache import FileConfigArchive
 from sagewatch.aws.pricing import PriceList
+from sagewatch.aws.targets import (
+    Credentials,
+    Target,
+    TargetError,
+    accounts_from_file,
+    enabled_regions,
+    org_accounts,
+    scan_targets,
+)
 from sagewatch.aws.wiring import deployed_thresholds, invoke_remediation, local_remediation, readers
 from sagewatch.catalog import Catalog, CatalogError
 from sagewatch.costrender import render_html, to_csv
 from sagewatch.costrender import render_table as render_cost_table
 from sagewatch.costs import CostReport
+from sagewatch.multiscan import MultiScanReport
+from sagewatch.multiscan import render_table as render_multi_table
 from sagewatch.notify.digest import render_chatbot, render_email, render_slack, subject
 from sagewatch.progress import TerminalProgress
 from sagewatch.remediation import Action as RemediationAction
@@ -46,8 +57,26 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sagewatch", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    scan = commands.add_parser("scan", help="scan every endpoint of a region (read-only)")
+    scan = commands.add_parser(
+        "scan", help="scan every endpoint of a region, or of several accounts and regions (read-only)"
+    )
     scan.add_argument("--format", choices=["table", "json"], default="table")
+    many = scan.add_mutually_exclusive_group()
+    many.add_argument("--regions", metavar="R1,R2", help="scan these regions (concurrently), one merged report")
+    many.add_argument(
+        "--all-regions", action="store_true", help="scan every region where SageMaker is enabled for the account"
+    )
+    scan.add_argument(
+        "--role-name",
+        metavar="ROLE",
+        help="assume this read-only role in each account of --accounts (org/scan-role.yaml creates it)",
+    )
+    scan.add_argument(
+        "--accounts",
+        metavar="FILE|org",
+        help="the accounts to scan: a file of account ids (one per line), or `org` for every active account "
+        "of the organization (needs organizations:ListAccounts)",
+    )
     preview = commands.add_parser(
         "preview-notification", help="print the digest a scan of the region would send (read-only, sends nothing)"
     )
@@ -207,7 +236,80 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _multi(args: argparse.Namespace) -> bool:
+    return bool(args.regions or args.all_regions or args.role_name or args.accounts)
+
+
+def _targets(args: argparse.Namespace, base: Clients) -> list[Target]:
+    if bool(args.role_name) != bool(args.accounts):
+        raise CliError("--role-name and --accounts go together: the role is assumed in each of the accounts")
+    if args.region and (args.regions or args.all_regions):
+        raise CliError("--region names one region; use --regions R1,R2 or --all-regions for several, not both")
+    if args.all_regions:
+        regions = enabled_regions(base)
+    elif args.regions:
+        regions = sorted({r.strip() for r in args.regions.split(",") if r.strip()})
+        bad = [r for r in regions if not _REGION.match(r)]
+        if bad or not regions:
+            raise CliError(
+                f"--regions: {', '.join(repr(r[:40]) for r in bad) or 'none given'} is not an AWS region name"
+            )
+    else:
+        regions = [base.region]
+    try:
+        accounts: list[str | None] = (
+            list(org_accounts(base) if args.accounts == "org" else accounts_from_file(Path(args.accounts)))
+            if args.accounts
+            else [None]
+        )
+    except TargetError as exc:
+        raise CliError(str(exc)) from exc
+    return [Target(a, r) for a in accounts for r in regions]
+
+
+def _scan_many(args: argparse.Namespace) -> MultiScanReport:
+    try:
+        thresholds = Thresholds.from_strings({k: getattr(args, k) for k in threshold_flags()}, by="flag")
+    except SettingsError as exc:
+        raise CliError(str(exc)) from exc
+    base = _clients(args.region)
+    targets = _targets(args, base)
+    catalogs = {t.region: _catalog(args.catalog, t.region) for t in targets}
+    configs = FileConfigArchive(cache_dir() / "endpoint-configs.json")
+    now = datetime.now(UTC)
+
+    def scan(clients: Clients, target: Target) -> ScanReport:
+        return run_scan(
+            *readers(clients, configs=configs),
+            catalogs[target.region],
+            thresholds,
+            now=now,
+            region=target.region,
+            account=target.account or clients.account_id(),
+        )
+
+    progress = TerminalProgress(sys.stderr)
+    try:
+        reports, failures = scan_targets(
+            targets, Credentials(base, args.role_name), scan, lambda i, n, _t: progress("targets", i, n)
+        )
+    finally:
+        progress.close()
+    return MultiScanReport(now, reports, failures)
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
+    if _multi(args):
+        merged = _scan_many(args)
+        if args.format == "json":
+            print(json.dumps(merged.to_dict(), indent=2, default=str))
+        else:
+            print(render_multi_table(merged))
+        for failure in merged.failures:
+            print(
+                f"sagewatch: not scanned: {failure.account or '-'}/{failure.region}: {failure.error}", file=sys.stderr
+            )
+        return EXIT_FAILED if merged.failures else EXIT_OK
     report = _scan(args)
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2, default=str))

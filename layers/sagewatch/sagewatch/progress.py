@@ -15,7 +15,7 @@ def no_progress(stage: str, done: int, total: int) -> None:
     """The adapters' default: say nothing."""
 
 
-STAGES = ("listed", "described", "metric batches")
+STAGES = ("targets", "listed", "described", "metric batches")
 
 
 def status_line(counts: dict[str, tuple[int, int]]) -> str:
@@ -25,7 +25,9 @@ def status_line(counts: dict[str, tuple[int, int]]) -> str:
         if stage not in counts:
             continue
         done, total = counts[stage]
-        if stage == "listed":
+        if stage == "targets":
+            parts.append(f"{done:,}/{total:,} account/region pairs scanned")
+        elif stage == "listed":
             parts.append(f"{done:,} endpoints listed")
         elif stage == "described":
             parts.append(f"{done:,}/{total:,} described")

@@ -99,12 +99,37 @@ def _money(value: float | None) -> str:
     return money(value, unknown="?")
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     out = [line.rstrip(), "  ".join("-" * w for w in widths)]
     out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     return out
+
+
+FINDING_COLUMNS = ["SEVERITY", "KIND", "ENDPOINT", "VARIANT", "INSTANCES", "COST/MO", "SAVE/MO", "RECOMMENDATION"]
+
+
+def finding_row(f: Finding) -> list[str]:
+    """One finding as a table row (FINDING_COLUMNS)."""
+    target = f.variant or "-"
+    if f.inference_component:
+        target += f" / {f.inference_component}"
+    size = (
+        f"{f.instance_count} x {f.instance_type}"
+        if f.instance_type
+        else ("serverless" if f.instance_count == 0 else f"{f.instance_count} instances")
+    )
+    rec = f.recommendation
+    action = rec.action.value
+    if rec.action is Action.SET_SCALING_LIMITS:
+        action += f" -> min {rec.min_capacity}, max {rec.max_capacity}"
+    elif rec.instance_type:
+        action += f" -> {rec.instance_count} x {rec.instance_type}"
+        if rec.min_capacity is not None:
+            action += f" (auto scaling {rec.min_capacity}-{rec.max_capacity})"
+    cost, saves = _money(f.monthly_cost_usd), _money(f.monthly_savings_usd)
+    return [f.severity.value, f.kind.value, f.endpoint, target, size, cost, saves, action]
 
 
 def render_table(report: ScanReport) -> str:
@@ -120,40 +145,8 @@ def render_table(report: ScanReport) -> str:
     ]
     findings = report.sorted_findings()
     if findings:
-        rows = []
-        for f in findings:
-            target = f.variant or "-"
-            if f.inference_component:
-                target += f" / {f.inference_component}"
-            size = (
-                f"{f.instance_count} x {f.instance_type}"
-                if f.instance_type
-                else ("serverless" if f.instance_count == 0 else f"{f.instance_count} instances")
-            )
-            rec = f.recommendation
-            action = rec.action.value
-            if rec.action is Action.SET_SCALING_LIMITS:
-                action += f" -> min {rec.min_capacity}, max {rec.max_capacity}"
-            elif rec.instance_type:
-                action += f" -> {rec.instance_count} x {rec.instance_type}"
-                if rec.min_capacity is not None:
-                    action += f" (auto scaling {rec.min_capacity}-{rec.max_capacity})"
-            rows.append(
-                [
-                    f.severity.value,
-                    f.kind.value,
-                    f.endpoint,
-                    target,
-                    size,
-                    _money(f.monthly_cost_usd),
-                    _money(f.monthly_savings_usd),
-                    action,
-                ]
-            )
-        lines += _table(
-            ["SEVERITY", "KIND", "ENDPOINT", "VARIANT", "INSTANCES", "COST/MO", "SAVE/MO", "RECOMMENDATION"],
-            rows,
-        )
+        rows = [finding_row(f) for f in findings]
+        lines += table(FINDING_COLUMNS, rows)
     else:
         lines.append("No findings.")
     lines += [

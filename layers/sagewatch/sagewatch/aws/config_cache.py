@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -122,6 +123,7 @@ class FileConfigArchive:
 
     def __init__(self, path: Path):
         self.path = path
+        self._lock = threading.Lock()  # scans of several accounts and regions share the file
 
     def _read(self) -> dict[str, Any]:
         try:
@@ -142,6 +144,10 @@ class FileConfigArchive:
         return CachedConfigs(configs, scanned_at)
 
     def save(self, scope: str, configs: Mapping[str, dict[str, Any]], new: set[str], scanned_at: datetime) -> None:
+        with self._lock:
+            self._save(scope, configs, scanned_at)
+
+    def _save(self, scope: str, configs: Mapping[str, dict[str, Any]], scanned_at: datetime) -> None:
         doc = self._read()
         # only the configs this scan used: the file does not grow with configs long gone
         doc[scope] = {"scanned_at": scanned_at.isoformat(), "configs": dict(configs)}
