@@ -8,13 +8,12 @@ import os
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagewatch.app.org import digest_tick
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import org_dependencies
-from sagewatch.observability import logger, new_metrics, tracer
+from sagewatch.observability import logger, new_metrics, record_org_metrics, tracer
 from sagewatch.settings import OrgSettings
 
 SETTINGS = OrgSettings.from_env(os.environ)
@@ -27,8 +26,7 @@ metrics = new_metrics()
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     result = digest_tick(SETTINGS, org_dependencies(SETTINGS, CLIENTS), datetime.now(UTC))
-    metrics.add_metric(name="SilentMembers", unit=MetricUnit.Count, value=result["silent_members"])
-    metrics.add_metric(name="OrgMembers", unit=MetricUnit.Count, value=result["members"])
+    record_org_metrics(metrics, result)
     if result["silent_members"]:
         logger.warning("members have stopped reporting", extra={"silent_members": result["silent_members"]})
     if result.get("account_names_problem"):

@@ -24,7 +24,8 @@ NS_COMPONENTS = "/aws/sagemaker/InferenceComponents"  # utilization normalized t
 
 # The scan's own EMF metrics (namespace from POWERTOOLS_METRICS_NAMESPACE, dimension service; Findings also
 # by Kind). The template's dashboard charts these names, and a test holds it to them.
-SCAN_METRICS = ("EndpointsScanned", "EndpointsSkipped", "ScanErrors", "FleetMonthlyCost", "MonthlyWaste")
+FLEET_COST_METRIC, WASTE_METRIC = "FleetMonthlyCost", "MonthlyWaste"  # the dashboard's cost widget
+SCAN_METRICS = ("EndpointsScanned", "EndpointsSkipped", "ScanErrors", FLEET_COST_METRIC, WASTE_METRIC)
 FINDINGS_METRIC = "Findings"
 
 # GetMetricData limits (per call).

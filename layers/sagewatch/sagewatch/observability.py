@@ -6,10 +6,13 @@ rather than sharing one made whenever this module happened to be imported first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-from sagewatch.metrics import FINDINGS_METRIC, SCAN_METRICS
+from sagewatch.metrics import FINDINGS_METRIC, FLEET_COST_METRIC, SCAN_METRICS, WASTE_METRIC
 from sagewatch.models import Kind
 from sagewatch.scan_report import ScanReport
 
@@ -38,5 +41,21 @@ def record_scan_metrics(metrics: Metrics, report: ScanReport) -> None:
         # A dimension per kind (zeros included) so dashboards and alarms see every series.
         with single_metric(
             name=FINDINGS_METRIC, unit=MetricUnit.Count, value=counts.get(kind, 0), namespace=metrics.namespace
+        ) as metric:
+            metric.add_dimension(name="Kind", value=kind)
+
+
+def record_org_metrics(metrics: Metrics, tick: Mapping[str, Any]) -> None:
+    """EMF metrics of the central account, every digest tick: silent members (an alarm watches it), members,
+    and the organization's cost, waste and findings by kind under the scan's names (the same dashboard)."""
+    count, usd = MetricUnit.Count, MetricUnit.NoUnit
+    metrics.add_metric(name="SilentMembers", unit=count, value=tick["silent_members"])
+    metrics.add_metric(name="OrgMembers", unit=count, value=tick["members"])
+    metrics.add_metric(name=FLEET_COST_METRIC, unit=usd, value=tick["fleet_monthly_cost_usd"])
+    metrics.add_metric(name=WASTE_METRIC, unit=usd, value=tick["monthly_savings_usd"])
+    counts = tick["findings_by_kind"]
+    for kind in (k.value for k in Kind):
+        with single_metric(
+            name=FINDINGS_METRIC, unit=count, value=counts.get(kind, 0), namespace=metrics.namespace
         ) as metric:
             metric.add_dimension(name="Kind", value=kind)

@@ -155,7 +155,7 @@ class MemberSummary:
         interval = doc.get("interval_seconds")
         if interval is not None and (isinstance(interval, bool) or not isinstance(interval, int) or interval < 60):
             raise OrgEventError(f"interval_seconds must be a whole number of at least 60 or null, got {interval!r:.40}")
-        kinds = doc.get("findings_by_kind") or {}
+        kinds = {} if doc.get("findings_by_kind") is None else doc["findings_by_kind"]
         if not isinstance(kinds, Mapping):
             raise OrgEventError("findings_by_kind must be an object")
         ids = doc.get("open_finding_ids")

@@ -51,10 +51,10 @@ class MemberCost:
         before = None
         if isinstance(previous, Mapping) and previous.get("cost_usd") is not None:
             before = number_field(previous, "cost_usd")
-        families = doc.get("by_family") or {}
+        families = {} if doc.get("by_family") is None else doc["by_family"]
         if not isinstance(families, Mapping):
             raise OrgEventError("by_family must be an object")
-        tops = doc.get("top_endpoints") or []
+        tops = [] if doc.get("top_endpoints") is None else doc["top_endpoints"]
         if not isinstance(tops, list):
             raise OrgEventError("top_endpoints must be a list")
         return cls(

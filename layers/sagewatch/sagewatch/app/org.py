@@ -142,11 +142,19 @@ def digest_tick(settings: OrgSettings, deps: OrgDependencies, now: datetime) -> 
     pending = [f for f in state.findings if f.pending is not None]
     debounce = Debounce(timedelta(minutes=settings.quiet_minutes), timedelta(minutes=settings.longest_minutes))
     silent = sum(1 for m in members if m.silent_at(now))
+    kinds: dict[str, int] = {}
+    for m in members:
+        for kind, n in m.summary.findings_by_kind.items():
+            kinds[kind] = kinds.get(kind, 0) + n
     result: dict[str, Any] = {
         "members": len(members),
         "silent_members": silent,
         "pending": len(pending),
         "unreadable_records": state.unreadable,
+        # the organization's figures, for the central dashboard (the members' last scans)
+        "fleet_monthly_cost_usd": round(sum(m.summary.fleet_monthly_cost_usd for m in members), 2),
+        "monthly_savings_usd": round(sum(m.summary.monthly_savings_usd for m in members), 2),
+        "findings_by_kind": kinds,
     }
     if not (news or debounce.due([f.updated_at for f in pending], now)):
         return {**result, "status": "waiting"}
