@@ -15,7 +15,7 @@ export SAM = $(CURDIR)/$(BIN)/sam
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: dev test demo local bench
+.PHONY: dev test demo org-demo local bench package
 
 dev: $(STAMP) $(CHECKOV_STAMP)  ## create .venv with sagewatch (editable) and every dev tool
 
@@ -52,6 +52,16 @@ test: dev  ## lint, types, unit, integration and fault tests, checkov, sam valid
 
 demo: dev  ## scan a simulated fleet in an embedded moto backend
 	$(PY) -m sagewatch_testkit.demo
+
+org-demo: dev  ## an organization on an embedded moto: its one digest (silent member included) and its cost table
+	$(PY) -m sagewatch_testkit.org_demo
+
+BUCKET ?=
+PREFIX ?= sagewatch
+package: dev  ## sam build, then sam package to s3://BUCKET/PREFIX: packaged.yaml, the template StackSets deploy
+	@test -n "$(BUCKET)" || { echo "usage: make package BUCKET=artifact-bucket [PREFIX=sagewatch]" >&2; exit 2; }
+	$(BIN)/sam build
+	$(BIN)/sam package --s3-bucket $(BUCKET) --s3-prefix $(PREFIX) --output-template-file packaged.yaml
 
 local: dev  ## sam build, then sam local invoke every function with its events against a seeded moto
 	$(BIN)/sam build

@@ -166,3 +166,13 @@ def test_the_organization_cost_report_adds_up(org, t0):
     _, again = org.cost_report(later(t1, 120))
     assert again["trend"]["members_compared"] == len(second)
     assert again["trend"]["previous_cost_usd"] == pytest.approx(result["totals"]["cost_usd"], abs=0.05)
+
+
+def test_make_org_demo_prints_the_digest_and_the_cost_table(capsys):
+    from sagewatch_testkit import org_demo
+
+    assert org_demo.main() == 0
+    out = capsys.readouterr().out
+    assert "Subject: sagewatch organization (3 accounts, 2 regions): 1 silent member, 12 new" in out
+    assert "SILENT MEMBERS (1)" in out and "SilentMembers metric (the SilentMembersAlarm watches it): 1" in out
+    assert "Account " in out and "Region " in out and "Family " in out and "Top endpoints" in out

@@ -12,7 +12,8 @@ def test_scan_finds_and_publishes(stack):
     assert result["announced"]["new"] == 10 and len(result["published_message_ids"]) == 1
     [digest] = stack.received("topic")
     assert digest["schema"] == "sagewatch.digest/1" and len(digest["announcements"]) == 10
-    assert len(stack.received("bus")) == 10
+    kinds = [e["detail-type"] for e in stack.received("bus")]
+    assert kinds.count("SageMaker Endpoint Finding") == 10 and kinds.count("SageMaker Fleet Scan Summary") == 1
     again = stack.invoke("ScanFunction", "scan-schedule.json")  # state in DynamoDB: nothing new to say
     assert again["announced"]["unchanged"] == 10 and again["published_message_ids"] == []
 
@@ -90,3 +91,25 @@ def test_catalog_refresh_on_schedule_and_at_deploy(stack):
     [answer] = stack.webhook.requests[before:]
     assert answer["Status"] == "SUCCESS" and answer["LogicalResourceId"] == "CatalogAtDeploy"
     assert answer["Data"]["instance_types"] == "4"
+
+
+def test_the_central_functions_take_in_digest_and_report(stack):
+    """The central role's functions: a member's summary, finding and alert in; one digest naming the (long
+    silent) member; the organization cost report in the bucket."""
+    stack.received("topic")
+    assert stack.invoke("OrgAggregatorFunction", "org/scan-summary-forwarded.json")["status"] == "kept"
+    kept = stack.invoke("OrgAggregatorFunction", "org/finding-forwarded.json")
+    assert kept["status"] == "kept" and kept["account"] == "111111111111", kept
+    sent = stack.invoke("OrgAggregatorFunction", "org/alert-forwarded.json")
+    assert sent["status"] == "sent" and stack.invoke("OrgAggregatorFunction", "org/alert-forwarded.json") == sent
+    [alert] = stack.received("topic")
+    assert alert["schema"] == "sagewatch.alert/1" and alert["region"] == "eu-west-1"
+    tick = stack.invoke("OrgDigestFunction", "org/digest-tick.json")
+    assert tick["status"] == "sent" and tick["silent_members"] == 1 and tick["announced"]["new"] == 1, tick
+    [digest] = stack.received("topic")
+    assert digest["schema"] == "sagewatch.org-digest/1" and digest["members"][0]["silent"] is True
+    report = stack.invoke("OrgReportFunction", "report-schedule.json")
+    assert report["missing"] == [{"account": "111111111111", "region": "eu-west-1"}], report
+    s3 = stack.client("s3")
+    for key in report["report"]["keys"].values():
+        assert s3.head_object(Bucket="sagewatch-remediation", Key=key)["ContentLength"] > 0

@@ -49,6 +49,12 @@ INVOCATIONS = [
     ("RemediateFunction", "remediate/bad-request.json"),
     ("WeeklyReportFunction", "report-schedule.json"),
     ("CatalogRefreshFunction", "catalog-refresh-schedule.json"),
+    # the central role's functions (one template: sam local runs them whatever the Role parameter)
+    ("OrgAggregatorFunction", "org/scan-summary-forwarded.json"),
+    ("OrgAggregatorFunction", "org/finding-forwarded.json"),
+    ("OrgAggregatorFunction", "org/alert-forwarded.json"),
+    ("OrgDigestFunction", "org/digest-tick.json"),
+    ("OrgReportFunction", "report-schedule.json"),
 ]
 
 
@@ -171,7 +177,7 @@ def _seed_stack(session: boto3.session.Session, url: str, webhook_url: str) -> t
 
     sns, sqs, ddb, s3 = client("sns"), client("sqs"), client("dynamodb"), client("s3")
     topic = sns.create_topic(Name="sagewatch")["TopicArn"]
-    for table in ("sagewatch-state", "sagewatch-idempotency"):
+    for table in ("sagewatch-state", "sagewatch-idempotency", "sagewatch-org"):
         id_table(ddb, table)
     queues = {}
     for name in ("topic", "bus"):
