@@ -204,10 +204,7 @@ def _catalog(path: Path | None, region: str) -> Catalog:
 
 
 def _scan(args: argparse.Namespace) -> ScanReport:
-    try:
-        thresholds = Thresholds.from_strings({k: getattr(args, k) for k in threshold_flags()}, by="flag")
-    except SettingsError as exc:
-        raise CliError(str(exc)) from exc
+    thresholds = _thresholds(args)
     clients = _clients(args.region)
     catalog = _catalog(args.catalog, clients.region)
     progress = TerminalProgress(sys.stderr)
@@ -267,11 +264,15 @@ def _targets(args: argparse.Namespace, base: Clients) -> list[Target]:
     return [Target(a, r) for a in accounts for r in regions]
 
 
-def _scan_many(args: argparse.Namespace) -> MultiScanReport:
+def _thresholds(args: argparse.Namespace) -> Thresholds:
     try:
-        thresholds = Thresholds.from_strings({k: getattr(args, k) for k in threshold_flags()}, by="flag")
+        return Thresholds.from_strings({k: getattr(args, k) for k in threshold_flags()}, by="flag")
     except SettingsError as exc:
         raise CliError(str(exc)) from exc
+
+
+def _scan_many(args: argparse.Namespace) -> MultiScanReport:
+    thresholds = _thresholds(args)
     base = _clients(args.region)
     targets = _targets(args, base)
     catalogs = {t.region: _catalog(args.catalog, t.region) for t in targets}

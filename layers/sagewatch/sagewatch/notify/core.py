@@ -134,6 +134,18 @@ def payload(fallback: str, blocks: list[dict[str, Any]]) -> dict[str, Any]:
     return {"text": chat(fallback, SLACK_FALLBACK_MAX), "blocks": blocks[:SLACK_BLOCKS_MAX]}
 
 
+def paged_payloads(title: str, summary: str, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Block Kit messages of a header, a summary context and `items`, as many as Slack's 50-block limit needs
+    (each titled "(n/N)" when there are several)."""
+    per_message = SLACK_BLOCKS_MAX - 2  # header and summary context
+    chunks = [items[i : i + per_message] for i in range(0, len(items), per_message)] or [[]]
+    out = []
+    for n, chunk in enumerate(chunks, 1):
+        head = title if len(chunks) == 1 else f"{title} ({n}/{len(chunks)})"
+        out.append(payload(head, [header(head), context(summary), *chunk]))
+    return out
+
+
 def link(url: str, label: str) -> str:
     """A Slack link to a URL sagewatch built (console, S3): | and > would end it early, so they are encoded."""
     safe = url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")

@@ -16,14 +16,12 @@ from sagewatch.notify.core import (
     Chatbot,
     Rendering,
     SnsMessage,
-    context,
-    header,
     lines_fitting,
-    payload,
+    paged_payloads,
     section,
     sns_message,
 )
-from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SLACK_BLOCKS_MAX, SNS_MAX_BYTES, chat, code
+from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SNS_MAX_BYTES, chat, code
 
 
 def size(finding: Finding) -> str:
@@ -203,20 +201,13 @@ def _slack_block(d: Digest, a: Announcement) -> dict[str, Any]:
 def render_slack(d: Digest) -> list[dict[str, Any]]:
     """Incoming-webhook payloads: as many messages as Slack's 50-block limit needs."""
     items = [_slack_block(d, a) for a in d.active() + d.resolved()]
-    per_message = SLACK_BLOCKS_MAX - 2  # header and summary context
-    chunks = [items[i : i + per_message] for i in range(0, len(items), per_message)] or [[]]
-    title = subject(d)
     summary = chat(f"{d.account or '?'} / {d.region}", 120) + (
         f" · open findings could save {money(d.open_savings_usd)}/month"
     )
     if not d.state_available:
         summary += " · state table unavailable: every finding listed"
     summary += "".join(f"\n:warning: {chat(w, 600)}" for w in d.warnings)
-    payloads = []
-    for n, chunk in enumerate(chunks, 1):
-        head = title if len(chunks) == 1 else f"{title} ({n}/{len(chunks)})"
-        payloads.append(payload(head, [header(head), context(summary), *chunk]))
-    return payloads
+    return paged_payloads(subject(d), summary, items)
 
 
 # --- Amazon Q Developer in chat applications (AWS Chatbot) ----------------------------------------

@@ -19,15 +19,13 @@ from sagewatch.notify.core import (
     Rendering,
     SnsMessage,
     as_mapping,
-    context,
-    header,
     lines_fitting,
-    payload,
+    paged_payloads,
     section,
     sns_message,
 )
 from sagewatch.notify.digest import evidence_sentence, size
-from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SLACK_BLOCKS_MAX, SNS_MAX_BYTES, chat, code
+from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SNS_MAX_BYTES, chat, code
 from sagewatch.org import ORG_DIGEST_SCHEMA, MemberLine, OrgAnnouncement, OrgDigest
 
 _REASONS = (Reason.NEW, Reason.CHANGED, Reason.REMINDER, Reason.RESOLVED)
@@ -231,8 +229,6 @@ def _slack_member(d: OrgDigest, m: MemberLine, news: list[Announcement]) -> dict
 
 def render_slack(d: OrgDigest) -> list[dict[str, Any]]:
     items = [_slack_member(d, m, news) for m, news in d.groups()]
-    per_message = SLACK_BLOCKS_MAX - 2
-    chunks = [items[i : i + per_message] for i in range(0, len(items), per_message)] or [[]]
     t = d.totals
     summary = (
         f"{t['members']} members · {t['endpoints']} endpoints · {money(t['fleet_monthly_cost_usd'])}/month · "
@@ -242,12 +238,7 @@ def render_slack(d: OrgDigest) -> list[dict[str, Any]]:
         summary += "\n:rotating_light: silent: " + ", ".join(
             f"{chat(m.label, 80)}/{chat(m.region, 32)}" for m in d.silent[:20]
         )
-    title = subject(d)
-    out = []
-    for n, chunk in enumerate(chunks, 1):
-        head = title if len(chunks) == 1 else f"{title} ({n}/{len(chunks)})"
-        out.append(payload(head, [header(head), context(summary), *chunk]))
-    return out
+    return paged_payloads(subject(d), summary, items)
 
 
 # --- Chatbot ---------------------------------------------------------------------------------------
