@@ -385,3 +385,19 @@ def test_announcement_round_trip_keeps_the_previous_finding():
         )
     )
     assert from_document(doc).announcements[0].announcement.previous == finding()  # fmt: skip
+
+
+def test_the_organization_cost_digest_in_every_form():
+    from sagewatch.orgcost import org_cost_summary
+
+    members = [cost(A, "us-east-1", 100, previous=80), cost(B, "eu-west-1", 50)]
+    report = OrgCostReport(T0, members, {A: HOSTILE})
+    doc = org_cost_summary(report, "central", {"csv": "org-reports/2026-11-23/org-cost-report.csv"})
+    notice = from_document(json.loads(json.dumps(doc)))
+    [message] = sns_messages(notice, chatbot=True)
+    body = json.loads(message.message)
+    assert "s3://central/org-reports/2026-11-23/org-cost-report.csv" in body["email"]
+    assert "+25.0% against the week before, 1 of 2 members compared" in body["email"]
+    assert "<!channel>" not in body["https"]
+    [payload] = slack_payloads(notice)
+    assert "<!channel>" not in json.dumps(payload) and payload["blocks"][0]["type"] == "header"

@@ -45,7 +45,8 @@ def lines(doc: Mapping[str, Any]) -> list[str]:
     t, trend, period = as_mapping(doc.get("totals")), as_mapping(doc.get("trend")), as_mapping(doc.get("period"))
     change = trend.get("change_pct")
     trend_text = (
-        f"{change:+.1f}% against the week before, over {trend.get('members_compared')} members"
+        f"{change:+.1f}% against the week before, {trend.get('members_compared')} of {t.get('members')} members "
+        "compared"
         if isinstance(change, int | float)
         else "no earlier week to compare with"
     )
