@@ -23,7 +23,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagewatch.app.remediate import answer, refusal, remediate
 from sagewatch.aws.clients import Clients
+from sagewatch.aws.routes import load_routing
 from sagewatch.aws.wiring import function_remediation, stack_catalog
+from sagewatch.bounds import bounded
 from sagewatch.observability import logger, tracer
 from sagewatch.remediation import RemediationError, RemediationRequest, describe_validation_error
 from sagewatch.settings import RemediateSettings
@@ -31,6 +33,7 @@ from sagewatch.settings import RemediateSettings
 SETTINGS = RemediateSettings.from_env(os.environ)
 CLIENTS = Clients(SETTINGS.region)
 CATALOG, _ = stack_catalog(CLIENTS, bucket=SETTINGS.bucket, region=SETTINGS.region)
+load_routing(SETTINGS.notifications.routing_parameter)  # a bad routing table fails the cold start, naming it
 CONFIG = IdempotencyConfig(
     event_key_jmespath="request_id",
     payload_validation_jmespath="@",  # the whole request: a reused id with another payload is refused
@@ -42,17 +45,34 @@ PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
 
 # Powertools' decorator is untyped; the function keeps its signature.
 @idempotent_function(data_keyword_argument="event", config=CONFIG, persistence_store=PERSISTENCE)  # type: ignore[untyped-decorator]
-def _run_once(event: dict[str, Any], request: RemediationRequest, account: str) -> dict[str, Any]:
+def _run_once(
+    event: dict[str, Any], request: RemediationRequest, account: str, asker: dict[str, str | None]
+) -> dict[str, Any]:
     """`request` is `event` validated; a refusal raises, so that its idempotency record is not kept."""
-    return remediate(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG))
+    return remediate(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG, asker))
 
 
-def _answer(event: dict[str, Any], request: RemediationRequest, account: str) -> dict[str, Any]:
+def requested_by(context: LambdaContext) -> dict[str, str | None]:
+    """Who asked, as far as Lambda can tell: the caller's own claim in the client context (the CLI sends its
+    credentials' ARN), or the Cognito identity; Lambda itself does not name the invoking principal."""
+    custom = getattr(getattr(context, "client_context", None), "custom", None)
+    claimed = custom.get("requested_by") if isinstance(custom, dict) else None
+    if isinstance(claimed, str) and claimed.strip():
+        return {"principal": bounded(claimed.strip(), 2048), "source": "client-context"}
+    identity = getattr(getattr(context, "identity", None), "cognito_identity_id", None)
+    if isinstance(identity, str) and identity:
+        return {"principal": bounded(identity, 256), "source": "cognito"}
+    return {"principal": None, "source": None}
+
+
+def _answer(
+    event: dict[str, Any], request: RemediationRequest, account: str, asker: dict[str, str | None]
+) -> dict[str, Any]:
     # Plans, and a real run missing its request_id (refused), are not remembered; real runs are, once.
     if request.dry_run or not request.request_id:
-        return answer(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG))
+        return answer(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG, asker))
     try:
-        result: dict[str, Any] = _run_once(event=event, request=request, account=account)
+        result: dict[str, Any] = _run_once(event=event, request=request, account=account, asker=asker)
         return result
     except RemediationError as exc:
         return refusal(exc)
@@ -81,7 +101,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         logger.warning("invalid remediation request", extra={"problem": message})
         return {"status": "invalid", "error": message}
     logger.info("remediation request", extra={"request": request.model_dump(mode="json")})
-    result = _answer(event, request, account)
+    result = _answer(event, request, account, requested_by(context))
     # the whole result: what was done stays in the log even if the audit write or the announcement failed
     logger.info("remediation result", extra={"result": result})
     return result

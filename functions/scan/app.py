@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagewatch.app.scan import scheduled_scan
 from sagewatch.aws.clients import Clients
+from sagewatch.aws.routes import load_routing
 from sagewatch.aws.wiring import scan_dependencies, stack_catalog
 from sagewatch.observability import logger, new_metrics, record_scan_metrics, tracer
 from sagewatch.requests import ScanRequest
@@ -22,6 +23,7 @@ CLIENTS = Clients(SETTINGS.region)
 CATALOG, CATALOG_PROBLEM = stack_catalog(
     CLIENTS, bucket=SETTINGS.bucket, region=SETTINGS.region, path=SETTINGS.catalog_path
 )
+load_routing(SETTINGS.notifications.routing_parameter)  # a bad routing table fails the cold start, naming it
 metrics = new_metrics()
 
 

@@ -1,5 +1,6 @@
 """The CLI and the scan function end to end on moto, with the sample events from events/."""
 
+import base64
 import json
 from pathlib import Path
 
@@ -264,6 +265,9 @@ def test_cli_remediate_refusals_exit_non_zero(demo, capsys):
     assert "resize-variant needs instance_type and/or instance_count" in capsys.readouterr().err
 
 
+ASKER = "arn:aws:sts::123456789012:assumed-role/MLPlatformAdmin/dana"
+
+
 def test_cli_remediate_invokes_the_stacks_function(capsys):
     """The default path: find RemediateFunction in the stack, invoke it synchronously, print its answer."""
     import io
@@ -291,10 +295,18 @@ def test_cli_remediate_invokes_the_stacks_function(capsys):
                 },
                 {"StackName": "prod-sagewatch", "LogicalResourceId": "RemediateFunction"},
             )
+        elif service == "sts":  # who asks: sent along in the client context
+            stub.add_response(
+                "get_caller_identity",
+                {"UserId": "AROAEXAMPLE:dana", "Account": "123456789012", "Arn": ASKER},
+                {},
+            )
         elif service == "lambda":
+            claim = {"custom": {"requested_by": ASKER}}
             expected = {
                 "FunctionName": "sagewatch-RemediateFunction-abc",
                 "InvocationType": "RequestResponse",
+                "ClientContext": base64.b64encode(json.dumps(claim).encode()).decode(),
                 "Payload": json.dumps(
                     {
                         "action": "set-instance-count",

@@ -10,6 +10,9 @@
   source's `account`, `region`, `id` and `time` kept (moto 5.2.5 re-puts it, so the event claims the target
   bus's own account: a central aggregator would see every member as itself); and events delivered to a
   target carry `account` (moto 5.2.5's default input template leaves it out).
+- CloudTrail `LookupEvents` (event history) does not exist: added over records stored with `put_trail_event`
+  (real-shaped ones: tests/fixtures/cloudtrail/), with one lookup attribute a call, StartTime/EndTime, 90 days
+  of history, newest first, 50 a page and NextToken.
 - GetMetricData is reimplemented over an index (moto's is quadratic, unusable for days of history on
   a fleet), with CloudWatch's real limits: 500 queries per call, and at most 100,800 datapoints per
   response, the rest behind NextToken with StatusCode PartialData.
@@ -54,7 +57,77 @@ def install() -> None:
     _add_metrics_config()
     _add_component_scaling_dimension()
     _keep_origin_across_buses()
+    _add_lookup_events()
     _installed = True
+
+
+# --- CloudTrail event history ---------------------------------------------------------------------------
+
+LOOKUP_PAGE = 50
+
+
+def _trail(backend: Any) -> list[dict[str, Any]]:
+    store: list[dict[str, Any]] = backend.__dict__.setdefault("_sagewatch_trail", [])
+    return store
+
+
+def put_trail_event(region: str, record: dict[str, Any], account: str = DEFAULT_ACCOUNT) -> None:
+    """One CloudTrail record (as CloudTrail writes it) into the event history LookupEvents reads."""
+    import json
+    import uuid
+
+    from moto.cloudtrail.models import cloudtrail_backends
+
+    identity = record.get("userIdentity") or {}
+    name = (record.get("requestParameters") or {}).get("endpointName")
+    _trail(cloudtrail_backends[account][region]).append(
+        {
+            "EventId": record.get("eventID") or str(uuid.uuid4()),
+            "EventName": record["eventName"],
+            "ReadOnly": "true" if record.get("readOnly") else "false",
+            "AccessKeyId": identity.get("accessKeyId", ""),
+            "EventTime": datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00")),
+            "EventSource": record["eventSource"],
+            "Username": identity.get("userName") or str(identity.get("arn", "")).rsplit("/", 1)[-1],
+            "Resources": [{"ResourceType": "AWS::SageMaker::Endpoint", "ResourceName": name}] if name else [],
+            "CloudTrailEvent": json.dumps(record),
+        }
+    )
+
+
+def _lookup_events(self: Any) -> ActionResult:
+    from moto.core.exceptions import JsonRESTError
+
+    attributes = self._get_param("LookupAttributes") or []
+    if len(attributes) > 1:
+        raise JsonRESTError("InvalidLookupAttributesException", "You cannot specify more than one lookup attribute.")
+    keys = {"EventName": "EventName", "Username": "Username", "EventSource": "EventSource", "EventId": "EventId"}
+    events = list(_trail(self.cloudtrail_backend))
+    for a in attributes:
+        key, value = a["AttributeKey"], a["AttributeValue"]
+        if key == "ResourceName":
+            events = [e for e in events if any(r["ResourceName"] == value for r in e["Resources"])]
+        elif key in keys:
+            events = [e for e in events if e[keys[key]] == value]
+        else:
+            raise JsonRESTError("InvalidLookupAttributesException", f"Unsupported lookup attribute {key}.")
+    history = datetime.now(UTC) - timedelta(days=90)
+    start, end = self._get_param("StartTime"), self._get_param("EndTime")
+    low = max(history, datetime.fromtimestamp(float(start), UTC)) if start is not None else history
+    high = datetime.fromtimestamp(float(end), UTC) if end is not None else datetime.now(UTC) + timedelta(days=1)
+    events = sorted((e for e in events if low <= e["EventTime"] <= high), key=lambda e: e["EventTime"], reverse=True)
+    size = min(int(self._get_param("MaxResults") or LOOKUP_PAGE), LOOKUP_PAGE)
+    offset = int(self._get_param("NextToken") or 0)
+    page: dict[str, Any] = {"Events": events[offset : offset + size]}
+    if offset + size < len(events):
+        page["NextToken"] = str(offset + size)
+    return ActionResult(page)
+
+
+def _add_lookup_events() -> None:
+    from moto.cloudtrail.responses import CloudTrailResponse
+
+    CloudTrailResponse.lookup_events = _lookup_events
 
 
 # --- EventBridge ---------------------------------------------------------------------------------------

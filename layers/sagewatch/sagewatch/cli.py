@@ -17,9 +17,10 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from pydantic import ValidationError as PydanticValidationError
 
 from sagewatch.app.catalog import regional_catalog
-from sagewatch.app.scan import preview_digest, run_scan
+from sagewatch.app.scan import attach_owners, preview_digest, run_scan
 from sagewatch.app.weekly import cost_report
 from sagewatch.aws.clients import Clients, error_code, error_message
+from sagewatch.aws.cloudtrail import FileOwnerCache, TrailOwners
 from sagewatch.aws.config_cache import FileConfigArchive
 from sagewatch.aws.pricing import PriceList
 from sagewatch.aws.targets import (
@@ -43,7 +44,13 @@ from sagewatch.progress import TerminalProgress
 from sagewatch.remediation import Action as RemediationAction
 from sagewatch.remediation import RemediationRequest, describe_validation_error
 from sagewatch.scan_report import ScanReport, render_table
-from sagewatch.settings import SettingsError, Thresholds, provisioned_concurrency_rate, threshold_flags
+from sagewatch.settings import (
+    SettingsError,
+    Thresholds,
+    owner_tag_keys,
+    provisioned_concurrency_rate,
+    threshold_flags,
+)
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 MAX_REPORT_DAYS = 90  # hourly datapoints: 2,160 per metric, well inside CloudWatch's 455 days of hourly data
@@ -81,7 +88,20 @@ def _parser() -> argparse.ArgumentParser:
         "preview-notification", help="print the digest a scan of the region would send (read-only, sends nothing)"
     )
     preview.add_argument("--format", choices=["email", "slack", "chatbot"], required=True)
+    scan.add_argument(
+        "--owner-lookup",
+        action="store_true",
+        help="ask CloudTrail who created the endpoints no owner tag names (LookupEvents: at most 20 calls, "
+        "answers cached in ~/.cache/sagewatch/owners.json)",
+    )
     for command in (scan, preview):
+        command.add_argument(
+            "--owner-tags",
+            metavar="K1,K2",
+            default="",
+            help="tag keys naming an owner, first wins (default: "
+            "owner,team,created-by,contact; SageMaker Studio's tags are always read)",
+        )
         command.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
         command.add_argument(
             "--catalog",
@@ -208,17 +228,20 @@ def _scan(args: argparse.Namespace) -> ScanReport:
     clients = _clients(args.region)
     catalog = _catalog(args.catalog, clients.region)
     progress = TerminalProgress(sys.stderr)
+    now = datetime.now(UTC)
     try:
-        return run_scan(
+        report = run_scan(
             *readers(clients, configs=FileConfigArchive(cache_dir() / "endpoint-configs.json"), progress=progress),
             catalog,
             thresholds,
-            now=datetime.now(UTC),
+            now=now,
             region=clients.region,
             account=clients.account_id(),
+            owner_tags=_owner_tags(args),
         )
     finally:
         progress.close()
+    return _with_owners(report, clients, args, now)
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
@@ -271,6 +294,30 @@ def _thresholds(args: argparse.Namespace) -> Thresholds:
         raise CliError(str(exc)) from exc
 
 
+def _owner_tags(args: argparse.Namespace) -> tuple[str, ...]:
+    try:
+        return owner_tag_keys(args.owner_tags, "--owner-tags")
+    except SettingsError as exc:
+        raise CliError(str(exc)) from exc
+
+
+OWNER_LOOKUPS = 20  # the CLI's CloudTrail budget, as the stack's default
+
+
+def _with_owners(report: ScanReport, clients: Clients, args: argparse.Namespace, now: datetime) -> ScanReport:
+    """CloudTrail's owners from the local cache, and (--owner-lookup) from LookupEvents for the rest."""
+    lookup = bool(getattr(args, "owner_lookup", False))
+    directory = TrailOwners(
+        clients.cloudtrail() if lookup else None,
+        FileOwnerCache(cache_dir() / "owners.json"),
+        f"{report.account}/{report.region}",
+        budget=OWNER_LOOKUPS,
+    )
+    unknown = {f.endpoint for f in report.findings if not f.owner.known}
+    report.warnings += attach_owners(report, directory, unknown if lookup else set(), now)
+    return report
+
+
 def _scan_many(args: argparse.Namespace) -> MultiScanReport:
     thresholds = _thresholds(args)
     base = _clients(args.region)
@@ -279,15 +326,19 @@ def _scan_many(args: argparse.Namespace) -> MultiScanReport:
     configs = FileConfigArchive(cache_dir() / "endpoint-configs.json")
     now = datetime.now(UTC)
 
+    owner_tags = _owner_tags(args)
+
     def scan(clients: Clients, target: Target) -> ScanReport:
-        return run_scan(
+        report = run_scan(
             *readers(clients, configs=configs),
             catalogs[target.region],
             thresholds,
             now=now,
             region=target.region,
             account=target.account or clients.account_id(),
+            owner_tags=owner_tags,
         )
+        return _with_owners(report, clients, args, now)
 
     progress = TerminalProgress(sys.stderr)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +25,9 @@ class Digest:
     state_available: bool = True
     part: tuple[int, int] = (1, 1)
     warnings: tuple[str, ...] = ()  # e.g. prices of another region: the reader must know
+    route: str | None = None  # the routing rule this digest is for (None: the stack's topic)
+    # endpoint -> its tags, for routing rules on tags (never rendered: tags stay in the account)
+    endpoint_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def count(self, reason: Reason) -> int:
         return sum(1 for a in self.announcements if a.reason is reason)

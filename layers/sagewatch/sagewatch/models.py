@@ -8,6 +8,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from sagewatch.owners import Owner
+
 if TYPE_CHECKING:
     from sagewatch.catalog import Catalog
 
@@ -208,6 +210,7 @@ class Finding:
     recommendation: Recommendation
     monthly_cost_usd: float | None
     monthly_savings_usd: float | None
+    owner: Owner = field(default_factory=Owner)  # who owns the endpoint (sagewatch.owners)
 
     @property
     def where(self) -> str:
@@ -236,6 +239,7 @@ class Finding:
             recommendation=Recommendation.from_dict(doc["recommendation"]),
             monthly_cost_usd=doc.get("monthly_cost_usd"),
             monthly_savings_usd=doc.get("monthly_savings_usd"),
+            owner=Owner.from_dict(doc.get("owner")),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -252,6 +256,7 @@ class Finding:
             "recommendation": self.recommendation.to_dict(),
             "monthly_cost_usd": self.monthly_cost_usd,
             "monthly_savings_usd": self.monthly_savings_usd,
+            "owner": self.owner.to_dict(),
         }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sagewatch.bounds import bounded
 from sagewatch.commands import command_for
 from sagewatch.formats import iso_z, money
 from sagewatch.models import Action, Finding, ScanError, Severity, Skipped
@@ -32,6 +33,8 @@ class ScanReport:
     listed: list[str] = field(default_factory=list)  # every endpoint listed, judged or not
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # tags of the judged endpoints
     warnings: list[str] = field(default_factory=list)  # what a reader must know to trust the figures
+    # (creation, last modification) of every judged endpoint: whose CloudTrail events are whose
+    endpoint_times: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
 
     @property
     def judged(self) -> set[str]:
@@ -107,7 +110,17 @@ def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return out
 
 
-FINDING_COLUMNS = ["SEVERITY", "KIND", "ENDPOINT", "VARIANT", "INSTANCES", "COST/MO", "SAVE/MO", "RECOMMENDATION"]
+FINDING_COLUMNS = [
+    "SEVERITY",
+    "KIND",
+    "ENDPOINT",
+    "VARIANT",
+    "INSTANCES",
+    "COST/MO",
+    "SAVE/MO",
+    "OWNER",
+    "RECOMMENDATION",
+]
 
 
 def finding_row(f: Finding) -> list[str]:
@@ -129,7 +142,8 @@ def finding_row(f: Finding) -> list[str]:
         if rec.min_capacity is not None:
             action += f" (auto scaling {rec.min_capacity}-{rec.max_capacity})"
     cost, saves = _money(f.monthly_cost_usd), _money(f.monthly_savings_usd)
-    return [f.severity.value, f.kind.value, f.endpoint, target, size, cost, saves, action]
+    owner = bounded(f.owner.name, 40) if f.owner.name else "?"
+    return [f.severity.value, f.kind.value, f.endpoint, target, size, cost, saves, owner, action]
 
 
 def render_table(report: ScanReport) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sagewatch.catalog import pc_rate_in_range
 from sagewatch.org import interval_of
+from sagewatch.owners import DEFAULT_OWNER_TAGS
 
 
 class SettingsError(ValueError):
@@ -213,14 +214,47 @@ class Notifications:
     # False in a member stack that leaves notifications to the central account (LocalNotifications): its
     # notices then only go to the bus, which forwards them.
     local: bool = True
+    routing_parameter: str | None = None  # SSM parameter holding the routing table (sagewatch.routing)
+    copy_all_to_default: bool = True  # the stack's topic gets routed findings too
+    email_from: str | None = None  # SES identity that email routes send from
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Notifications:
+        parameter = env.get("SAGEWATCH_ROUTING_PARAMETER", "").strip()
+        if parameter and not re.fullmatch(r"[\w./-]{1,2048}", parameter):
+            raise SettingsError(f"SAGEWATCH_ROUTING_PARAMETER is not an SSM parameter name: {parameter[:80]!r}")
+        sender = env.get("SAGEWATCH_ROUTE_EMAIL_FROM", "").strip()
+        if sender and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", sender):
+            raise SettingsError(f"SAGEWATCH_ROUTE_EMAIL_FROM is not an email address: {sender[:80]!r}")
         return cls(
             topic_arn=_topic_arn(env, "SAGEWATCH_TOPIC_ARN"),
             chatbot=_bool(env, "SAGEWATCH_CHATBOT", False),
             local=_bool(env, "SAGEWATCH_LOCAL_NOTIFICATIONS", True),
+            routing_parameter=parameter or None,
+            copy_all_to_default=_bool(env, "SAGEWATCH_COPY_ALL_TO_DEFAULT", True),
+            email_from=sender or None,
         )
+
+
+_TAG_KEY = re.compile(r"^[\w.:/=+@ -]{1,128}$")
+
+
+def owner_tag_keys(text: str, name: str) -> tuple[str, ...]:
+    """Owner tag keys from a comma-separated setting or flag; blank is the default list."""
+    if not text.strip():
+        return DEFAULT_OWNER_TAGS
+    keys = tuple(k.strip() for k in text.split(",") if k.strip())
+    bad = [k for k in keys if not _TAG_KEY.match(k)]
+    if bad or not keys:
+        raise SettingsError(f"{name} must be tag keys separated by commas, got {(bad or [text])[0][:60]!r}")
+    return keys
+
+
+def _count(env: Mapping[str, str], name: str, *, default: int, most: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit() or int(raw) > most:
+        raise SettingsError(f"{name} must be a whole number from 0 to {most}, got {raw[:40]!r}")
+    return int(raw)
 
 
 def _event_bus(env: Mapping[str, str]) -> str:
@@ -242,6 +276,8 @@ class ScanSettings:
     # Seconds between scheduled scans (a rate() schedule), told to the central account so that it knows when
     # a member has gone silent; None for a cron schedule (it then goes by the time between two scans).
     interval_seconds: int | None = None
+    owner_tags: tuple[str, ...] = DEFAULT_OWNER_TAGS  # tag keys naming an endpoint's owner, first wins
+    owner_lookups: int = 20  # CloudTrail LookupEvents calls a scan may make (0: never)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScanSettings:
@@ -253,6 +289,8 @@ class ScanSettings:
         if interval is not None and interval < 60:
             raise SettingsError(f"SAGEWATCH_SCAN_SCHEDULE must be at least a minute apart, got {schedule[:80]!r}")
         return cls(
+            owner_tags=owner_tag_keys(env.get("SAGEWATCH_OWNER_TAGS", ""), "SAGEWATCH_OWNER_TAGS"),
+            owner_lookups=_count(env, "SAGEWATCH_OWNER_LOOKUPS", default=20, most=200),
             interval_seconds=interval,
             bucket=env.get("SAGEWATCH_BUCKET", "").strip() or None,
             region=_require(env, "AWS_REGION"),

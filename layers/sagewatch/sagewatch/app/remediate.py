@@ -3,16 +3,19 @@ audit and announce it. The rules live in sagewatch.remediation; sagewatch.aws.re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sagewatch.app.ports import MetricsReader, Notifier
+from sagewatch.bounds import bounded
 from sagewatch.catalog import Catalog
 from sagewatch.inventory import endpoint_from_api
 from sagewatch.metrics import Windows, plan_queries
 from sagewatch.notify import RemediationNotice
 from sagewatch.notify.remediation import REMEDIATION_SCHEMA
+from sagewatch.owners import from_tags
 from sagewatch.remediation import (
     PROTECT_TAG,
     ActionPlan,
@@ -50,6 +53,8 @@ class RemediationDependencies:
     catalog: Catalog
     thresholds: Thresholds
     account: str | None
+    # who asked: {"principal": ARN, "source": "credentials" | "client-context"} (the audit record and notice)
+    requested_by: Mapping[str, str | None] | None = None
 
 
 def recent_invocations(
@@ -141,9 +146,14 @@ def remediate(
         return result
     check_real_run(request, live, stale, the_plan)
     done, snapshot_key = _execute(request, live, snapshot, the_plan, deps.actor, now)
+    raw_tags = live.tags if live is not None else (snapshot or {}).get("tags") or {}
+    tags = {bounded(k, 128): bounded(v, 256) for k, v in list(dict(raw_tags).items())[:50]}
     record = {
         "schema": REMEDIATION_SCHEMA,
         "account": deps.account,
+        "requested_by": dict(deps.requested_by or {"principal": None, "source": None}),
+        "owner": from_tags(tags).to_dict(),  # the notice goes to the endpoint's route too (sagewatch.routing)
+        "tags": tags,
         "executed_at": now.isoformat(),
         "request": request.model_dump(mode="json"),
         "plan": the_plan.to_dict(),

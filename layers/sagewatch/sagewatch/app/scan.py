@@ -3,7 +3,8 @@ also decide what is worth announcing, send one digest and remember what was said
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ from sagewatch.lifecycle import (
 from sagewatch.metrics import Windows, plan_queries
 from sagewatch.models import Discovery
 from sagewatch.org import SCAN_SUMMARY_DETAIL_TYPE, scan_summary
+from sagewatch.owners import DEFAULT_OWNER_TAGS, EndpointRef, TrailFacts, from_tags, refs_of, with_trail
 from sagewatch.requests import ScanRequest
 from sagewatch.rules import judge_endpoint
 from sagewatch.scan_report import ScanReport
@@ -43,6 +45,7 @@ def run_scan(
     now: datetime,
     region: str,
     account: str | None,
+    owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
 ) -> ScanReport:
     windows = Windows.ending_at(now, thresholds)
     discovery = inventory.discover()
@@ -52,7 +55,8 @@ def run_scan(
     findings = []
     fleet_cost = 0.0
     for endpoint in discovery.endpoints:
-        findings += judge_endpoint(endpoint, results, catalog, thresholds, windows)
+        owner = with_trail(from_tags(endpoint.tags, owner_tags), None, endpoint.creation_time)
+        findings += [replace(f, owner=owner) for f in judge_endpoint(endpoint, results, catalog, thresholds, windows)]
         for variant in endpoint.variants:
             fleet_cost += variant.monthly_cost(catalog) or 0.0
     if account is None and discovery.endpoints:
@@ -81,7 +85,30 @@ def run_scan(
         + catalog.unpriced_warnings(v.instance_type for e in discovery.endpoints for v in e.variants),
         listed=list(discovery.listed),
         tags={e.name: dict(e.tags) for e in discovery.endpoints},
+        endpoint_times={e.name: (e.creation_time, e.last_modified_time) for e in discovery.endpoints},
     )
+
+
+class OwnerDirectory(Protocol):
+    def facts(
+        self, refs: Sequence[EndpointRef], look_up: set[str], now: datetime
+    ) -> tuple[dict[str, TrailFacts], list[str]]: ...
+
+
+def attach_owners(report: ScanReport, directory: OwnerDirectory, look_up: set[str], now: datetime) -> list[str]:
+    """CloudTrail's creator (and last updater) onto findings whose endpoint no tag names an owner of: from the
+    cache, looked up only for endpoints in `look_up`. Returns what to warn of (a lookup refused or cut short)."""
+    unknown = {f.endpoint for f in report.findings if not f.owner.known}
+    if not unknown:
+        return []
+    facts, warnings = directory.facts(refs_of(unknown, report.endpoint_times), look_up & unknown, now)
+    report.findings = [
+        replace(f, owner=with_trail(f.owner, facts[f.endpoint], report.endpoint_times[f.endpoint][0]))
+        if f.endpoint in facts
+        else f
+        for f in report.findings
+    ]
+    return warnings
 
 
 class EventSink(Protocol):
@@ -103,6 +130,7 @@ class ScanDependencies:
     state: StateStore
     catalog: Catalog
     account: str | None
+    owners: OwnerDirectory
 
 
 def digest_of(report: ScanReport, lifecycle: Decision, *, state_available: bool = True) -> Digest:
@@ -116,6 +144,7 @@ def digest_of(report: ScanReport, lifecycle: Decision, *, state_available: bool 
         open_savings_usd=report.monthly_savings_usd,
         state_available=state_available,
         warnings=tuple(report.warnings),
+        endpoint_tags=report.tags,
     )
 
 
@@ -125,6 +154,18 @@ def preview_digest(report: ScanReport) -> Digest:
     lifecycle = announce_all(f for f in report.findings if f.endpoint not in active)
     lifecycle.snoozed = active
     return digest_of(report, lifecycle)
+
+
+def _new_endpoints(
+    report: ScanReport, previous: Mapping[str, FindingState] | None, snoozed: Mapping[str, Any]
+) -> set[str]:
+    """Endpoints with a finding that has never been announced (all of them when there is no state)."""
+    out = set()
+    for f in report.findings:
+        state = previous.get(f.id) if previous is not None else None
+        if f.endpoint not in snoozed and (state is None or not state.open or state.last_notified is None):
+            out.add(f.endpoint)
+    return out
 
 
 def scheduled_scan(
@@ -145,14 +186,22 @@ def scheduled_scan(
         now=now,
         region=settings.region,
         account=deps.account,
+        owner_tags=settings.owner_tags,
     )
     active, snooze_problems = snoozes(report.tags, now.date())
     warnings = list(report.warnings) + list(snooze_problems)
-    state_available = True
     try:
+        previous: dict[str, FindingState] | None = deps.state.load()
+    except StateUnavailableError as exc:
+        warnings.append(str(exc))
+        previous = None
+    # CloudTrail is asked only about endpoints of findings about to be announced as new (and not snoozed)
+    warnings += attach_owners(report, deps.owners, _new_endpoints(report, previous, active), now)
+    state_available = previous is not None
+    if previous is not None:
         lifecycle = decide(
             report.findings,
-            deps.state.load(),
+            previous,
             now=now,
             renotify_days=settings.renotify_days,
             judged=report.judged,
@@ -160,9 +209,7 @@ def scheduled_scan(
             complete=report.complete,
             snoozed=active,
         )
-    except StateUnavailableError as exc:
-        warnings.append(str(exc))
-        state_available = False
+    else:
         lifecycle = announce_all(f for f in report.findings if f.endpoint not in active)
         lifecycle.snoozed = active
     digest = digest_of(report, lifecycle, state_available=state_available)

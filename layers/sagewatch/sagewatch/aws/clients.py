@@ -12,6 +12,7 @@ from sagewatch import __version__
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sts import STSClient
 
@@ -159,4 +161,12 @@ class Clients:
 
     def ec2(self) -> EC2Client:
         client: EC2Client = self._client("ec2")
+        return client
+
+    def cloudtrail(self) -> CloudTrailClient:
+        client: CloudTrailClient = self._client("cloudtrail")
+        return client
+
+    def sesv2(self) -> SESV2Client:
+        client: SESV2Client = self._client("sesv2")
         return client

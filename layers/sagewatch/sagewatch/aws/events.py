@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sagewatch.aws.routes import Router
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.lifecycle import Announcement
 from sagewatch.monitoring import Alert
@@ -85,14 +86,22 @@ class StackNotifier:
     """Where a function's notices go: the stack's topic (unless the stack leaves notifications to the central
     account: LocalNotifications=false), and, for cost summaries and remediation notices, a copy on the bus
     (a member's forwarding rule takes it to the organization). Alerts and findings go to the bus through
-    their use cases. Returns the topic's message ids (none when nothing was published locally)."""
+    their use cases. With a routing table, each route gets its own findings first (and the topic what is left,
+    or everything: CopyAllToDefault). Returns the message ids (none when nothing was published)."""
 
-    def __init__(self, topic: TopicPublisher | None, events: FindingEvents):
+    def __init__(self, topic: TopicPublisher | None, events: FindingEvents, router: Router | None = None):
         self.topic = topic
         self.events = events
+        self.router = router  # the routing table's routes (sagewatch.aws.routes), when there is one
 
     def publish(self, notice: Notice) -> list[str]:
-        ids = self.topic.publish(notice) if self.topic else []
+        routed: list[str] = []
+        local: Notice | None = notice
+        if self.router is not None:
+            local = self.router.deliver(notice)
+            routed = list(self.router.ids or [])
+        ids = self.topic.publish(local) if self.topic and local is not None else []
+        ids += routed
         if isinstance(notice, WeeklyNotice):
             self.events.put_document(COST_SUMMARY_DETAIL_TYPE, notice.summary)
         elif isinstance(notice, RemediationNotice):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sagewatch.aws.cloudtrail import OWNER_PREFIX
 from sagewatch.aws.config_cache import CONFIG_PREFIX
 from sagewatch.lifecycle import FindingState, StateUnavailableError
 
@@ -40,8 +41,8 @@ class StateStore:
         states: dict[str, FindingState] = {}
         for page in self.client.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True):
             for item in page.get("Items", []):
-                if item["id"]["S"].startswith(CONFIG_PREFIX):
-                    continue  # the endpoint config cache shares the table (sagewatch.aws.config_cache)
+                if item["id"]["S"].startswith((CONFIG_PREFIX, OWNER_PREFIX)):
+                    continue  # the config and owner caches share the table (aws.config_cache, aws.cloudtrail)
                 state = FindingState.from_item(json.loads(item["doc"]["S"]))
                 states[state.id] = state
         return states

@@ -3,7 +3,9 @@ The handlers and the CLI both call these, so a setting means the same thing wher
 
 from __future__ import annotations
 
+import base64
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,7 @@ from sagewatch.app.weekly import WeeklyDependencies
 from sagewatch.aws.autoscaling import ScalingReader
 from sagewatch.aws.catalog_store import CatalogStore
 from sagewatch.aws.clients import Clients
+from sagewatch.aws.cloudtrail import TableOwnerCache, TrailOwners
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.config_cache import ConfigArchive, TableConfigArchive
 from sagewatch.aws.events import FindingEvents, StackNotifier
@@ -28,6 +31,7 @@ from sagewatch.aws.org_store import OrgStore
 from sagewatch.aws.pricing import PriceList
 from sagewatch.aws.remediate import RemediationTarget
 from sagewatch.aws.report_store import OrgReportStore, ReportStore
+from sagewatch.aws.routes import Router, RouteSender, load_routing
 from sagewatch.aws.sagemaker import SageMakerInventory
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.aws.state import StateStore
@@ -48,10 +52,15 @@ from sagewatch.settings import (
 
 
 def publisher(clients: Clients, notifications: Notifications, bus: str = "default") -> StackNotifier:
-    """The stack's topic (unless notifications are left to the central account), with copies of cost
-    summaries and remediation notices on the bus."""
-    topic = TopicPublisher(clients.sns(), notifications.topic_arn, chatbot=notifications.chatbot)
-    return StackNotifier(topic if notifications.local else None, FindingEvents(clients.events(), bus))
+    """The stack's topic (unless notifications are left to the central account), the routing table's routes
+    (read from SSM, cached), with copies of cost summaries and remediation notices on the bus."""
+    n = notifications
+    topic = TopicPublisher(clients.sns(), n.topic_arn, chatbot=n.chatbot)
+    table = load_routing(n.routing_parameter)
+    router = None
+    if table is not None:
+        router = Router(table, RouteSender(clients, email_from=n.email_from, chatbot=n.chatbot), n.copy_all_to_default)
+    return StackNotifier(topic if n.local else None, FindingEvents(clients.events(), bus), router)
 
 
 def readers(
@@ -84,6 +93,12 @@ def scan_dependencies(
         state=StateStore(clients.dynamodb(), settings.state_table),
         catalog=catalog or Catalog.load(settings.catalog_path),
         account=account,
+        owners=TrailOwners(
+            clients.cloudtrail() if settings.owner_lookups else None,
+            TableOwnerCache(clients.dynamodb(), settings.state_table),
+            f"{account}/{settings.region}",
+            budget=settings.owner_lookups,
+        ),
     )
 
 
@@ -142,6 +157,7 @@ def remediation_dependencies(
     thresholds: Thresholds,
     account: str | None,
     catalog: Catalog | None = None,
+    requested_by: Mapping[str, str | None] | None = None,
 ) -> RemediationDependencies:
     return RemediationDependencies(
         actor=RemediationTarget(clients.sagemaker(), clients.s3(), clients.autoscaling(), clients.cloudwatch(), bucket),
@@ -150,11 +166,16 @@ def remediation_dependencies(
         catalog=catalog or Catalog.load(),
         thresholds=thresholds,
         account=account,
+        requested_by=requested_by,
     )
 
 
 def function_remediation(
-    settings: RemediateSettings, account: str, clients: Clients, catalog: Catalog
+    settings: RemediateSettings,
+    account: str,
+    clients: Clients,
+    catalog: Catalog,
+    requested_by: Mapping[str, str | None] | None = None,
 ) -> RemediationDependencies:
     """The remediation function's dependencies (its own settings): notices to the stack's topic and bus."""
     return remediation_dependencies(
@@ -164,6 +185,7 @@ def function_remediation(
         thresholds=settings.thresholds,
         account=account,
         catalog=catalog,
+        requested_by=requested_by,
     )
 
 
@@ -184,12 +206,26 @@ def invoke_remediation(
     """Invoke the deployed remediation function (found through its stack unless named) and return its answer."""
     function = function or _stack_function(clients, stack)
     client = clients.session.client("lambda", region_name=clients.region, config=INVOKE_CONFIG)
-    response = client.invoke(FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(request))
+    # Lambda does not tell a function who invoked it: the CLI says who it is (as its credentials show) in the
+    # client context, and the function records it as claimed; CloudTrail's Invoke data events have the proof.
+    caller = caller_identity(clients)
+    context = base64.b64encode(json.dumps({"custom": {"requested_by": caller or ""}}).encode()).decode()
+    response = client.invoke(
+        FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(request), ClientContext=context
+    )
     payload = json.loads(response["Payload"].read() or b"null")
     if response.get("FunctionError"):
         return {"status": "error", "error": payload.get("errorMessage") if isinstance(payload, dict) else payload}
     result: dict[str, Any] = payload
     return result
+
+
+def caller_identity(clients: Clients) -> str | None:
+    """The ARN of the credentials in use (sts:GetCallerIdentity needs no permission)."""
+    try:
+        return str(clients.sts().get_caller_identity()["Arn"])
+    except (ClientError, BotoCoreError):
+        return None
 
 
 def deployed_thresholds(clients: Clients, *, function: str | None, stack: str) -> Thresholds | None:
@@ -210,6 +246,7 @@ def local_remediation(
     """The same use case with the caller's own credentials (no idempotency table: keep request ids unique)."""
     deps = remediation_dependencies(
         clients,
+        requested_by={"principal": caller_identity(clients), "source": "credentials"},
         bucket=bucket,
         announcer=TopicPublisher(clients.sns(), topic_arn) if topic_arn else _NoAnnouncement(),
         thresholds=thresholds,

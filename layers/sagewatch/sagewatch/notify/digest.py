@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from sagewatch.bounds import bounded
 from sagewatch.digest import DIGEST_SCHEMA, SEVERITIES, Digest
 from sagewatch.formats import iso_z, money
 from sagewatch.lifecycle import Announcement, Reason
@@ -22,6 +23,7 @@ from sagewatch.notify.core import (
     sns_message,
 )
 from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SNS_MAX_BYTES, chat, code
+from sagewatch.owners import describe
 
 
 def size(finding: Finding) -> str:
@@ -60,7 +62,8 @@ def subject(d: Digest) -> str:
     parts = [
         f"{d.count(r)} {r.value}" for r in (Reason.NEW, Reason.CHANGED, Reason.REMINDER, Reason.RESOLVED) if d.count(r)
     ]
-    text = f"sagewatch {d.account or '?'}/{d.region}: {', '.join(parts) or 'no changes'}"
+    route = f" [{d.route}]" if d.route else ""
+    text = f"sagewatch {d.account or '?'}/{d.region}{route}: {', '.join(parts) or 'no changes'}"
     if d.part[1] > 1:
         text += f" (part {d.part[0]}/{d.part[1]})"
     return text[:100]  # SNS subject limit
@@ -69,7 +72,9 @@ def subject(d: Digest) -> str:
 def render_email(d: Digest) -> str:
     lines = [
         f"sagewatch digest for {d.account or 'unknown account'} / {d.region}, "
-        f"{d.generated_at:%Y-%m-%d %H:%M} UTC" + (f" (part {d.part[0]}/{d.part[1]})" if d.part[1] > 1 else "")
+        f"{d.generated_at:%Y-%m-%d %H:%M} UTC"
+        + (f" (part {d.part[0]}/{d.part[1]})" if d.part[1] > 1 else "")
+        + (f", the findings routing rule {d.route!r} sends here" if d.route else "")
     ]
     lines.append(
         subject(d).split(": ", 1)[1].split(" (part")[0].capitalize() + ". "
@@ -105,6 +110,7 @@ def _email_finding(d: Digest, a: Announcement) -> list[str]:
         f"[{a.reason.value.upper()}] {f.kind}: {f.where} ({size(f)})",
         f"  {evidence_sentence(f)}",
         f"  Costs {money(f.monthly_cost_usd)}/month; saves {money(f.monthly_savings_usd)}/month.",
+        f"  {bounded(describe(f.owner, d.generated_at), 600)}",
     ]
     if a.previous:
         p = a.previous.recommendation
@@ -128,6 +134,7 @@ def render_json(d: Digest) -> dict[str, Any]:
         "account": d.account,
         "region": d.region,
         "generated_at": iso_z(d.generated_at, seconds=True),
+        "route": d.route,
         "part": {"index": d.part[0], "of": d.part[1]},
         "summary": {r.value: d.count(r) for r in Reason} | {"unchanged": d.unchanged, "snoozed": len(d.snoozed)},
         "state_available": d.state_available,
@@ -172,6 +179,7 @@ def digest_from_json(doc: Mapping[str, Any]) -> Digest:
             state_available=bool(doc.get("state_available", True)),
             part=(int(part["index"]), int(part["of"])),
             warnings=tuple(str(w)[:1000] for w in doc.get("warnings") or [])[:10],
+            route=str(doc["route"])[:64] if doc.get("route") else None,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"malformed sagewatch digest: {exc!r:.300}") from exc
@@ -190,7 +198,7 @@ def _slack_block(d: Digest, a: Announcement) -> dict[str, Any]:
             f"{icon} *{a.reason.value}* {f.kind} · *{f.severity}*: {code(f.where, 400)} "
             f"({chat(size(f), 80)})\n{chat(evidence_sentence(f), 800)} Costs {money(f.monthly_cost_usd)}"
             f"/month, saves *{money(f.monthly_savings_usd)}/month*.\n"
-            f"{chat(f.recommendation.summary, 800)}"
+            f"{chat(f.recommendation.summary, 800)}\n_{chat(describe(f.owner, d.generated_at), 400)}_"
         )
         command = d.command(a)
         if command:
@@ -219,7 +227,8 @@ def render_chatbot(d: Digest) -> Chatbot:
         f = a.finding
         lines.append(
             f"• *{a.reason.value}* {f.kind} ({f.severity}) {code(f.where, 300)} saves "
-            f"{money(f.monthly_savings_usd)}/month: {chat(f.recommendation.summary, 400)}"
+            f"{money(f.monthly_savings_usd)}/month: {chat(f.recommendation.summary, 400)} "
+            f"({chat(describe(f.owner, d.generated_at), 200)})"
         )
     lines += [f"• *resolved* {a.finding.kind} {code(a.finding.where, 300)}" for a in d.resolved()]
     lines = [f":warning: {chat(w, 600)}" for w in d.warnings] + lines

@@ -27,6 +27,7 @@ from sagewatch.notify.core import (
 from sagewatch.notify.digest import evidence_sentence, size
 from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SNS_MAX_BYTES, chat, code
 from sagewatch.org import ORG_DIGEST_SCHEMA, MemberLine, OrgAnnouncement, OrgDigest
+from sagewatch.owners import describe
 
 _REASONS = (Reason.NEW, Reason.CHANGED, Reason.REMINDER, Reason.RESOLVED)
 
@@ -65,7 +66,7 @@ def _member_heading(d: OrgDigest, m: MemberLine) -> str:
     )
 
 
-def _email_announcement(region: str, a: Announcement) -> list[str]:
+def _email_announcement(region: str, a: Announcement, now: datetime) -> list[str]:
     f = a.finding
     if a.reason is Reason.RESOLVED:
         return [f"  [RESOLVED] {f.kind}: {bounded(f.where, 600)} is no longer {f.kind} (finding {bounded(f.id)})"]
@@ -73,6 +74,7 @@ def _email_announcement(region: str, a: Announcement) -> list[str]:
         f"  [{a.reason.value.upper()}] {f.kind} ({f.severity}): {bounded(f.where, 600)} ({bounded(size(f), 120)})",
         f"    {bounded(evidence_sentence(f), 1000)}",
         f"    Costs {money(f.monthly_cost_usd)}/month; saves {money(f.monthly_savings_usd)}/month.",
+        f"    {bounded(describe(f.owner, now), 600)}",
         f"    Do: {bounded(f.recommendation.summary, 1000)}",
     ]
     command = command_for(f, region)
@@ -103,7 +105,7 @@ def render_email(d: OrgDigest) -> str:
         lines += ["", _member_heading(d, m)]
         lines += [f"  Note: {bounded(w, 300)}" for w in m.warnings]
         for a in news:
-            lines += _email_announcement(m.region, a)
+            lines += _email_announcement(m.region, a, d.generated_at)
         if not news and not m.silent:
             lines.append("  nothing new")
     if d.unlisted:
@@ -222,7 +224,8 @@ def _slack_member(d: OrgDigest, m: MemberLine, news: list[Announcement]) -> dict
         else:
             lines.append(
                 f"• *{a.reason.value}* {f.kind} · *{f.severity}*: {code(f.where, 300)} ({chat(size(f), 80)}), "
-                f"saves *{money(f.monthly_savings_usd)}/month*: {chat(f.recommendation.summary, 300)}"
+                f"saves *{money(f.monthly_savings_usd)}/month*: {chat(f.recommendation.summary, 300)} "
+                f"_{chat(describe(f.owner, d.generated_at), 200)}_"
             )
     return section(lines_fitting(lines, 2900, "…and {n} more in the email digest."))
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sagewatch.bounds import NAME_MAX, TEXT_MAX, bounded, clip
+from sagewatch.bounds import NAME_MAX, TEXT_MAX, bounded, clip, optional
 from sagewatch.formats import money
 from sagewatch.notify.core import Chatbot, Rendering, as_mapping, bounded_tree, payload
 from sagewatch.notify.limits import chat
 from sagewatch.notify.weekly import notice_blocks
+from sagewatch.owners import Owner, describe, display_name
 
 REMEDIATION_SCHEMA = "sagewatch.remediation/1"
 # Detail levels: characters kept of each request value and of each step; the last keeps only what identifies
@@ -55,19 +57,41 @@ def lines(n: RemediationNotice, level: int = 0) -> list[str]:
     out += [f"Roll back: {clip(str(n.plan.get('rollback')), step_max)}", f"Audit record: {n.record.get('audit')}"]
     if n.record.get("snapshot"):
         out.append(f"Snapshot: {n.record['snapshot']}")
-    if n.record.get("requested_by"):
-        out.append(f"Requested by: {bounded(n.record['requested_by'])}")
+    out.append(requested_by_line(n.record.get("requested_by")))
+    owner = Owner.from_dict(n.record.get("owner"))
+    if owner.known or owner.team:
+        out.append(describe(owner, _executed_at(n)).capitalize())
     warnings = n.record.get("warnings") or []
     out += [f"Warning: {clip(str(w), step_max)}" for w in warnings[:10]]
     out.append(f"Request id: {bounded(n.request.get('request_id'), 128)}")
     return out
 
 
+def requested_by_line(who: object) -> str:
+    """Who asked for the action: Lambda does not say who invoked a function, so this is what the caller's
+    credentials (CLI --local) or its client context (the CLI through the function) claim."""
+    doc = who if isinstance(who, Mapping) else {}
+    principal = optional(doc.get("principal"), 2048)
+    if not principal:
+        return "Requested by: unknown (the invocation did not say; CloudTrail's Invoke data events do)"
+    how = {"credentials": "its credentials", "client-context": "as the caller says", "cognito": "Cognito"}
+    source = how.get(str(doc.get("source")), "unverified")
+    return f"Requested by: {display_name(principal)} ({principal}, {source})"
+
+
+def _executed_at(n: RemediationNotice) -> datetime:
+    try:
+        when = datetime.fromisoformat(str(n.record.get("executed_at")))
+    except ValueError:
+        return datetime.now(UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def document(n: RemediationNotice, level: int = 0) -> dict[str, Any]:
     value_max, _ = LEVELS[level]
     if level < len(LEVELS) - 1:
         return dict(bounded_tree(dict(n.record), value_max))
-    keep = ("schema", "account", "executed_at", "done", "snapshot", "audit", "warnings", "requested_by")
+    keep = ("schema", "account", "executed_at", "done", "snapshot", "audit", "warnings", "requested_by", "owner")
     doc = {k: bounded_tree(n.record.get(k), value_max) for k in keep}
     doc["request"] = {
         k: bounded_tree(n.request.get(k), value_max) for k in ("action", "endpoint", "variant", "request_id")
