@@ -169,3 +169,35 @@ def test_a_reused_name_is_a_new_endpoint(tmp_path, aws, now):
     new, _ = owners.facts([EndpointRef("reused", second, second)], {"reused"}, now)
     assert old["reused"].created_by == "arn:aws:iam::123456789012:user/intern"
     assert new["reused"].created_by == ROLE_ARN
+
+
+def test_the_cli_shows_owners_and_asks_cloudtrail_only_when_told(demo, sm, capsys, monkeypatch):
+    """`scan --owner-lookup`: owners from every source in JSON and in the table's OWNER column; without the
+    flag, no LookupEvents call (what an earlier lookup found is still shown, from the user's cache)."""
+    import json
+
+    from sagewatch.cli import main
+
+    fleet.seed_demo_trail(sm, REGION)
+    calls = {"n": 0}
+    original = TrailOwners._call
+
+    def counted(self, *args):
+        calls["n"] += 1
+        return original(self, *args)
+
+    monkeypatch.setattr(TrailOwners, "_call", counted)
+    assert main(["scan", "--region", REGION, "--format", "json"]) == 0
+    plain = {f["endpoint"]: f["owner"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert calls["n"] == 0 and plain["image-embedder"]["principal"] is None  # not asked: unknown
+    assert plain["churn-model-staging"]["source"] == "tag:owner" and plain["genai-sandbox"]["source"] == "studio"
+
+    assert main(["scan", "--region", REGION, "--owner-lookup"]) == 0
+    table = capsys.readouterr().out
+    assert calls["n"] >= 1
+    row = next(line for line in table.splitlines() if line.startswith("high      oversized  image-embedder"))
+    assert " alice " in row
+    assert main(["scan", "--region", REGION, "--format", "json"]) == 0  # the cache answers now
+    cached = {f["endpoint"]: f["owner"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert cached["doc-classifier"]["principal"] == "arn:aws:iam::123456789012:user/intern"
+    assert cached["doc-classifier"]["source"] == "cloudtrail:CreateEndpoint"

@@ -16,9 +16,13 @@ def main() -> int:
         width = max(len(e.name) for e in fleet.demo_fleet())
         for ep in fleet.demo_fleet():
             print(f"  {ep.name:<{width}}  {ep.note}")
-        print(f"\n$ AWS_ENDPOINT_URL={url} python -m sagewatch scan --region {REGION}\n", flush=True)
+        print(f"\n$ AWS_ENDPOINT_URL={url} python -m sagewatch scan --region {REGION} --owner-lookup\n", flush=True)
         os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
-        code = cli(["scan", "--region", REGION])
+        code = cli(["scan", "--region", REGION, "--owner-lookup"])
+        print(
+            "\nOWNER: maria.garcia and genai-platform from owner tags, priya from SageMaker Studio's tags, alice and "
+            "intern from CloudTrail (who called CreateEndpoint; --owner-lookup); ? is unknown."
+        )
         print(
             "\nThe same report as JSON: python -m sagewatch scan --format json (schema in "
             "layers/sagewatch/sagewatch/schemas/)."

@@ -97,6 +97,7 @@ def demo_fleet() -> list[SimEndpoint]:
         SimEndpoint(
             "churn-model-staging",
             [SimVariant("AllTraffic", "ml.m5.2xlarge", 1, cpu=2, memory=20)],
+            tags={"owner": "maria.garcia", "team": "growth"},
             note="idle for weeks: delete-endpoint",
         ),
         SimEndpoint(
@@ -138,6 +139,7 @@ def demo_fleet() -> list[SimEndpoint]:
                     gpu_memory=80,
                 )
             ],
+            tags={"team": "genai-platform"},
             note="GPUs at 96%: saturated, scale out",
         ),
         SimEndpoint(
@@ -228,6 +230,10 @@ def demo_fleet() -> list[SimEndpoint]:
                     components=[SimComponent("sandbox-model-a")],
                 )
             ],
+            tags={
+                "sagemaker:user-profile-arn": "arn:aws:sagemaker:us-east-1:123456789012:user-profile/d-demo1234/priya",
+                "sagemaker:domain-arn": "arn:aws:sagemaker:us-east-1:123456789012:domain/d-demo1234",
+            },
             note="inference components with no traffic: delete-endpoint",
         ),
         SimEndpoint(
@@ -254,6 +260,20 @@ def demo_fleet() -> list[SimEndpoint]:
             note="not InService: skipped",
         ),
     ]
+
+
+# Who created the untagged demo endpoints, as CloudTrail's event history tells it (tests/fixtures/cloudtrail/)
+DEMO_CREATORS = {"image-embedder": ("assumed-role", "alice"), "doc-classifier": ("iam-user", None)}
+
+
+def seed_demo_trail(sm: Any, region: str, account: str = DEFAULT_ACCOUNT) -> None:
+    """CreateEndpoint records of the demo endpoints in DEMO_CREATORS, at their creation times."""
+    from sagewatch_testkit import moto_ext
+    from sagewatch_testkit.trail import record
+
+    for name, (kind, session) in DEMO_CREATORS.items():
+        created = sm.describe_endpoint(EndpointName=name)["CreationTime"]
+        moto_ext.put_trail_event(region, record(kind, name, created, account=account, session=session), account)
 
 
 def bench_fleet(size: int, seed: int = 7) -> list[SimEndpoint]:

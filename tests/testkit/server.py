@@ -38,6 +38,8 @@ def start_seeded_server(
         "sagemaker", region_name=REGION, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="testing"
     )
     fleet.seed(sm, sims, region=REGION, now=now or datetime.now(UTC))
+    if which == "demo":
+        fleet.seed_demo_trail(sm, REGION)
     return server, url
 
 

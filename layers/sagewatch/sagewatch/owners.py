@@ -91,7 +91,7 @@ def display_name(principal: str) -> str:
 
 def from_tags(tags: Mapping[str, str], keys: Sequence[str] = DEFAULT_OWNER_TAGS) -> Owner:
     """The owner its tags name: the first owner tag key with a value, else a Studio tag; unknown otherwise."""
-    lowered = {k.lower(): v for k, v in tags.items()}
+    lowered = {k.lower(): v.strip() for k, v in tags.items() if isinstance(v, str)}  # a blank tag names no one
     team = optional(lowered.get(TEAM_TAG))
     created_by = optional(lowered.get(CREATED_BY_TAG), 2048)
     for key in keys:
@@ -99,7 +99,7 @@ def from_tags(tags: Mapping[str, str], keys: Sequence[str] = DEFAULT_OWNER_TAGS)
         if value:
             return Owner(value, f"tag:{key}", created_by=created_by, team=team)
     for key in STUDIO_TAGS:
-        value = optional(tags.get(key), 2048)
+        value = optional(lowered.get(key), 2048)
         if value:
             return Owner(value, "studio", created_by=created_by, team=team)
     return Owner(created_by=created_by, team=team)
