@@ -128,6 +128,16 @@ def test_roles_create_what_the_readme_says() -> None:
     assert "ObservabilitySink" in resources["central"] and "ObservabilityLink" in resources["member"]
 
 
+def test_routes_are_granted_only_with_a_routing_table() -> None:
+    def sids(role: str) -> set[str]:
+        policies = translate(role=role)["Resources"]["ScanFunctionRole"]["Properties"]["Policies"]
+        return {st.get("Sid", "") for p in policies for st in p["PolicyDocument"]["Statement"]}
+
+    routed = {"ReadTheRoutingTable", "SendToRoutesTopicsOfThisAccountAndSlackSecretsNamedSagewatch"}
+    assert routed | {"SendEmailRoutesFromTheConfiguredIdentity"} <= sids("routed")
+    assert not (routed & sids("standalone"))
+
+
 def test_member_notifies_locally_only_when_asked() -> None:
     template = yaml_parse((ROOT / "template.yaml").read_text())
 

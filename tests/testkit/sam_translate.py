@@ -36,6 +36,8 @@ ROLES = {
         "ObservabilitySinkArn": "arn:aws:oam:us-east-1:111122223333:sink/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
     },
     "central": {"Role": "central", "OrganizationId": "o-a1b2c3d4e5", "CrossAccountObservability": "true"},
+    # a standalone stack with every optional route (routing table, SES sender): their grants checked too
+    "routed": {"Role": "standalone", "RoutingParameterName": "/sagewatch/routing", "RouteEmailFrom": "ml@example.com"},
 }
 
 
@@ -71,7 +73,8 @@ def _resolve_ifs(node: Any, conditions: dict[str, bool]) -> Any:
             return _resolve_ifs(yes if conditions[name] else no, conditions)
         return {k: _resolve_ifs(v, conditions) for k, v in node.items()}
     if isinstance(node, list):
-        return [_resolve_ifs(v, conditions) for v in node]
+        resolved = [_resolve_ifs(v, conditions) for v in node]
+        return [v for v in resolved if v != {"Ref": "AWS::NoValue"}]  # what CloudFormation leaves out
     return node
 
 
