@@ -11,9 +11,6 @@ A throttled or refused lookup leaves owners unknown and says so; it never fails 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -22,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sagewatch.aws.caches import ScopedJsonFile, batch_put
 from sagewatch.aws.clients import error_code
 from sagewatch.owners import (
     CREATE,
@@ -77,68 +75,30 @@ class TableOwnerCache:
 
     def save(self, scope: str, facts: Mapping[str, TrailFacts], now: datetime) -> None:
         expires = str(int((now + timedelta(days=KEEP_DAYS)).timestamp()))
-        requests: list[Any] = [
+        items = [
             {
-                "PutRequest": {
-                    "Item": {
-                        "id": {"S": f"{OWNER_PREFIX}{scope}#{key}"},
-                        "endpoint": {"S": key.split("#", 1)[0]},
-                        "expires_at": {"N": expires},
-                        "doc": {"S": json.dumps(value.to_doc())},
-                    }
-                }
+                "id": {"S": f"{OWNER_PREFIX}{scope}#{key}"},
+                "endpoint": {"S": key.split("#", 1)[0]},
+                "expires_at": {"N": expires},
+                "doc": {"S": json.dumps(value.to_doc())},
             }
             for key, value in facts.items()
         ]
-        for i in range(0, len(requests), 25):  # BatchWriteItem's limit
-            batch = requests[i : i + 25]
-            for attempt in range(5):
-                batch = list(
-                    self.client.batch_write_item(RequestItems={self.table: batch})
-                    .get("UnprocessedItems", {})
-                    .get(self.table, [])
-                )
-                if not batch:
-                    break
-                time.sleep(min(2**attempt * 0.1, 1.0))
-            # what stays unwritten is looked up again: a cache, never a source of truth
+        batch_put(self.client, self.table, items)
 
 
 class FileOwnerCache:
     """The CLI's answers, in one JSON file per user (`~/.cache/sagewatch/owners.json`), per account/region."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self._lock = threading.Lock()
-
-    def _read(self) -> dict[str, Any]:
-        try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        return doc if isinstance(doc, dict) else {}
+        self.file = ScopedJsonFile(path, ".owners-")
 
     def load(self, scope: str) -> dict[str, TrailFacts]:
-        entries = self._read().get(scope)
-        out: dict[str, TrailFacts] = {}
-        if isinstance(entries, dict):
-            for key, doc in entries.items():
-                if isinstance(doc, dict):
-                    out[str(key)] = TrailFacts.from_doc(doc)
-        return out
+        entries = self.file.entry(scope) or {}
+        return {str(k): TrailFacts.from_doc(v) for k, v in entries.items() if isinstance(v, dict)}
 
     def save(self, scope: str, facts: Mapping[str, TrailFacts], now: datetime) -> None:
-        with self._lock:
-            doc = self._read()
-            kept = doc.get(scope)
-            entries: dict[str, Any] = kept if isinstance(kept, dict) else {}
-            entries.update({k: v.to_doc() for k, v in facts.items()})
-            doc[scope] = entries
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".owners-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(doc, f)
-            os.replace(tmp, self.path)
+        self.file.update(scope, lambda old: {**(old or {}), **{k: v.to_doc() for k, v in facts.items()}})
 
 
 class _StopError(Exception):

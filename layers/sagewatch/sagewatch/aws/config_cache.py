@@ -11,22 +11,19 @@ accounts never answers one account with another's config.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-import threading
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sagewatch.aws.caches import ScopedJsonFile, batch_put
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 KEEP_DAYS = 30
 CONFIG_PREFIX = "config#"  # state table ids of cached configs; finding ids never start so
-MAX_BATCH = 25
 # CreationTime comes from SageMaker's clock, the last scan's time from ours: list a little further back.
 CLOCK_MARGIN = timedelta(minutes=10)
 
@@ -93,48 +90,25 @@ class TableConfigArchive:
 
     def save(self, scope: str, configs: Mapping[str, dict[str, Any]], new: set[str], scanned_at: datetime) -> None:
         expires = str(int((scanned_at + timedelta(days=KEEP_DAYS)).timestamp()))
-        items = [{"id": f"{CONFIG_PREFIX}{scope}#{name}", "doc": json.dumps(configs[name])} for name in sorted(new)]
-        items.append({"id": f"{CONFIG_PREFIX}{scope}", "doc": json.dumps({"scanned_at": scanned_at.isoformat()})})
-        for i in range(0, len(items), MAX_BATCH):
-            requests: list[Any] = [
-                {
-                    "PutRequest": {
-                        "Item": {
-                            "id": {"S": it["id"]},
-                            "endpoint": {"S": ""},
-                            "expires_at": {"N": expires},
-                            "doc": {"S": it["doc"]},
-                        }
-                    }
-                }
-                for it in items[i : i + MAX_BATCH]
-            ]
-            for attempt in range(5):
-                answer = self.client.batch_write_item(RequestItems={self.table: requests})
-                requests = list(answer.get("UnprocessedItems", {}).get(self.table, []))
-                if not requests:
-                    break
-                time.sleep(min(2**attempt * 0.1, 1.0))
-            # Whatever stays unwritten is described again next scan: a cache, never a source of truth.
+        docs = [(f"{CONFIG_PREFIX}{scope}#{name}", json.dumps(configs[name])) for name in sorted(new)]
+        docs.append((f"{CONFIG_PREFIX}{scope}", json.dumps({"scanned_at": scanned_at.isoformat()})))
+        items = [
+            {"id": {"S": key}, "endpoint": {"S": ""}, "expires_at": {"N": expires}, "doc": {"S": doc}}
+            for key, doc in docs
+        ]
+        # Whatever stays unwritten is described again next scan: a cache, never a source of truth.
+        batch_put(self.client, self.table, items)
 
 
 class FileConfigArchive:
     """Cached configs in one JSON file (the CLI's), rewritten whole and atomically after each scan."""
 
     def __init__(self, path: Path):
-        self.path = path
-        self._lock = threading.Lock()  # scans of several accounts and regions share the file
-
-    def _read(self) -> dict[str, Any]:
-        try:
-            doc = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}  # missing or damaged: start again, as from an empty cache
-        return doc if isinstance(doc, dict) else {}
+        self.file = ScopedJsonFile(path, ".configs-")
 
     def load(self, scope: str) -> CachedConfigs:
-        entry = self._read().get(scope)
-        if not isinstance(entry, dict):
+        entry = self.file.entry(scope)
+        if entry is None:
             return CachedConfigs()
         try:
             scanned_at = datetime.fromisoformat(str(entry["scanned_at"]))
@@ -144,15 +118,5 @@ class FileConfigArchive:
         return CachedConfigs(configs, scanned_at)
 
     def save(self, scope: str, configs: Mapping[str, dict[str, Any]], new: set[str], scanned_at: datetime) -> None:
-        with self._lock:
-            self._save(scope, configs, scanned_at)
-
-    def _save(self, scope: str, configs: Mapping[str, dict[str, Any]], scanned_at: datetime) -> None:
-        doc = self._read()
         # only the configs this scan used: the file does not grow with configs long gone
-        doc[scope] = {"scanned_at": scanned_at.isoformat(), "configs": dict(configs)}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".configs-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(doc, f)
-        os.replace(tmp, self.path)
+        self.file.update(scope, lambda _old: {"scanned_at": scanned_at.isoformat(), "configs": dict(configs)})
