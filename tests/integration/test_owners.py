@@ -201,3 +201,23 @@ def test_the_cli_shows_owners_and_asks_cloudtrail_only_when_told(demo, sm, capsy
     cached = {f["endpoint"]: f["owner"] for f in json.loads(capsys.readouterr().out)["findings"]}
     assert cached["doc-classifier"]["principal"] == "arn:aws:iam::123456789012:user/intern"
     assert cached["doc-classifier"]["source"] == "cloudtrail:CreateEndpoint"
+
+
+def test_an_answer_cut_short_is_used_but_not_kept(tmp_path, aws, now):
+    """The creator found, the update pass cut short by the budget: the owner is named now, and the endpoint
+    asked again later (a cached answer must be a whole one)."""
+    moto_ext.install()
+    created = now - timedelta(days=20)
+    moto_ext.put_trail_event(REGION, record("assumed-role", "tuned", created))
+    moto_ext.put_trail_event(REGION, record("root", "tuned", now - timedelta(days=1)))
+    cache = FileOwnerCache(tmp_path / "owners.json")
+    ref = EndpointRef("tuned", created, now - timedelta(days=1))
+    short = TrailOwners(Clients(REGION).cloudtrail(), cache, "s", budget=1, min_interval=0)
+    facts, warnings = short.facts([ref], {"tuned"}, now)
+    assert facts["tuned"].created_by == ROLE_ARN and facts["tuned"].last_updated_by is None
+    assert any("budget (1 calls a scan) is spent" in w for w in warnings)
+    assert cache.load("s") == {}
+    whole = TrailOwners(Clients(REGION).cloudtrail(), cache, "s", budget=5, min_interval=0)
+    facts, _ = whole.facts([ref], {"tuned"}, now)
+    assert facts["tuned"].last_updated_by == "arn:aws:iam::123456789012:root"
+    assert ref.key in cache.load("s")

@@ -141,10 +141,10 @@ class TrailOwners:
         wanted = [r for r in refs if r.key not in cached and r.name in look_up]
         if not wanted or self.client is None:
             return found, warnings
-        fresh, problem = self._search(wanted, now)
-        if fresh:
+        fresh, settled, problem = self._search(wanted, now)
+        if settled:
             try:
-                self.cache.save(self.scope, {r.key: fresh[r.name] for r in wanted if r.name in fresh}, now)
+                self.cache.save(self.scope, {r.key: fresh[r.name] for r in wanted if r.name in settled}, now)
             except (ClientError, BotoCoreError) as exc:
                 warnings.append(f"the owner cache could not be written ({type(exc).__name__}); looked up again later")
         if problem:
@@ -154,7 +154,8 @@ class TrailOwners:
 
     # --- LookupEvents ---
 
-    def _search(self, wanted: list[EndpointRef], now: datetime) -> tuple[dict[str, TrailFacts], str | None]:
+    def _search(self, wanted: list[EndpointRef], now: datetime) -> tuple[dict[str, TrailFacts], set[str], str | None]:
+        """What CloudTrail says of `wanted`, the names whose answer is final (cached), and what went wrong."""
         history_start = now - HISTORY
         # Created before CloudTrail's history: no creator to find, but a later update may be there.
         recent = [r for r in wanted if r.created_at >= history_start]
@@ -162,6 +163,7 @@ class TrailOwners:
         updated = [r for r in updated if r.last_modified >= history_start]
         records: list[TrailRecord] = []
         reached: datetime | None = history_start if not recent else None
+        updates_read = not updated
         problem = None
         try:
             if recent:
@@ -170,21 +172,32 @@ class TrailOwners:
             if updated:
                 start = max(history_start, min(r.created_at for r in updated))
                 self._read(UPDATE, start, now, records, lambda: _all_found(records, updated, last_updater))
+                updates_read = True
         except _StopError as stop:
             problem = str(stop)
         out: dict[str, TrailFacts] = {}
+        settled: set[str] = set()
         for r in wanted:
             made = creator(records, r.name, r.created_at)
-            if made is None and (reached is None or reached > r.created_at - CREATE_SLACK) and r in recent:
-                continue  # not found, and the history was not read back far enough: ask again another time
             update = last_updater(records, r.name, r.created_at)
+            if (
+                made is None
+                and update is None
+                and not (r not in recent or (reached and reached <= r.created_at - CREATE_SLACK))
+            ):
+                continue  # nothing found, and the history was not read back far enough: ask again another time
             out[r.name] = TrailFacts(
                 made.principal if made else None,
                 update.principal if update else None,
                 reached,
                 update.event_time if update else None,
             )
-        return out, problem
+            creator_final = (
+                made is not None or r not in recent or (reached is not None and reached <= r.created_at - CREATE_SLACK)
+            )
+            if creator_final and (update is not None or updates_read or r not in updated):
+                settled.add(r.name)  # final: cached, never asked again
+        return out, settled, problem
 
     def _read(
         self, event_name: str, start: datetime, end: datetime, records: list[TrailRecord], done: Any
