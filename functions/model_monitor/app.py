@@ -26,6 +26,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagewatch.app.monitor import handle_monitor_event
 from sagewatch.aws.clients import Clients, is_transient
+from sagewatch.aws.routes import load_routing
 from sagewatch.aws.wiring import monitor_dependencies
 from sagewatch.monitoring import EventShapeError, Ignored, Incoming, classify
 from sagewatch.observability import logger, tracer
@@ -33,6 +34,7 @@ from sagewatch.settings import MonitorSettings
 
 SETTINGS = MonitorSettings.from_env(os.environ)
 CLIENTS = Clients(SETTINGS.region)
+load_routing(SETTINGS.notifications.routing_parameter)  # a bad routing table fails the cold start, naming it
 IDEMPOTENCY_KEY = (
     "detail.ProcessingJobStatus && [detail.ProcessingJobArn || detail.ProcessingJobName, detail.ProcessingJobStatus]"
     " || [detail.EndpointArn || detail.EndpointName, detail.EndpointStatus, detail.LastModifiedTime]"

@@ -165,3 +165,37 @@ def test_a_remediation_notice_goes_to_the_endpoints_route_and_says_who_asked(not
     assert everyone["requested_by"]["principal"] == asker
     audit = remediation.s3.get_object(Bucket="sagewatch-remediation", Key=result["audit"])["Body"].read()
     assert json.loads(audit)["requested_by"]["principal"] == asker
+
+
+@pytest.fixture
+def alert_route(aws, sm, monkeypatch, now):
+    """The fraud team's endpoint, tagged, and a route for its team, set up before the monitor's cold start."""
+    fleet.seed(
+        sm,
+        [fleet.SimEndpoint("fraud-detector-prod", [fleet.SimVariant("AllTraffic", "ml.m5.xlarge", 2, cpu=40)],
+                           tags={"team": "fraud", "owner": "maria.garcia"})],
+        region=REGION,
+        now=now,
+    )  # fmt: skip
+    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
+    topic = sns.create_topic(Name="fraud-oncall")["TopicArn"]
+    url, arn = watch_queue(sqs, "fraud-oncall-queue")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    rules = [{"name": "fraud-oncall", "match": {"team": "fraud"}, "to": {"sns": topic}}]
+    boto3.client("ssm", region_name=REGION).put_parameter(
+        Name="/sagewatch/routing", Type="String", Value=json.dumps({"rules": rules})
+    )
+    monkeypatch.setenv("SAGEWATCH_ROUTING_PARAMETER", "/sagewatch/routing")
+    return lambda: drain(sqs, url)
+
+
+def test_an_endpoint_failure_alert_names_the_owner_and_goes_to_their_route(alert_route, monitor_stack):
+    from sagewatch_testkit.functions import lambda_context
+
+    result = monitor_stack.app.lambda_handler(sample_event("endpoint-failed.json"), lambda_context("monitor"))
+    assert result["status"] == "alerted" and result["kind"] == "endpoint-failed", result
+    [routed] = alert_route()
+    assert routed["schema"] == "sagewatch.alert/1" and routed["endpoint"] == "fraud-detector-prod"
+    assert routed["owner"]["principal"] == "maria.garcia" and routed["owner"]["team"] == "fraud"
+    [everyone] = monitor_stack.drain("alerts")  # CopyAllToDefault: the stack's topic too
+    assert everyone["owner"]["source"] == "tag:owner"

@@ -10,6 +10,8 @@
   source's `account`, `region`, `id` and `time` kept (moto 5.2.5 re-puts it, so the event claims the target
   bus's own account: a central aggregator would see every member as itself); and events delivered to a
   target carry `account` (moto 5.2.5's default input template leaves it out).
+- Tags of a resource that does not exist (or named by its lowercase ARN, as SageMaker's ARNs are) crash
+  moto's ListTags with an AttributeError: it now finds the name in any case, else answers ValidationException.
 - CloudTrail `LookupEvents` (event history) does not exist: added over records stored with `put_trail_event`
   (real-shaped ones: tests/fixtures/cloudtrail/), with one lookup attribute a call, StartTime/EndTime, 90 days
   of history, newest first, 50 a page and NextToken.
@@ -58,7 +60,25 @@ def install() -> None:
     _add_component_scaling_dimension()
     _keep_origin_across_buses()
     _add_lookup_events()
+    _tags_of_what_is_missing()
     _installed = True
+
+
+def _tags_of_what_is_missing() -> None:
+    original = SageMakerModelBackend._get_resource_from_arn
+
+    def get(self: SageMakerModelBackend, arn: str) -> Any:
+        resource = original(self, arn)
+        if resource is not None:
+            return resource
+        kind, _, name = arn.split(":")[-1].partition("/")
+        if kind == "endpoint":
+            for key, endpoint in self.endpoints.items():
+                if key.lower() == name.lower():
+                    return endpoint
+        raise SageMakerValidationError(message=f"Could not find resource {arn}.")
+
+    SageMakerModelBackend._get_resource_from_arn = get
 
 
 # --- CloudTrail event history ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sagewatch.bounds import TEXT_MAX, URI_MAX, bounded, optional
+from sagewatch.owners import Owner
 
 PROCESSING_JOB_CHANGE = "SageMaker Processing Job State Change"
 ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
@@ -411,6 +412,8 @@ class Alert:
     output_uri: str | None = None
     links: dict[str, str] = field(default_factory=dict)
     time: str | None = None
+    owner: Owner = field(default_factory=Owner)  # the endpoint's owner, from its tags (sagewatch.owners)
+    tags: dict[str, str] = field(default_factory=dict)  # the endpoint's tags, for routing (never rendered)
 
     @property
     def severity(self) -> str:

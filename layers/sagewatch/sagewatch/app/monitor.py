@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sagewatch.app.ports import Notifier
@@ -25,9 +25,11 @@ from sagewatch.monitoring import (
     unreadable_alert,
     violations_alert,
 )
+from sagewatch.owners import from_tags
 
 
 class MonitorSource(Protocol):
+    def endpoint_tags(self, name: str) -> dict[str, str]: ...
     def processing_job(self, name: str) -> dict[str, Any] | None: ...
     def monitoring_type(self, schedule: str | None) -> str | None: ...
     def read(self, uri: str) -> bytes: ...
@@ -102,6 +104,9 @@ def handle_monitor_event(incoming: Incoming, event: Mapping[str, Any], deps: Mon
     outcome = monitor_alert(incoming, event, deps)
     if isinstance(outcome, str):
         return {"status": "ignored", "reason": outcome}
+    if outcome.endpoint:  # whose endpoint it is: the alert names them, and goes to their route
+        tags = deps.source.endpoint_tags(outcome.endpoint)
+        outcome = replace(outcome, owner=from_tags(tags), tags=tags)
     ids = deps.publisher.publish(outcome)
     message_id = ids[0] if ids else None  # None: left to the central account (LocalNotifications=false)
     failed_events = deps.events.put_alert(outcome)

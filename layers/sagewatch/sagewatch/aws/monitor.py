@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sagewatch.aws.clients import error_code, error_message, is_transient
 from sagewatch.bounds import NAME_MAX, TEXT_MAX, bounded
+from sagewatch.inventory import tags_to_dict
 from sagewatch.monitoring import ViolationsReadError
 
 if TYPE_CHECKING:
@@ -23,9 +24,25 @@ _NAME_LIMIT = 63  # SageMaker names (jobs, schedules) are at most 63 characters:
 
 
 class MonitorReader:
-    def __init__(self, sagemaker: SageMakerClient, s3: S3Client):
+    def __init__(self, sagemaker: SageMakerClient, s3: S3Client, endpoint_arn_prefix: str | None = None):
         self.sagemaker = sagemaker
         self.s3 = s3
+        self.endpoint_arn_prefix = endpoint_arn_prefix  # arn:PARTITION:sagemaker:REGION:ACCOUNT:endpoint/
+
+    def endpoint_tags(self, name: str) -> dict[str, str]:
+        """The endpoint's tags (its owner, its route); none when they cannot be read: an alert never waits for
+        them, nor fails for them."""
+        if not self.endpoint_arn_prefix or len(name) > _NAME_LIMIT:
+            return {}
+        try:
+            pages = self.sagemaker.get_paginator("list_tags").paginate(
+                ResourceArn=self.endpoint_arn_prefix + name.lower()
+            )
+            return tags_to_dict(
+                [{"Key": t["Key"], "Value": t.get("Value", "")} for p in pages for t in p.get("Tags", [])]
+            )
+        except (ClientError, BotoCoreError):
+            return {}
 
     def processing_job(self, name: str) -> dict[str, Any] | None:
         if len(name) > NAME_MAX:

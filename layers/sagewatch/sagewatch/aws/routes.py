@@ -15,6 +15,7 @@ from sagewatch.aws.clients import Clients, error_code, error_message
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.digest import Digest
 from sagewatch.lifecycle import Announcement
+from sagewatch.monitoring import Alert
 from sagewatch.notify import Notice, RemediationNotice, slack_payloads, sns_messages
 from sagewatch.owners import Owner
 from sagewatch.routing import Destination, RoutingTable, Subject, split
@@ -85,7 +86,22 @@ class Router:
             return self._digest(notice)
         if isinstance(notice, RemediationNotice):
             return self._remediation(notice)
+        if isinstance(notice, Alert) and notice.endpoint:
+            return self._alert(notice)
         return notice
+
+    def _alert(self, alert: Alert) -> Alert | None:
+        """A Model Monitor or endpoint alert to its endpoint's route (rules on kind match findings only); the
+        stack's topic too, unless CopyAllToDefault=false and the route took it."""
+        rule = self.table.route(Subject(alert.endpoint or "", alert.owner, alert.tags))
+        if rule is None:
+            return alert
+        try:
+            self.ids = self.sender.send(rule.to, alert)
+        except RouteError as exc:
+            note = f"(routing rule {rule.name!r} ({rule.to.label}) could not be reached: {exc})"
+            return replace(alert, reason=f"{alert.reason} {note}" if alert.reason else note)
+        return alert if self.copy_all else None
 
     def _digest(self, d: Digest) -> Digest | None:
         subjects = [

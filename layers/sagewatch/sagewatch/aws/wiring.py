@@ -119,7 +119,13 @@ def weekly_dependencies(
 
 def monitor_dependencies(settings: MonitorSettings, account: str | None, clients: Clients) -> MonitorDependencies:
     return MonitorDependencies(
-        source=MonitorReader(clients.sagemaker(), clients.s3()),
+        source=MonitorReader(
+            clients.sagemaker(),
+            clients.s3(),
+            f"arn:{clients.session.get_partition_for_region(settings.region)}:sagemaker:{settings.region}:{account}:endpoint/"
+            if account
+            else None,
+        ),
         publisher=publisher(clients, settings.notifications),
         events=FindingEvents(clients.events(), settings.event_bus),
         region=settings.region,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from sagewatch.bounds import NAME_MAX, TEXT_MAX, URI_MAX, bounded, clip, optional
@@ -26,6 +27,7 @@ from sagewatch.notify.core import (
     text_of,
 )
 from sagewatch.notify.limits import SLACK_SECTION_MAX, chat, code
+from sagewatch.owners import Owner, describe
 
 ALERT_SCHEMA = "sagewatch.alert/1"
 # Detail levels, most detailed first: (violations listed, characters of each description, of the reason).
@@ -90,6 +92,7 @@ def document(alert: Alert, level: int = 0) -> dict[str, Any]:
         "violations_uri": alert.violations_uri,
         "output_uri": alert.output_uri,
         "links": alert.links,
+        "owner": alert.owner.to_dict(),
     }
 
 
@@ -124,6 +127,8 @@ def text(alert: Alert, level: int = 0) -> str:
             lines.append(f"  {more}")
     if alert.unreadable_entries:
         lines.append(f"{alert.unreadable_entries} entries of {VIOLATIONS_FILE} could not be read.")
+    if alert.owner.known or alert.owner.team:
+        lines.append(describe(alert.owner, _when(alert)).replace("owner:", "Owner:", 1))
     if alert.links:
         lines += ["", "In the console:"] + [f"  {k.replace('_', ' ')}: {v}" for k, v in alert.links.items()]
     return "\n".join(lines)
@@ -142,7 +147,18 @@ def _markdown_fields(alert: Alert, reason_max: int) -> list[str]:
     ]
     if alert.reason:
         fields.append(f"*Reason:* {chat(alert.reason, reason_max)}")
+    if alert.owner.known or alert.owner.team:
+        fields.append(f"_{chat(describe(alert.owner, _when(alert)), 300)}_")
     return fields
+
+
+def _when(alert: Alert) -> datetime:
+    """The alert's time (for "created N days ago"; alerts' owners come from tags, which carry no age)."""
+    try:
+        when = datetime.fromisoformat(str(alert.time).replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.now(UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _markdown_violations(alert: Alert, listed: int, description_max: int, limit: int) -> str:
@@ -263,4 +279,5 @@ def from_document(doc: Mapping[str, Any]) -> Alert:
         output_uri=optional(doc.get("output_uri"), URI_MAX),
         links=links,
         time=optional(doc.get("time"), 64),
+        owner=Owner.from_dict(doc.get("owner")),
     )

@@ -60,7 +60,7 @@ def lines(n: RemediationNotice, level: int = 0) -> list[str]:
     out.append(requested_by_line(n.record.get("requested_by")))
     owner = Owner.from_dict(n.record.get("owner"))
     if owner.known or owner.team:
-        out.append(describe(owner, _executed_at(n)).capitalize())
+        out.append(describe(owner, _executed_at(n)).replace("owner:", "Owner:", 1))
     warnings = n.record.get("warnings") or []
     out += [f"Warning: {clip(str(w), step_max)}" for w in warnings[:10]]
     out.append(f"Request id: {bounded(n.request.get('request_id'), 128)}")

@@ -142,3 +142,29 @@ def test_unknown_and_hostile_owners_read_plainly():
     assert describe(Owner("maria", "tag:owner"), NOW) == "owner: maria (tag owner)"
     studio = from_tags({"sagemaker:user-profile-arn": "arn:aws:sagemaker:us-east-1:1:user-profile/d-1/priya"})
     assert describe(studio, NOW) == "owner: priya (SageMaker Studio)"
+
+
+def test_alerts_and_remediation_notices_say_whose_endpoint_it_is():
+    from sagewatch.monitoring import Alert, AlertKind
+    from sagewatch.notify.alert import chatbot, text
+    from sagewatch.notify.remediation import REMEDIATION_SCHEMA, RemediationNotice
+    from sagewatch.notify.remediation import lines as notice_lines
+
+    owner = from_tags({"owner": "Maria.Garcia", "team": "Fraud"})
+    alert = Alert(AlertKind.ENDPOINT_FAILED, "fraud-detector-prod", "us-east-1", "1", "failed", owner=owner)
+    assert "Owner: Maria.Garcia (tag owner), team Fraud" in text(alert)  # names keep their case
+    assert "owner: Maria.Garcia (tag owner)" in chatbot(alert).description
+    notice = RemediationNotice(
+        {
+            "schema": REMEDIATION_SCHEMA,
+            "executed_at": NOW.isoformat(),
+            "request": {"action": "delete-endpoint", "endpoint": "churn-model"},
+            "requested_by": {"principal": ROLE, "source": "client-context"},
+            "owner": owner.to_dict(),
+        }
+    )
+    body = "\n".join(notice_lines(notice))
+    assert f"Requested by: alice ({ROLE}, as the caller says)" in body
+    assert "Owner: Maria.Garcia (tag owner), team Fraud" in body
+    unknown = RemediationNotice({**notice.record, "requested_by": None})
+    assert "Requested by: unknown" in "\n".join(notice_lines(unknown))
