@@ -128,19 +128,25 @@ def test_a_broken_routing_document_stops_the_cold_start_naming_rule_and_field(aw
         load_function("scan")
 
 
-@pytest.fixture
-def notice_route(aws, monkeypatch):
-    """A route for the churn team's endpoints, set up before the remediation function's cold start."""
+def team_route(monkeypatch, name: str, team: str):
+    """A routing table with one rule (the team's endpoints to a new topic), named in the functions' setting
+    before their cold start; returns what reads the topic."""
     sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    topic = sns.create_topic(Name="churn-team")["TopicArn"]
-    url, arn = watch_queue(sqs, "churn-queue")
+    topic = sns.create_topic(Name=name)["TopicArn"]
+    url, arn = watch_queue(sqs, f"{name}-queue")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-    rules = [{"name": "churn", "match": {"team": "churn"}, "to": {"sns": topic}}]
+    rules = [{"name": name, "match": {"team": team}, "to": {"sns": topic}}]
     boto3.client("ssm", region_name=REGION).put_parameter(
         Name="/sagewatch/routing", Type="String", Value=json.dumps({"rules": rules})
     )
     monkeypatch.setenv("SAGEWATCH_ROUTING_PARAMETER", "/sagewatch/routing")
     return lambda: drain(sqs, url)
+
+
+@pytest.fixture
+def notice_route(aws, monkeypatch):
+    """A route for the churn team's endpoints, set up before the remediation function's cold start."""
+    return team_route(monkeypatch, "churn", "churn")
 
 
 def test_a_remediation_notice_goes_to_the_endpoints_route_and_says_who_asked(notice_route, remediation):
@@ -177,16 +183,7 @@ def alert_route(aws, sm, monkeypatch, now):
         region=REGION,
         now=now,
     )  # fmt: skip
-    sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    topic = sns.create_topic(Name="fraud-oncall")["TopicArn"]
-    url, arn = watch_queue(sqs, "fraud-oncall-queue")
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
-    rules = [{"name": "fraud-oncall", "match": {"team": "fraud"}, "to": {"sns": topic}}]
-    boto3.client("ssm", region_name=REGION).put_parameter(
-        Name="/sagewatch/routing", Type="String", Value=json.dumps({"rules": rules})
-    )
-    monkeypatch.setenv("SAGEWATCH_ROUTING_PARAMETER", "/sagewatch/routing")
-    return lambda: drain(sqs, url)
+    return team_route(monkeypatch, "fraud-oncall", "fraud")
 
 
 def test_an_endpoint_failure_alert_names_the_owner_and_goes_to_their_route(alert_route, monitor_stack):

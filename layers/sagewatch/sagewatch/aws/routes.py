@@ -93,15 +93,11 @@ class Router:
     def _alert(self, alert: Alert) -> Alert | None:
         """A Model Monitor or endpoint alert to its endpoint's route (rules on kind match findings only); the
         stack's topic too, unless CopyAllToDefault=false and the route took it."""
-        rule = self.table.route(Subject(alert.endpoint or "", alert.owner, alert.tags))
-        if rule is None:
-            return alert
-        try:
-            self.ids = self.sender.send(rule.to, alert)
-        except RouteError as exc:
-            note = f"(routing rule {rule.name!r} ({rule.to.label}) could not be reached: {exc})"
+        routed, failure = self._send_one(Subject(alert.endpoint or "", alert.owner, alert.tags), alert)
+        if failure:
+            note = f"({failure})"
             return replace(alert, reason=f"{alert.reason} {note}" if alert.reason else note)
-        return alert if self.copy_all else None
+        return alert if self.copy_all or not routed else None
 
     def _digest(self, d: Digest) -> Digest | None:
         subjects = [
@@ -143,15 +139,21 @@ class Router:
         record = n.record
         tags = record.get("tags") if isinstance(record.get("tags"), dict) else {}
         subject = Subject(str(n.request.get("endpoint") or ""), Owner.from_dict(record.get("owner")), tags or {})
+        _, failure = self._send_one(subject, n)
+        if failure:
+            return RemediationNotice({**record, "warnings": [*list(record.get("warnings") or []), failure]})
+        return n  # the stack's topic gets every executed action too
+
+    def _send_one(self, subject: Subject, notice: Notice) -> tuple[bool, str | None]:
+        """One notice to its subject's route: whether a rule took it, and why the route failed (None: it did not)."""
         rule = self.table.route(subject)
         if rule is None:
-            return n
+            return False, None
         try:
-            self.ids = self.sender.send(rule.to, n)
+            self.ids = self.sender.send(rule.to, notice)
         except RouteError as exc:
-            warning = f"routing rule {rule.name!r} ({rule.to.label}) could not be reached ({exc})"
-            return RemediationNotice({**record, "warnings": [*list(record.get("warnings") or []), warning]})
-        return n  # the stack's topic gets every executed action too
+            return True, f"routing rule {rule.name!r} ({rule.to.label}) could not be reached ({exc})"
+        return True, None
 
 
 def load_routing(name: str | None) -> RoutingTable | None:

@@ -153,19 +153,21 @@ def render_json(d: Digest) -> dict[str, Any]:
     }
 
 
+def announcement_from(doc: Mapping[str, Any]) -> Announcement:
+    """One announcement of a render_json document (the scan's and the organization's digests alike)."""
+    return Announcement(
+        Reason(doc["reason"]),
+        Finding.from_dict(doc["finding"]),
+        Finding.from_dict(doc["previous"]) if doc.get("previous") else None,
+    )
+
+
 def digest_from_json(doc: Mapping[str, Any]) -> Digest:
     """The Digest a render_json document describes (what subscribers of the topic receive)."""
     if doc.get("schema") != DIGEST_SCHEMA:
         raise ValueError(f"not a sagewatch digest: schema is {doc.get('schema')!r:.80}, expected {DIGEST_SCHEMA!r}")
     try:
-        announcements = [
-            Announcement(
-                Reason(a["reason"]),
-                Finding.from_dict(a["finding"]),
-                Finding.from_dict(a["previous"]) if a.get("previous") else None,
-            )
-            for a in doc["announcements"]
-        ]
+        announcements = [announcement_from(a) for a in doc["announcements"]]
         generated = datetime.fromisoformat(str(doc["generated_at"]).replace("Z", "+00:00"))
         part = doc.get("part", {"index": 1, "of": 1})
         return Digest(

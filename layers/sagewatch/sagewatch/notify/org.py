@@ -13,7 +13,6 @@ from sagewatch.bounds import bounded, optional
 from sagewatch.commands import command_for
 from sagewatch.formats import iso_z, money
 from sagewatch.lifecycle import Announcement, Reason
-from sagewatch.models import Finding
 from sagewatch.notify.core import (
     Chatbot,
     Rendering,
@@ -24,7 +23,7 @@ from sagewatch.notify.core import (
     section,
     sns_message,
 )
-from sagewatch.notify.digest import evidence_sentence, size
+from sagewatch.notify.digest import announcement_from, evidence_sentence, size
 from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SNS_MAX_BYTES, chat, code
 from sagewatch.org import ORG_DIGEST_SCHEMA, MemberLine, OrgAnnouncement, OrgDigest
 from sagewatch.owners import describe
@@ -184,15 +183,7 @@ def org_digest_from_json(doc: Mapping[str, Any]) -> OrgDigest:
         raise ValueError(f"not a sagewatch organization digest: schema is {doc.get('schema')!r:.80}")
     try:
         announcements = [
-            OrgAnnouncement(
-                bounded(a["account"], 12),
-                bounded(a["region"], 32),
-                Announcement(
-                    Reason(a["reason"]),
-                    Finding.from_dict(a["finding"]),
-                    Finding.from_dict(a["previous"]) if a.get("previous") else None,
-                ),
-            )
+            OrgAnnouncement(bounded(a["account"], 12), bounded(a["region"], 32), announcement_from(a))
             for a in doc["announcements"]
         ]
         part = as_mapping(doc.get("part")) or {"index": 1, "of": 1}
