@@ -25,8 +25,15 @@ metrics = new_metrics()
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
-    result = digest_tick(SETTINGS, org_dependencies(SETTINGS, CLIENTS), datetime.now(UTC))
-    record_org_metrics(metrics, result)
+    # The figures go to the metrics as soon as they are known, before any rendering: a digest that fails
+    # still reports SilentMembers (log_metrics flushes them in its own `finally`). When even the table
+    # cannot be read, no figure is emitted, and the alarm treats the missing data as breaching.
+    result = digest_tick(
+        SETTINGS,
+        org_dependencies(SETTINGS, CLIENTS),
+        datetime.now(UTC),
+        observe=lambda r: record_org_metrics(metrics, r),
+    )
     if result["silent_members"]:
         logger.warning("members have stopped reporting", extra={"silent_members": result["silent_members"]})
     if result.get("account_names_problem"):

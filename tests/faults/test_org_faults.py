@@ -60,8 +60,13 @@ def test_forwarded_events_are_kept_and_alerts_sent_once(central):
     assert first["status"] == "sent" and again == first
     [sent] = central.notifications()
     assert sent["account"] == "111111111111" and sent["region"] == "eu-west-1"
-    keys = sorted(i["id"]["S"] for i in central.items())
+    items = {i["id"]["S"]: i for i in central.items()}
+    keys = sorted(k for k in items if k.startswith(("finding#", "member#")))
     assert keys == ["finding#111111111111#eu-west-1#sw-8b78326b4429abc9", "member#111111111111#eu-west-1"]
+    # what the member costs the central account is counted: one finding record, one alert this hour
+    assert items["records#111111111111#eu-west-1"]["n"]["N"] == "1"
+    [hour] = [i for k, i in items.items() if k.startswith("alerts#111111111111#eu-west-1#")]
+    assert hour["sent"]["N"] == "1"
 
 
 def test_a_member_cannot_speak_for_another_account(central):
@@ -99,11 +104,16 @@ def test_events_of_another_shape_are_acknowledged_naming_the_problem(central, mu
 
 def test_hostile_strings_from_a_member_are_bounded_on_arrival(central):
     event = sample_event("org/finding-forwarded.json")
-    event["detail"]["recommendation"]["summary"] = "<!channel> " + "x" * 100_000
+    event["detail"]["recommendation"]["summary"] = "<!channel> " + "x" * 60_000
     assert handle(central, event)["status"] == "kept"
-    [item] = central.items()
+    [item] = [i for i in central.items() if i["id"]["S"].startswith("finding#")]
     doc = json.loads(item["doc"]["S"])
-    assert len(doc["finding"]["recommendation"]["summary"]) <= 4000
+    assert len(doc["finding"]["recommendation"]["summary"]) <= 2000
+    # one announcement larger than any real one is refused whole, naming its size
+    event["detail"]["recommendation"]["summary"] = "x" * 100_000
+    event["id"] = "another-event"
+    refused = handle(central, event)
+    assert refused["status"] == "rejected" and "one announcement is at most 65,536" in refused["reason"]
 
 
 def test_the_digest_function_reports_silent_members(central, monkeypatch):
@@ -169,5 +179,5 @@ def test_a_digest_racing_with_new_news_keeps_it_for_the_next(central):
     deps.publisher.publish = publish_while_a_member_speaks
     now = datetime.now(UTC) + timedelta(hours=2)
     assert digest_tick(settings, deps, now)["changed_while_sending"] == 1
-    [item] = central.items()
+    [item] = [i for i in central.items() if i["id"]["S"].startswith("finding#")]
     assert json.loads(item["doc"]["S"])["pending"] == "new"  # never digested as new: still news

@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from sagewatch import fields
 from sagewatch.owners import Owner
 
 if TYPE_CHECKING:
@@ -172,15 +173,19 @@ class Recommendation:
     max_capacity: int | None = None
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> Recommendation:
+    def from_dict(cls, raw: object) -> Recommendation:
+        """Strict: every field of its type (fields.FieldError, a ValueError, names the one that is not)."""
+        doc = fields.mapping(raw, "recommendation")
         return cls(
-            action=Action(doc["action"]),
-            instance_type=doc.get("instance_type"),
-            instance_count=doc.get("instance_count"),
-            summary=str(doc.get("summary", "")),
-            monthly_cost_usd=doc.get("monthly_cost_usd"),
-            min_capacity=doc.get("min_capacity"),
-            max_capacity=doc.get("max_capacity"),
+            action=Action(fields.required_text(doc.get("action"), "recommendation.action", limit=64)),
+            instance_type=fields.text(doc.get("instance_type"), "recommendation.instance_type", optional=True),
+            instance_count=fields.whole(doc.get("instance_count"), "recommendation.instance_count", optional=True),
+            summary=fields.text(doc.get("summary", ""), "recommendation.summary", limit=2000, optional=True) or "",
+            monthly_cost_usd=fields.number(
+                doc.get("monthly_cost_usd"), "recommendation.monthly_cost_usd", optional=True
+            ),
+            min_capacity=fields.whole(doc.get("min_capacity"), "recommendation.min_capacity", optional=True),
+            max_capacity=fields.whole(doc.get("max_capacity"), "recommendation.max_capacity", optional=True),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -224,21 +229,28 @@ class Finding:
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Finding:
-        """The Finding a to_dict() document describes (stored state, a digest read back). Raises KeyError or
-        ValueError when it is not one."""
+        """The Finding a to_dict() document describes (stored state, a digest read back, a member's event).
+        Strict: a field of the wrong type, a number that is not finite or out of bounds, raises ValueError
+        naming the field (fields.FieldError), so nothing downstream sorts, sums or renders it."""
+        doc = fields.mapping(doc, "finding")
+        evidence = fields.mapping(doc.get("evidence"), "evidence", optional=True)
+        fields.plain_json(evidence, "evidence")
         return cls(
-            id=str(doc["id"]),
-            kind=Kind(doc["kind"]),
-            severity=Severity(doc["severity"]),
-            endpoint=str(doc["endpoint"]),
-            variant=doc.get("variant"),
-            inference_component=doc.get("inference_component"),
-            instance_type=doc.get("instance_type"),
-            instance_count=doc.get("instance_count"),
-            evidence=dict(doc.get("evidence") or {}),
-            recommendation=Recommendation.from_dict(doc["recommendation"]),
-            monthly_cost_usd=doc.get("monthly_cost_usd"),
-            monthly_savings_usd=doc.get("monthly_savings_usd"),
+            id=fields.required_text(doc.get("id"), "id"),
+            kind=Kind(fields.required_text(doc.get("kind"), "kind", limit=64)),
+            severity=Severity(fields.required_text(doc.get("severity"), "severity", limit=64)),
+            endpoint=fields.required_text(doc.get("endpoint"), "endpoint"),
+            variant=fields.text(doc.get("variant"), "variant", optional=True),
+            inference_component=fields.text(doc.get("inference_component"), "inference_component", optional=True),
+            instance_type=fields.text(doc.get("instance_type"), "instance_type", limit=64, optional=True),
+            instance_count=fields.whole(doc.get("instance_count"), "instance_count", optional=True),
+            evidence=dict(evidence),
+            recommendation=Recommendation.from_dict(doc.get("recommendation")),
+            monthly_cost_usd=fields.number(doc.get("monthly_cost_usd"), "monthly_cost_usd", optional=True),
+            # negative when the recommendation raises the cost (scale out a saturated endpoint)
+            monthly_savings_usd=fields.number(
+                doc.get("monthly_savings_usd"), "monthly_savings_usd", minimum=-fields.MONEY_MAX, optional=True
+            ),
             owner=Owner.from_dict(doc.get("owner")),
         )
 

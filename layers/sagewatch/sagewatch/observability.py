@@ -6,6 +6,7 @@ rather than sharing one made whenever this module happened to be imported first.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,8 +52,10 @@ def record_org_metrics(metrics: Metrics, tick: Mapping[str, Any]) -> None:
     count, usd = MetricUnit.Count, MetricUnit.NoUnit
     metrics.add_metric(name="SilentMembers", unit=count, value=tick["silent_members"])
     metrics.add_metric(name="OrgMembers", unit=count, value=tick["members"])
-    metrics.add_metric(name=FLEET_COST_METRIC, unit=usd, value=tick["fleet_monthly_cost_usd"])
-    metrics.add_metric(name=WASTE_METRIC, unit=usd, value=tick["monthly_savings_usd"])
+    # sums of bounded numbers are finite; a non-finite one would make the whole EMF line invalid JSON
+    for name, key in ((FLEET_COST_METRIC, "fleet_monthly_cost_usd"), (WASTE_METRIC, "monthly_savings_usd")):
+        if math.isfinite(tick[key]):
+            metrics.add_metric(name=name, unit=usd, value=tick[key])
     counts = tick["findings_by_kind"]
     for kind in (k.value for k in Kind):
         with single_metric(

@@ -9,16 +9,19 @@ account and region that put the event; a member cannot claim another's), never t
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from sagewatch import evidence, fields
 from sagewatch.bounds import NAME_MAX, bounded
 from sagewatch.formats import iso_z
 from sagewatch.lifecycle import Announcement, Reason
 from sagewatch.models import Finding
+from sagewatch.monitoring import console_url
 from sagewatch.scan_report import ScanReport
 
 # What members put on their default bus (source "sagewatch"); the forwarding rule matches these.
@@ -43,6 +46,13 @@ SILENT_AFTER_INTERVALS = 2
 SILENT_GRACE = timedelta(minutes=10)  # a scan takes minutes; its summary arrives after it ends
 FINDING_RETENTION = timedelta(days=30)  # an org finding record not heard of again expires (TTL)
 MEMBER_RETENTION = timedelta(days=90)  # a member not heard of for this long is forgotten (stack deleted)
+# What a member may claim, checked on arrival: a summary from the future would make every real one "stale"
+# (the member could never be silent); one of a year-long interval would never be silent either.
+INTERVAL_MAX_SECONDS = 7 * 24 * 3600
+FUTURE_SKEW = timedelta(minutes=10)
+ANNOUNCEMENT_MAX_BYTES = 64 * 1024  # one finding as a member sends it; a real one is a few KB
+# SageMaker's own name rule for endpoints (and processing jobs): what a console link may be built from.
+SAGEMAKER_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 _RATE = re.compile(r"^rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)$")
 _UNIT_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
@@ -113,22 +123,33 @@ class Origin:
 
 
 def number_field(doc: Mapping[str, Any], key: str, *, whole: bool = False) -> float:
-    value = doc.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value or value < 0:
-        raise OrgEventError(f"{key} must be a number of at least 0, got {bounded(repr(value), 40)}")
-    if whole and int(value) != value:
-        raise OrgEventError(f"{key} must be a whole number, got {value!r}")
-    return float(value)
+    """A finite number from 0 to 1e9 (money, counts); OrgEventError naming the field otherwise."""
+    try:
+        if whole:
+            return float(fields.whole(doc.get(key), key, maximum=int(fields.MONEY_MAX)) or 0)
+        return fields.required_number(doc.get(key), key)
+    except fields.FieldError as exc:
+        raise OrgEventError(str(exc)) from None
 
 
 def instant_field(doc: Mapping[str, Any], key: str) -> datetime:
-    raw = doc.get(key)
     try:
-        when = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-    except ValueError:
-        raise OrgEventError(f"{key} is not an ISO 8601 time: {bounded(repr(raw), 60)}") from None
-    if when.tzinfo is None:
-        raise OrgEventError(f"{key} has no time zone: {bounded(repr(raw), 60)}")
+        return fields.instant(doc.get(key), key)
+    except fields.FieldError as exc:
+        raise OrgEventError(str(exc)) from None
+
+
+def recent_instant(doc: Mapping[str, Any], key: str, now: datetime) -> datetime:
+    return recent(instant_field(doc, key), key, now)
+
+
+def recent(when: datetime, key: str, now: datetime) -> datetime:
+    """A time a member reports of itself: not older than MEMBER_RETENTION, not in the future (beyond skew)."""
+    if not now - MEMBER_RETENTION <= when <= now + FUTURE_SKEW:
+        raise OrgEventError(
+            f"{key} {iso_z(when, seconds=True)} is not within the last {MEMBER_RETENTION.days} days "
+            f"(received {iso_z(now, seconds=True)})"
+        )
     return when
 
 
@@ -149,21 +170,29 @@ class MemberSummary:
     open_finding_ids: frozenset[str] | None = None  # None: not sent (too many to fit one event)
 
     @classmethod
-    def from_detail(cls, doc: Mapping[str, Any]) -> MemberSummary:
+    def from_detail(cls, doc: Mapping[str, Any], now: datetime | None = None) -> MemberSummary:
+        """Checked and bounded; with `now` (on arrival), scanned_at must be recent (recent_instant)."""
         if doc.get("schema") != SCAN_SUMMARY_SCHEMA:
             raise OrgEventError(f"not a scan summary: schema is {bounded(repr(doc.get('schema')), 60)}")
         interval = doc.get("interval_seconds")
-        if interval is not None and (isinstance(interval, bool) or not isinstance(interval, int) or interval < 60):
-            raise OrgEventError(f"interval_seconds must be a whole number of at least 60 or null, got {interval!r:.40}")
+        if interval is not None and (
+            isinstance(interval, bool) or not isinstance(interval, int) or not 60 <= interval <= INTERVAL_MAX_SECONDS
+        ):
+            raise OrgEventError(
+                f"interval_seconds must be a whole number from 60 to {INTERVAL_MAX_SECONDS} (7 days) or null, "
+                f"got {bounded(repr(interval), 40)}"
+            )
         kinds = {} if doc.get("findings_by_kind") is None else doc["findings_by_kind"]
         if not isinstance(kinds, Mapping):
             raise OrgEventError("findings_by_kind must be an object")
         ids = doc.get("open_finding_ids")
         if not isinstance(ids, list):
             raise OrgEventError("open_finding_ids must be a list")
+        if not all(isinstance(i, str) for i in ids):
+            raise OrgEventError("open_finding_ids must be a list of strings")
         warnings = doc.get("warnings") or []
         return cls(
-            scanned_at=instant_field(doc, "scanned_at"),
+            scanned_at=instant_field(doc, "scanned_at") if now is None else recent_instant(doc, "scanned_at", now),
             interval_seconds=interval,
             endpoints=int(number_field(doc, "endpoints", whole=True)),
             findings=int(number_field(doc, "findings", whole=True)),
@@ -172,7 +201,9 @@ class MemberSummary:
             monthly_savings_usd=number_field(doc, "monthly_savings_usd"),
             complete=doc.get("complete") is True,
             errors=int(number_field(doc, "errors", whole=True)),
-            warnings=tuple(bounded(w, 300) for w in warnings[:10]) if isinstance(warnings, list) else (),
+            warnings=tuple(bounded(w, 300) for w in warnings[:10] if isinstance(w, str))
+            if isinstance(warnings, list)
+            else (),
             open_finding_ids=frozenset(bounded(i, NAME_MAX) for i in ids)
             if doc.get("open_finding_ids_complete") is True
             else None,
@@ -273,15 +304,25 @@ def receive_announcement(
 
 
 def parse_announcement(detail: Mapping[str, Any]) -> tuple[Reason, Finding]:
-    """A member's finding event detail ({"reason", **finding}). Raises OrgEventError naming the problem."""
+    """A member's finding event detail ({"reason", **finding}), strictly: every field of its type, finite
+    numbers within bounds, the evidence its kind's schema (sagewatch.evidence), an endpoint name SageMaker
+    would accept, one announcement's size. Raises OrgEventError naming the problem."""
+    try:
+        size = len(json.dumps(detail, allow_nan=False))
+    except (TypeError, ValueError):
+        raise OrgEventError("the finding is not plain JSON (a number that is not finite?)") from None
+    if size > ANNOUNCEMENT_MAX_BYTES:
+        raise OrgEventError(f"the finding is {size:,} bytes; one announcement is at most {ANNOUNCEMENT_MAX_BYTES:,}")
     try:
         reason = Reason(str(detail.get("reason")))
     except ValueError:
         raise OrgEventError(f"unknown reason {bounded(repr(detail.get('reason')), 40)}") from None
     try:
         finding = Finding.from_dict(detail)
+        evidence.check(finding.kind, finding.evidence)
+        fields.text(detail.get("endpoint"), "endpoint", pattern=SAGEMAKER_NAME)
     except (KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise OrgEventError(f"not a sagewatch finding: {bounded(repr(exc), 200)}") from None
+        raise OrgEventError(f"not a sagewatch finding: {bounded(str(exc), 200)}") from None
     return reason, finding
 
 
@@ -299,6 +340,28 @@ def stale_findings(findings: Iterable[OrgFinding], member: Member) -> list[OrgFi
         and f.finding.id not in ids
         and f.updated_at < member.summary.scanned_at
     ]
+
+
+@dataclass(frozen=True)
+class HeldAlerts:
+    """Alerts of one member in one hour held back over the per-member limit (the digest tells how many)."""
+
+    account: str
+    region: str
+    hour: str  # YYYY-MM-DDTHH (UTC)
+    count: int  # not yet told by a digest
+    total: int  # held that hour in all
+
+
+def central_links(region: str, endpoint: str | None, job: str | None) -> dict[str, str]:
+    """Console links for a forwarded alert, built here from what the envelope (the region) and SageMaker's
+    name rules vouch for: a member's own links are never passed on (they could point anywhere)."""
+    links = {}
+    if job and SAGEMAKER_NAME.fullmatch(job):
+        links["processing_job"] = console_url(region, f"processing-jobs/{job}")
+    if endpoint and SAGEMAKER_NAME.fullmatch(endpoint):
+        links["endpoint"] = console_url(region, f"endpoints/{endpoint}")
+    return links
 
 
 # --- when the digest is due -------------------------------------------------------------------------------
@@ -386,6 +449,8 @@ class OrgDigest:
     part: tuple[int, int] = (1, 1)
     organization: str | None = None
     unlisted: int = 0  # members with nothing new left out of this part (large organizations)
+    skipped: tuple[str, ...] = ()  # records left out: "key: why" (they could not be read or rendered)
+    held: tuple[HeldAlerts, ...] = ()  # alerts held back over the per-member hourly limit
 
     def count(self, reason: Reason) -> int:
         return sum(1 for a in self.announcements if a.announcement.reason is reason)

@@ -431,6 +431,10 @@ class OrgSettings:
     longest_minutes: int = 60  # ...but never longer than this after the first news
     organization_id: str | None = None
     idempotency_table: str | None = None  # the aggregator's (each forwarded event handled once)
+    # what one member can make the central account do: alerts sent an hour (the rest summarised in the
+    # digest), and finding records kept (a member's fleet with more open findings is not a real one)
+    alerts_per_member_hour: int = 30
+    records_per_member: int = 5000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OrgSettings:
@@ -454,4 +458,6 @@ class OrgSettings:
             longest_minutes=longest,
             organization_id=org or None,
             idempotency_table=env.get("SAGEWATCH_IDEMPOTENCY_TABLE", "").strip() or None,
+            alerts_per_member_hour=_count(env, "SAGEWATCH_ALERTS_PER_MEMBER_HOUR", default=30, most=10_000),
+            records_per_member=_count(env, "SAGEWATCH_RECORDS_PER_MEMBER", default=5000, most=100_000),
         )

@@ -3,7 +3,7 @@ organization's weekly cost report."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -13,6 +13,7 @@ from sagewatch.lifecycle import Reason
 from sagewatch.notify import OrgCostNotice, RemediationNotice
 from sagewatch.notify import alert as alerts
 from sagewatch.notify.core import bounded_tree
+from sagewatch.notify.org import unrenderable
 from sagewatch.org import (
     ALERT_DETAIL_TYPE,
     COST_SUMMARY_DETAIL_TYPE,
@@ -20,15 +21,18 @@ from sagewatch.org import (
     REMEDIATION_DETAIL_TYPE,
     SCAN_SUMMARY_DETAIL_TYPE,
     Debounce,
+    HeldAlerts,
     Member,
     MemberSummary,
     OrgEventError,
     OrgFinding,
     Origin,
+    central_links,
     expired,
     org_digest,
     parse_announcement,
     receive_announcement,
+    recent,
     silence_news,
     stale_findings,
 )
@@ -60,6 +64,12 @@ class OrgStorage(Protocol):
     def put_name(self, account: str, name: str, now: datetime) -> None: ...
     def delete_finding(self, key: str) -> None: ...
     def settle(self, findings: Iterable[OrgFinding], members: Iterable[tuple[Member, Member]]) -> int: ...
+    def take_record(self, member_key: str, limit: int) -> bool: ...
+    def release_record(self, member_key: str) -> None: ...
+    def recount_records(self, member_key: str, count: int) -> None: ...
+    def take_alert(self, member_key: str, now: datetime, limit: int) -> bool: ...
+    def told_held(self, held: Iterable[HeldAlerts]) -> None: ...
+    def forget(self, raw_key: str) -> None: ...
 
 
 class NameSource(Protocol):
@@ -77,6 +87,8 @@ class OrgDependencies:
     store: OrgStorage
     publisher: Notifier
     names: NameSource
+    alerts_per_member_hour: int = 30  # OrgSettings: the rest are held and summarised in the digest
+    records_per_member: int = 5000
 
 
 def ingest(event: OrgEvent, deps: OrgDependencies) -> dict[str, Any]:
@@ -87,33 +99,53 @@ def ingest(event: OrgEvent, deps: OrgDependencies) -> dict[str, Any]:
     origin = event.origin
     base = {"account": origin.account, "region": origin.region, "detail_type": event.detail_type}
     if event.detail_type == FINDING_DETAIL_TYPE:
-        reason, finding = parse_announcement(detail)
-        key = f"{origin.key}#{finding.id}"
-        record = receive_announcement(deps.store.finding(key), origin, reason, finding, None)
-        if record is None:
-            deps.store.delete_finding(key)
-        else:
-            deps.store.put_finding(record)
-        return {**base, "status": "kept", "reason": reason.value, "finding": finding.id}
+        return {**base, **_take_finding(origin, detail, deps)}
     if event.detail_type == SCAN_SUMMARY_DETAIL_TYPE:
-        return {**base, **_take_summary(origin, MemberSummary.from_detail(detail), deps)}
+        summary = MemberSummary.from_detail(detail, now=origin.received_at)
+        return {**base, **_take_summary(origin, summary, deps)}
     if event.detail_type == COST_SUMMARY_DETAIL_TYPE:
-        deps.store.put_cost(MemberCost.from_detail(origin.account, origin.region, detail))
+        cost = MemberCost.from_detail(origin.account, origin.region, detail)
+        recent(cost.end, "period.end", origin.received_at)
+        deps.store.put_cost(cost)
         return {**base, "status": "kept"}
     if event.detail_type == ALERT_DETAIL_TYPE:
         try:
             alert = alerts.from_document(detail)
         except ValueError as exc:
             raise OrgEventError(str(exc)) from None
-        ids = deps.publisher.publish(replace(alert, account=origin.account, region=origin.region))
+        # the member's links are dropped: the central account builds its own from what it can vouch for
+        links = central_links(origin.region, alert.endpoint, alert.job)
+        if not deps.store.take_alert(origin.key, origin.received_at, deps.alerts_per_member_hour):
+            return {**base, "status": "held", "limit_per_hour": deps.alerts_per_member_hour}
+        ids = deps.publisher.publish(replace(alert, account=origin.account, region=origin.region, links=links))
         return {**base, "status": "sent", "message_ids": ids}
     if event.detail_type == REMEDIATION_DETAIL_TYPE:
         try:
             notice = RemediationNotice.from_document({**detail, "account": origin.account, "region": origin.region})
         except ValueError as exc:
             raise OrgEventError(str(exc)) from None
+        if not deps.store.take_alert(origin.key, origin.received_at, deps.alerts_per_member_hour):
+            return {**base, "status": "held", "limit_per_hour": deps.alerts_per_member_hour}
         return {**base, "status": "sent", "message_ids": deps.publisher.publish(notice)}
     raise OrgEventError(f"detail type {event.detail_type[:80]!r} is not one sagewatch members send")
+
+
+def _take_finding(origin: Origin, detail: Mapping[str, Any], deps: OrgDependencies) -> dict[str, Any]:
+    reason, finding = parse_announcement(detail)
+    key = f"{origin.key}#{finding.id}"
+    existing = deps.store.finding(key)
+    record = receive_announcement(existing, origin, reason, finding, None)
+    if record is None:
+        deps.store.delete_finding(key)
+        if existing is not None:
+            deps.store.release_record(origin.key)
+    else:
+        if existing is None and not deps.store.take_record(origin.key, deps.records_per_member):
+            raise OrgEventError(
+                f"the member already has {deps.records_per_member} finding records (the most one member may keep)"
+            )
+        deps.store.put_finding(record)
+    return {"status": "kept", "reason": reason.value, "finding": finding.id}
 
 
 def _take_summary(origin: Origin, summary: MemberSummary, deps: OrgDependencies) -> dict[str, Any]:
@@ -126,15 +158,24 @@ def _take_summary(origin: Origin, summary: MemberSummary, deps: OrgDependencies)
             return {"status": "stale", "scanned_at": summary.scanned_at.isoformat()}
     deps.store.put_member(member)
     # Findings the member's complete scan no longer has, and never said resolved (snoozed, or an event lost)
-    closed = stale_findings(deps.store.load(origin.received_at).findings, member)
+    findings = deps.store.load(origin.received_at).findings
+    closed = stale_findings(findings, member)
     for f in closed:
         deps.store.delete_finding(f.key)
+    kept = sum(1 for f in findings if (f.account, f.region) == (origin.account, origin.region)) - len(closed)
+    deps.store.recount_records(origin.key, kept)
     return {"status": "kept", "closed_silently": len(closed)}
 
 
-def digest_tick(settings: OrgSettings, deps: OrgDependencies, now: datetime) -> dict[str, Any]:
+def digest_tick(
+    settings: OrgSettings,
+    deps: OrgDependencies,
+    now: datetime,
+    observe: Callable[[Mapping[str, Any]], None] = lambda _: None,
+) -> dict[str, Any]:
     """Every few minutes: is a digest due (members done reporting, or a member's silence to tell)? Then send
-    one, and settle what it said. Always returns how many members are silent (the handler's metric)."""
+    one, and settle what it said. `observe` gets the organization's figures (silent members first of all)
+    before anything is rendered: a record that breaks rendering must not hide a silent member."""
     state = deps.store.load(now)
     gone = {m.key for m in expired(state.members.values(), now)}
     members = [m for k, m in state.members.items() if k not in gone]
@@ -150,24 +191,39 @@ def digest_tick(settings: OrgSettings, deps: OrgDependencies, now: datetime) -> 
         "members": len(members),
         "silent_members": silent,
         "pending": len(pending),
-        "unreadable_records": state.unreadable,
+        "unreadable_records": len(state.unreadable),
+        "held_alerts": sum(h.count for h in state.held),
         # the organization's figures, for the central dashboard (the members' last scans)
         "fleet_monthly_cost_usd": round(sum(m.summary.fleet_monthly_cost_usd for m in members), 2),
         "monthly_savings_usd": round(sum(m.summary.monthly_savings_usd for m in members), 2),
         "findings_by_kind": kinds,
     }
+    observe(result)
     if not (news or debounce.due([f.updated_at for f in pending], now)):
         return {**result, "status": "waiting"}
+    # Each record is rendered on its own first: one that cannot be is left out, named and dropped.
+    skipped = [(f, problem) for f in pending if (problem := unrenderable(f, now))]
+    for f, _ in skipped:
+        deps.store.delete_finding(f.key)
+    for key in state.unreadable:
+        deps.store.forget(key)  # named once in this digest, not in every one after
+    bad = {f.key for f, _ in skipped}
+    pending = [f for f in pending if f.key not in bad]
     names = dict(state.names)
     found = deps.names.lookup({m.account for m in members} | {f.account for f in pending}, names)
     for account, name in found.items():
         deps.store.put_name(account, name, now)
     names |= found
     digest = org_digest(members, pending, news, now=now, names=names, organization=settings.organization_id)
+    left_out = tuple(f"{f.key}: {problem}" for f, problem in skipped) + tuple(
+        f"{key}: could not be read back" for key in state.unreadable
+    )
+    digest = replace(digest, skipped=left_out, held=tuple(state.held))
     ids = deps.publisher.publish(digest)
     marked = [(m, replace(m, silent_announced_at=now)) for m in news.silent + news.reminded]
     marked += [(m, replace(m, silent_announced_at=None)) for m in news.back]
     raced = deps.store.settle(pending, marked)
+    deps.store.told_held(state.held)
     return {
         **result,
         "status": "sent",
@@ -175,6 +231,7 @@ def digest_tick(settings: OrgSettings, deps: OrgDependencies, now: datetime) -> 
         "announced": {r.value: digest.count(r) for r in Reason},
         "silence": {"new": len(news.silent), "reminder": len(news.reminded), "back": len(news.back)},
         "changed_while_sending": raced,
+        "skipped_records": list(left_out)[:50],
         "account_names_problem": deps.names.problem,
     }
 

@@ -5,6 +5,9 @@ their weekly cost summaries and the account names Organizations gave. One item p
     finding#ACCOUNT#REGION#ID       an announced finding, open or waiting for the digest to say resolved
     cost#ACCOUNT#REGION#END         a weekly cost summary (expires after 60 days)
     name#ACCOUNT                    the account's name (expires after 7 days, then asked again)
+    records#ACCOUNT#REGION          how many finding records the member has (`n`; bounded per member)
+    alerts#ACCOUNT#REGION#HOUR      alerts the member sent that hour (`sent`), held back over the limit
+                                    (`held`) and how many of those a digest has told (`told`); 3 days
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sagewatch.formats import iso_z
 from sagewatch.org import (
     FINDING_RETENTION,
     MEMBER_RETENTION,
+    HeldAlerts,
     Member,
     OrgFinding,
     finding_from_doc,
@@ -40,6 +44,7 @@ def _version_of_member(m: Member) -> str:
 
 COST_RETENTION = timedelta(days=60)
 NAME_RETENTION = timedelta(days=7)
+ALERT_COUNT_RETENTION = timedelta(days=3)
 
 
 @dataclass
@@ -48,7 +53,12 @@ class OrgState:
     findings: list[OrgFinding] = field(default_factory=list)
     costs: list[MemberCost] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
-    unreadable: int = 0  # items that could not be read back (kept; logged by the caller)
+    unreadable: list[str] = field(default_factory=list)  # keys of items that could not be read back
+    held: list[HeldAlerts] = field(default_factory=list)  # alerts held back that no digest has told yet
+
+
+def _conditional_failed(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class OrgStore:
@@ -66,11 +76,22 @@ class OrgStore:
                 expires = int(item.get("expires_at", {}).get("N", "0"))
                 if expires and expires < now.timestamp():
                     continue  # expired, not yet deleted by TTL (that takes up to days)
+                key = str(item.get("id", {}).get("S", "?"))
                 try:
-                    self._read(item["id"]["S"], json.loads(item["doc"]["S"]), state)
+                    if key.startswith("alerts#"):
+                        self._read_alert_count(key, item, state)
+                    elif not key.startswith("records#"):
+                        self._read(key, json.loads(item["doc"]["S"]), state)
                 except (KeyError, TypeError, ValueError):
-                    state.unreadable += 1
+                    state.unreadable.append(key[:300])
         return state
+
+    @staticmethod
+    def _read_alert_count(key: str, item: Mapping[str, Any], state: OrgState) -> None:
+        _, account, region, hour = key.split("#", 3)
+        held, told = (int(item.get(a, {}).get("N", "0")) for a in ("held", "told"))
+        if held > told:
+            state.held.append(HeldAlerts(account, region, hour, held - told, held))
 
     @staticmethod
     def _read(key: str, doc: Mapping[str, Any], state: OrgState) -> None:
@@ -151,7 +172,7 @@ class OrgStore:
                 else:
                     self.client.delete_item(Key=body, **condition)
             except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                if not _conditional_failed(exc):
                     raise
                 raced += 1
         return raced
@@ -165,3 +186,74 @@ class OrgStore:
 
     def delete_finding(self, key: str) -> None:
         self.client.delete_item(TableName=self.table, Key={"id": {"S": f"finding#{key}"}})
+
+    def forget(self, raw_key: str) -> None:
+        """An item that could not be read back (named in a digest once)."""
+        self.client.delete_item(TableName=self.table, Key={"id": {"S": raw_key}})
+
+    # --- what one member may cost the central account ---
+
+    def _add(self, key: str, attribute: str, by: int, condition: str | None, values: Mapping[str, Any]) -> bool:
+        """Atomically add `by` to a counter; False when `condition` does not hold (nothing added)."""
+        args: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"id": {"S": key}},
+            "UpdateExpression": f"ADD {attribute} :by",
+            "ExpressionAttributeValues": {":by": {"N": str(by)}, **values},
+        }
+        if condition:
+            args["ConditionExpression"] = condition
+        try:
+            self.client.update_item(**args)
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
+    def take_record(self, member_key: str, limit: int) -> bool:
+        """One more finding record for the member, if it has fewer than `limit`."""
+        condition = "attribute_not_exists(n) OR n < :max"
+        return self._add(f"records#{member_key}", "n", 1, condition, {":max": {"N": str(limit)}})
+
+    def release_record(self, member_key: str) -> None:
+        self._add(f"records#{member_key}", "n", -1, "n > :zero", {":zero": {"N": "0"}})
+
+    def recount_records(self, member_key: str, count: int) -> None:
+        """The member's true count (a summary loads them all): records expired by TTL are given back."""
+        self.client.put_item(TableName=self.table, Item={"id": {"S": f"records#{member_key}"}, "n": {"N": str(count)}})
+
+    def take_alert(self, member_key: str, now: datetime, limit: int) -> bool:
+        """One more alert the member may send this hour; False (and counted as held) beyond `limit`."""
+        key = f"alerts#{member_key}#{now:%Y-%m-%dT%H}"
+        expires = {":exp": {"N": str(int((now + ALERT_COUNT_RETENTION).timestamp()))}}
+        args: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"id": {"S": key}},
+            "UpdateExpression": "ADD sent :one SET expires_at = :exp",
+            "ConditionExpression": "attribute_not_exists(sent) OR sent < :max",
+            "ExpressionAttributeValues": {":one": {"N": "1"}, ":max": {"N": str(limit)}, **expires},
+        }
+        try:
+            self.client.update_item(**args)
+            return True
+        except ClientError as exc:
+            if not _conditional_failed(exc):
+                raise
+        self.client.update_item(
+            TableName=self.table,
+            Key={"id": {"S": key}},
+            UpdateExpression="ADD held :one SET expires_at = :exp",
+            ExpressionAttributeValues={":one": {"N": "1"}, **expires},
+        )
+        return False
+
+    def told_held(self, held: Iterable[HeldAlerts]) -> None:
+        """After a digest told of held alerts: what it told is not told again."""
+        for h in held:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"id": {"S": f"alerts#{h.account}#{h.region}#{h.hour}"}},
+                UpdateExpression="SET told = :told",
+                ExpressionAttributeValues={":told": {"N": str(h.total)}},
+            )

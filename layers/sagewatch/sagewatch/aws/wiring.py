@@ -141,6 +141,8 @@ def org_dependencies(settings: OrgSettings, clients: Clients) -> OrgDependencies
         store=OrgStore(clients.dynamodb(), settings.org_table),
         publisher=TopicPublisher(clients.sns(), n.topic_arn, chatbot=n.chatbot),
         names=AccountNames(clients.organizations()),
+        alerts_per_member_hour=settings.alerts_per_member_hour,
+        records_per_member=settings.records_per_member,
     )
 
 

@@ -4,6 +4,7 @@ it is bounded and escaped here like any other data."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -25,7 +26,15 @@ from sagewatch.notify.core import (
 )
 from sagewatch.notify.digest import announcement_from, evidence_sentence, size
 from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SNS_MAX_BYTES, chat, code
-from sagewatch.org import ORG_DIGEST_SCHEMA, MemberLine, OrgAnnouncement, OrgDigest
+from sagewatch.org import (
+    ORG_DIGEST_SCHEMA,
+    MemberLine,
+    OrgAnnouncement,
+    OrgDigest,
+    OrgFinding,
+    SilenceNews,
+    org_digest,
+)
 from sagewatch.owners import describe
 
 _REASONS = (Reason.NEW, Reason.CHANGED, Reason.REMINDER, Reason.RESOLVED)
@@ -109,12 +118,41 @@ def render_email(d: OrgDigest) -> str:
             lines.append("  nothing new")
     if d.unlisted:
         lines += ["", f"{d.unlisted} other members reported nothing new."]
+    lines += _held_and_skipped(d)
     lines += [
         "",
         "Commands run in the member account (its credentials, its region). "
         "Silence an endpoint there: tag it sagewatch:snooze-until=YYYY-MM-DD.",
     ]
     return "\n".join(lines)
+
+
+def _held_and_skipped(d: OrgDigest) -> list[str]:
+    lines = []
+    if d.held:
+        lines += ["", "ALERTS HELD BACK (over the per-member hourly limit; see the member's own topic or logs)"]
+        lines += [f"  {h.account} / {h.region}: {h.count} alerts in the hour from {h.hour}:00 UTC" for h in d.held[:50]]
+    if d.skipped:
+        lines += ["", f"LEFT OUT ({len(d.skipped)} records that could not be read or rendered; dropped):"]
+        lines += [f"  {bounded(s, 400)}" for s in d.skipped[:20]]
+    return lines
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def unrenderable(f: OrgFinding, now: datetime) -> str | None:
+    """Why one stored record cannot be rendered in every form, or None: the digest renders each record on its
+    own first, so one bad record is left out and named instead of failing the whole digest."""
+    probe = org_digest([], [f], SilenceNews(), now=now, names={})
+    try:
+        render_slack(probe)
+        for message in sns_messages(probe, chatbot=True):
+            json.loads(message.message, parse_constant=_not_json)
+    except Exception as exc:  # anything: the record is data from another account
+        return bounded(f"{type(exc).__name__}: {exc}", 300)
+    return None
 
 
 def _member_doc(m: MemberLine) -> dict[str, Any]:
@@ -142,6 +180,10 @@ def render_json(d: OrgDigest) -> dict[str, Any]:
         "part": {"index": d.part[0], "of": d.part[1]},
         "totals": dict(d.totals),
         "unlisted_members": d.unlisted,
+        "skipped_records": list(d.skipped[:50]),
+        "held_alerts": [
+            {"account": h.account, "region": h.region, "hour": h.hour, "count": h.count} for h in d.held[:50]
+        ],
         "summary": {r.value: d.count(r) for r in Reason},
         "members": [_member_doc(m) for m in d.members],
         "announcements": [
@@ -232,6 +274,10 @@ def render_slack(d: OrgDigest) -> list[dict[str, Any]]:
         summary += "\n:rotating_light: silent: " + ", ".join(
             f"{chat(m.label, 80)}/{chat(m.region, 32)}" for m in d.silent[:20]
         )
+    if d.held:
+        summary += f"\n{sum(h.count for h in d.held)} alerts held back over the per-member hourly limit"
+    if d.skipped:
+        summary += f"\n{len(d.skipped)} records left out (unreadable; named in the email digest)"
     return paged_payloads(subject(d), summary, items)
 
 

@@ -1,0 +1,113 @@
+"""The evidence each finding kind carries, as a schema a forwarded finding is checked against (pure).
+
+The central account renders, sorts and sums what members send. `check(kind, evidence)` raises FieldError
+when a key that a kind's evidence is known to hold has the wrong type (peak_pct of strings, say); keys it
+does not know are allowed, as plain JSON only (a member on a newer version may add some; nothing renders
+them). Finding.from_dict has already required plain JSON with finite numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sagewatch import fields
+from sagewatch.models import Kind
+
+Check = Callable[[object, str], object]
+
+PCT_MAX = 100_000.0  # utilization is a percentage of a core or GPU times their count (p4d: 800%)
+
+
+def _number(value: object, key: str) -> object:
+    return fields.number(value, key, minimum=-fields.MONEY_MAX, optional=True)
+
+
+def _pct(value: object, key: str) -> object:
+    return fields.number(value, key, minimum=0, maximum=PCT_MAX, optional=True)
+
+
+def _text(value: object, key: str) -> object:
+    return fields.text(value, key, limit=1000, optional=True)
+
+
+def _names(value: object, key: str) -> object:
+    return fields.strings(value, key)
+
+
+def _pcts(value: object, key: str) -> object:
+    return fields.numbers_by_name(value, key, maximum=PCT_MAX, items=1000)  # per instance or GPU, too
+
+
+def _object(value: object, key: str) -> object:
+    return None if value is None else fields.mapping(value, key)
+
+
+def _objects(value: object, key: str) -> object:
+    if not isinstance(value, list) or len(value) > 50 or not all(isinstance(v, Mapping) for v in value):
+        raise fields.FieldError(f"{key} must be a list of at most 50 objects")
+    return value
+
+
+def _raw_peaks(value: object, key: str) -> object:
+    for k, v in fields.mapping(value, key).items():
+        _pct(v, f"{key}.{k}")
+    return value
+
+
+COMMON: dict[str, Check] = {
+    "window_start": _text,
+    "window_end": _text,
+    "note": _text,
+    "metric": _text,
+    "hours_observed": _number,
+    "invocations": _number,
+    "threshold_pct": _pct,
+    "autoscaling": _object,
+}
+
+SIZING: dict[str, Check] = {
+    "statistic": _text,
+    "peak_pct": _pcts,
+    "raw_peak": _raw_peaks,
+    "vcpu": _number,
+    "memory_gib": _number,
+    "accelerators": _number,
+    "target_pct": _pct,
+    "saturated": _pcts,
+    "alternatives": _objects,
+}
+
+BY_KIND: dict[Kind, dict[str, Check]] = {
+    Kind.IDLE: {
+        "idle_hours": _number,
+        "endpoint_age_hours": _number,
+        "idle_variants": _names,
+        "backlog_peak": _number,
+        "inference_components": _names,
+        "window_invocations": _number,
+        "provisioned_concurrency": _number,
+        "memory_mb": _number,
+        "provisioned_concurrency_usd_per_gb_second": _number,
+    },
+    Kind.OVERSIZED: SIZING,
+    Kind.SATURATED: SIZING,
+    Kind.ERRORS: {"error_rate_pct": _pct, "model_latency_ms_avg": _number},
+    Kind.IMBALANCED: {
+        "resource": _text,
+        "unit": _text,
+        "busiest": _text,
+        "busiest_pct": _pct,
+        "siblings_median_pct": _pct,
+        "per_unit_pct": _pcts,
+    },
+}
+
+
+def check(kind: Kind, evidence: Mapping[str, Any]) -> None:
+    """Raises FieldError naming the first known key of `kind`'s evidence whose value is not of its type."""
+    known = COMMON | BY_KIND.get(kind, {})
+    for key, value in evidence.items():
+        checker = known.get(key)
+        if checker is not None:
+            checker(value, f"evidence.{key}")
