@@ -303,16 +303,22 @@ def receive_announcement(
     )
 
 
-def parse_announcement(detail: Mapping[str, Any]) -> tuple[Reason, Finding]:
-    """A member's finding event detail ({"reason", **finding}), strictly: every field of its type, finite
-    numbers within bounds, the evidence its kind's schema (sagewatch.evidence), an endpoint name SageMaker
-    would accept, one announcement's size. Raises OrgEventError naming the problem."""
+def check_size(detail: Mapping[str, Any]) -> None:
+    """One announcement as it arrived (before any string in it is cut) is plain JSON of a bounded size."""
     try:
         size = len(json.dumps(detail, allow_nan=False))
     except (TypeError, ValueError):
         raise OrgEventError("the finding is not plain JSON (a number that is not finite?)") from None
     if size > ANNOUNCEMENT_MAX_BYTES:
         raise OrgEventError(f"the finding is {size:,} bytes; one announcement is at most {ANNOUNCEMENT_MAX_BYTES:,}")
+
+
+def parse_announcement(detail: Mapping[str, Any]) -> tuple[Reason, Finding]:
+    """A member's finding event detail ({"reason", **finding}), strictly: every field of its type, finite
+    numbers within bounds, the evidence its kind's schema (sagewatch.evidence), an endpoint name SageMaker
+    would accept, one announcement's size (check_size: the caller checks it before cutting strings, too).
+    Raises OrgEventError naming the problem."""
+    check_size(detail)
     try:
         reason = Reason(str(detail.get("reason")))
     except ValueError:

@@ -28,6 +28,7 @@ from sagewatch.org import (
     OrgFinding,
     Origin,
     central_links,
+    check_size,
     expired,
     org_digest,
     parse_announcement,
@@ -95,6 +96,8 @@ def ingest(event: OrgEvent, deps: OrgDependencies) -> dict[str, Any]:
     """One forwarded event. Alerts and remediation notices go out at once (with the member's account and
     region); findings, scan summaries and cost summaries are kept for the digest and the cost report.
     Raises OrgEventError (naming the problem) for anything a member would not send."""
+    if event.detail_type == FINDING_DETAIL_TYPE:
+        check_size(event.detail)  # as it arrived: a huge one is refused, not cut down and kept
     detail = bounded_tree(event.detail, DETAIL_TEXT_MAX, DETAIL_ITEMS_MAX)
     origin = event.origin
     base = {"account": origin.account, "region": origin.region, "detail_type": event.detail_type}
@@ -108,26 +111,27 @@ def ingest(event: OrgEvent, deps: OrgDependencies) -> dict[str, Any]:
         recent(cost.end, "period.end", origin.received_at)
         deps.store.put_cost(cost)
         return {**base, "status": "kept"}
-    if event.detail_type == ALERT_DETAIL_TYPE:
-        try:
-            alert = alerts.from_document(detail)
-        except ValueError as exc:
-            raise OrgEventError(str(exc)) from None
-        # the member's links are dropped: the central account builds its own from what it can vouch for
-        links = central_links(origin.region, alert.endpoint, alert.job)
-        if not deps.store.take_alert(origin.key, origin.received_at, deps.alerts_per_member_hour):
-            return {**base, "status": "held", "limit_per_hour": deps.alerts_per_member_hour}
-        ids = deps.publisher.publish(replace(alert, account=origin.account, region=origin.region, links=links))
-        return {**base, "status": "sent", "message_ids": ids}
-    if event.detail_type == REMEDIATION_DETAIL_TYPE:
-        try:
-            notice = RemediationNotice.from_document({**detail, "account": origin.account, "region": origin.region})
-        except ValueError as exc:
-            raise OrgEventError(str(exc)) from None
-        if not deps.store.take_alert(origin.key, origin.received_at, deps.alerts_per_member_hour):
-            return {**base, "status": "held", "limit_per_hour": deps.alerts_per_member_hour}
-        return {**base, "status": "sent", "message_ids": deps.publisher.publish(notice)}
+    if event.detail_type in (ALERT_DETAIL_TYPE, REMEDIATION_DETAIL_TYPE):
+        return {**base, **_send_at_once(event.detail_type, origin, detail, deps)}
     raise OrgEventError(f"detail type {event.detail_type[:80]!r} is not one sagewatch members send")
+
+
+def _send_at_once(detail_type: str, origin: Origin, detail: Mapping[str, Any], deps: OrgDependencies) -> dict[str, Any]:
+    """An alert or a remediation notice: to the central topic now, within the member's hourly allowance."""
+    notice: Any
+    try:
+        if detail_type == ALERT_DETAIL_TYPE:
+            alert = alerts.from_document(detail)
+            # the member's links are dropped: the central account builds its own from what it can vouch for
+            links = central_links(origin.region, alert.endpoint, alert.job)
+            notice = replace(alert, account=origin.account, region=origin.region, links=links)
+        else:
+            notice = RemediationNotice.from_document({**detail, "account": origin.account, "region": origin.region})
+    except ValueError as exc:
+        raise OrgEventError(str(exc)) from None
+    if not deps.store.take_alert(origin.key, origin.received_at, deps.alerts_per_member_hour):
+        return {"status": "held", "limit_per_hour": deps.alerts_per_member_hour}
+    return {"status": "sent", "message_ids": deps.publisher.publish(notice)}
 
 
 def _take_finding(origin: Origin, detail: Mapping[str, Any], deps: OrgDependencies) -> dict[str, Any]:
