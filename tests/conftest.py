@@ -142,6 +142,8 @@ def _remediation_function(sm, monkeypatch):
     s3, sns, sqs = (boto3.client(s, region_name=REGION) for s in ("s3", "sns", "sqs"))
     if BUCKET not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
         s3.create_bucket(Bucket=BUCKET)
+    # versioned, as the stack's bucket is: a snapshot's seal names the version it wrote
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
     topic = sns.create_topic(Name="sagewatch")["TopicArn"]
     queue, arn = watch_queue(sqs, "announcements")
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})

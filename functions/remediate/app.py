@@ -46,28 +46,28 @@ PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
 # Powertools' decorator is untyped; the function keeps its signature.
 @idempotent_function(data_keyword_argument="event", config=CONFIG, persistence_store=PERSISTENCE)  # type: ignore[untyped-decorator]
 def _run_once(
-    event: dict[str, Any], request: RemediationRequest, account: str, asker: dict[str, str | None]
+    event: dict[str, Any], request: RemediationRequest, account: str, asker: dict[str, Any]
 ) -> dict[str, Any]:
     """`request` is `event` validated; a refusal raises, so that its idempotency record is not kept."""
     return remediate(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG, asker))
 
 
-def requested_by(context: LambdaContext) -> dict[str, str | None]:
+def requested_by(context: LambdaContext) -> dict[str, Any]:
     """Who asked, as far as Lambda can tell: the caller's own claim in the client context (the CLI sends its
-    credentials' ARN), or the Cognito identity; Lambda itself does not name the invoking principal."""
+    credentials' ARN), or the Cognito identity; Lambda itself does not name the invoking principal. A claim
+    is labelled as one (verified false); the Lambda request id finds the invocation in CloudTrail and logs."""
+    known: dict[str, Any] = {"lambda_request_id": bounded(getattr(context, "aws_request_id", "") or "", 64) or None}
     custom = getattr(getattr(context, "client_context", None), "custom", None)
     claimed = custom.get("requested_by") if isinstance(custom, dict) else None
     if isinstance(claimed, str) and claimed.strip():
-        return {"principal": bounded(claimed.strip(), 2048), "source": "client-context"}
+        return {"principal": bounded(claimed.strip(), 2048), "source": "client-context", "verified": False, **known}
     identity = getattr(getattr(context, "identity", None), "cognito_identity_id", None)
     if isinstance(identity, str) and identity:
-        return {"principal": bounded(identity, 256), "source": "cognito"}
-    return {"principal": None, "source": None}
+        return {"principal": bounded(identity, 256), "source": "cognito", "verified": True, **known}
+    return {"principal": None, "source": None, "verified": False, **known}
 
 
-def _answer(
-    event: dict[str, Any], request: RemediationRequest, account: str, asker: dict[str, str | None]
-) -> dict[str, Any]:
+def _answer(event: dict[str, Any], request: RemediationRequest, account: str, asker: dict[str, Any]) -> dict[str, Any]:
     # Plans, and a real run missing its request_id (refused), are not remembered; real runs are, once.
     if request.dry_run or not request.request_id:
         return answer(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG, asker))

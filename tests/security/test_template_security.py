@@ -159,13 +159,18 @@ def test_the_central_bus_takes_sagewatch_events_from_the_organization_only() -> 
     assert statement["Effect"] == "Allow" and statement["Action"] == "events:PutEvents"
     assert statement["Principal"] == "*"  # any principal... only with the organization condition below
     conditions = statement["Condition"]
-    assert set(conditions) == {"StringEquals"}
+    assert set(conditions) == {"StringEquals", "ArnLike"}
     assert conditions["StringEquals"]["aws:PrincipalOrgID"] == {"Ref": "OrganizationId"}
+    # not any principal of the organization: only the members' forwarding roles, whose name the template fixes
+    assert conditions["ArnLike"]["aws:PrincipalArn"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::*:role/sagewatch-forward-*"
+    }
     assert conditions["StringEquals"]["events:source"] == "sagewatch"
     assert "CentralBusForwardRule" not in resources  # the central stack forwards nothing
     member = translate(role="member")["Resources"]
     pattern = member["CentralBusForwardRule"]["Properties"]["EventPattern"]
     assert set(pattern["detail-type"]) == set(conditions["StringEquals"]["events:detail-type"])
+    assert member["CentralBusForwardRole"]["Properties"]["RoleName"] == {"Fn::Sub": "sagewatch-forward-${AWS::Region}"}
     role_policy = member["CentralBusForwardRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"][0]
     assert role_policy == {"Effect": "Allow", "Action": "events:PutEvents", "Resource": {"Ref": "CentralEventBusArn"}}
     # no stack other than the central one may be left with an open bus: only the central role has a policy

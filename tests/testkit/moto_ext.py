@@ -61,7 +61,39 @@ def install() -> None:
     _keep_origin_across_buses()
     _add_lookup_events()
     _tags_of_what_is_missing()
+    _keep_execution_roles()
     _installed = True
+
+
+def _keep_execution_roles() -> None:
+    """moto 5.2 drops an endpoint config's ExecutionRoleArn (configs of inference-component endpoints name
+    one); SageMaker keeps it and DescribeEndpointConfig returns it. A restore checks it."""
+    create, describe = SageMakerResponse.create_endpoint_config, SageMakerModelBackend.describe_endpoint_config
+    delete = SageMakerResponse.delete_endpoint_config
+
+    def roles(backend: SageMakerModelBackend) -> dict[str, str]:
+        store: dict[str, str] = backend.__dict__.setdefault("_sagewatch_config_roles", {})
+        return store
+
+    def create_endpoint_config(self: SageMakerResponse) -> ActionResult:
+        result = create(self)
+        name, role = self._get_param("EndpointConfigName"), self._get_param("ExecutionRoleArn")
+        if role:
+            roles(self.sagemaker_backend)[name] = role
+        return result
+
+    def describe_endpoint_config(self: SageMakerModelBackend, name: str) -> Any:
+        response = describe(self, name)
+        role = roles(self).get(name)
+        return {**response, "ExecutionRoleArn": role} if role else response
+
+    def delete_endpoint_config(self: SageMakerResponse) -> Any:
+        roles(self.sagemaker_backend).pop(self._get_param("EndpointConfigName"), None)
+        return delete(self)
+
+    SageMakerResponse.create_endpoint_config = create_endpoint_config
+    SageMakerModelBackend.describe_endpoint_config = describe_endpoint_config
+    SageMakerResponse.delete_endpoint_config = delete_endpoint_config
 
 
 def _tags_of_what_is_missing() -> None:

@@ -46,6 +46,30 @@ class RemediationError(ValueError):
     """The request cannot be carried out as asked; nothing was changed. The message says why."""
 
 
+class PartialChangeError(RemediationError):
+    """An action stopped after it had changed something: what was done, and what is left. Unlike a refusal
+    it is audited and announced, and the answer is status `partial` with the snapshot to resume from."""
+
+    def __init__(self, message: str, done: list[str], left: list[str]):
+        super().__init__(message)
+        self.done = list(done)
+        self.left = list(left)
+
+
+@dataclass(frozen=True)
+class SnapshotRef:
+    """A snapshot as sagewatch took it: its key, the S3 version it wrote and the SHA-256 of its bytes. A
+    restore reads exactly that version and checks the digest: a snapshot planted or rewritten by anyone
+    else is refused."""
+
+    key: str
+    version_id: str | None
+    sha256: str
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"key": self.key, "version_id": self.version_id, "sha256": self.sha256}
+
+
 # Every string a request carries has a maximum length, checked before anything else (SageMaker's own limits
 # where it has them): an answer, an audit record or a notice can then never grow past its budget.
 INSTANCE_TYPE = r"^ml\.[a-z0-9-]+\.[a-z0-9]+$"

@@ -20,8 +20,10 @@ from sagewatch.remediation import (
     PROTECT_TAG,
     ActionPlan,
     LiveEndpoint,
+    PartialChangeError,
     RemediationError,
     RemediationRequest,
+    SnapshotRef,
     check_real_run,
     plan_action,
     restore_plan,
@@ -33,8 +35,8 @@ from sagewatch.usage import variant_usage
 
 class RemediationActor(Protocol):
     def read(self, endpoint: str) -> LiveEndpoint | None: ...
-    def snapshot(self, live: LiveEndpoint, now: datetime) -> str: ...
-    def load_snapshot(self, key: str) -> dict[str, Any]: ...
+    def snapshot(self, live: LiveEndpoint, now: datetime) -> SnapshotRef: ...
+    def load_snapshot(self, key: str) -> tuple[dict[str, Any], SnapshotRef]: ...
     def audit(self, record: dict[str, Any], now: datetime) -> str: ...
     def delete(self, live: LiveEndpoint) -> list[str]: ...
     def restore(self, snapshot: dict[str, Any]) -> list[str]: ...
@@ -53,8 +55,9 @@ class RemediationDependencies:
     catalog: Catalog
     thresholds: Thresholds
     account: str | None
-    # who asked: {"principal": ARN, "source": "credentials" | "client-context"} (the audit record and notice)
-    requested_by: Mapping[str, str | None] | None = None
+    # who asked: {"principal": ARN, "source": "credentials" | "client-context" | "cognito", "verified": bool,
+    # "lambda_request_id"} (the audit record and notice); a client-context principal is the caller's claim
+    requested_by: Mapping[str, Any] | None = None
 
 
 def recent_invocations(
@@ -82,17 +85,16 @@ def _execute(
     snapshot: dict[str, Any] | None,
     the_plan: ActionPlan,
     actor: RemediationActor,
-    now: datetime,
-) -> tuple[list[str], str | None]:
-    """Carry out a checked plan; returns what was done and the snapshot key (delete only)."""
-    if snapshot is not None:
-        return actor.restore(snapshot), None
+) -> list[str]:
+    """Carry out a checked plan; what was done. Raises PartialChangeError when it stopped half way."""
+    if request.action == "restore-endpoint":
+        assert snapshot is not None
+        return actor.restore(snapshot)
     if live is None:
         raise RemediationError(f"endpoint {request.endpoint} does not exist")
     if request.action == "delete-endpoint":
-        key = actor.snapshot(live, now)  # first: nothing is deleted unless it can be recreated
-        return actor.delete(live), key
-    return _act_on_variant(request, live, the_plan, actor), None
+        return actor.delete(live)
+    return _act_on_variant(request, live, the_plan, actor)
 
 
 def _act_on_variant(
@@ -112,31 +114,41 @@ def _act_on_variant(
     return actor.scale_to_zero(live.name, variant, int(the_plan.before[variant]["instance_count"]))
 
 
+def _snapshot_for(
+    request: RemediationRequest, actor: RemediationActor
+) -> tuple[dict[str, Any] | None, SnapshotRef | None]:
+    """The sealed snapshot a restore brings back, or a delete resumes from (request.snapshot); verified."""
+    if not request.snapshot or request.action not in ("restore-endpoint", "delete-endpoint"):
+        return None, None
+    doc, ref = actor.load_snapshot(request.snapshot)
+    name = (doc.get("endpoint") or {}).get("EndpointName")
+    if name != request.endpoint:
+        raise RemediationError(f"snapshot {request.snapshot} is of endpoint {name}, not {request.endpoint}")
+    return doc, ref
+
+
 def remediate(
     request: RemediationRequest, deps: RemediationDependencies, now: datetime | None = None
 ) -> dict[str, Any]:
     """Plan (dry run) or carry out one action on one endpoint. Raises RemediationError, having changed
-    nothing, when the request is refused."""
+    nothing, when the request is refused; once something has changed, every outcome is audited, announced
+    and answered (status done or partial)."""
     now = now or datetime.now(UTC)
     live = deps.actor.read(request.endpoint)
-    snapshot = deps.actor.load_snapshot(request.snapshot or "") if request.action == "restore-endpoint" else None
-    if live is None and snapshot is None:
+    snapshot, sealed = _snapshot_for(request, deps.actor)
+    restoring = snapshot if request.action == "restore-endpoint" else None
+    if live is None and restoring is None:
         if request.action == "delete-endpoint":  # asked to delete what is gone: done
             return {"status": "already-deleted", "dry_run": request.dry_run, "endpoint": request.endpoint}
         raise RemediationError(f"endpoint {request.endpoint} does not exist in this account and region")
     if live is not None and live.protected:
         raise RemediationError(f"endpoint {live.name} is tagged {PROTECT_TAG}=true: sagewatch will not change it")
-    if snapshot is not None:
-        the_plan = restore_plan(request, live, snapshot, deps.catalog)
+    if restoring is not None:
+        the_plan = restore_plan(request, live, restoring, deps.catalog)
     else:
         assert live is not None
         the_plan = plan_action(request, live, deps.catalog, now)
-    stale: list[str] = []
-    if live is not None and request.expect is not None:
-        invocations = recent_invocations(live, deps, now, request.variant) if request.expect.idle else None
-        if request.expect.idle and invocations is None:
-            stale.append("CloudWatch could not confirm it is still idle")
-        stale += stale_reasons(request, live, invocations=invocations)
+    stale = _stale(request, live, deps, now)
     result: dict[str, Any] = {"dry_run": request.dry_run, "plan": the_plan.to_dict(), "stale": stale}
     if request.dry_run:
         result["status"] = "planned"
@@ -145,31 +157,78 @@ def remediate(
             result["to_execute"] += ", allow_accelerator_change true and force true (the accelerator changes)"
         return result
     check_real_run(request, live, stale, the_plan)
-    done, snapshot_key = _execute(request, live, snapshot, the_plan, deps.actor, now)
-    raw_tags = live.tags if live is not None else (snapshot or {}).get("tags") or {}
+    if request.action == "delete-endpoint" and sealed is None:
+        assert live is not None
+        sealed = deps.actor.snapshot(live, now)  # first: nothing is deleted unless it can be recreated
+    return {**result, **_carry_out(request, live, restoring, sealed, the_plan, stale, deps, now)}
+
+
+def _stale(
+    request: RemediationRequest, live: LiveEndpoint | None, deps: RemediationDependencies, now: datetime
+) -> list[str]:
+    """How the endpoint differs from what the request expects (the finding saw); empty when nothing is expected."""
+    if live is None or request.expect is None:
+        return []
+    stale: list[str] = []
+    invocations = recent_invocations(live, deps, now, request.variant) if request.expect.idle else None
+    if request.expect.idle and invocations is None:
+        stale.append("CloudWatch could not confirm it is still idle")
+    return stale + stale_reasons(request, live, invocations=invocations)
+
+
+def _carry_out(
+    request: RemediationRequest,
+    live: LiveEndpoint | None,
+    restoring: dict[str, Any] | None,
+    sealed: SnapshotRef | None,
+    the_plan: ActionPlan,
+    stale: list[str],
+    deps: RemediationDependencies,
+    now: datetime,
+) -> dict[str, Any]:
+    """Act, then audit and announce whatever happened: done, or partial (what was done and what is left)."""
+    left: list[str] = []
+    try:
+        done, status = _execute(request, live, restoring, the_plan, deps.actor), "done"
+    except PartialChangeError as exc:
+        done, left, status = exc.done, [*exc.left, f"why it stopped: {exc}"], "partial"
+    raw_tags = live.tags if live is not None else (restoring or {}).get("tags") or {}
     tags = {bounded(k, 128): bounded(v, 256) for k, v in list(dict(raw_tags).items())[:50]}
     record = {
         "schema": REMEDIATION_SCHEMA,
         "account": deps.account,
-        "requested_by": dict(deps.requested_by or {"principal": None, "source": None}),
+        "status": status,
+        "requested_by": dict(deps.requested_by or {"principal": None, "source": None, "verified": False}),
         "owner": from_tags(tags).to_dict(),  # the notice goes to the endpoint's route too (sagewatch.routing)
         "tags": tags,
         "executed_at": now.isoformat(),
         "request": request.model_dump(mode="json"),
         "plan": the_plan.to_dict(),
         "done": done,
-        "snapshot": snapshot_key,
+        "left": left,
+        "snapshot": sealed.key if sealed and request.action == "delete-endpoint" else None,
+        "snapshot_version_id": sealed.version_id if sealed else None,
+        "snapshot_sha256": sealed.sha256 if sealed else None,
         "forced_over": stale if request.force else [],
     }
     warnings = _record_and_tell(record, deps, now)
-    return {
-        **result,
-        "status": "done",
+    answer: dict[str, Any] = {
+        "status": status,
         "done": done,
-        "snapshot": snapshot_key,
+        "snapshot": record["snapshot"],
+        "snapshot_version_id": record["snapshot_version_id"],
+        "snapshot_sha256": record["snapshot_sha256"],
         "audit": record.get("audit"),
         "warnings": warnings,
     }
+    if status == "partial":
+        answer["left"] = left
+        if request.action == "delete-endpoint" and sealed is not None:
+            answer["resume"] = (
+                f"run delete-endpoint again with snapshot {sealed.key!r} and a new request_id: it resumes from this "
+                "snapshot (a new one would miss what was already deleted)"
+            )
+    return answer
 
 
 AUDIT_ATTEMPTS = 3

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from sagewatch.aws.clients import error_code, error_message, is_not_found
 from sagewatch.inventory import tags_to_dict
-from sagewatch.remediation import LiveEndpoint, RemediationError, restore_config
+from sagewatch.remediation import LiveEndpoint, PartialChangeError, RemediationError, SnapshotRef, restore_config
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
@@ -35,6 +37,32 @@ def _copies(runtime: dict[str, Any]) -> int:
 
 def _json(doc: Any) -> bytes:
     return json.dumps(doc, default=str, indent=1).encode()
+
+
+class _Progress(list[str]):
+    """The steps an action has done so far. An error after the first one is a PartialChangeError (what was done,
+    what is left), never a refusal that says nothing was changed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.left: list[str] = []
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        if exc is None or not self:
+            return
+        if isinstance(exc, PartialChangeError):
+            raise PartialChangeError(str(exc), [*self, *exc.done], exc.left or self.left) from exc
+        reason = str(exc) if isinstance(exc, RemediationError) else f"{type(exc).__name__}: {str(exc)[:300]}"
+        raise PartialChangeError(f"stopped after {len(self)} steps: {reason}", list(self), self.left) from exc
+
+
+def _seal_key(snapshot_key: str) -> str:
+    """Where the digest of a snapshot is kept: under seals/, which (like snapshots/ and audit/) only the
+    remediation role may write (the stack bucket's policy)."""
+    return f"seals/{snapshot_key}"
 
 
 @dataclass(frozen=True)
@@ -120,7 +148,9 @@ class RemediationTarget:
         return self.bucket
 
     # --- snapshots and audit -------------------------------------------------------------------
-    def snapshot(self, live: LiveEndpoint, now: datetime) -> str:
+    def snapshot(self, live: LiveEndpoint, now: datetime) -> SnapshotRef:
+        """Everything needed to recreate the endpoint, written once; its version id and SHA-256 are sealed
+        beside the audit records (the bucket policy lets only the remediation role write either)."""
         key = f"snapshots/{live.name}/{now:%Y%m%dT%H%M%SZ}.json"
         doc = {
             "schema": SNAPSHOT_SCHEMA,
@@ -132,21 +162,49 @@ class RemediationTarget:
             "scalable_targets": live.scalable_targets,
             "scaling_policies": live.scaling_policies,
         }
-        self.s3.put_object(Bucket=self._bucket(), Key=key, Body=_json(doc), ContentType="application/json")
-        return key
+        body = _json(doc)
+        put = self.s3.put_object(Bucket=self._bucket(), Key=key, Body=body, ContentType="application/json")
+        ref = SnapshotRef(key, put.get("VersionId"), hashlib.sha256(body).hexdigest())
+        self.s3.put_object(
+            Bucket=self._bucket(), Key=_seal_key(key), Body=_json(ref.to_dict()), ContentType="application/json"
+        )
+        return ref
 
-    def load_snapshot(self, key: str) -> dict[str, Any]:
+    def load_snapshot(self, key: str) -> tuple[dict[str, Any], SnapshotRef]:
+        """The snapshot sagewatch took under `key`, exactly as it wrote it: the sealed version, whose SHA-256
+        matches the seal. A snapshot without a seal, of another version or other bytes is refused."""
+        if not key.startswith("snapshots/") or ".." in key:
+            raise RemediationError(f"snapshot {key} is not a key under snapshots/ (the key a delete printed)")
         try:
-            body = self.s3.get_object(Bucket=self._bucket(), Key=key)["Body"].read()
+            seal = json.loads(self.s3.get_object(Bucket=self._bucket(), Key=_seal_key(key))["Body"].read())
+            ref = SnapshotRef(str(seal["key"]), seal.get("version_id"), str(seal["sha256"]))
+        except ClientError as exc:
+            raise RemediationError(
+                f"snapshot {key} has no seal ({_seal_key(key)}: {error_code(exc)}): sagewatch did not take it, "
+                "so it will not restore it"
+            ) from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise RemediationError(f"the seal of snapshot {key} is not one sagewatch wrote") from exc
+        if ref.key != key:
+            raise RemediationError(f"the seal of snapshot {key} names another snapshot ({ref.key[:200]})")
+        args: dict[str, Any] = {"Bucket": self._bucket(), "Key": key}
+        if ref.version_id:
+            args["VersionId"] = ref.version_id
+        try:
+            body = self.s3.get_object(**args)["Body"].read()
         except ClientError as exc:
             raise RemediationError(f"snapshot {key} cannot be read: {error_code(exc)}: {error_message(exc)}") from exc
+        if hashlib.sha256(body).hexdigest() != ref.sha256:
+            raise RemediationError(
+                f"snapshot {key} is not the one sagewatch wrote (its SHA-256 differs from the seal): refused"
+            )
         try:
             doc = json.loads(body)
         except ValueError as exc:
             raise RemediationError(f"snapshot {key} is not JSON") from exc
         if not isinstance(doc, dict) or doc.get("schema") != SNAPSHOT_SCHEMA:
             raise RemediationError(f"snapshot {key} is not a sagewatch snapshot")
-        return doc
+        return doc, ref
 
     def audit(self, record: dict[str, Any], now: datetime) -> str:
         key = f"audit/{now:%Y/%m/%d}/{now:%H%M%S}-{record['request']['endpoint']}-{record['request']['action']}.json"
@@ -155,25 +213,26 @@ class RemediationTarget:
 
     # --- actions -------------------------------------------------------------------------------
     def delete(self, live: LiveEndpoint) -> list[str]:
-        done = []
-        for ic in live.components:
-            name = ic["InferenceComponentName"]
+        with _Progress() as done:
+            for ic in live.components:
+                name = ic["InferenceComponentName"]
+                try:
+                    self.sm.delete_inference_component(InferenceComponentName=name)
+                    done.append(f"deleted inference component {name}")
+                except ClientError as exc:
+                    if not is_not_found(exc):
+                        raise
+                    done.append(f"inference component {name} was already gone")
+            done.left = [f"delete endpoint {live.name} once its inference components are gone"]
+            self._wait_for_components_gone([ic["InferenceComponentName"] for ic in live.components])
             try:
-                self.sm.delete_inference_component(InferenceComponentName=name)
-                done.append(f"deleted inference component {name}")
+                self.sm.delete_endpoint(EndpointName=live.name)
+                done.append(f"deleted endpoint {live.name}")
             except ClientError as exc:
-                if not is_not_found(exc):
+                if not is_not_found(exc):  # deleted meanwhile: what was asked is done
                     raise
-                done.append(f"inference component {name} was already gone")
-        self._wait_for_components_gone([ic["InferenceComponentName"] for ic in live.components])
-        try:
-            self.sm.delete_endpoint(EndpointName=live.name)
-            done.append(f"deleted endpoint {live.name}")
-        except ClientError as exc:
-            if not is_not_found(exc):  # deleted meanwhile: what was asked is done
-                raise
-            done.append(f"endpoint {live.name} was already gone")
-        return done
+                done.append(f"endpoint {live.name} was already gone")
+            return list(done)
 
     def _wait_for_components_gone(self, names: list[str]) -> None:
         waited = 0.0
@@ -191,8 +250,7 @@ class RemediationTarget:
             if pending:
                 if waited >= COMPONENT_DELETE_WAIT_SECONDS:
                     raise RemediationError(
-                        f"inference components {', '.join(pending)} are still being deleted after "
-                        f"{waited:.0f} s; run the same request again to finish deleting the endpoint"
+                        f"inference components {', '.join(pending)} are still being deleted after {waited:.0f} s"
                     )
                 self.sleep(5)
                 waited += 5
@@ -203,48 +261,73 @@ class RemediationTarget:
         inference components with their copy counts. Run again, it does only what is still missing."""
         endpoint = snapshot["endpoint"]
         name, config = endpoint["EndpointName"], restore_config(snapshot)
-        done = []
-        existing = self.read(name)
-        if existing is None:
-            try:
-                self.sm.describe_endpoint_config(EndpointConfigName=config["EndpointConfigName"])
-            except ClientError as exc:
-                if not is_not_found(exc):
-                    raise
-                self.sm.create_endpoint_config(**config)
-                done.append(f"created endpoint config {config['EndpointConfigName']} as it ran when deleted")
-            create_args: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config["EndpointConfigName"]}
-            tags = [{"Key": k, "Value": v} for k, v in snapshot.get("tags", {}).items()]
-            if tags:
-                create_args["Tags"] = tags
-            self.sm.create_endpoint(**create_args)
-            done.append(f"created endpoint {name} with endpoint config {config['EndpointConfigName']}")
+        self._check_roles(snapshot)
+        with _Progress() as done:
             existing = self.read(name)
-        targets = snapshot.get("scalable_targets") or []
-        components = snapshot.get("inference_components") or []
-        if not (targets or components):
-            return done
-        if existing is None or existing.status != "InService":
-            done.append(
-                f"auto scaling ({len(targets)} targets) and {len(components)} inference components wait for {name} "
-                "to be InService: run the same restore request again then"
+            if existing is None:
+                existing = self._recreate(name, config, snapshot, done)
+            targets = snapshot.get("scalable_targets") or []
+            components = snapshot.get("inference_components") or []
+            if not (targets or components):
+                return list(done)
+            if existing is None or existing.status != "InService":
+                done.append(
+                    f"auto scaling ({len(targets)} targets) and {len(components)} inference components wait for "
+                    f"{name} to be InService: run the same restore request again then"
+                )
+                return list(done)
+            done.left = ["the rest of the auto scaling and inference components: run the same restore again"]
+            done += self._restore_scaling(existing, targets, snapshot.get("scaling_policies") or [])
+            present = {c["InferenceComponentName"] for c in existing.components}
+            for ic in components:
+                if ic["InferenceComponentName"] in present:
+                    continue
+                runtime = ic.get("RuntimeConfig", {})
+                self.sm.create_inference_component(
+                    InferenceComponentName=ic["InferenceComponentName"],
+                    EndpointName=name,
+                    VariantName=ic["VariantName"],
+                    Specification=ic.get("Specification", {}),
+                    RuntimeConfig={"CopyCount": _copies(runtime)},
+                )
+                done.append(f"recreated inference component {ic['InferenceComponentName']}")
+            return list(done)
+
+    def _check_roles(self, snapshot: dict[str, Any]) -> None:
+        """The execution role a restore passes to SageMaker is the one the endpoint's original config named
+        (configs are never deleted by sagewatch): a snapshot cannot name another role."""
+        original = str(snapshot["endpoint_config"].get("EndpointConfigName", ""))
+        wanted = snapshot["endpoint_config"].get("ExecutionRoleArn")
+        try:
+            config = self.sm.describe_endpoint_config(EndpointConfigName=original)
+        except ClientError as exc:
+            if is_not_found(exc):
+                return  # gone: the sealed snapshot is the only record of it
+            raise
+        if config.get("ExecutionRoleArn") != wanted:
+            raise RemediationError(
+                f"the snapshot names execution role {str(wanted)[:200]!r}, but endpoint config {original} "
+                f"names {str(config.get('ExecutionRoleArn'))[:200]!r}: refused"
             )
-            return done
-        done += self._restore_scaling(existing, targets, snapshot.get("scaling_policies") or [])
-        present = {c["InferenceComponentName"] for c in existing.components}
-        for ic in components:
-            if ic["InferenceComponentName"] in present:
-                continue
-            runtime = ic.get("RuntimeConfig", {})
-            self.sm.create_inference_component(
-                InferenceComponentName=ic["InferenceComponentName"],
-                EndpointName=name,
-                VariantName=ic["VariantName"],
-                Specification=ic.get("Specification", {}),
-                RuntimeConfig={"CopyCount": _copies(runtime)},
-            )
-            done.append(f"recreated inference component {ic['InferenceComponentName']}")
-        return done
+
+    def _recreate(
+        self, name: str, config: dict[str, Any], snapshot: dict[str, Any], done: _Progress
+    ) -> LiveEndpoint | None:
+        try:
+            self.sm.describe_endpoint_config(EndpointConfigName=config["EndpointConfigName"])
+        except ClientError as exc:
+            if not is_not_found(exc):
+                raise
+            self.sm.create_endpoint_config(**config)
+            done.append(f"created endpoint config {config['EndpointConfigName']} as it ran when deleted")
+        done.left = [f"create endpoint {name} with endpoint config {config['EndpointConfigName']}"]
+        create_args: dict[str, Any] = {"EndpointName": name, "EndpointConfigName": config["EndpointConfigName"]}
+        tags = [{"Key": k, "Value": v} for k, v in snapshot.get("tags", {}).items()]
+        if tags:
+            create_args["Tags"] = tags
+        self.sm.create_endpoint(**create_args)
+        done.append(f"created endpoint {name} with endpoint config {config['EndpointConfigName']}")
+        return self.read(name)
 
     def _restore_scaling(
         self, live: LiveEndpoint, targets: list[dict[str, Any]], policies: list[dict[str, Any]]
@@ -283,12 +366,15 @@ class RemediationTarget:
         return done
 
     def update_config(self, live: LiveEndpoint, new_config: dict[str, Any]) -> list[str]:
-        self.sm.create_endpoint_config(**new_config)
-        self.sm.update_endpoint(EndpointName=live.name, EndpointConfigName=new_config["EndpointConfigName"])
-        return [
-            f"created endpoint config {new_config['EndpointConfigName']}",
-            f"updating endpoint {live.name} to it (previous config {live.description['EndpointConfigName']} kept)",
-        ]
+        with _Progress() as done:
+            self.sm.create_endpoint_config(**new_config)
+            done.append(f"created endpoint config {new_config['EndpointConfigName']}")
+            done.left = [f"update endpoint {live.name} to endpoint config {new_config['EndpointConfigName']}"]
+            self.sm.update_endpoint(EndpointName=live.name, EndpointConfigName=new_config["EndpointConfigName"])
+            done.append(
+                f"updating endpoint {live.name} to it (previous config {live.description['EndpointConfigName']} kept)"
+            )
+            return list(done)
 
     def set_instance_count(self, endpoint: str, variant: str, count: int) -> list[str]:
         self.sm.update_endpoint_weights_and_capacities(
@@ -311,7 +397,13 @@ class RemediationTarget:
     def components_to_zero(self, live: LiveEndpoint, variant: str, new_config: dict[str, Any]) -> list[str]:
         """Managed instance scaling to a minimum of 0 (a new config), then each component's copies may reach 0
         and come back: a step scaling policy on an alarm on NoCapacityInvocationFailures adds a copy."""
-        done = self.update_config(live, new_config)
+        with _Progress() as done:
+            done += self.update_config(live, new_config)
+            done.left = ["let the inference components' copies scale to 0 (auto scaling and alarm)"]
+            self._components_scalable_to_zero(live, variant, done)
+            return list(done)
+
+    def _components_scalable_to_zero(self, live: LiveEndpoint, variant: str, done: list[str]) -> None:
         for ic in live.components:
             if ic.get("VariantName") != variant:
                 continue
@@ -338,7 +430,6 @@ class RemediationTarget:
             done.append(
                 f"inference component {name}: copies may scale to 0 and back (alarm on NoCapacityInvocationFailures)"
             )
-        return done
 
     def _scalable_to_zero(self, z: _ZeroScaling) -> None:
         """A scalable target with minimum 0, and the way back up: a step scaling policy adding one unit,

@@ -165,7 +165,7 @@ def remediation_dependencies(
     thresholds: Thresholds,
     account: str | None,
     catalog: Catalog | None = None,
-    requested_by: Mapping[str, str | None] | None = None,
+    requested_by: Mapping[str, Any] | None = None,
 ) -> RemediationDependencies:
     return RemediationDependencies(
         actor=RemediationTarget(clients.sagemaker(), clients.s3(), clients.autoscaling(), clients.cloudwatch(), bucket),
@@ -183,7 +183,7 @@ def function_remediation(
     account: str,
     clients: Clients,
     catalog: Catalog,
-    requested_by: Mapping[str, str | None] | None = None,
+    requested_by: Mapping[str, Any] | None = None,
 ) -> RemediationDependencies:
     """The remediation function's dependencies (its own settings): notices to the stack's topic and bus."""
     return remediation_dependencies(
@@ -254,7 +254,7 @@ def local_remediation(
     """The same use case with the caller's own credentials (no idempotency table: keep request ids unique)."""
     deps = remediation_dependencies(
         clients,
-        requested_by={"principal": caller_identity(clients), "source": "credentials"},
+        requested_by={"principal": caller_identity(clients), "source": "credentials", "verified": True},
         bucket=bucket,
         announcer=TopicPublisher(clients.sns(), topic_arn) if topic_arn else _NoAnnouncement(),
         thresholds=thresholds,

@@ -43,7 +43,8 @@ class RemediationNotice:
 
 
 def title(n: RemediationNotice) -> str:
-    text = f"sagewatch carried out {bounded(n.request.get('action'), 32)} on {bounded(n.request.get('endpoint'))}"
+    verb = "stopped half way through" if n.record.get("status") == "partial" else "carried out"
+    text = f"sagewatch {verb} {bounded(n.request.get('action'), 32)} on {bounded(n.request.get('endpoint'))}"
     if n.record.get("region"):  # forwarded to the organization: say whose
         text += f" in {bounded(n.record.get('account'), 12)}/{bounded(n.record.get('region'), 32)}"
     return text
@@ -53,10 +54,14 @@ def lines(n: RemediationNotice, level: int = 0) -> list[str]:
     _, step_max = LEVELS[level]
     change = n.plan.get("monthly_cost_change_usd")
     out = [f"- {clip(str(step), step_max)}" for step in (n.record.get("done") or [])[:50]]
+    left = n.record.get("left") or []
+    if left:
+        out += ["", "LEFT TO DO (partial: it stopped half way):"]
+        out += [f"- {clip(str(step), step_max)}" for step in left[:20]]
     out += ["", f"Monthly cost change: {money(change, cents=True)}"]
     out += [f"Roll back: {clip(str(n.plan.get('rollback')), step_max)}", f"Audit record: {n.record.get('audit')}"]
     if n.record.get("snapshot"):
-        out.append(f"Snapshot: {n.record['snapshot']}")
+        out.append(f"Snapshot: {n.record['snapshot']} (SHA-256 {bounded(n.record.get('snapshot_sha256'), 64)})")
     out.append(requested_by_line(n.record.get("requested_by")))
     owner = Owner.from_dict(n.record.get("owner"))
     if owner.known or owner.team:
@@ -76,7 +81,12 @@ def requested_by_line(who: object) -> str:
         return "Requested by: unknown (the invocation did not say; CloudTrail's Invoke data events do)"
     how = {"credentials": "its credentials", "client-context": "as the caller says", "cognito": "Cognito"}
     source = how.get(str(doc.get("source")), "unverified")
-    return f"Requested by: {display_name(principal)} ({principal}, {source})"
+    if doc.get("verified") is not True:
+        source += ", a claim: not verified"
+    request = optional(doc.get("lambda_request_id"), 64)
+    return f"Requested by: {display_name(principal)} ({principal}, {source})" + (
+        f"; Lambda request {request}" if request else ""
+    )
 
 
 def _executed_at(n: RemediationNotice) -> datetime:
@@ -91,7 +101,20 @@ def document(n: RemediationNotice, level: int = 0) -> dict[str, Any]:
     value_max, _ = LEVELS[level]
     if level < len(LEVELS) - 1:
         return dict(bounded_tree(dict(n.record), value_max))
-    keep = ("schema", "account", "executed_at", "done", "snapshot", "audit", "warnings", "requested_by", "owner")
+    keep = (
+        "schema",
+        "account",
+        "status",
+        "executed_at",
+        "done",
+        "left",
+        "snapshot",
+        "snapshot_sha256",
+        "audit",
+        "warnings",
+        "requested_by",
+        "owner",
+    )
     doc = {k: bounded_tree(n.record.get(k), value_max) for k in keep}
     doc["request"] = {
         k: bounded_tree(n.request.get(k), value_max) for k in ("action", "endpoint", "variant", "request_id")
