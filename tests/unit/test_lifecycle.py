@@ -127,9 +127,28 @@ def test_snooze_tags():
         "c": {"sagewatch:snooze-until": "next week"},
         "d": {},
     }
-    active, problems = snoozes(tags, date(2026, 11, 22))
+    active, problems, _ = snoozes(tags, date(2026, 11, 22))
     assert active == {"a": date(2026, 12, 1)}  # b speaks again on its date
     assert problems == ["c: tag sagewatch:snooze-until='next week' is not a YYYY-MM-DD date; not snoozed"]
+
+
+def test_an_eternal_snooze_is_read_as_the_cap_from_when_it_was_first_seen():
+    tags = {"forever": {"sagewatch:snooze-until": "2999-01-01"}}
+    active, problems, anchors = snoozes(tags, date(2026, 11, 22), max_days=30)
+    assert active == {"forever": date(2026, 12, 22)}
+    assert problems == [
+        "forever: tag sagewatch:snooze-until=2999-01-01 is more than 30 days (MaxSnoozeDays) after it was first "
+        "seen on 2026-11-22: read as 2026-12-22"
+    ]
+    # the anchor is kept between scans: the cap does not move with today
+    active, _, anchors = snoozes(tags, date(2026, 12, 21), max_days=30, anchors=anchors)
+    assert active == {"forever": date(2026, 12, 22)} and anchors["forever"].since == date(2026, 11, 22)
+    active, problems, _ = snoozes(tags, date(2026, 12, 22), max_days=30, anchors=anchors)
+    assert active == {} and "read as 2026-12-22" in problems[0]  # it speaks again, and says why
+    # a new date is a new snooze: its own cap
+    renewed = {"forever": {"sagewatch:snooze-until": "2027-01-05"}}
+    active, problems, _ = snoozes(renewed, date(2026, 12, 22), max_days=30, anchors=anchors)
+    assert active == {"forever": date(2027, 1, 5)} and problems == []
 
 
 def test_state_round_trips_through_its_item():

@@ -164,7 +164,7 @@ def test_alerts_and_remediation_notices_say_whose_endpoint_it_is():
         }
     )
     body = "\n".join(notice_lines(notice))
-    assert f"Requested by: alice ({ROLE}, as the caller says)" in body
+    assert f"Requested by: alice ({ROLE}, as the caller says, a claim: not verified)" in body
     assert "Owner: Maria.Garcia (tag owner), team Fraud" in body
     unknown = RemediationNotice({**notice.record, "requested_by": None})
     assert "Requested by: unknown" in "\n".join(notice_lines(unknown))

@@ -25,6 +25,7 @@ from typing import Any
 
 from sagewatch.catalog import HOURS_PER_MONTH, Catalog, InstanceSpec
 from sagewatch.formats import iso_z
+from sagewatch.hidden import Hidden
 from sagewatch.metrics import (
     COMPONENT_UTILIZATION_METRICS,
     MetricResults,
@@ -179,6 +180,7 @@ class CostReport:
     not_costed: list[Skipped] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. prices of another region
+    hidden: list[Hidden] = field(default_factory=list)  # ignored and snoozed endpoints (not in the rows)
 
     @property
     def days(self) -> float:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sagewatch.commands import command_for
+from sagewatch.hidden import Hidden
 from sagewatch.lifecycle import Announcement, Reason
 
 DIGEST_SCHEMA = "sagewatch.digest/1"
@@ -28,6 +29,7 @@ class Digest:
     route: str | None = None  # the routing rule this digest is for (None: the stack's topic)
     # endpoint -> its tags, for routing rules on tags (never rendered: tags stay in the account)
     endpoint_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    hidden: tuple[Hidden, ...] = ()  # ignored and snoozed endpoints with their cost (every part lists them)
 
     def count(self, reason: Reason) -> int:
         return sum(1 for a in self.announcements if a.reason is reason)

@@ -2,7 +2,9 @@
 
 A finding is announced when it is new, when it changes materially (another recommendation, or savings
 moving by more than 20%), as a reminder every `renotify_days`, and once as resolved when it is gone.
-An endpoint tagged sagewatch:snooze-until=YYYY-MM-DD is silent until that date (it speaks again on it).
+An endpoint tagged sagewatch:snooze-until=YYYY-MM-DD is silent until that date (it speaks again on it),
+but never for more than MaxSnoozeDays after sagewatch first saw that tag value: a tag cannot hide an endpoint
+forever (a longer date is read as the cap, and the digest says so).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from sagewatch.models import Finding
 
 SNOOZE_TAG = "sagewatch:snooze-until"
+MAX_SNOOZE_DAYS = 30
 MATERIAL_SAVINGS_CHANGE = 0.20
 RESOLVED_RETENTION = timedelta(days=30)  # TTL of a resolved record
 STALE_AFTER_MIN = timedelta(days=30)  # TTL of an open record not seen again
@@ -90,10 +93,26 @@ class Decision:
     unchanged: int = 0
 
 
-def snoozes(tags_by_endpoint: Mapping[str, Mapping[str, str]], today: date) -> tuple[dict[str, date], list[str]]:
-    """Endpoints silenced today, and problems with snooze tags (a bad date silences nothing)."""
+@dataclass(frozen=True)
+class SnoozeAnchor:
+    """When sagewatch first saw an endpoint's snooze tag with this value: the cap counts from then."""
+
+    value: str
+    since: date
+
+
+def snoozes(
+    tags_by_endpoint: Mapping[str, Mapping[str, str]],
+    today: date,
+    *,
+    max_days: int = MAX_SNOOZE_DAYS,
+    anchors: Mapping[str, SnoozeAnchor] | None = None,
+) -> tuple[dict[str, date], list[str], dict[str, SnoozeAnchor]]:
+    """Endpoints silenced today, problems with snooze tags (a bad date silences nothing; a date past the cap is
+    read as the cap), and the anchors to keep: each tag value's first sighting (`anchors`, else today)."""
     active: dict[str, date] = {}
     problems = []
+    seen: dict[str, SnoozeAnchor] = {}
     for endpoint, tags in tags_by_endpoint.items():
         raw = tags.get(SNOOZE_TAG)
         if raw is None:
@@ -103,9 +122,19 @@ def snoozes(tags_by_endpoint: Mapping[str, Mapping[str, str]], today: date) -> t
         except ValueError:
             problems.append(f"{endpoint}: tag {SNOOZE_TAG}={raw!r} is not a YYYY-MM-DD date; not snoozed")
             continue
+        known = (anchors or {}).get(endpoint)
+        anchor = known if known is not None and known.value == raw else SnoozeAnchor(raw, today)
+        seen[endpoint] = anchor
+        cap = anchor.since + timedelta(days=max_days)
+        if until > cap:
+            problems.append(
+                f"{endpoint}: tag {SNOOZE_TAG}={raw} is more than {max_days} days (MaxSnoozeDays) after it was "
+                f"first seen on {anchor.since}: read as {cap}"
+            )
+            until = cap
         if today < until:
             active[endpoint] = until
-    return active, problems
+    return active, problems, seen
 
 
 def material_change(before: Finding, after: Finding) -> bool:

@@ -280,3 +280,4 @@ class Discovery:
     skipped: list[Skipped] = field(default_factory=list)
     errors: list[ScanError] = field(default_factory=list)
     listed: list[str] = field(default_factory=list)  # every endpoint that exists, whatever its state
+    ignored: list[Endpoint] = field(default_factory=list)  # tagged sagewatch:ignore=true: not judged, still costed

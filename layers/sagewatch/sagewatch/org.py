@@ -19,6 +19,9 @@ from typing import Any
 from sagewatch import evidence, fields
 from sagewatch.bounds import NAME_MAX, bounded
 from sagewatch.formats import iso_z
+from sagewatch.hidden import LISTED_MAX as HIDDEN_LISTED_MAX
+from sagewatch.hidden import Hidden
+from sagewatch.hidden import total as hidden_total
 from sagewatch.lifecycle import Announcement, Reason
 from sagewatch.models import Finding
 from sagewatch.monitoring import console_url
@@ -72,7 +75,7 @@ def interval_of(schedule: str) -> int | None:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2).rstrip("s")]
 
 
-def scan_summary(report: ScanReport, *, interval_seconds: int | None) -> dict[str, Any]:
+def scan_summary(report: ScanReport, *, interval_seconds: int | None, hidden: Sequence[Hidden] = ()) -> dict[str, Any]:
     """What a member says after every scheduled scan, findings or not: silence then means a broken member.
 
     `open_finding_ids` lets the aggregator drop findings a member stopped reporting without saying so
@@ -95,6 +98,10 @@ def scan_summary(report: ScanReport, *, interval_seconds: int | None) -> dict[st
         "warnings": [bounded(w, 300) for w in report.warnings[:10]],
         "open_finding_ids": ids if complete else [],
         "open_finding_ids_complete": complete,
+        # endpoints tags keep out of the findings, and their cost: the organization sees them too
+        "hidden": [h.to_dict() for h in hidden[:HIDDEN_LISTED_MAX]],
+        "hidden_count": len(hidden),
+        "hidden_monthly_cost_usd": hidden_total(hidden),
     }
 
 
@@ -153,6 +160,20 @@ def recent(when: datetime, key: str, now: datetime) -> datetime:
     return when
 
 
+def _hidden_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """The hidden endpoints a summary lists (members before this field sent none: zero)."""
+    raw = doc.get("hidden") or []
+    try:
+        if not isinstance(raw, list) or len(raw) > HIDDEN_LISTED_MAX:
+            raise fields.FieldError(f"hidden must be a list of at most {HIDDEN_LISTED_MAX} endpoints")
+        listed = tuple(Hidden.from_dict(h) for h in raw)
+        count = fields.whole(doc.get("hidden_count", len(listed)), "hidden_count") or 0
+        cost = fields.number(doc.get("hidden_monthly_cost_usd", 0.0), "hidden_monthly_cost_usd") or 0.0
+    except fields.FieldError as exc:
+        raise OrgEventError(str(exc)) from None
+    return {"hidden": listed, "hidden_count": max(count, len(listed)), "hidden_monthly_cost_usd": cost}
+
+
 @dataclass(frozen=True)
 class MemberSummary:
     """One member's last scan, as the aggregator keeps it (checked and bounded on arrival)."""
@@ -168,6 +189,9 @@ class MemberSummary:
     errors: int
     warnings: tuple[str, ...] = ()
     open_finding_ids: frozenset[str] | None = None  # None: not sent (too many to fit one event)
+    hidden: tuple[Hidden, ...] = ()  # ignored and snoozed endpoints (at most HIDDEN_LISTED_MAX listed)
+    hidden_count: int = 0
+    hidden_monthly_cost_usd: float = 0.0
 
     @classmethod
     def from_detail(cls, doc: Mapping[str, Any], now: datetime | None = None) -> MemberSummary:
@@ -207,6 +231,7 @@ class MemberSummary:
             open_finding_ids=frozenset(bounded(i, NAME_MAX) for i in ids)
             if doc.get("open_finding_ids_complete") is True
             else None,
+            **_hidden_fields(doc),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -221,6 +246,9 @@ class MemberSummary:
             "complete": self.complete,
             "errors": self.errors,
             "warnings": list(self.warnings),
+            "hidden": [h.to_dict() for h in self.hidden],
+            "hidden_count": self.hidden_count,
+            "hidden_monthly_cost_usd": self.hidden_monthly_cost_usd,
         }
 
     @classmethod
@@ -433,6 +461,9 @@ class MemberLine:
     errors: int
     silence: str | None = None  # "new", "reminder", "back" when the digest announces it
     warnings: tuple[str, ...] = ()  # what the member's scan said a reader must know (e.g. whose prices)
+    hidden: tuple[Hidden, ...] = ()  # ignored and snoozed endpoints, with their cost
+    hidden_count: int = 0
+    hidden_monthly_cost_usd: float = 0.0
 
     @property
     def label(self) -> str:
@@ -497,6 +528,8 @@ def org_totals(lines: Sequence[MemberLine]) -> dict[str, Any]:
         "open_findings": sum(m.findings for m in lines),
         "fleet_monthly_cost_usd": round(sum(m.monthly_cost_usd for m in lines), 2),
         "monthly_savings_usd": round(sum(m.monthly_savings_usd for m in lines), 2),
+        "hidden_endpoints": sum(m.hidden_count for m in lines),
+        "hidden_monthly_cost_usd": round(sum(m.hidden_monthly_cost_usd for m in lines), 2),
     }
 
 
@@ -515,6 +548,9 @@ def member_line(member: Member, now: datetime, names: Mapping[str, str], silence
         errors=s.errors,
         silence=silence,
         warnings=s.warnings[:3],
+        hidden=s.hidden,
+        hidden_count=s.hidden_count,
+        hidden_monthly_cost_usd=s.hidden_monthly_cost_usd,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from sagewatch.bounds import bounded
 from sagewatch.commands import command_for
 from sagewatch.formats import iso_z, money
+from sagewatch.hidden import Hidden
 from sagewatch.models import Action, Finding, ScanError, Severity, Skipped
 
 REPORT_SCHEMA = "sagewatch.scan-report/1"
@@ -32,6 +33,8 @@ class ScanReport:
     catalog: dict[str, str] = field(default_factory=dict)
     listed: list[str] = field(default_factory=list)  # every endpoint listed, judged or not
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # tags of the judged endpoints
+    hidden: list[Hidden] = field(default_factory=list)  # tagged sagewatch:ignore=true, with their cost
+    endpoint_costs: dict[str, float | None] = field(default_factory=dict)  # judged endpoints' monthly cost
     warnings: list[str] = field(default_factory=list)  # what a reader must know to trust the figures
     # (creation, last modification) of every judged endpoint: whose CloudTrail events are whose
     endpoint_times: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
@@ -84,6 +87,7 @@ class ScanReport:
                 "inference_components": self.inference_components,
             },
             "skipped": [s.to_dict() for s in sorted(self.skipped, key=lambda s: s.endpoint)],
+            "hidden": [h.to_dict() for h in self.hidden],
             "findings": [self._with_command(f) for f in self.sorted_findings()],
             "errors": [e.to_dict() for e in self.errors],
             "totals": {

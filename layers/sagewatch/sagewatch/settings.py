@@ -278,6 +278,7 @@ class ScanSettings:
     interval_seconds: int | None = None
     owner_tags: tuple[str, ...] = DEFAULT_OWNER_TAGS  # tag keys naming an endpoint's owner, first wins
     owner_lookups: int = 20  # CloudTrail LookupEvents calls a scan may make (0: never)
+    max_snooze_days: int = 30  # a sagewatch:snooze-until further than this from its first sighting is capped
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScanSettings:
@@ -298,6 +299,7 @@ class ScanSettings:
             state_table=_require(env, "SAGEWATCH_STATE_TABLE"),
             thresholds=Thresholds.from_env(env),
             renotify_days=_whole_days(env, "SAGEWATCH_RENOTIFY_DAYS", default=7, most=365),
+            max_snooze_days=_whole_days(env, "SAGEWATCH_MAX_SNOOZE_DAYS", default=30, most=365),
             event_bus=_event_bus(env),
             catalog_path=Path(catalog) if catalog else None,
         )
@@ -366,6 +368,7 @@ class ReportSettings:
     bucket: str
     target_utilization_pct: float = 70.0
     days: int = 7
+    max_snooze_days: int = 30  # how long a sagewatch:snooze-until may silence an endpoint
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReportSettings:
@@ -375,6 +378,7 @@ class ReportSettings:
             bucket=_require(env, "SAGEWATCH_BUCKET"),
             target_utilization_pct=Thresholds.one_from_env(env, "target_utilization_pct"),
             days=_whole_days(env, "SAGEWATCH_REPORT_DAYS", default=7, most=90),
+            max_snooze_days=_whole_days(env, "SAGEWATCH_MAX_SNOOZE_DAYS", default=30, most=365),
         )
 
 

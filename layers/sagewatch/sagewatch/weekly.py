@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagewatch.costs import CostReport
+from sagewatch.hidden import LISTED_MAX, total
 
 SUMMARY_SCHEMA = "sagewatch.cost-summary/1"
 TOP = 5
@@ -86,4 +87,7 @@ def cost_summary(report: CostReport, previous: Mapping[str, Any] | None, where: 
         ],
         "report": {"bucket": where.bucket, "keys": where.keys},
         "warnings": list(report.warnings),
+        "hidden": [h.to_dict() for h in report.hidden[:LISTED_MAX]],
+        "hidden_count": len(report.hidden),
+        "hidden_monthly_cost_usd": total(report.hidden),
     }

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sagewatch import hidden
 from sagewatch.app.ports import MetricsReader, Notifier
 from sagewatch.catalog import Catalog
 from sagewatch.digest import Digest
@@ -17,6 +18,7 @@ from sagewatch.lifecycle import (
     Decision,
     FindingState,
     Reason,
+    SnoozeAnchor,
     StateUnavailableError,
     announce_all,
     decide,
@@ -54,11 +56,13 @@ def run_scan(
     metric_errors = listing_errors + metric_errors
     findings = []
     fleet_cost = 0.0
+    costs: dict[str, float | None] = {}
     for endpoint in discovery.endpoints:
         owner = with_trail(from_tags(endpoint.tags, owner_tags), None, endpoint.creation_time)
         findings += [replace(f, owner=owner) for f in judge_endpoint(endpoint, results, catalog, thresholds, windows)]
         for variant in endpoint.variants:
             fleet_cost += variant.monthly_cost(catalog) or 0.0
+        costs[endpoint.name] = hidden.endpoint_cost(endpoint, catalog)
     if account is None and discovery.endpoints:
         account = discovery.endpoints[0].arn.split(":")[4]
     return ScanReport(
@@ -72,6 +76,8 @@ def run_scan(
         skipped=discovery.skipped,
         errors=discovery.errors + metric_errors,
         fleet_monthly_cost_usd=round(fleet_cost, 2),
+        hidden=hidden.ignored(discovery.ignored, catalog),
+        endpoint_costs=costs,
         windows={
             "start": iso_z(windows.start),
             "end": iso_z(windows.end),
@@ -119,6 +125,8 @@ class EventSink(Protocol):
 class StateStore(Protocol):
     def load(self) -> dict[str, FindingState]: ...
     def save(self, states: list[FindingState]) -> None: ...
+    def anchors(self) -> dict[str, SnoozeAnchor]: ...  # read by load()
+    def save_anchors(self, anchors: dict[str, SnoozeAnchor]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -135,6 +143,7 @@ class ScanDependencies:
 
 def digest_of(report: ScanReport, lifecycle: Decision, *, state_available: bool = True) -> Digest:
     return Digest(
+        hidden=tuple(report.hidden + hidden.snoozed(lifecycle.snoozed, report.endpoint_costs)),
         account=report.account,
         region=report.region,
         generated_at=report.generated_at,
@@ -150,7 +159,7 @@ def digest_of(report: ScanReport, lifecycle: Decision, *, state_available: bool 
 
 def preview_digest(report: ScanReport) -> Digest:
     """The digest a first scan of this fleet would send (every finding new; snoozes applied)."""
-    active, _ = snoozes(report.tags, report.generated_at.date())
+    active, _, _ = snoozes(report.tags, report.generated_at.date())
     lifecycle = announce_all(f for f in report.findings if f.endpoint not in active)
     lifecycle.snoozed = active
     return digest_of(report, lifecycle)
@@ -188,13 +197,17 @@ def scheduled_scan(
         account=deps.account,
         owner_tags=settings.owner_tags,
     )
-    active, snooze_problems = snoozes(report.tags, now.date())
-    warnings = list(report.warnings) + list(snooze_problems)
+    warnings = list(report.warnings)
     try:
         previous: dict[str, FindingState] | None = deps.state.load()
     except StateUnavailableError as exc:
         warnings.append(str(exc))
         previous = None
+    # a snooze is capped from the day its tag value was first seen (kept in the state table)
+    active, snooze_problems, anchors = snoozes(
+        report.tags, now.date(), max_days=settings.max_snooze_days, anchors=deps.state.anchors()
+    )
+    warnings += snooze_problems
     # CloudTrail is asked only about endpoints of findings about to be announced as new (and not snoozed)
     warnings += attach_owners(report, deps.owners, _new_endpoints(report, previous, active), now)
     state_available = previous is not None
@@ -222,11 +235,12 @@ def scheduled_scan(
         if state_available:
             try:
                 deps.state.save(lifecycle.states)
+                deps.state.save_anchors(anchors)
             except StateUnavailableError as exc:
                 warnings.append(str(exc))  # the next scan announces again: duplicates, never silence
         # Last, after state: every scheduled scan reports in, findings or not (the central account takes
         # a member's silence for a broken member). Failing here fails the run loudly; nothing is re-announced.
-        summary = scan_summary(report, interval_seconds=settings.interval_seconds)
+        summary = scan_summary(report, interval_seconds=settings.interval_seconds, hidden=digest.hidden)
         if deps.events.put_document(SCAN_SUMMARY_DETAIL_TYPE, summary) is None:
             failed_events += 1
     result = {

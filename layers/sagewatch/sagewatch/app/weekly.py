@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sagewatch import hidden
 from sagewatch.app.ports import MetricsReader, Notifier
 from sagewatch.catalog import Catalog
 from sagewatch.costs import CostReport, Reservation, build_cost_report, plan_report_queries, report_windows
+from sagewatch.lifecycle import MAX_SNOOZE_DAYS, snoozes
 from sagewatch.models import Discovery, Endpoint, ScanError
 from sagewatch.notify import WeeklyNotice
 from sagewatch.requests import ReportRequest
@@ -33,6 +35,7 @@ def cost_report(
     now: datetime,
     region: str,
     account: str | None,
+    max_snooze_days: int = MAX_SNOOZE_DAYS,
 ) -> CostReport:
     """What every endpoint, variant and inference component cost in the `days` before `now` (read-only)."""
     windows = report_windows(now, days)
@@ -41,7 +44,7 @@ def cost_report(
     results, metric_errors = metrics.fetch(plan_report_queries(discovery.endpoints), windows)
     if account is None and discovery.endpoints:
         account = discovery.endpoints[0].arn.split(":")[4]
-    return build_cost_report(
+    report = build_cost_report(
         discovery.endpoints,
         reservations,
         results,
@@ -54,6 +57,12 @@ def cost_report(
         not_costed=discovery.skipped,
         errors=discovery.errors + reservation_errors + metric_errors,
     )
+    # what tags keep out of the findings still costs money: named with its cost (a cost report keeps no
+    # state, so a snooze's cap counts from today)
+    snoozed, _, _ = snoozes({e.name: e.tags for e in discovery.endpoints}, now.date(), max_days=max_snooze_days)
+    costs = {e.name: hidden.endpoint_cost(e, catalog) for e in discovery.endpoints}
+    report.hidden = hidden.ignored(discovery.ignored, catalog) + hidden.snoozed(snoozed, costs)
+    return report
 
 
 class ReportArchive(Protocol):
@@ -84,6 +93,7 @@ def weekly_report(
         now=now or datetime.now(UTC),
         region=settings.region,
         account=deps.account,
+        max_snooze_days=settings.max_snooze_days,
     )
     previous = deps.archive.latest()
     if previous and previous.get("period", {}).get("end", "") >= report.period["end"]:

@@ -68,6 +68,7 @@ class _Outcome:
     endpoint: Endpoint | None = None
     skipped: Skipped | None = None
     error: ScanError | None = None
+    ignored: Endpoint | None = None  # skipped for its tag, described all the same: its cost is still listed
 
 
 def _scan_error(operation: str, exc: ClientError | BotoCoreError, note: str = "") -> ScanError:
@@ -211,7 +212,7 @@ class SageMakerInventory:
         try:
             tags = self._endpoint_tags(summary, index)
             if is_ignored(tags):
-                return _Outcome(skipped=Skipped(name, f"tagged {IGNORE_TAG}=true", IN_SERVICE))
+                return self._ignored(summary, tags, components.get(name, {}))
             operation = "DescribeEndpoint"
             description: dict[str, Any] = dict(self.client.describe_endpoint(EndpointName=name))
             status = description["EndpointStatus"]
@@ -223,6 +224,17 @@ class SageMakerInventory:
             code = "ResourceNotFound" if is_not_found(exc) else error_code(exc)
             return _Outcome(error=ScanError(operation, code, error_message(exc), name))
         return _Outcome(endpoint_from_api(description, config, tags, components.get(name, {}), components_known=known))
+
+    def _ignored(self, summary: dict[str, Any], tags: dict[str, str], components: dict[str, list[str]]) -> _Outcome:
+        """Skipped, never judged; described so that digests can say what it costs (its cost unknown if not)."""
+        name = summary["EndpointName"]
+        skipped = Skipped(name, f"tagged {IGNORE_TAG}=true", IN_SERVICE)
+        try:
+            description: dict[str, Any] = dict(self.client.describe_endpoint(EndpointName=name))
+            config = self._config(description["EndpointConfigName"])
+        except ClientError:
+            return _Outcome(skipped=skipped)
+        return _Outcome(skipped=skipped, ignored=endpoint_from_api(description, config, tags, components))
 
     def discover(self) -> Discovery:
         found = Discovery()
@@ -252,6 +264,8 @@ class SageMakerInventory:
                 found.endpoints.append(_with_scaling(outcome.endpoint, scaling))
             if outcome.skipped:
                 found.skipped.append(outcome.skipped)
+            if outcome.ignored:
+                found.ignored.append(outcome.ignored)
             if outcome.error:
                 found.errors.append(outcome.error)
         return found

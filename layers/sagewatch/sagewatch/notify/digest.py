@@ -3,7 +3,7 @@ messages as the 256 KiB limit allows (pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from sagewatch.bounds import bounded
 from sagewatch.digest import DIGEST_SCHEMA, SEVERITIES, Digest
 from sagewatch.formats import iso_z, money
+from sagewatch.hidden import LISTED_MAX, Hidden, summary_line, total
 from sagewatch.lifecycle import Announcement, Reason
 from sagewatch.models import Finding, Kind
 from sagewatch.notify.core import (
@@ -98,10 +99,21 @@ def render_email(d: Digest) -> str:
             f"  {a.finding.kind}: {a.finding.where} is no longer {a.finding.kind} (finding {a.finding.id})"
             for a in d.resolved()
         ]
-    if d.snoozed:
-        lines += ["", "Snoozed: " + ", ".join(f"{e} until {u}" for e, u in sorted(d.snoozed.items()))]
+    lines += hidden_lines(d.hidden)
     lines += ["", "Silence an endpoint: tag it sagewatch:snooze-until=YYYY-MM-DD, or sagewatch:ignore=true."]
     return "\n".join(lines)
+
+
+def hidden_lines(hidden: Sequence[Hidden]) -> list[str]:
+    """The endpoints tags keep out of the findings, with their cost (every digest says what it does not watch)."""
+    head = summary_line(list(hidden))
+    if head is None:
+        return []
+    lines = ["", head.upper().split(":", 1)[0] + ":" + head.split(":", 1)[1]]
+    lines += [f"  {bounded(h.line(), 400)}" for h in hidden[:LISTED_MAX]]
+    if len(hidden) > LISTED_MAX:
+        lines.append(f"  …and {len(hidden) - LISTED_MAX} more")
+    return lines
 
 
 def _email_finding(d: Digest, a: Announcement) -> list[str]:
@@ -141,6 +153,9 @@ def render_json(d: Digest) -> dict[str, Any]:
         "warnings": list(d.warnings),
         "open_savings_usd": d.open_savings_usd,
         "snoozed": d.snoozed,
+        "hidden": [h.to_dict() for h in d.hidden[:LISTED_MAX]],
+        "hidden_count": len(d.hidden),
+        "hidden_monthly_cost_usd": total(d.hidden),
         "announcements": [
             {
                 "reason": a.reason.value,
@@ -182,6 +197,7 @@ def digest_from_json(doc: Mapping[str, Any]) -> Digest:
             part=(int(part["index"]), int(part["of"])),
             warnings=tuple(str(w)[:1000] for w in doc.get("warnings") or [])[:10],
             route=str(doc["route"])[:64] if doc.get("route") else None,
+            hidden=tuple(Hidden.from_dict(h) for h in (doc.get("hidden") or [])[:LISTED_MAX]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"malformed sagewatch digest: {exc!r:.300}") from exc
@@ -217,6 +233,11 @@ def render_slack(d: Digest) -> list[dict[str, Any]]:
     if not d.state_available:
         summary += " · state table unavailable: every finding listed"
     summary += "".join(f"\n:warning: {chat(w, 600)}" for w in d.warnings)
+    hidden = summary_line(list(d.hidden))
+    if hidden:
+        summary += f"\n:see_no_evil: {chat(hidden, 300)} " + chat(
+            ", ".join(h.endpoint for h in d.hidden[:10]) + ("…" if len(d.hidden) > 10 else ""), 600
+        )
     return paged_payloads(subject(d), summary, items)
 
 
@@ -234,6 +255,9 @@ def render_chatbot(d: Digest) -> Chatbot:
         )
     lines += [f"• *resolved* {a.finding.kind} {code(a.finding.where, 300)}" for a in d.resolved()]
     lines = [f":warning: {chat(w, 600)}" for w in d.warnings] + lines
+    hidden = summary_line(list(d.hidden))
+    if hidden:
+        lines.append(f":see_no_evil: {chat(hidden, 300)}")
     description = lines_fitting(lines, CHATBOT_DESCRIPTION_MAX, "…and {n} more in the email digest.")
     endpoints = sorted({a.finding.endpoint for a in d.announcements})
     return Chatbot(

@@ -13,6 +13,7 @@ from typing import Any
 from sagewatch.bounds import bounded, optional
 from sagewatch.commands import command_for
 from sagewatch.formats import iso_z, money
+from sagewatch.hidden import Hidden
 from sagewatch.lifecycle import Announcement, Reason
 from sagewatch.notify.core import (
     Chatbot,
@@ -71,6 +72,11 @@ def _member_heading(d: OrgDigest, m: MemberLine) -> str:
         f"{bounded(m.label, 300)} / {m.region}: {state}; {m.endpoints} endpoints, {m.findings} open findings, "
         f"{money(m.monthly_cost_usd)}/month, could save {money(m.monthly_savings_usd)}/month"
         + (f"; {m.errors} endpoints not judged" if m.errors else "")
+        + (
+            f"; not watched (ignored or snoozed): {m.hidden_count} endpoints, {money(m.hidden_monthly_cost_usd)}/month"
+            if m.hidden_count
+            else ""
+        )
     )
 
 
@@ -98,7 +104,13 @@ def render_email(d: OrgDigest) -> str:
         + (f" (part {d.part[0]}/{d.part[1]})" if d.part[1] > 1 else ""),
         f"{t['members']} member stacks in {t['accounts']} accounts and {t['regions']} regions: {t['endpoints']} "
         f"endpoints costing {money(t['fleet_monthly_cost_usd'])}/month, {t['open_findings']} open findings that "
-        f"could save {money(t['monthly_savings_usd'])}/month.",
+        f"could save {money(t['monthly_savings_usd'])}/month."
+        + (
+            f" Not watched (ignored or snoozed): {t['hidden_endpoints']} endpoints costing "
+            f"{money(t['hidden_monthly_cost_usd'])}/month."
+            if t.get("hidden_endpoints")
+            else ""
+        ),
     ]
     silent = d.silent
     if silent:
@@ -112,6 +124,7 @@ def render_email(d: OrgDigest) -> str:
     for m, news in d.groups():
         lines += ["", _member_heading(d, m)]
         lines += [f"  Note: {bounded(w, 300)}" for w in m.warnings]
+        lines += [f"  Not watched: {bounded(h.line(), 400)}" for h in m.hidden[:10]]
         for a in news:
             lines += _email_announcement(m.region, a, d.generated_at)
         if not news and not m.silent:
@@ -169,6 +182,9 @@ def _member_doc(m: MemberLine) -> dict[str, Any]:
         "monthly_savings_usd": m.monthly_savings_usd,
         "errors": m.errors,
         "warnings": list(m.warnings),
+        "hidden": [h.to_dict() for h in m.hidden],
+        "hidden_count": m.hidden_count,
+        "hidden_monthly_cost_usd": m.hidden_monthly_cost_usd,
     }
 
 
@@ -216,6 +232,9 @@ def _member_from(doc: Mapping[str, Any]) -> MemberLine:
         errors=int(doc.get("errors", 0)),
         silence=optional(doc.get("silence"), 16),
         warnings=tuple(bounded(w, 300) for w in (doc.get("warnings") or [])[:3]),
+        hidden=tuple(Hidden.from_dict(h) for h in (doc.get("hidden") or [])[:50]),
+        hidden_count=int(doc.get("hidden_count") or 0),
+        hidden_monthly_cost_usd=float(doc.get("hidden_monthly_cost_usd") or 0.0),
     )
 
 

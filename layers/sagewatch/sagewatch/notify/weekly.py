@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sagewatch.bounds import NAME_MAX
+from sagewatch.bounds import NAME_MAX, bounded
 from sagewatch.formats import money
+from sagewatch.hidden import LISTED_MAX, Hidden, summary_line
 from sagewatch.notify.core import Chatbot, Rendering, as_mapping, bounded_tree, escaped_chunks, header, payload, section
 from sagewatch.notify.limits import SLACK_BLOCKS_MAX, SLACK_SECTION_MAX, chat
 from sagewatch.weekly import SUMMARY_SCHEMA
@@ -71,10 +72,25 @@ def lines(doc: Mapping[str, Any]) -> list[str]:
         "",
         "Top waste:",
         *([f"  {r.get('endpoint')}: {_money(r.get('waste_usd'))}" for r in waste] or ["  none"]),
+        *_hidden(doc),
         "",
         "Full report (CSV, HTML, JSON):",
         *[f"  s3://{report.get('bucket')}/{key}" for key in as_mapping(report.get("keys")).values()],
     ]
+
+
+def _hidden(doc: Mapping[str, Any]) -> list[str]:
+    """Ignored and snoozed endpoints with their cost: a tag quiets sagewatch, it does not hide the money."""
+    listed = []
+    for raw in (doc.get("hidden") or [])[:LISTED_MAX]:
+        try:
+            listed.append(Hidden.from_dict(raw))
+        except ValueError:
+            continue
+    head = summary_line(listed)
+    if head is None:
+        return []
+    return ["", head, *[f"  {bounded(h.line(), 400)}" for h in listed]]
 
 
 def render(notice: WeeklyNotice) -> Rendering:
