@@ -176,9 +176,15 @@ def _remediation_function(sm, monkeypatch):
     )
 
 
+def local_slack_stand_in(monkeypatch) -> None:
+    """Slack URLs are only ever https://hooks.slack.com/...; tests post to a stand-in on loopback instead."""
+    monkeypatch.setenv("SAGEWATCH_SLACK_URL_PREFIX", "http://127.0.0.1:")
+
+
 @pytest.fixture
 def secret(aws, monkeypatch):
     """put(url): store a Slack webhook URL in Secrets Manager and point the notifier's setting at it."""
+    local_slack_stand_in(monkeypatch)
     monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
     monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "sagewatch")
     sm = boto3.client("secretsmanager", region_name=REGION)

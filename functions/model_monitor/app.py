@@ -34,7 +34,9 @@ from sagewatch.settings import MonitorSettings
 
 SETTINGS = MonitorSettings.from_env(os.environ)
 CLIENTS = Clients(SETTINGS.region)
-load_routing(SETTINGS.notifications.routing_parameter)  # a bad routing table fails the cold start, naming it
+load_routing(
+    SETTINGS.notifications.routing_parameter, SETTINGS.notifications.email_domains
+)  # a bad routing table fails the cold start, naming it
 IDEMPOTENCY_KEY = (
     "detail.ProcessingJobStatus && [detail.ProcessingJobArn || detail.ProcessingJobName, detail.ProcessingJobStatus]"
     " || [detail.EndpointArn || detail.EndpointName, detail.EndpointStatus, detail.LastModifiedTime]"

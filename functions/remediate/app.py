@@ -33,7 +33,9 @@ from sagewatch.settings import RemediateSettings
 SETTINGS = RemediateSettings.from_env(os.environ)
 CLIENTS = Clients(SETTINGS.region)
 CATALOG, _ = stack_catalog(CLIENTS, bucket=SETTINGS.bucket, region=SETTINGS.region)
-load_routing(SETTINGS.notifications.routing_parameter)  # a bad routing table fails the cold start, naming it
+load_routing(
+    SETTINGS.notifications.routing_parameter, SETTINGS.notifications.email_domains
+)  # a bad routing table fails the cold start, naming it
 CONFIG = IdempotencyConfig(
     event_key_jmespath="request_id",
     payload_validation_jmespath="@",  # the whole request: a reused id with another payload is refused

@@ -23,7 +23,9 @@ CLIENTS = Clients(SETTINGS.region)
 CATALOG, CATALOG_PROBLEM = stack_catalog(
     CLIENTS, bucket=SETTINGS.bucket, region=SETTINGS.region, path=SETTINGS.catalog_path
 )
-load_routing(SETTINGS.notifications.routing_parameter)  # a bad routing table fails the cold start, naming it
+load_routing(
+    SETTINGS.notifications.routing_parameter, SETTINGS.notifications.email_domains
+)  # a bad routing table fails the cold start, naming it
 metrics = new_metrics()
 
 

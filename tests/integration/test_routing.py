@@ -44,7 +44,7 @@ def routed(scan_stack, sm, now):
         now=now,
     )
     sns, sqs = boto3.client("sns", region_name=REGION), boto3.client("sqs", region_name=REGION)
-    fraud = sns.create_topic(Name="fraud-alerts")["TopicArn"]
+    fraud = sns.create_topic(Name="sagewatch-fraud-alerts")["TopicArn"]
     url, arn = watch_queue(sqs, "fraud-queue")
     sns.subscribe(TopicArn=fraud, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
     boto3.client("ses", region_name=REGION).verify_email_identity(EmailAddress="sagewatch@example.com")
@@ -69,6 +69,8 @@ def routed(scan_stack, sm, now):
                 routing_parameter="/sagewatch/routing",
                 copy_all_to_default=copy_all,
                 email_from="sagewatch@example.com",
+                email_domains=("example.com",),
+                slack_url_prefix="http://127.0.0.1:",  # the Slack stand-in (only hooks.slack.com when deployed)
             )
             settings = replace(scan_stack.settings, notifications=n)
             return scheduled_scan(settings, ScanRequest(), scan_dependencies(settings, ACCOUNT), now=now)[1]
@@ -146,7 +148,7 @@ def team_route(monkeypatch, name: str, team: str):
 @pytest.fixture
 def notice_route(aws, monkeypatch):
     """A route for the churn team's endpoints, set up before the remediation function's cold start."""
-    return team_route(monkeypatch, "churn", "churn")
+    return team_route(monkeypatch, "sagewatch-churn", "churn")
 
 
 def test_a_remediation_notice_goes_to_the_endpoints_route_and_says_who_asked(notice_route, remediation):
@@ -165,7 +167,12 @@ def test_a_remediation_notice_goes_to_the_endpoints_route_and_says_who_asked(not
     assert result["status"] == "done", result
     [routed] = notice_route()
     assert routed["schema"] == "sagewatch.remediation/1" and routed["request"]["endpoint"] == "churn-model-staging"
-    assert routed["requested_by"] == {"principal": asker, "source": "client-context"}
+    assert routed["requested_by"] == {
+        "principal": asker,
+        "source": "client-context",
+        "verified": False,
+        "lambda_request_id": "req-1",
+    }
     assert routed["owner"]["team"] == "churn"
     [everyone] = remediation.announcements()  # the stack's topic too
     assert everyone["requested_by"]["principal"] == asker
@@ -183,7 +190,7 @@ def alert_route(aws, sm, monkeypatch, now):
         region=REGION,
         now=now,
     )  # fmt: skip
-    return team_route(monkeypatch, "fraud-oncall", "fraud")
+    return team_route(monkeypatch, "sagewatch-fraud-oncall", "fraud")
 
 
 def test_an_endpoint_failure_alert_names_the_owner_and_goes_to_their_route(alert_route, monitor_stack):

@@ -78,8 +78,34 @@ def test_a_secret_without_a_url_is_refused(secret, aws):
     sm = boto3.client("secretsmanager", region_name=REGION)
     secret("https://hooks.slack.com/services/x")
     sm.put_secret_value(SecretId="sagewatch/slack", SecretString="not a url")
-    with pytest.raises(ValueError, match="does not hold a webhook URL"):
+    with pytest.raises(ValueError, match="does not hold a Slack webhook URL"):
         load_notifier().lambda_handler(EVENT, context())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.slack.com/services/T0/B0/x",  # not TLS
+        "https://hooks.slack.com.evil.example/services/x",
+        "https://evil.example/?https://hooks.slack.com/",
+    ],
+)
+def test_a_secret_naming_anything_but_slacks_webhooks_is_never_called(secret, monkeypatch, url):
+    """Whoever can write the secret cannot make sagewatch post findings elsewhere."""
+    secret(url)
+    monkeypatch.delenv("SAGEWATCH_SLACK_URL_PREFIX")  # as deployed: only https://hooks.slack.com/
+    with pytest.raises(ValueError, match=r"expected https://hooks.slack.com/"):
+        load_notifier().lambda_handler(EVENT, context())
+
+
+@pytest.mark.parametrize("prefix", ["https://evil.example/", "http://8.8.8.8/", "ftp://127.0.0.1/"])
+def test_the_url_prefix_setting_may_name_slack_or_a_local_stand_in_only(secret, monkeypatch, prefix):
+    from sagewatch.settings import SettingsError
+
+    secret("https://hooks.slack.com/services/x")
+    monkeypatch.setenv("SAGEWATCH_SLACK_URL_PREFIX", prefix)
+    with pytest.raises(SettingsError, match=r"SAGEWATCH_SLACK_URL_PREFIX must be https://hooks\.slack\.com/"):
+        load_notifier()
 
 
 def test_missing_secret_setting_fails_at_cold_start(monkeypatch):

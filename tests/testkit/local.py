@@ -244,6 +244,7 @@ def local_stack() -> Iterator[Stack]:
             .read_text()
             .replace("{endpoint_url}", url)
             .replace("{slack_secret_arn}", secret)
+            .replace("{slack_url_prefix}", f"http://{advertised}:")
             .replace("{pricing_url}", _advertised(prices.url.split("/services/")[0], bind, advertised))
         )
         yield Stack(local_url, env_file, webhook, secret, session, queues, prices=prices)

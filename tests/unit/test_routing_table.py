@@ -8,7 +8,7 @@ import pytest
 from sagewatch.owners import Owner, describe, display_name, from_tags, with_trail
 from sagewatch.routing import RoutingError, RoutingTable, Subject, split
 
-TOPIC = "arn:aws:sns:us-east-1:123456789012:fraud-alerts"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:sagewatch-fraud-alerts"
 SECRET = "arn:aws:secretsmanager:us-east-1:123456789012:secret:sagewatch/genai-AbCdEf"
 ROLE = "arn:aws:sts::123456789012:assumed-role/DataScientist/alice"
 
@@ -24,7 +24,8 @@ TABLE = RoutingTable.from_document(
             },
             {"name": "errors", "match": {"kind": ["errors", "saturated"]}, "to": {"sns": TOPIC}},
         ]
-    }
+    },
+    email_domains=["example.com"],
 )
 
 
@@ -83,6 +84,14 @@ def test_split_keeps_rule_order_and_the_unmatched():
             "to.sns is not an SNS topic ARN",
         ),
         (
+            {"rules": [{"name": "r", "match": {"team": "a"}, "to": {"sns": TOPIC.replace("sagewatch-", "")}}]},
+            "to.sns is not an SNS topic ARN whose name starts with sagewatch-",
+        ),
+        (
+            {"rules": [{"name": "r", "match": {"team": "a"}, "to": {"email": "findings@attacker.example"}}]},
+            "to.email 'findings@attacker.example' is not in an allowed domain (RouteEmailDomains: example.com)",
+        ),
+        (
             {"rules": [{"name": "r", "match": {"team": "a"}, "to": {"email": "not-an-address"}}]},
             "to.email is not an email",
         ),
@@ -104,8 +113,15 @@ def test_split_keeps_rule_order_and_the_unmatched():
 )
 def test_an_invalid_document_names_the_rule_and_field(doc, problem):
     with pytest.raises(RoutingError) as caught:
-        RoutingTable.from_document(doc)
+        RoutingTable.from_document(doc, email_domains=["example.com"])
     assert problem in str(caught.value)
+
+
+def test_without_allowed_domains_no_email_route_is_accepted():
+    doc = {"rules": [{"name": "r", "match": {"team": "a"}, "to": {"email": "alice@example.com"}}]}
+    with pytest.raises(RoutingError, match=r"RouteEmailDomains: none set"):
+        RoutingTable.from_document(doc)
+    assert RoutingTable.from_document(doc, email_domains=["EXAMPLE.com"]).rules[0].to.target == "alice@example.com"
 
 
 def test_owners_from_tags_studio_and_cloudtrail_read_plainly(now):

@@ -29,7 +29,8 @@ from sagewatch.owners import Owner, from_tags
 
 MAX_RULES = 100
 MATCH_KEYS = ("owner", "team", "tag", "endpoint", "kind")
-_TOPIC = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
+# this account's topics named sagewatch-* only (the functions' roles may publish to nothing else)
+_TOPIC = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:sagewatch-[A-Za-z0-9_-]{1,246}$")
 # The stack may read only secrets named sagewatch/...: a route cannot point the scan at any other secret.
 _SECRET = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:sagewatch/[\w/+=.@-]{1,400}$")
 _EMAIL = re.compile(r"^[^@\s,;<>\"]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
@@ -98,7 +99,9 @@ class RoutingTable:
         return next((r for r in self.rules if r.matches(s)), None)
 
     @classmethod
-    def from_document(cls, doc: object) -> RoutingTable:
+    def from_document(cls, doc: object, email_domains: Sequence[str] = ()) -> RoutingTable:
+        """`email_domains`: the recipient domains email routes may send to (RouteEmailDomains); none: no
+        email route is accepted (whoever can write the parameter must not mail findings anywhere)."""
         if not isinstance(doc, Mapping):
             raise RoutingError("the routing document must be a JSON object with a `rules` list")
         unknown = set(doc) - {"rules", "version", "description"}
@@ -110,6 +113,13 @@ class RoutingTable:
         if len(rules) > MAX_RULES:
             raise RoutingError(f"the routing document has {len(rules)} rules; at most {MAX_RULES}")
         parsed = [_rule(i, r) for i, r in enumerate(rules, 1)]
+        allowed = {d.lower() for d in email_domains}
+        for rule in parsed:
+            if rule.to.kind == "email" and rule.to.target.rsplit("@", 1)[1].lower() not in allowed:
+                raise RoutingError(
+                    f"routing rule {rule.name!r}: to.email {rule.to.target!r} is not in an allowed domain "
+                    f"(RouteEmailDomains: {', '.join(sorted(allowed)) or 'none set'})"
+                )
         names = [r.name for r in parsed]
         duplicate = next((n for n in names if names.count(n) > 1), None)
         if duplicate:
@@ -175,7 +185,7 @@ def _destination(where: str, doc: object) -> Destination:
         raise RoutingError(f"{where}: to must be an object with exactly one of sns, slack_secret, email")
     [(kind, target)] = doc.items()
     checks = {
-        "sns": (_TOPIC, "an SNS topic ARN"),
+        "sns": (_TOPIC, "an SNS topic ARN whose name starts with sagewatch-"),
         "slack_secret": (_SECRET, "a Secrets Manager secret ARN whose name starts with sagewatch/"),
         "email": (_EMAIL, "an email address"),
     }

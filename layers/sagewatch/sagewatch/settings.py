@@ -14,6 +14,7 @@ from typing import Any
 from sagewatch.catalog import pc_rate_in_range
 from sagewatch.org import interval_of
 from sagewatch.owners import DEFAULT_OWNER_TAGS
+from sagewatch.webhook import SLACK_HOOKS, url_prefix
 
 
 class SettingsError(ValueError):
@@ -217,6 +218,8 @@ class Notifications:
     routing_parameter: str | None = None  # SSM parameter holding the routing table (sagewatch.routing)
     copy_all_to_default: bool = True  # the stack's topic gets routed findings too
     email_from: str | None = None  # SES identity that email routes send from
+    slack_url_prefix: str = SLACK_HOOKS  # Slack routes post only to URLs starting so
+    email_domains: tuple[str, ...] = ()  # recipient domains email routes may send to (none: no email route)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Notifications:
@@ -233,6 +236,8 @@ class Notifications:
             routing_parameter=parameter or None,
             copy_all_to_default=_bool(env, "SAGEWATCH_COPY_ALL_TO_DEFAULT", True),
             email_from=sender or None,
+            slack_url_prefix=slack_url_prefix(env),
+            email_domains=_domains(env, "SAGEWATCH_ROUTE_EMAIL_DOMAINS"),
         )
 
 
@@ -310,13 +315,33 @@ class SlackSettings:
     """Settings of the Slack notifier function."""
 
     webhook_secret_arn: str
+    slack_url_prefix: str = SLACK_HOOKS
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SlackSettings:
         arn = _require(env, "SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN")
         if not arn.startswith("arn:") or ":secretsmanager:" not in arn:
             raise SettingsError(f"SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN is not a Secrets Manager ARN: {arn!r}")
-        return cls(webhook_secret_arn=arn)
+        return cls(webhook_secret_arn=arn, slack_url_prefix=slack_url_prefix(env))
+
+
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
+
+
+def _domains(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = [d.strip().lower() for d in env.get(name, "").split(",") if d.strip()]
+    bad = [d for d in raw if not _DOMAIN.match(d)]
+    if bad:
+        raise SettingsError(f"{name} must be comma-separated domain names (example.com), got {bad[0][:80]!r}")
+    return tuple(raw)
+
+
+def slack_url_prefix(env: Mapping[str, str]) -> str:
+    raw = env.get("SAGEWATCH_SLACK_URL_PREFIX", "").strip() or SLACK_HOOKS
+    try:
+        return url_prefix(raw)
+    except ValueError as exc:
+        raise SettingsError(f"SAGEWATCH_SLACK_URL_PREFIX {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +14,33 @@ from typing import Any
 
 MAX_RETRY_AFTER_SECONDS = 30.0  # a longer wait is left to the Lambda retry
 MAX_ATTEMPTS = 5
+# The only URLs sagewatch posts to: whoever can write a webhook secret (or the routing table) cannot make it
+# send findings anywhere else. SAGEWATCH_SLACK_URL_PREFIX may name a stand-in on a loopback or private
+# address instead, for local tests (sam local, moto); nothing on the internet.
+SLACK_HOOKS = "https://hooks.slack.com/"
+
+
+def url_prefix(text: str) -> str:
+    """The webhook URL prefix a setting may name: Slack's, or a local stand-in's. ValueError otherwise."""
+    if text == SLACK_HOOKS:
+        return text
+    parts = urllib.parse.urlsplit(text)
+    try:
+        local = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            and (
+                parts.hostname in ("localhost", "host.docker.internal")
+                or ipaddress.ip_address(parts.hostname or "").is_private
+            )
+        )
+    except ValueError:
+        local = False
+    if not local:
+        raise ValueError(
+            f"must be {SLACK_HOOKS} (or a local stand-in on a loopback or private address), got {text!r:.80}"
+        )
+    return text
 
 
 class WebhookError(RuntimeError):
@@ -23,10 +52,11 @@ class WebhookPoster:
     url: str
     timeout: float = 10.0
     sleep: Callable[[float], None] = time.sleep
+    prefix: str = SLACK_HOOKS
 
     def __post_init__(self) -> None:
-        if not self.url.startswith(("https://", "http://")):
-            raise ValueError("the webhook URL must start with https:// (got something else)")
+        if not self.url.startswith(self.prefix):
+            raise ValueError(f"the webhook URL must start with {self.prefix} (got something else)")
 
     def post(self, payload: dict[str, Any], *, deadline: float | None = None) -> int:
         """POST one payload; on 429 wait Retry-After (bounded) and try again. Returns attempts used."""
@@ -64,14 +94,15 @@ def _retry_after(value: str | None) -> float:
         return 1.0
 
 
-def webhook_url(secret: str) -> str:
-    """The webhook URL from its Secrets Manager value: the URL itself, or JSON {"webhook_url": ...}."""
+def webhook_url(secret: str, prefix: str = SLACK_HOOKS) -> str:
+    """The webhook URL from its Secrets Manager value: the URL itself, or JSON {"webhook_url": ...}; it must
+    start with `prefix` (Slack's incoming webhooks)."""
     text = secret.strip()
     if text.startswith("{"):
         try:
             text = str(json.loads(text)["webhook_url"]).strip()
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError('the Slack secret is JSON without a "webhook_url" string') from exc
-    if not text.startswith(("https://", "http://")):
-        raise ValueError("the Slack secret does not hold a webhook URL (expected https://hooks.slack.com/...)")
+    if not text.startswith(prefix):
+        raise ValueError(f"the Slack secret does not hold a Slack webhook URL (expected {prefix}...)")
     return text

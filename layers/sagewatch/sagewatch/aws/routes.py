@@ -5,6 +5,7 @@ reached never loses its findings: they go to the stack's topic, with a warning n
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,7 +20,7 @@ from sagewatch.monitoring import Alert
 from sagewatch.notify import Notice, RemediationNotice, slack_payloads, sns_messages
 from sagewatch.owners import Owner
 from sagewatch.routing import Destination, RoutingTable, Subject, split
-from sagewatch.webhook import WebhookError, WebhookPoster, webhook_url
+from sagewatch.webhook import SLACK_HOOKS, WebhookError, WebhookPoster, webhook_url
 
 SECRET_MAX_AGE = 300  # seconds a webhook URL is cached: a rotated secret is picked up without a redeploy
 
@@ -29,10 +30,13 @@ class RouteError(RuntimeError):
 
 
 class RouteSender:
-    def __init__(self, clients: Clients, *, email_from: str | None, chatbot: bool = False):
+    def __init__(
+        self, clients: Clients, *, email_from: str | None, chatbot: bool = False, slack_url_prefix: str = SLACK_HOOKS
+    ):
         self.clients = clients
         self.email_from = email_from
         self.chatbot = chatbot
+        self.slack_url_prefix = slack_url_prefix
 
     def send(self, to: Destination, notice: Notice) -> list[str]:
         try:
@@ -48,7 +52,7 @@ class RouteSender:
 
     def _slack(self, secret_arn: str, notice: Notice) -> list[str]:
         secret = parameters.get_secret(secret_arn, max_age=SECRET_MAX_AGE)
-        poster = WebhookPoster(webhook_url(str(secret)))
+        poster = WebhookPoster(webhook_url(str(secret), self.slack_url_prefix), prefix=self.slack_url_prefix)
         payloads = slack_payloads(notice)
         for p in payloads:
             poster.post(p)
@@ -156,7 +160,7 @@ class Router:
         return True, None
 
 
-def load_routing(name: str | None) -> RoutingTable | None:
+def load_routing(name: str | None, email_domains: Sequence[str] = ()) -> RoutingTable | None:
     """The routing table in SSM parameter `name` (Powertools Parameters, cached five minutes). Raises
     sagewatch.settings.SettingsError naming the parameter, and the rule and field when the document is wrong."""
     from sagewatch.routing import RoutingError
@@ -171,6 +175,6 @@ def load_routing(name: str | None) -> RoutingTable | None:
     except parameters.exceptions.GetParameterError as exc:
         raise SettingsError(f"SAGEWATCH_ROUTING_PARAMETER {name} could not be read: {str(exc)[:200]}") from None
     try:
-        return RoutingTable.from_document(doc)
+        return RoutingTable.from_document(doc, email_domains)
     except RoutingError as exc:
         raise SettingsError(f"SAGEWATCH_ROUTING_PARAMETER {name}: {exc}") from None

@@ -56,10 +56,11 @@ def publisher(clients: Clients, notifications: Notifications, bus: str = "defaul
     (read from SSM, cached), with copies of cost summaries and remediation notices on the bus."""
     n = notifications
     topic = TopicPublisher(clients.sns(), n.topic_arn, chatbot=n.chatbot)
-    table = load_routing(n.routing_parameter)
+    table = load_routing(n.routing_parameter, n.email_domains)
     router = None
     if table is not None:
-        router = Router(table, RouteSender(clients, email_from=n.email_from, chatbot=n.chatbot), n.copy_all_to_default)
+        sender = RouteSender(clients, email_from=n.email_from, chatbot=n.chatbot, slack_url_prefix=n.slack_url_prefix)
+        router = Router(table, sender, n.copy_all_to_default)
     return StackNotifier(topic if n.local else None, FindingEvents(clients.events(), bus), router)
 
 
