@@ -133,7 +133,7 @@ def test_routes_are_granted_only_with_a_routing_table() -> None:
         policies = translate(role=role)["Resources"]["ScanFunctionRole"]["Properties"]["Policies"]
         return {st.get("Sid", "") for p in policies for st in p["PolicyDocument"]["Statement"]}
 
-    routed = {"ReadTheRoutingTable", "SendToRoutesTopicsOfThisAccountAndSlackSecretsNamedSagewatch"}
+    routed = {"ReadTheRoutingTable", "SendToSagewatchTopicsOfThisAccountAndSlackSecretsNamedSagewatch"}
     assert routed | {"SendEmailRoutesFromTheConfiguredIdentity"} <= sids("routed")
     assert not (routed & sids("standalone"))
 
@@ -181,3 +181,97 @@ def test_deploying_a_member_without_the_central_bus_is_refused() -> None:
     rules = yaml_parse((ROOT / "template.yaml").read_text())["Rules"]
     assert rules["MemberNeedsTheCentralBus"]["RuleCondition"] == {"Fn::Equals": [{"Ref": "Role"}, "member"]}
     assert rules["CentralNeedsTheOrganization"]["RuleCondition"] == {"Fn::Equals": [{"Ref": "Role"}, "central"]}
+
+
+# --- grants no broader than the code's own checks (issue: security hardening) ----------------------------
+
+
+def _statements(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for policy in resource["Properties"].get("Policies", []):
+        document = policy.get("PolicyDocument", policy)
+        out += document.get("Statement", []) if isinstance(document, dict) else []
+    return out
+
+
+def _by_sid(resource: dict[str, Any], sid: str) -> dict[str, Any]:
+    return next(s for s in _statements(resource) if s.get("Sid") == sid)
+
+
+ROUTED = {"Role": "standalone", "RoutingParameterName": "/sagewatch/routing", "RouteEmailFrom": "ml@example.com"}
+
+
+def _routed() -> dict[str, Any]:
+    return for_role(yaml_parse((ROOT / "template.yaml").read_text()), ROUTED | {"RouteEmailDomains": "example.com"})
+
+
+def test_email_routes_send_only_from_the_sender_to_the_allowed_domains() -> None:
+    for name in ("ScanFunction", "ModelMonitorFunction", "RemediateFunction"):
+        ses = _by_sid(_routed()["Resources"][name], "SendEmailRoutesFromTheConfiguredIdentity")
+        assert ses["Condition"]["StringEquals"] == {"ses:FromAddress": {"Ref": "RouteEmailFrom"}}, name
+        assert "ses:Recipients" in ses["Condition"]["ForAllValues:StringLike"], name
+    rule = yaml_parse((ROOT / "template.yaml").read_text())["Rules"]["EmailRoutesNeedAllowedDomains"]
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "RouteEmailDomains"}, ""]}]}
+
+
+def test_routes_publish_only_to_this_accounts_sagewatch_topics() -> None:
+    for name in ("ScanFunction", "ModelMonitorFunction", "RemediateFunction"):
+        grant = _by_sid(_routed()["Resources"][name], "SendToSagewatchTopicsOfThisAccountAndSlackSecretsNamedSagewatch")
+        topics = [r for r in grant["Resource"] if ":sns:" in json.dumps(r)]
+        assert topics == [{"Fn::Sub": "arn:${AWS::Partition}:sns:*:${AWS::AccountId}:sagewatch-*"}], name
+
+
+def test_the_protect_tag_denies_every_change_to_a_tagged_resource() -> None:
+    remediate = yaml_parse((ROOT / "template.yaml").read_text())["Resources"]["RemediateFunction"]
+    deny = _by_sid(remediate, "NeverTouchProtectedResources")
+    assert deny["Effect"] == "Deny"
+    allowed = {a for s in _statements(remediate) if s.get("Effect") == "Allow" for a in _actions(s)}
+    changes = {
+        a
+        for a in allowed
+        if a.split(":")[0] in ("sagemaker", "application-autoscaling")
+        and a.split(":")[1].startswith(("Delete", "Update", "Register", "Put", "Add"))
+    }
+    # every action that changes an existing (tagged) resource is denied on a protected one; Create* makes new ones
+    assert changes and changes <= set(deny["Action"]), changes - set(deny["Action"])
+    resources = json.dumps(deny["Resource"])
+    assert all(part in resources for part in ("endpoint/*", "inference-component/*", "scalable-target/*"))
+    assert "sagemaker:DeleteTags" in deny["Action"]  # the tag cannot be taken off by this role either
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    listed = statement.get("Action", [])
+    return listed if isinstance(listed, list) else [listed]
+
+
+def test_only_the_remediation_role_writes_snapshots_seals_and_audit() -> None:
+    policy = translate(role="standalone")["Resources"]["RemediationBucketPolicy"]["Properties"]["PolicyDocument"]
+    deny = next(s for s in policy["Statement"] if s.get("Sid") == "OnlyRemediationWritesSnapshotsSealsAndAudit")
+    assert deny["Effect"] == "Deny" and deny["Principal"] == "*" and deny["Action"] == "s3:PutObject"
+    assert {json.dumps(r) for r in deny["Resource"]} == {
+        json.dumps({"Fn::Sub": "${RemediationBucket.Arn}/" + prefix + "/*"})
+        for prefix in ("snapshots", "seals", "audit")
+    }
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["RemediateFunctionRole", "Arn"]}}}
+
+
+def test_the_chatbot_channel_reads_metrics_and_alarms_only() -> None:
+    given = {"Role": "standalone", "SlackWorkspaceId": "T0123", "SlackChannelId": "C0123"}
+    resources = for_role(yaml_parse((ROOT / "template.yaml").read_text()), given)["Resources"]
+    role = resources["ChatbotRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role  # no CloudWatchReadOnlyAccess (logs:FilterLogEvents, StartQuery...)
+    granted = {a for s in _statements(resources["ChatbotRole"]) for a in _actions(s)}
+    assert granted and all(
+        (a.startswith("cloudwatch:") and ":Describe" in a) or ":Get" in a or ":List" in a for a in granted
+    )
+    guardrail = resources["ChatbotGuardrail"]["Properties"]["PolicyDocument"]["Statement"]
+    assert {a for s in guardrail for a in _actions(s)} == granted
+    channel = resources["ChatbotSlackChannel"]["Properties"]
+    assert channel["GuardrailPolicies"] == [{"Ref": "ChatbotGuardrail"}] and channel["UserRoleRequired"] is True
+    relaxed = for_role(yaml_parse((ROOT / "template.yaml").read_text()), given | {"ChatbotUserRoleRequired": "false"})
+    assert relaxed["Resources"]["ChatbotSlackChannel"]["Properties"]["UserRoleRequired"] is False
+
+
+def test_silent_members_page_when_the_digest_cannot_even_count_them() -> None:
+    alarm = translate(role="central")["Resources"]["SilentMembersAlarm"]["Properties"]
+    assert alarm["TreatMissingData"] == "breaching" and alarm["MetricName"] == "SilentMembers"

@@ -37,7 +37,12 @@ ROLES = {
     },
     "central": {"Role": "central", "OrganizationId": "o-a1b2c3d4e5", "CrossAccountObservability": "true"},
     # a standalone stack with every optional route (routing table, SES sender): their grants checked too
-    "routed": {"Role": "standalone", "RoutingParameterName": "/sagewatch/routing", "RouteEmailFrom": "ml@example.com"},
+    "routed": {
+        "Role": "standalone",
+        "RoutingParameterName": "/sagewatch/routing",
+        "RouteEmailFrom": "ml@example.com",
+        "RouteEmailDomains": "example.com,team.example.com",
+    },
 }
 
 
