@@ -372,8 +372,9 @@ def set_endpoint_times(
     account: str = DEFAULT_ACCOUNT,
 ) -> None:
     endpoint = sagemaker_backend(region, account).endpoints[name]
-    endpoint.creation_time = created
-    endpoint.last_modified_time = modified or created
+    # moto keeps its own naive UTC stamps: an endpoint it creates later (a restore) must sort with these
+    endpoint.creation_time = _naive_utc(created)
+    endpoint.last_modified_time = _naive_utc(modified or created)
 
 
 def set_config_time(region: str, name: str, created: datetime, account: str = DEFAULT_ACCOUNT) -> None:

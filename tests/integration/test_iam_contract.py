@@ -1,0 +1,321 @@
+"""What passes here works when deployed: every AWS call each function makes (its handler run in-process, as
+`sam local` runs it, with each of its sample events, and every remediation action carried out, not only
+planned) is allowed by the role template.yaml gives it, for each deployment role (standalone, member,
+central, and a standalone stack with every route). The CLI's scan (with --owner-lookup, through an assumed
+role) and its cost report are checked against org/scan-role.yaml.
+
+moto never enforces IAM: without this, a call the role does not allow passes every test and fails on the
+first deployed run with AccessDenied. When a feature adds a call, this test fails until the template grants
+it (and docs/permissions.md says why: tests/unit/test_permissions_doc.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+from aws_lambda_powertools.utilities import parameters
+from moto import mock_aws
+
+from sagewatch.aws.clients import Clients
+from sagewatch_testkit import fleet, iam, moto_ext
+from sagewatch_testkit.aws_fixtures import id_table
+from sagewatch_testkit.functions import lambda_context, load_function
+from sagewatch_testkit.local import _seed_stack
+from sagewatch_testkit.sam_translate import ROLES
+from sagewatch_testkit.webhook_server import fake_webhook
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = ROOT / "events"
+REGION = iam.REGION
+ROUTING = "/sagewatch/routing"
+ROUTE_SETTINGS = ("SAGEWATCH_ROUTING_PARAMETER", "SAGEWATCH_ROUTE_EMAIL_FROM", "SAGEWATCH_ROUTE_EMAIL_DOMAINS")
+SCAN_ROLE = ROOT / "org" / "scan-role.yaml"
+# made with the caller's own credentials, before the role is assumed: the caller's policy, not the role's
+CALLERS_OWN = {("sts", "AssumeRole")}
+
+# function -> (its folder, its sample events in the order they run)
+FUNCTIONS: dict[str, tuple[str, list[str]]] = {
+    "ScanFunction": ("scan", ["scan-schedule.json", "scan-manual-no-publish.json", "scan-eventbridge-scheduled.json"]),
+    "ModelMonitorFunction": (
+        "model_monitor",
+        [
+            "monitor-run-violations.json",
+            "monitor-run-clean.json",
+            "monitor-run-failed.json",
+            "monitor-malformed.json",
+            "processing-job-not-monitoring.json",
+            "endpoint-failed.json",
+            "endpoint-deployment-rollback.json",
+            "endpoint-in-service.json",
+        ],
+    ),
+    "SlackNotifierFunction": ("slack_notifier", ["slack-sns-digest.json"]),
+    "WeeklyReportFunction": ("weekly_report", ["report-schedule.json", "report-no-publish.json"]),
+    "OrgAggregatorFunction": (
+        "org_aggregator",
+        ["org/scan-summary-forwarded.json", "org/finding-forwarded.json", "org/alert-forwarded.json"],
+    ),
+    "OrgDigestFunction": ("org_digest", ["org/digest-tick.json"]),
+    "OrgReportFunction": ("org_report", ["report-schedule.json"]),
+    # last: it stores the fixture's four-type catalog, which the other functions would load
+    "CatalogRefreshFunction": ("catalog_refresh", ["catalog-refresh-schedule.json", "catalog-at-deploy.json"]),
+}
+# every remediation action, planned and carried out; the restore uses the delete's snapshot
+PROVISIONED = [  # what remove-provisioned-concurrency's sample event names (not in the demo fleet)
+    fleet.SimEndpoint("reranker-warm", [fleet.SimVariant("AllTraffic", None, provisioned=3)], note="idle, warm")
+]
+REMEDIATIONS = [
+    "set-instance-count",
+    "set-scaling-limits",
+    "resize-variant",
+    "remove-variant",
+    "scale-to-zero",
+    "remove-provisioned-concurrency",
+    "delete-endpoint",
+    "restore-endpoint",
+]
+
+
+def _env(function: str, hook_url: str, secret: str) -> dict[str, str]:
+    doc = json.loads((EVENTS / "env.json").read_text())
+    env = {k: v for k, v in doc[function].items() if k != "AWS_ENDPOINT_URL_PRICING"}
+    return {
+        k: v.replace("{slack_secret_arn}", secret).replace("{slack_url_prefix}", "http://127.0.0.1:")
+        for k, v in env.items()
+    }
+
+
+def _pricing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto has no Price List API: the client answers a real-shaped GetProducts page (after it is recorded)."""
+    answer = json.loads((ROOT / "tests" / "fixtures" / "price-list" / "get-products-us-east-1.json").read_text())
+
+    def client(self: Clients) -> Any:
+        pricing = boto3.client("pricing", region_name="us-east-1")
+        pricing.meta.events.register(
+            "before-call.pricing.GetProducts", lambda **_: (SimpleNamespace(status_code=200, headers={}), answer)
+        )
+        return pricing
+
+    monkeypatch.setattr(Clients, "pricing", client)
+
+
+def _event(name: str, hook_url: str) -> Any:
+    doc = json.loads((EVENTS / name).read_text())
+    if name == "catalog-at-deploy.json":
+        doc["ResponseURL"] = hook_url  # CloudFormation's pre-signed URL, here a stand-in on loopback
+    if name.startswith("org/") and "detail" in doc and "scanned_at" in doc["detail"]:
+        doc["detail"]["scanned_at"] = datetime.now(UTC).replace(microsecond=0).isoformat()
+    return doc
+
+
+def _invoke(folder: str, event: Any) -> Any:
+    app = load_function(folder)
+    try:
+        return app.lambda_handler(event, lambda_context(folder))
+    except Exception as exc:  # some sample events are refused on purpose (malformed); their calls still count
+        return {"raised": f"{type(exc).__name__}: {exc}"}
+
+
+def _remediations(hook_url: str, secret: str, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    for key, value in _env("RemediateFunction", hook_url, secret).items():
+        monkeypatch.setenv(key, value)
+    app = load_function("remediate")
+    answers, snapshot = [], None
+    for action in REMEDIATIONS:
+        for kind in ("dry-run", "execute"):
+            event = json.loads((EVENTS / "remediate" / f"{action}-{kind}.json").read_text())
+            if kind == "execute":
+                event["force"] = True  # carried out whatever the demo fleet's metrics say
+            if action == "restore-endpoint":
+                event["snapshot"] = snapshot
+            answer = app.lambda_handler(event, lambda_context("remediate"))
+            answers.append((action, kind, answer))
+            snapshot = answer.get("snapshot") or snapshot
+    return answers
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Every function run once with each of its events against one seeded moto: the calls, by function."""
+    with pytest.MonkeyPatch.context() as mp, fake_webhook([(200, {}, "ok")], max_requests=1000) as hook:
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_SERVICE_NAME": "sagewatch",
+            "POWERTOOLS_METRICS_NAMESPACE": "Sagewatch",
+            "XDG_CACHE_HOME": str(tmp_path_factory.mktemp("cache")),
+        }.items():
+            mp.setenv(key, value)
+        for var in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_SESSION_TOKEN"):
+            mp.delenv(var, raising=False)
+        moto_ext.install()
+        _pricing(mp)
+        recorder = iam.CallRecorder()
+        with mock_aws(), recorder.recording():
+            session = boto3.session.Session(region_name=REGION)
+            sm = session.client("sagemaker")
+            fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=datetime.now(UTC))
+            fleet.seed_demo_trail(sm, REGION)
+            secret, _ = _seed_stack(session, None, hook.url)  # type: ignore[arg-type]
+            session.client("s3").put_bucket_versioning(
+                Bucket="sagewatch-remediation", VersioningConfiguration={"Status": "Enabled"}
+            )
+            recorder.take()  # the seeding is the test's, not a function's
+            calls: dict[str, list[iam.Call]] = {}
+            answers: dict[str, list[Any]] = {}
+            for function, (folder, events) in FUNCTIONS.items():
+                if function == "CatalogRefreshFunction":
+                    _route_everything(session, hook.url, secret, mp)
+                    recorder.take()
+                    answers["routed ScanFunction"] = [_invoke("scan", _event("scan-schedule.json", hook.url))]
+                    calls["routed ScanFunction"] = recorder.take()
+                    for var in (
+                        "SAGEWATCH_ROUTING_PARAMETER",
+                        "SAGEWATCH_ROUTE_EMAIL_FROM",
+                        "SAGEWATCH_ROUTE_EMAIL_DOMAINS",
+                    ):
+                        mp.delenv(var)  # the other functions run as a stack without routes does
+                    fleet.seed(sm, PROVISIONED, region=REGION, now=datetime.now(UTC))
+                    recorder.take()
+                    answers["RemediateFunction"] = _remediations(hook.url, secret, mp)
+                    calls["RemediateFunction"] = recorder.take()
+                for key, value in _env(function, hook.url, secret).items():
+                    mp.setenv(key, value)
+                answers[function] = [_invoke(folder, _event(e, hook.url)) for e in events]
+                calls[function] = recorder.take()
+        yield {"calls": calls, "answers": answers, "secret": secret}
+
+
+def _route_everything(session: Any, hook_url: str, secret: str, mp: pytest.MonkeyPatch) -> None:
+    """A routing table that sends to a topic, a Slack secret and an email address (SES); state emptied so
+    that every finding is new again."""
+    sns, ssm, ses = session.client("sns"), session.client("ssm"), session.client("ses")
+    topic = sns.create_topic(Name="sagewatch-llm-team")["TopicArn"]
+    ses.verify_email_identity(EmailAddress="ml@example.com")
+    rules = [
+        {"name": "genai", "match": {"endpoint": "genai-*"}, "to": {"slack_secret": secret}},
+        {"name": "errors", "match": {"kind": "errors"}, "to": {"sns": topic}},
+        {"name": "the-rest", "match": {"endpoint": "*"}, "to": {"email": "ml-platform@example.com"}},
+    ]
+    parameters.clear_caches()  # the Slack notifier read the same secret: a cold start reads it again
+    ssm.put_parameter(Name=ROUTING, Type="String", Value=json.dumps({"rules": rules}), Overwrite=True)
+    session.client("dynamodb").delete_table(TableName="sagewatch-state")  # every finding new again
+    id_table(session.client("dynamodb"), "sagewatch-state")
+    for key, value in {
+        **_env("ScanFunction", hook_url, secret),
+        "SAGEWATCH_ROUTING_PARAMETER": ROUTING,
+        "SAGEWATCH_ROUTE_EMAIL_FROM": "ml@example.com",
+        "SAGEWATCH_ROUTE_EMAIL_DOMAINS": "example.com",
+        "SAGEWATCH_SLACK_URL_PREFIX": "http://127.0.0.1:",
+    }.items():
+        mp.setenv(key, value)
+
+
+# The deployment roles each function is checked in (a function not created in a role is skipped there).
+ROLE_PARAMETERS = {name: dict(ROLES[name]) for name in ("standalone", "member", "central")}
+
+
+def test_the_runs_did_what_their_events_ask(recorded):
+    """The contract is only as good as the calls: each run must have done its work, not failed early."""
+    answers = recorded["answers"]
+    routed = answers["routed ScanFunction"][0]
+    assert len(routed["published_message_ids"]) >= 3, routed  # the topic, and each route
+    assert answers["ScanFunction"][0]["findings"] > 0 and answers["ScanFunction"][0]["published_message_ids"]
+    assert answers["ModelMonitorFunction"][0]["status"] == "alerted"
+    assert answers["SlackNotifierFunction"][0]["slack_messages"] == 1
+    assert answers["CatalogRefreshFunction"][0]["status"] == "refreshed"
+    assert answers["OrgDigestFunction"][0]["status"] in ("sent", "waiting")
+    done = {(a, k): r["status"] for a, k, r in answers["RemediateFunction"]}
+    assert {a for (a, k), s in done.items() if k == "execute" and s == "done"} == set(REMEDIATIONS), done
+
+
+def _parameters(recorded: dict[str, Any], role: str) -> dict[str, str]:
+    """The role's parameters, with the Slack webhook secret the runs used (the notifier exists only then)."""
+    return ROLE_PARAMETERS[role] | {"SlackWebhookSecretArn": recorded["secret"]}
+
+
+@pytest.mark.parametrize("function", [*FUNCTIONS, "RemediateFunction"])
+@pytest.mark.parametrize("role", ROLE_PARAMETERS)
+def test_every_call_a_function_makes_is_allowed_by_its_role(recorded, function, role):
+    policy = iam.function_policy(function, _parameters(recorded, role))
+    if policy is None:
+        pytest.skip(f"{role} stacks create no {function}")
+    calls = recorded["calls"][function]
+    assert calls, f"{function} made no AWS call: the contract proves nothing"
+    assert iam.refused(policy, calls) == [], f"{function}'s role in a {role} stack does not allow these"
+
+
+def test_a_scan_with_every_route_is_allowed_by_the_routed_role(recorded):
+    policy = iam.function_policy("ScanFunction", ROLES["routed"] | {"RouteEmailDomains": "example.com"})
+    calls = recorded["calls"]["routed ScanFunction"]
+    assert {c.service for c in calls} >= {"ssm", "sns", "sesv2", "secretsmanager"}
+    assert iam.refused(policy, calls) == []
+
+
+def test_the_contract_fails_when_any_one_granted_action_is_taken_away(recorded):
+    """Each action a function's calls need, removed from its role alone, makes the contract fail: the test
+    can tell a missing grant from a present one, for every grant it relies on."""
+    checked = 0
+    for function in [*FUNCTIONS, "RemediateFunction"]:
+        policy = iam.function_policy(function, _parameters(recorded, "standalone")) or iam.function_policy(
+            function, _parameters(recorded, "central")
+        )
+        assert policy is not None, function
+        needed = {n.action for c in recorded["calls"][function] for n in iam.needs(c)}
+        for action in sorted(needed):
+            without = iam.without_action(policy, action)
+            assert iam.refused(without, recorded["calls"][function]), f"{function} still passes without {action}"
+            checked += 1
+    assert checked > 40
+
+
+# --- the CLI through org/scan-role.yaml ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def cli_calls(aws, sm, now, capsys, tmp_path):
+    """The CLI's calls: a scan through the read-only role of each account (--owner-lookup), and a report."""
+    from sagewatch.cli import main
+
+    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=now)
+    fleet.seed_demo_trail(sm, REGION)
+    accounts = tmp_path / "accounts.txt"
+    accounts.write_text(f"{iam.ACCOUNT}  the-demo-account\n")
+    recorder = iam.CallRecorder()
+    with recorder.recording():
+        scan = main(["scan", "--regions", REGION, "--role-name", "sagewatch-scan-readonly", "--accounts",
+                     str(accounts), "--owner-lookup", "--format", "json"])  # fmt: skip
+        scanned = recorder.take()
+        report = main(["report", "--region", REGION, "--format", "json"])
+        reported = recorder.take()
+    out = capsys.readouterr()
+    assert scan == 0 and report == 0, out.err
+    return {"scan": scanned, "report": reported}
+
+
+def _role_calls(calls: list[iam.Call]) -> list[iam.Call]:
+    return [c for c in calls if (c.service, c.operation) not in CALLERS_OWN]
+
+
+def test_the_cli_scan_and_report_are_allowed_by_the_scan_role(cli_calls):
+    policy = iam.role_policy(SCAN_ROLE, "ScanRole", {"TrustedAccountId": "111122223333"})
+    scan = _role_calls(cli_calls["scan"])
+    assert {(c.service, c.operation) for c in scan} >= {("sagemaker", "ListEndpoints"), ("cloudtrail", "LookupEvents")}
+    assert iam.refused(policy, scan) == []
+    assert iam.refused(policy, _role_calls(cli_calls["report"])) == []
+
+
+def test_the_scan_role_without_lookup_events_fails_the_contract(cli_calls):
+    """What org/scan-role.yaml was before this test existed: --owner-lookup was refused in every account."""
+    policy = iam.role_policy(SCAN_ROLE, "ScanRole", {"TrustedAccountId": "111122223333"})
+    refused = iam.refused(iam.without_action(policy, "cloudtrail:LookupEvents"), _role_calls(cli_calls["scan"]))
+    assert refused and all(r.startswith("cloudtrail:LookupEvents on *") for r in refused)
