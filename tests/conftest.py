@@ -116,6 +116,7 @@ def monitor_stack(aws, monkeypatch):
         "SAGEWATCH_IDEMPOTENCY_TABLE": "idempotency",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "sagewatch",
+        "POWERTOOLS_METRICS_NAMESPACE": "Sagewatch",
     }.items():
         monkeypatch.setenv(key, value)
     moto_ext.put_monitoring_schedule(REGION, "fraud-dq-hourly", "fraud-detector-prod", "DataQuality")

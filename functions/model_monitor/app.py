@@ -25,11 +25,12 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagewatch.app.monitor import handle_monitor_event
+from sagewatch.app.ports import DeliveryError
 from sagewatch.aws.clients import Clients, is_transient
 from sagewatch.aws.routes import load_routing
 from sagewatch.aws.wiring import monitor_dependencies
 from sagewatch.monitoring import EventShapeError, Ignored, Incoming, classify
-from sagewatch.observability import logger, tracer
+from sagewatch.observability import logger, tracer, unexpected_error
 from sagewatch.settings import MonitorSettings
 
 SETTINGS = MonitorSettings.from_env(os.environ)
@@ -73,13 +74,13 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         result: dict[str, Any] = process(
             event=event, incoming=incoming, account=context.invoked_function_arn.split(":")[4]
         )
-    except (IdempotencyAlreadyInProgressError, IdempotencyPersistenceLayerError):
-        raise  # the same event is being handled, or the table is unreachable: a retry will do
+    except (IdempotencyAlreadyInProgressError, IdempotencyPersistenceLayerError, DeliveryError):
+        raise  # in progress, the table unreachable, or the alert not sent: Lambda retries, then the DLQ keeps it
     except Exception as exc:
         if is_transient(exc):
             raise
-        # Data no one foresaw: say so loudly in the log (an error metric filter can page on it), don't loop.
-        logger.exception("could not handle the event: acknowledged, not retried")
-        return {"status": "rejected", "reason": f"{type(exc).__name__}: {str(exc)[:500]}"}
+        # No one foresaw this: counted apart from refusals (UnexpectedErrors pages), logged, not looped on.
+        unexpected_error("could not handle the event")
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {str(exc)[:500]}"}
     logger.info("handled", extra=result)
     return result

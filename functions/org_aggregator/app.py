@@ -28,9 +28,10 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from sagewatch.app.org import OrgEvent, ingest
+from sagewatch.app.ports import DeliveryError
 from sagewatch.aws.clients import Clients, is_transient
 from sagewatch.aws.wiring import org_dependencies
-from sagewatch.observability import logger, tracer
+from sagewatch.observability import logger, tracer, unexpected_error
 from sagewatch.org import OrgEventError, Origin
 from sagewatch.settings import OrgSettings, SettingsError
 
@@ -72,8 +73,8 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return {"status": "rejected", "reason": str(exc)[:1000]}
     try:
         result: dict[str, Any] = process(event=event, parsed=parsed)
-    except (IdempotencyAlreadyInProgressError, IdempotencyPersistenceLayerError):
-        raise  # the same event is being handled, or the table is unreachable: a retry will do
+    except (IdempotencyAlreadyInProgressError, IdempotencyPersistenceLayerError, DeliveryError):
+        raise  # in progress, the table unreachable, or the alert not sent: Lambda retries, then the DLQ keeps it
     except OrgEventError as exc:
         logger.error(
             "a member sent what sagewatch does not send: acknowledged, not retried",
@@ -83,7 +84,8 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     except Exception as exc:
         if is_transient(exc):
             raise
-        logger.exception("could not handle the event: acknowledged, not retried")
-        return {"status": "rejected", "reason": f"{type(exc).__name__}: {str(exc)[:500]}"}
+        # No one foresaw this: counted apart from refusals (UnexpectedErrors pages), logged, not looped on.
+        unexpected_error("could not handle the event")
+        return {"status": "failed", "reason": f"{type(exc).__name__}: {str(exc)[:500]}"}
     logger.info("handled", extra=result)
     return result

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit, SchemaValidationError, single_metric
 
 from sagewatch.metrics import FINDINGS_METRIC, FLEET_COST_METRIC, SCAN_METRICS, WASTE_METRIC
 from sagewatch.models import Kind
@@ -23,6 +23,21 @@ tracer = Tracer()
 
 def new_metrics() -> Metrics:
     return Metrics()
+
+
+UNEXPECTED_ERRORS_METRIC = "UnexpectedErrors"
+
+
+def unexpected_error(what: str) -> None:
+    """An error no one foresaw (not a refusal of bad input): logged at ERROR with its traceback (call it in the
+    `except` block) and counted apart, as UnexpectedErrors, which UnexpectedErrorsAlarm pages on. A refusal
+    names the input's problem; this means sagewatch has a bug or met something new."""
+    logger.exception(f"{what}: unforeseen error, acknowledged and counted ({UNEXPECTED_ERRORS_METRIC})")
+    try:
+        with single_metric(name=UNEXPECTED_ERRORS_METRIC, unit=MetricUnit.Count, value=1) as metric:
+            metric.add_dimension(name="service", value=logger.service)
+    except SchemaValidationError as exc:  # no namespace (POWERTOOLS_METRICS_NAMESPACE): the log must do
+        logger.warning(f"{UNEXPECTED_ERRORS_METRIC} could not be emitted: {exc}")
 
 
 def record_scan_metrics(metrics: Metrics, report: ScanReport) -> None:

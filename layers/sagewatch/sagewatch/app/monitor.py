@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from sagewatch.app.ports import Notifier
+from sagewatch.app.extras import extra
+from sagewatch.app.ports import Notifier, deliver
 from sagewatch.bounds import optional
 from sagewatch.monitoring import (
     MONITORING_TYPES,
@@ -25,7 +26,7 @@ from sagewatch.monitoring import (
     unreadable_alert,
     violations_alert,
 )
-from sagewatch.owners import from_tags
+from sagewatch.owners import Owner, from_tags
 
 
 class MonitorSource(Protocol):
@@ -72,7 +73,7 @@ def _monitoring_run(job: ProcessingJobEvent, source: MonitorSource) -> Processin
 
 
 def _run_alert(job: ProcessingJobEvent, deps: MonitorDependencies, time: str | None) -> Alert | str:
-    kind = deps.source.monitoring_type(job.schedule_name)
+    kind = extra("the monitoring schedule's type", lambda: deps.source.monitoring_type(job.schedule_name), None)
     label = MONITORING_TYPES.get(kind or "") or optional(kind)
     region, account = deps.region, deps.account
 
@@ -105,9 +106,13 @@ def handle_monitor_event(incoming: Incoming, event: Mapping[str, Any], deps: Mon
     if isinstance(outcome, str):
         return {"status": "ignored", "reason": outcome}
     if outcome.endpoint:  # whose endpoint it is: the alert names them, and goes to their route
-        tags = deps.source.endpoint_tags(outcome.endpoint)
-        outcome = replace(outcome, owner=from_tags(tags), tags=tags)
-    ids = deps.publisher.publish(outcome)
+        endpoint = outcome.endpoint
+        tags: dict[str, str] = extra(
+            "the endpoint's tags (its owner and route)", lambda: deps.source.endpoint_tags(endpoint), {}
+        )
+        owner = extra("the endpoint's owner", lambda: from_tags(tags), Owner())
+        outcome = replace(outcome, owner=owner, tags=tags)
+    ids = deliver(deps.publisher, outcome)
     message_id = ids[0] if ids else None  # None: left to the central account (LocalNotifications=false)
     failed_events = deps.events.put_alert(outcome)
     return {

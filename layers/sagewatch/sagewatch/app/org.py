@@ -8,7 +8,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sagewatch.app.ports import Notifier
+from sagewatch.app.extras import extra
+from sagewatch.app.ports import Notifier, deliver
 from sagewatch.lifecycle import Reason
 from sagewatch.notify import OrgCostNotice, RemediationNotice
 from sagewatch.notify import alert as alerts
@@ -131,7 +132,7 @@ def _send_at_once(detail_type: str, origin: Origin, detail: Mapping[str, Any], d
         raise OrgEventError(str(exc)) from None
     if not deps.store.take_alert(origin.key, origin.received_at, deps.alerts_per_member_hour):
         return {"status": "held", "limit_per_hour": deps.alerts_per_member_hour}
-    return {"status": "sent", "message_ids": deps.publisher.publish(notice)}
+    return {"status": "sent", "message_ids": deliver(deps.publisher, notice)}
 
 
 def _take_finding(origin: Origin, detail: Mapping[str, Any], deps: OrgDependencies) -> dict[str, Any]:
@@ -214,7 +215,8 @@ def digest_tick(
     bad = {f.key for f, _ in skipped}
     pending = [f for f in pending if f.key not in bad]
     names = dict(state.names)
-    found = deps.names.lookup({m.account for m in members} | {f.account for f in pending}, names)
+    accounts = {m.account for m in members} | {f.account for f in pending}
+    found: dict[str, str] = extra("account names", lambda: deps.names.lookup(accounts, names), {})
     for account, name in found.items():
         deps.store.put_name(account, name, now)
     names |= found
@@ -248,7 +250,7 @@ def org_cost_report(
     state = deps.store.load(now)
     members, missing = current_members(state.costs, [(m.account, m.region) for m in state.members.values()], now)
     names = dict(state.names)
-    found = deps.names.lookup({m.account for m in members}, names)
+    found: dict[str, str] = extra("account names", lambda: deps.names.lookup({m.account for m in members}, names), {})
     for account, name in found.items():
         deps.store.put_name(account, name, now)
     names |= found

@@ -16,6 +16,19 @@ class Notifier(Protocol):
     def publish(self, notice: Notice) -> list[str]: ...
 
 
+class DeliveryError(RuntimeError):
+    """Sending a notice failed: the one failure that fails an invocation (Lambda retries the event, then the
+    dead-letter queue keeps it). Everything else about a notice is an enrichment (sagewatch.app.extras)."""
+
+
+def deliver(publisher: Notifier, notice: Notice) -> list[str]:
+    """publisher.publish(notice), with any failure raised as DeliveryError (its cause chained)."""
+    try:
+        return publisher.publish(notice)
+    except Exception as exc:
+        raise DeliveryError(f"the notice could not be sent: {type(exc).__name__}: {str(exc)[:300]}") from exc
+
+
 class MetricsReader(Protocol):
     def fetch(self, specs: Sequence[MetricSpec], windows: Windows) -> tuple[MetricResults, list[ScanError]]: ...
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sagewatch import hidden
+from sagewatch.app.extras import extra
 from sagewatch.app.ports import MetricsReader, Notifier
 from sagewatch.catalog import Catalog
 from sagewatch.digest import Digest
@@ -209,7 +210,11 @@ def scheduled_scan(
     )
     warnings += snooze_problems
     # CloudTrail is asked only about endpoints of findings about to be announced as new (and not snoozed)
-    warnings += attach_owners(report, deps.owners, _new_endpoints(report, previous, active), now)
+    warnings += extra(
+        "owners from CloudTrail",
+        lambda: attach_owners(report, deps.owners, _new_endpoints(report, previous, active), now),
+        ["owners could not be looked up this scan (see the function's log)"],
+    )
     state_available = previous is not None
     if previous is not None:
         lifecycle = decide(

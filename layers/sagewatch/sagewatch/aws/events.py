@@ -7,6 +7,7 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from sagewatch.app.extras import extra
 from sagewatch.aws.routes import Router
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.lifecycle import Announcement
@@ -98,8 +99,11 @@ class StackNotifier:
         routed: list[str] = []
         local: Notice | None = notice
         if self.router is not None:
-            local = self.router.deliver(notice)
-            routed = list(self.router.ids or [])
+            router = self.router
+            # a route that fails in any way leaves the notice to the stack's topic, whole
+            whole: Notice | None = notice
+            local = extra("the routing table's routes", lambda: router.deliver(notice), whole)
+            routed = list(router.ids or [])
         ids = self.topic.publish(local) if self.topic and local is not None else []
         ids += routed
         if isinstance(notice, WeeklyNotice):

@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sagewatch.app.extras import log
 from sagewatch.aws.clients import Clients, error_code, error_message
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.digest import Digest
@@ -124,7 +125,9 @@ class Router:
             to = rules[name].to
             try:
                 self.ids = (self.ids or []) + self.sender.send(to, replace(d, announcements=announcements, route=name))
-            except RouteError as exc:
+            except Exception as exc:  # any failure of a route: its findings go to the stack's topic
+                if not isinstance(exc, RouteError):
+                    log.exception("routing rule %s failed", name)
                 warnings.append(
                     f"routing rule {name!r} ({to.label}) could not be reached ({exc}); its "
                     f"{len(announcements)} findings are in this digest instead"
@@ -155,7 +158,9 @@ class Router:
             return False, None
         try:
             self.ids = self.sender.send(rule.to, notice)
-        except RouteError as exc:
+        except Exception as exc:  # any failure of a route: the notice goes to the stack's topic
+            if not isinstance(exc, RouteError):
+                log.exception("routing rule %s failed", rule.name)
             return True, f"routing rule {rule.name!r} ({rule.to.label}) could not be reached ({exc})"
         return True, None
 
