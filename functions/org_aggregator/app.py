@@ -39,6 +39,11 @@ SETTINGS = OrgSettings.from_env(os.environ)
 if not SETTINGS.idempotency_table:
     raise SettingsError("SAGEWATCH_IDEMPOTENCY_TABLE is required but not set")
 CLIENTS = Clients(SETTINGS.region)
+
+
+def clock() -> datetime:
+    """Now; tests replace it (the time a sample event was stamped, or a day in 2028)."""
+    return datetime.now(UTC)
 CONFIG = IdempotencyConfig(
     event_key_jmespath="id",
     raise_on_no_idempotency_key=True,
@@ -58,7 +63,7 @@ def read(event: Any) -> OrgEvent:
     envelope = parse(event=event, model=EventBridgeModel)
     if not isinstance(envelope.detail, dict):
         raise OrgEventError("the event's detail is not an object")
-    origin = Origin.of(envelope.account, envelope.region, datetime.now(UTC))
+    origin = Origin.of(envelope.account, envelope.region, clock())
     return OrgEvent(envelope.id, envelope.detail_type, origin, envelope.detail)
 
 

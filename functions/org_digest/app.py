@@ -18,6 +18,11 @@ from sagewatch.settings import OrgSettings
 
 SETTINGS = OrgSettings.from_env(os.environ)
 CLIENTS = Clients(SETTINGS.region)
+
+
+def clock() -> datetime:
+    """Now; tests replace it (the time a sample event was stamped, or a day in 2028)."""
+    return datetime.now(UTC)
 metrics = new_metrics()
 
 
@@ -31,7 +36,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     result = digest_tick(
         SETTINGS,
         org_dependencies(SETTINGS, CLIENTS),
-        datetime.now(UTC),
+        clock(),
         observe=lambda r: record_org_metrics(metrics, r),
     )
     if result["silent_members"]:

@@ -21,13 +21,18 @@ SETTINGS = OrgSettings.from_env(os.environ)
 CLIENTS = Clients(SETTINGS.region)
 
 
+def clock() -> datetime:
+    """Now; tests replace it (the time a sample event was stamped, or a day in 2028)."""
+    return datetime.now(UTC)
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @event_parser(model=ReportRequest)
 def lambda_handler(event: ReportRequest, context: LambdaContext) -> dict[str, Any]:
     deps = org_dependencies(SETTINGS, CLIENTS)
     _, result = org_cost_report(
-        SETTINGS, deps, org_archive(SETTINGS, CLIENTS), datetime.now(UTC), publish=event.publish
+        SETTINGS, deps, org_archive(SETTINGS, CLIENTS), clock(), publish=event.publish
     )
     logger.info("organization cost report written", extra=result)
     return result

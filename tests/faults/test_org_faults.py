@@ -17,6 +17,15 @@ from sagewatch_testkit.aws_fixtures import drain, id_table, watch_queue
 from sagewatch_testkit.functions import lambda_context, load_function, sample_event
 
 REGION = "us-east-1"
+# The sample events' own time (events/org: scanned 2026-11-23 09:05 UTC): every handler's clock is set to it,
+# so these tests pass whatever day they run (member records expire after 90 days of the clock's time).
+EVENT_TIME = datetime(2026, 11, 23, 9, 10, tzinfo=UTC)
+
+
+def at(module, now: datetime):
+    """A handler module with its clock set (the functions read the time through `clock()`)."""
+    module.clock = lambda: now
+    return module
 
 
 @pytest.fixture
@@ -41,7 +50,7 @@ def central(aws, monkeypatch):
     }.items():
         monkeypatch.setenv(key, value)
     return SimpleNamespace(
-        aggregator=load_function("org_aggregator"),
+        aggregator=at(load_function("org_aggregator"), EVENT_TIME),
         notifications=lambda: drain(sqs, url),
         items=lambda: ddb.scan(TableName="org")["Items"],
     )
@@ -118,7 +127,7 @@ def test_hostile_strings_from_a_member_are_bounded_on_arrival(central):
 
 def test_the_digest_function_reports_silent_members(central, monkeypatch):
     handle(central, sample_event("org/scan-summary-forwarded.json"))  # scanned 2026-11-23 09:05: long ago
-    digest = load_function("org_digest")
+    digest = at(load_function("org_digest"), EVENT_TIME + timedelta(hours=5))
     result = digest.lambda_handler({"tick": True}, lambda_context("org-digest"))
     assert result["silent_members"] == 1 and result["status"] == "sent"
     [sent] = central.notifications()
@@ -130,7 +139,7 @@ def test_the_digest_function_reports_silent_members(central, monkeypatch):
 
 def test_the_report_function_writes_to_the_bucket(central):
     handle(central, sample_event("org/scan-summary-forwarded.json"))
-    report = load_function("org_report")
+    report = at(load_function("org_report"), EVENT_TIME + timedelta(days=1))
     result = report.lambda_handler({"publish": True}, lambda_context("org-report"))
     assert result["missing"] == [{"account": "111111111111", "region": "eu-west-1"}]  # no cost summary yet
     keys = {o["Key"] for o in boto3.client("s3", region_name=REGION).list_objects_v2(Bucket="central")["Contents"]}
@@ -173,11 +182,28 @@ def test_a_digest_racing_with_new_news_keeps_it_for_the_next(central):
         changed["id"] = "another-delivery"
         changed["detail"]["reason"] = "changed"
         changed["detail"]["monthly_savings_usd"] = 900.0
+        at(central.aggregator, EVENT_TIME + timedelta(minutes=1))  # it arrives a minute later
         handle(central, changed)
         return real_publish(notice)
 
     deps.publisher.publish = publish_while_a_member_speaks
-    now = datetime.now(UTC) + timedelta(hours=2)
+    now = EVENT_TIME + timedelta(hours=2)
     assert digest_tick(settings, deps, now)["changed_while_sending"] == 1
     [item] = [i for i in central.items() if i["id"]["S"].startswith("finding#")]
     assert json.loads(item["doc"]["S"])["pending"] == "new"  # never digested as new: still news
+
+
+def test_the_central_functions_work_the_same_with_the_clock_in_2028(central):
+    """Sample events stamped relative to the clock, the clock set two years on: the same answers."""
+    now = datetime(2028, 2, 29, 9, 10, tzinfo=UTC)
+    at(central.aggregator, now)
+    summary = sample_event("org/scan-summary-forwarded.json")
+    summary["detail"]["scanned_at"] = (now - timedelta(minutes=5)).isoformat()
+    assert handle(central, summary)["status"] == "kept"
+    assert handle(central, sample_event("org/finding-forwarded.json"))["status"] == "kept"
+    digest = at(load_function("org_digest"), now + timedelta(hours=1))
+    result = digest.lambda_handler({"tick": True}, lambda_context("org-digest"))
+    assert result["status"] == "sent" and result["silent_members"] == 0 and result["announced"]["new"] == 1
+    # and the sample as stamped (2026) is refused in 2028: not within the last 90 days
+    old = handle(central, sample_event("org/scan-summary-forwarded.json") | {"id": "old"})
+    assert old["status"] == "rejected" and "is not within the last 90 days" in old["reason"]

@@ -18,8 +18,11 @@ from sagewatch_testkit.org_sim import REGIONS, OrgSimulation, later
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def t0() -> datetime:
+@pytest.fixture(params=["today", "2028"])
+def t0(request) -> datetime:
+    """The simulation's clock: today, and a day in 2028 (no test may depend on when it runs)."""
+    if request.param == "2028":
+        return datetime(2028, 2, 29, 9, 5, tzinfo=UTC)
     return datetime.now(UTC).replace(minute=5, second=0, microsecond=0)
 
 

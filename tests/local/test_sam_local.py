@@ -2,6 +2,7 @@
 an embedded moto: catches a wrong Handler, CodeUri, layer, dependency or environment variable."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 from sagewatch_testkit.local import EVENTS
 
@@ -97,7 +98,10 @@ def test_the_central_functions_take_in_digest_and_report(stack):
     """The central role's functions: a member's summary, finding and alert in; one digest naming the (long
     silent) member; the organization cost report in the bucket."""
     stack.received("topic")
-    assert stack.invoke("OrgAggregatorFunction", "org/scan-summary-forwarded.json")["status"] == "kept"
+    # stamped relative to today (a summary older than 90 days is refused): a day ago, so the member is silent
+    summary = json.loads((EVENTS / "org" / "scan-summary-forwarded.json").read_text())
+    summary["detail"]["scanned_at"] = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0).isoformat()
+    assert stack.invoke_document("OrgAggregatorFunction", summary)["status"] == "kept"
     kept = stack.invoke("OrgAggregatorFunction", "org/finding-forwarded.json")
     assert kept["status"] == "kept" and kept["account"] == "111111111111", kept
     sent = stack.invoke("OrgAggregatorFunction", "org/alert-forwarded.json")
