@@ -44,6 +44,8 @@ CLIENTS = Clients(SETTINGS.region)
 def clock() -> datetime:
     """Now; tests replace it (the time a sample event was stamped, or a day in 2028)."""
     return datetime.now(UTC)
+
+
 CONFIG = IdempotencyConfig(
     event_key_jmespath="id",
     raise_on_no_idempotency_key=True,

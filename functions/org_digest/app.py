@@ -23,6 +23,8 @@ CLIENTS = Clients(SETTINGS.region)
 def clock() -> datetime:
     """Now; tests replace it (the time a sample event was stamped, or a day in 2028)."""
     return datetime.now(UTC)
+
+
 metrics = new_metrics()
 
 

@@ -31,8 +31,6 @@ def clock() -> datetime:
 @event_parser(model=ReportRequest)
 def lambda_handler(event: ReportRequest, context: LambdaContext) -> dict[str, Any]:
     deps = org_dependencies(SETTINGS, CLIENTS)
-    _, result = org_cost_report(
-        SETTINGS, deps, org_archive(SETTINGS, CLIENTS), clock(), publish=event.publish
-    )
+    _, result = org_cost_report(SETTINGS, deps, org_archive(SETTINGS, CLIENTS), clock(), publish=event.publish)
     logger.info("organization cost report written", extra=result)
     return result

@@ -186,6 +186,24 @@ def test_html_renders_in_headless_chromium_without_console_errors(costed, tmp_pa
     assert png.startswith(b"\x89PNG") and len(png) > 20_000  # a drawn page, not a blank one
 
 
+def test_the_page_fits_a_laptop_screen(costed, tmp_path):
+    """At 1,280 px wide every column of the table is on screen: no horizontal scrolling."""
+    _need_chromium()
+    page = tmp_path / "report.html"
+    page.write_text(render_html(costed), encoding="utf-8")
+    document, viewport = browser.page_width(page, 1280)
+    assert viewport > 1200 and document <= viewport, f"the page is {document} px wide in a {viewport} px viewport"
+
+
+def test_the_width_check_sees_a_page_too_wide(tmp_path):
+    """The gate above can fail: a page wider than the screen is caught."""
+    _need_chromium()
+    page = tmp_path / "wide.html"
+    page.write_text('<!doctype html><body><div style="width:2000px">wide</div></body>', encoding="utf-8")
+    document, viewport = browser.page_width(page, 1280)
+    assert document > viewport
+
+
 def test_the_browser_check_sees_console_errors(tmp_path):
     """The gate above can fail: a page with a script error is caught."""
     _need_chromium()

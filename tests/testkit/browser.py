@@ -62,6 +62,29 @@ def open_page(page: Path, screenshot: Path | None = None, size: tuple[int, int] 
     return PageRun(dom=dom.stdout, console=console)
 
 
+_WIDTH = re.compile(r'data-sagewatch-width="(\d+) (\d+)"')
+
+
+def page_width(page: Path, viewport: int) -> tuple[int, int]:
+    """(document width, viewport width) in CSS pixels of `page` opened at `viewport` pixels wide: a copy of the
+    page with a probe that writes document.documentElement's scrollWidth and clientWidth into the DOM."""
+    binary = chromium()
+    if binary is None:
+        raise FileNotFoundError("chromium is not installed (apt-get install chromium)")
+    probe = (
+        "<script>addEventListener('load',()=>{const d=document.documentElement;"
+        "document.body.setAttribute('data-sagewatch-width',d.scrollWidth+' '+d.clientWidth)})</script>"
+    )
+    with tempfile.TemporaryDirectory(prefix="sagewatch-chromium-") as profile:
+        copy = Path(profile) / "probed.html"
+        copy.write_text(page.read_text(encoding="utf-8").replace("</body>", probe + "</body>"), encoding="utf-8")
+        dom = _run(binary, copy, ["--dump-dom", f"--window-size={viewport},900"], profile).stdout
+    found = _WIDTH.search(dom)
+    if found is None:
+        raise RuntimeError("the width probe did not run")
+    return int(found.group(1)), int(found.group(2))
+
+
 def main() -> int:
     """Refresh docs/cost-report.png from the demo fleet."""
     from datetime import UTC, datetime
@@ -95,7 +118,7 @@ def main() -> int:
         )
         page = Path(tmp) / "cost-report.html"
         page.write_text(render_html(report), encoding="utf-8")
-        run = open_page(page, ROOT / "docs" / "cost-report.png", size=(1400, 1900))
+        run = open_page(page, ROOT / "docs" / "cost-report.png", size=(1280, 1900))
     print(f"wrote docs/cost-report.png; console messages: {run.console or 'none'}")
     return 1 if run.console else 0
 

@@ -66,6 +66,18 @@ def _pct(row: CostRow, resource: str) -> str:
     return "" if p50 is None or p95 is None else f"{p50:.0f}/{p95:.0f}"
 
 
+def _usage(row: CostRow) -> str:
+    """A row's utilization, resource by resource (those it has), each kept on one line."""
+    parts = [(RESOURCE_LABELS[r], _pct(row, r)) for r in RESOURCES]
+    return "".join(f"<span>{escape(label)} {value}</span>" for label, value in parts if value)
+
+
+def _th(header: str) -> str:
+    return (
+        f'<th class="use">{escape(header)}</th>' if header.startswith("utilization") else f"<th>{escape(header)}</th>"
+    )
+
+
 def _name(row: CostRow) -> str:
     if row.level == "endpoint":
         return row.endpoint
@@ -138,8 +150,11 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px}
 .card{border:1px solid #d0d7de;border-radius:6px;padding:10px 14px;min-width:150px}
 .card b{display:block;font-size:20px}
 .charts{display:flex;gap:24px;flex-wrap:wrap}
-table{border-collapse:collapse;margin-top:8px;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;margin-top:8px;font-variant-numeric:tabular-nums;max-width:100%}
 th,td{border-bottom:1px solid #eaeef2;padding:4px 8px;text-align:right;white-space:nowrap}
+td.name{white-space:normal;overflow-wrap:break-word;max-width:260px}
+th.use,td.use{white-space:normal;text-align:left;min-width:120px}
+td.use span{display:inline-block;white-space:nowrap;margin-right:8px}
 th{background:#f6f8fa;position:sticky;top:0}
 td:first-child,th:first-child{text-align:left}
 tr.endpoint td{font-weight:600;border-top:2px solid #d0d7de}
@@ -235,25 +250,26 @@ def render_html(report: CostReport, top: int = 15) -> str:
         if row.level == "component":
             kind = "" if row.share is None else f"{row.share:.1%} of variant"
         cells = [
-            escape(name or ""),
-            escape(kind),
-            f"{row.hours:g}",
-            _money(row.cost_usd),
-            _money(row.monthly_cost_usd),
-            _count(row.invocations),
-            "" if row.cost_per_million_usd is None else _money(row.cost_per_million_usd),
-            *[_pct(row, r) for r in RESOURCES],
-            f'<span class="waste">{_money(row.waste_usd)}</span>',
+            f'<td class="name">{escape(name or "")}</td>',
+            f"<td>{escape(kind)}</td>",
+            f"<td>{row.hours:g}</td>",
+            f"<td>{_money(row.cost_usd)}</td>",
+            f"<td>{_money(row.monthly_cost_usd)}</td>",
+            f"<td>{_count(row.invocations)}</td>",
+            "<td></td>" if row.cost_per_million_usd is None else f"<td>{_money(row.cost_per_million_usd)}</td>",
+            f'<td class="use">{_usage(row)}</td>',
+            f'<td><span class="waste">{_money(row.waste_usd)}</span></td>',
         ]
-        rows_html.append(f'<tr class="{row.level}">' + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        rows_html.append(f'<tr class="{row.level}">' + "".join(cells) + "</tr>")
     rows_html.append(
         '<tr class="total"><td>Total</td><td></td><td></td>'
         f"<td>{_money(t.cost_usd)}</td><td>{_money(t.monthly_cost_usd)}</td><td>{_count(t.invocations)}</td>"
-        + "<td></td>" * (1 + len(RESOURCES))
+        + "<td></td><td></td>"
         + f"<td>{_money(t.waste_usd)}</td></tr>"
     )
-    headers = ["", "type", "hours", "cost", "per month", "invocations", "$ / 1M inv"]
-    headers += [f"{RESOURCE_LABELS[r]} p50/p95 %" for r in RESOURCES] + ["waste"]
+    # The utilization of every resource in one column that wraps: the table fits a 1,280 px laptop screen.
+    headers = ["", "type", "hours", "cost", "per month", "invocations", "$ / 1M inv", "utilization p50/p95 %"]
+    headers += ["waste"]
     notes = "".join(f"<p>{escape(line.strip())}</p>" for line in _notes(report) if line.strip())
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
@@ -276,7 +292,7 @@ on-demand prices as of {escape(str(report.catalog.get("as_of")))} · waste measu
 {_histogram(report)}
 </div>
 <h2>Endpoints, variants and inference components</h2>
-<table><thead><tr>{"".join(f"<th>{escape(h)}</th>" for h in headers)}</tr></thead>
+<table><thead><tr>{"".join(_th(h) for h in headers)}</tr></thead>
 <tbody>{"".join(rows_html)}</tbody></table>
 {notes}
 </body></html>
