@@ -22,6 +22,7 @@ from sagewatch.webhook import WebhookPoster, webhook_url
 
 SETTINGS = SlackSettings.from_env(os.environ)
 SAFETY_MARGIN_SECONDS = 5.0
+sleep = time.sleep  # how Retry-After is waited out (tests replace it and read the wait)
 
 
 @logger.inject_lambda_context
@@ -30,7 +31,8 @@ SAFETY_MARGIN_SECONDS = 5.0
 def lambda_handler(event: SnsModel, context: LambdaContext) -> dict[str, Any]:
     # Cached for five minutes: a rotated webhook URL is picked up without a redeploy.
     secret = parameters.get_secret(SETTINGS.webhook_secret_arn, max_age=300)
-    poster = WebhookPoster(webhook_url(str(secret), SETTINGS.slack_url_prefix), prefix=SETTINGS.slack_url_prefix)
+    url = webhook_url(str(secret), SETTINGS.slack_url_prefix)
+    poster = WebhookPoster(url, prefix=SETTINGS.slack_url_prefix, sleep=sleep)
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
     result = deliver_to_slack([str(record.Sns.Message) for record in event.Records], poster, deadline=deadline)
     logger.info("delivered to Slack", extra=result)

@@ -207,3 +207,24 @@ def test_the_central_functions_work_the_same_with_the_clock_in_2028(central):
     # and the sample as stamped (2026) is refused in 2028: not within the last 90 days
     old = handle(central, sample_event("org/scan-summary-forwarded.json") | {"id": "old"})
     assert old["status"] == "rejected" and "is not within the last 90 days" in old["reason"]
+
+
+def test_the_aggregator_retries_what_is_transient_and_counts_what_no_one_foresaw(central, monkeypatch, capsys):
+    from botocore.exceptions import ClientError
+
+    def throttled(*_):
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, "PutItem")
+
+    monkeypatch.setattr(central.aggregator, "ingest", throttled)
+    with pytest.raises(ClientError):  # Lambda retries it, then the dead-letter queue keeps it
+        handle(central, sample_event("org/finding-forwarded.json"))
+
+    def bug(*_):
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(central.aggregator, "ingest", bug)
+    capsys.readouterr()
+    event = sample_event("org/finding-forwarded.json") | {"id": "another"}
+    result = handle(central, event)
+    assert result["status"] == "failed" and "KeyError" in result["reason"]  # never passed off as "rejected"
+    assert '"UnexpectedErrors"' in capsys.readouterr().out

@@ -36,9 +36,13 @@ def test_digest_is_posted_as_valid_block_kit(secret):
 
 
 def test_429_retry_after_is_honoured(secret):
-    with fake_webhook([(429, {"Retry-After": "1"}, "rate_limited"), (200, {}, "ok")]) as hook:
+    with fake_webhook([(429, {"Retry-After": "7"}, "rate_limited"), (200, {}, "ok")]) as hook:
         secret(hook.url)
-        result = load_notifier().lambda_handler(EVENT, context())
+        notifier = load_notifier()
+        waits: list[float] = []
+        notifier.sleep = waits.append  # the wait is asserted, never slept
+        result = notifier.lambda_handler(EVENT, context())
+    assert waits == [7.0]  # exactly what Slack asked for
     assert result["attempts"] == 2 and len(hook.requests) == 2
     assert hook.requests[0] == hook.requests[1]
 
