@@ -31,7 +31,7 @@ from sagewatch.app.org import OrgEvent, ingest
 from sagewatch.app.ports import DeliveryError
 from sagewatch.aws.clients import Clients, is_transient
 from sagewatch.aws.wiring import org_dependencies
-from sagewatch.observability import logger, tracer, unexpected_error
+from sagewatch.observability import REFUSED_EVENTS_METRIC, count, logger, tracer, unexpected_error
 from sagewatch.org import OrgEventError, Origin
 from sagewatch.settings import OrgSettings, SettingsError
 
@@ -84,9 +84,10 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         raise  # in progress, the table unreachable, or the alert not sent: Lambda retries, then the DLQ keeps it
     except OrgEventError as exc:
         logger.error(
-            "a member sent what sagewatch does not send: acknowledged, not retried",
+            "a member sent what sagewatch does not send: acknowledged, counted, not retried",
             extra={"problem": str(exc)[:1000], "account": parsed.origin.account, "region": parsed.origin.region},
         )
+        count(REFUSED_EVENTS_METRIC, DetailType=parsed.detail_type[:64])
         return {"status": "rejected", "reason": str(exc)[:1000]}
     except Exception as exc:
         if is_transient(exc):

@@ -111,6 +111,16 @@ def test_events_of_another_shape_are_acknowledged_naming_the_problem(central, mu
     assert central.items() == [] and central.notifications() == []
 
 
+def test_a_refused_member_event_is_counted_with_its_origin(central, capsys, caplog):
+    event = sample_event("org/finding-forwarded.json")
+    event["detail"]["variant"] = 7
+    capsys.readouterr()
+    assert handle(central, event)["status"] == "rejected"
+    assert '"RefusedForwardedEvents"' in capsys.readouterr().out
+    [record] = [r for r in caplog.records if "does not send" in r.getMessage()]
+    assert record.account == "111111111111" and record.region == "eu-west-1"
+
+
 def test_hostile_strings_from_a_member_are_bounded_on_arrival(central):
     event = sample_event("org/finding-forwarded.json")
     event["detail"]["recommendation"]["summary"] = "<!channel> " + "x" * 60_000

@@ -101,3 +101,37 @@ def test_snoozed_endpoint_is_silent(stack, sm):
     assert result["findings"] == 1 and result["announced"]["snoozed"] == 1 and scan.digests() == []
     later = scan(t0 + timedelta(days=4))
     assert later["announced"]["new"] == 1 and announced(scan.digests()[0]) == [("new", "quiet")]
+
+
+def test_a_tag_cannot_hide_an_endpoint_forever(stack, sm):
+    """An eternal snooze is read as MaxSnoozeDays from the day it was first seen; until then, and every digest
+    after, the snoozed and the ignored endpoints are listed with what they cost."""
+    t0 = datetime.now(UTC)
+    idle = [fleet.SimVariant("AllTraffic", "ml.m5.large", 1, cpu=1, memory=5)]
+    fleet.seed(
+        sm,
+        [
+            fleet.SimEndpoint("forever", idle, tags={"sagewatch:snooze-until": "2999-01-01"}),
+            fleet.SimEndpoint("hidden", idle, tags={"sagewatch:ignore": "true"}),
+            fleet.SimEndpoint("loud", idle),
+        ],
+        region=REGION,
+        now=t0,
+    )
+    scan = stack
+    first = scan(t0)
+    assert first["announced"]["new"] == 1 and first["announced"]["snoozed"] == 1
+    cap = (t0 + timedelta(days=30)).date().isoformat()
+    assert any("sagewatch:snooze-until=2999-01-01 is more than 30 days" in w and cap in w for w in first["warnings"])
+    [digest] = scan.digests()
+    assert announced(digest) == [("new", "loud")]
+    hidden = {h["endpoint"]: h for h in digest["hidden"]}
+    assert hidden["hidden"]["why"] == "ignored" and hidden["forever"]["until"] == cap
+    assert hidden["forever"]["monthly_cost_usd"] > 0 and hidden["hidden"]["monthly_cost_usd"] > 0
+    assert digest["hidden_monthly_cost_usd"] == round(sum(h["monthly_cost_usd"] for h in hidden.values()), 2)
+    # a week on, still snoozed: the cap counts from the first sighting, not from today
+    assert scan(t0 + timedelta(days=7))["announced"]["snoozed"] == 1
+    # past the cap it speaks
+    later = scan(t0 + timedelta(days=31))
+    assert later["announced"]["snoozed"] == 0
+    assert ("new", "forever") in announced(scan.digests()[-1])

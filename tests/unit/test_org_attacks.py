@@ -85,7 +85,7 @@ HOSTILE_FINDINGS = [
     ("evidence.idle_hours", float("nan"), "not plain JSON"),
     ("evidence.idle_hours", "a day", "evidence.idle_hours must be a finite number"),
     ("evidence.inference_components", "ic-1", "evidence.inference_components must be a list"),
-    ("evidence.deep", {"a": {"b": {"c": {"d": {"e": 1}}}}}, "nested too deeply"),
+    ("evidence.deep", {"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}}, "nested too deeply"),
     ("recommendation", "delete it", "recommendation must be an object"),
     ("recommendation.instance_count", 2.5, "recommendation.instance_count must be a whole number"),
     ("recommendation.monthly_cost_usd", "free", "recommendation.monthly_cost_usd must be a finite number"),

@@ -126,7 +126,7 @@ def instant(value: object, key: str) -> datetime:
     return when
 
 
-def plain_json(value: object, key: str, *, depth: int = 4) -> None:
+def plain_json(value: object, key: str, *, depth: int = 6) -> None:
     """Raises unless `value` is plain JSON (objects with string keys, lists, strings, finite numbers, booleans,
     null) nested at most `depth` deep: what every renderer and json.dumps(allow_nan=False) can take."""
     if value is None or isinstance(value, bool | str):

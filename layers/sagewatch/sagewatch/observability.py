@@ -26,6 +26,18 @@ def new_metrics() -> Metrics:
 
 
 UNEXPECTED_ERRORS_METRIC = "UnexpectedErrors"
+REFUSED_EVENTS_METRIC = "RefusedForwardedEvents"
+
+
+def count(name: str, **dimensions: str) -> None:
+    """One EMF datapoint of `name` (Count 1) now, with the service and these dimensions; never raises."""
+    try:
+        with single_metric(name=name, unit=MetricUnit.Count, value=1) as metric:
+            metric.add_dimension(name="service", value=logger.service)
+            for key, value in dimensions.items():
+                metric.add_dimension(name=key, value=value)
+    except SchemaValidationError as exc:  # no namespace (POWERTOOLS_METRICS_NAMESPACE): the log must do
+        logger.warning(f"{name} could not be emitted: {exc}")
 
 
 def unexpected_error(what: str) -> None:
@@ -33,11 +45,7 @@ def unexpected_error(what: str) -> None:
     `except` block) and counted apart, as UnexpectedErrors, which UnexpectedErrorsAlarm pages on. A refusal
     names the input's problem; this means sagewatch has a bug or met something new."""
     logger.exception(f"{what}: unforeseen error, acknowledged and counted ({UNEXPECTED_ERRORS_METRIC})")
-    try:
-        with single_metric(name=UNEXPECTED_ERRORS_METRIC, unit=MetricUnit.Count, value=1) as metric:
-            metric.add_dimension(name="service", value=logger.service)
-    except SchemaValidationError as exc:  # no namespace (POWERTOOLS_METRICS_NAMESPACE): the log must do
-        logger.warning(f"{UNEXPECTED_ERRORS_METRIC} could not be emitted: {exc}")
+    count(UNEXPECTED_ERRORS_METRIC)
 
 
 def record_scan_metrics(metrics: Metrics, report: ScanReport) -> None:
