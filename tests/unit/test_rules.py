@@ -387,7 +387,7 @@ def test_savings_severity(savings, severity):
 
 
 def test_imbalance_needs_a_busy_unit_far_above_its_siblings():
-    from sagewatch.rules import _imbalance_of
+    from sagewatch.rules import imbalance_of as _imbalance_of
 
     def units(*pcts, hours=168):
         return {f"i-{n}": (p, hours) for n, p in enumerate(pcts)}

@@ -1,0 +1,43 @@
+"""The rules, one module per concern, each a pure function of one endpoint's usage and the thresholds:
+
+- `idle`: nothing served over the idle window (endpoint, variant, inference component, provisioned concurrency)
+- `sizing`: saturated or oversized at the peak (type, count, auto scaling limits)
+- `errors`: server errors above the rate threshold
+- `imbalance`: one instance or GPU far busier than its siblings
+
+`judge_endpoint` applies them in that order: an idle endpoint says nothing else.
+"""
+
+from __future__ import annotations
+
+from sagewatch.catalog import Catalog
+from sagewatch.metrics import MetricResults, Windows
+from sagewatch.models import Endpoint, Finding
+from sagewatch.rules import errors, idle, imbalance, sizing
+from sagewatch.rules.common import Judge, finding_id, savings_severity
+from sagewatch.rules.imbalance import imbalance_of
+from sagewatch.settings import Thresholds
+from sagewatch.usage import variant_usage
+
+__all__ = ["Judge", "finding_id", "imbalance_of", "judge_endpoint", "savings_severity"]
+
+
+def judge(ctx: Judge) -> list[Finding]:
+    findings = idle.idle(ctx)
+    idle_variants = {f.variant for f in findings}
+    if None in idle_variants:
+        return findings  # the whole endpoint is idle: nothing else to say
+    for variant in ctx.endpoint.variants:
+        if variant.name in idle_variants:
+            continue
+        findings += sizing.sizing(ctx, variant)
+        findings += errors.errors(ctx, variant)
+        findings += imbalance.imbalance(ctx, variant)
+    return findings
+
+
+def judge_endpoint(
+    endpoint: Endpoint, results: MetricResults, catalog: Catalog, thresholds: Thresholds, windows: Windows
+) -> list[Finding]:
+    usages = {v.name: variant_usage(endpoint, v, results, windows) for v in endpoint.variants}
+    return judge(Judge(endpoint, usages, catalog, thresholds, windows))
