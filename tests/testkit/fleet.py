@@ -56,6 +56,7 @@ class SimComponent:
     copies: int = 1
     # Normalized utilization of the reservation, 0-100, as /aws/sagemaker/InferenceComponents publishes it.
     utilization: dict[str, Profile] = field(default_factory=dict)
+    latency_ms: tuple[float, float] = (40.0, 90.0)  # ModelLatency (p50, p99) of every hour with requests
 
 
 @dataclass
@@ -72,6 +73,7 @@ class SimVariant:
     components: list[SimComponent] = field(default_factory=list)
     autoscaling: tuple[int, int] | None = None  # (min, max) instances, with a target tracking policy
     provisioned: int = 0  # serverless only: ProvisionedConcurrency
+    latency_ms: tuple[float, float] = (40.0, 90.0)  # ModelLatency (p50, p99) of every hour with requests
 
 
 @dataclass
@@ -414,6 +416,26 @@ def _series(profile: Profile, start: datetime, hours: int, share: float = 1.0) -
     return [(start + timedelta(hours=h), round(profile(h) * share)) for h in range(hours)]
 
 
+LATENCY_SAMPLES = 10  # per hour: nine around the median, one at the tail
+
+
+def _latency_samples(
+    invocations: Profile, latency_ms: tuple[float, float], start: datetime, hours: int
+) -> list[tuple[datetime, float]]:
+    """ModelLatency as SageMaker publishes it, one value per request (µs): each hour with requests gets ten
+    values whose median is the p50 and whose largest is the p99 (CloudWatch's percentiles of the hour)."""
+    p50, p99 = (ms * 1000 for ms in latency_ms)
+    spread = [0.9, 0.92, 0.95, 0.98, 1.0, 1.02, 1.04, 1.06, 1.08]
+    out = []
+    for h in range(hours):
+        if round(invocations(h)) <= 0:
+            continue  # no requests, no latency published
+        at = start + timedelta(hours=h)
+        out += [(at + timedelta(minutes=5 * i), p50 * f) for i, f in enumerate(spread)]
+        out.append((at + timedelta(minutes=50), p99))
+    return out
+
+
 def _seed_traffic(ep: SimEndpoint, start: datetime, hours: int, put: Callable[..., None]) -> None:
     if ep.backlog is not None:
         put(NS_RUNTIME, "ApproximateBacklogSize", {"EndpointName": ep.name}, _series(ep.backlog, start, hours))
@@ -426,12 +448,13 @@ def _seed_traffic(ep: SimEndpoint, start: datetime, hours: int, put: Callable[..
                 put(NS_RUNTIME, "Invocations", dims, _series(v.invocations, start, hours))
                 put(NS_RUNTIME, "Invocation5XXErrors", dims, _series(v.invocations, start, hours, v.errors_5xx_share))
                 put(NS_RUNTIME, "Invocation4XXErrors", dims, _series(v.invocations, start, hours, 0.002))
-                put(NS_RUNTIME, "ModelLatency", dims, _series(flat(45_000), start, hours))
+                put(NS_RUNTIME, "ModelLatency", dims, _latency_samples(v.invocations, v.latency_ms, start, hours))
         for c in v.components:
             if c.invocations is not None:
                 cdims = {"InferenceComponentName": c.name}
                 put(NS_RUNTIME, "Invocations", cdims, _series(c.invocations, start, hours))
                 put(NS_RUNTIME, "Invocation5XXErrors", cdims, _series(c.invocations, start, hours, c.errors_5xx_share))
+                put(NS_RUNTIME, "ModelLatency", cdims, _latency_samples(c.invocations, c.latency_ms, start, hours))
             for name, profile in c.utilization.items():
                 metric = COMPONENT_UTILIZATION_METRICS[name]
                 put(NS_COMPONENTS, metric, {"InferenceComponentName": c.name}, _series(profile, start, hours))

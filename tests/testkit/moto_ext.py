@@ -26,6 +26,7 @@ started in the same process (ThreadedMotoServer).
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -434,7 +435,31 @@ def _index(backend: CloudWatchBackend) -> dict[Any, list[Any]]:
     return index
 
 
-def _stat(datums: list[Any], stat: str) -> float:
+_PERCENTILE = re.compile(r"^p(\d{1,2}(\.\d{1,10})?|100)$")
+
+
+def _percentile(datums: list[Any], stat: str) -> float | None:
+    """A percentile as CloudWatch computes it from the raw values of the period (each seeded datum is one
+    request's value, as SageMaker publishes per request). A statistic set (PutMetricData's StatisticValues)
+    gives none unless its SampleCount is 1 or its Min equals its Max. Nearest rank."""
+    values: list[float] = []
+    for d in datums:
+        if isinstance(d, MetricAggregatedDatum):
+            if d.sample_count != 1 and d.min != d.max:
+                return None
+            values += [float(d.min)] * int(d.sample_count)
+        else:
+            values.append(float(d.value))
+    if not values:
+        return None
+    values.sort()
+    rank = math.ceil(float(stat[1:]) / 100 * len(values))
+    return values[max(rank, 1) - 1]
+
+
+def _stat(datums: list[Any], stat: str) -> float | None:
+    if _PERCENTILE.match(stat):
+        return _percentile(datums, stat)
     total = count = 0.0
     low, high = math.inf, -math.inf
     for d in datums:
@@ -459,7 +484,9 @@ def _evaluate(
     backend: CloudWatchBackend, query: dict[str, Any], start: datetime, end: datetime
 ) -> tuple[list[datetime], list[float]]:
     stat = query["MetricStat"]
-    if stat["Stat"] not in ("Sum", "Average", "Maximum", "Minimum", "SampleCount"):
+    if stat["Stat"] not in ("Sum", "Average", "Maximum", "Minimum", "SampleCount") and not _PERCENTILE.match(
+        stat["Stat"]
+    ):
         raise CloudWatchValidationError(f"Unsupported statistic {stat['Stat']} (moto extension)")
     metric = stat["Metric"]
     series = _index(backend).get(_key(metric["Namespace"], metric["MetricName"], metric.get("Dimensions")), [])
@@ -469,8 +496,10 @@ def _evaluate(
         ts = _naive_utc(datum.timestamp)
         if start <= ts < end:
             buckets[int((ts - start).total_seconds() // period)].append(datum)
-    times = [start + timedelta(seconds=i * period) for i in sorted(buckets)]
-    values = [_stat(buckets[i], stat["Stat"]) for i in sorted(buckets)]
+    answered = [(i, _stat(buckets[i], stat["Stat"])) for i in sorted(buckets)]
+    # a period CloudWatch cannot compute the statistic for (a percentile of statistic sets) has no datapoint
+    times = [start + timedelta(seconds=i * period) for i, v in answered if v is not None]
+    values = [v for _, v in answered if v is not None]
     return times, values
 
 

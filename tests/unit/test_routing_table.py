@@ -74,8 +74,8 @@ def test_split_keeps_rule_order_and_the_unmatched():
             "match has unknown key(s) ['colour']",
         ),
         (
-            {"rules": [{"name": "r", "match": {"kind": "slow"}, "to": {"sns": TOPIC}}]},
-            "match.kind ['slow'] is not one of",
+            {"rules": [{"name": "r", "match": {"kind": "sluggish"}, "to": {"sns": TOPIC}}]},
+            "match.kind ['sluggish'] is not one of",
         ),
         ({"rules": [{"name": "r", "match": {"owner": ""}, "to": {"sns": TOPIC}}]}, "match.owner must be a non-empty"),
         ({"rules": [{"name": "r", "match": {"tag": []}, "to": {"sns": TOPIC}}]}, "match.tag must be an object"),

@@ -49,6 +49,14 @@ def _objects(value: object, key: str) -> object:
     return value
 
 
+def _latency(value: object, key: str) -> object:
+    doc = fields.mapping(value, key)
+    for name in ("p50_ms", "p99_ms", "slo_p99_ms", "overhead_ms", "requests", "over_by_pct"):
+        _number(doc.get(name), f"{key}.{name}")
+    _text(doc.get("window"), f"{key}.window")
+    return value
+
+
 def _raw_peaks(value: object, key: str) -> object:
     for k, v in fields.mapping(value, key).items():
         _pct(v, f"{key}.{k}")
@@ -64,6 +72,7 @@ COMMON: dict[str, Check] = {
     "invocations": _number,
     "threshold_pct": _pct,
     "autoscaling": _object,
+    "latency": _latency,
 }
 
 SIZING: dict[str, Check] = {
@@ -93,6 +102,7 @@ BY_KIND: dict[Kind, dict[str, Check]] = {
     Kind.OVERSIZED: SIZING,
     Kind.SATURATED: SIZING,
     Kind.ERRORS: {"error_rate_pct": _pct, "model_latency_ms_avg": _number},
+    Kind.SLOW: {"monthly_cost_change_usd": _number},
     Kind.IMBALANCED: {
         "resource": _text,
         "unit": _text,

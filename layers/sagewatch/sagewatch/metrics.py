@@ -43,6 +43,9 @@ TRAFFIC_METRICS = (
     ("ModelLatency", "Average"),
 )
 LATENCY_METRICS = ("ModelLatency", "OverheadLatency")  # microseconds
+# Percentiles are valid GetMetricData statistics for ModelLatency (AWS lists none for OverheadLatency).
+LATENCY_PERCENTILES = (("ModelLatency", "p50"), ("ModelLatency", "p99"))
+OVERHEAD = ("OverheadLatency", "Average")
 # Per inference component, 0-100 of what the component reserves.
 COMPONENT_UTILIZATION_METRICS = {
     "cpu": "CPUUtilizationNormalized",
@@ -123,6 +126,17 @@ def traffic_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
     return [variant_metric(endpoint.name, variant.name, n, s) for n, s in TRAFFIC_METRICS]
 
 
+def latency_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
+    """p50 and p99 of ModelLatency (and the average OverheadLatency) of a variant, or of each of its inference
+    components: what "is it fast enough?" is answered from. Asynchronous endpoints publish none."""
+    if endpoint.is_async:
+        return []
+    if variant.uses_inference_components:
+        return [component_metric(ic, n, s) for ic in variant.inference_components for n, s in LATENCY_PERCENTILES]
+    pairs = (*LATENCY_PERCENTILES, OVERHEAD)
+    return [variant_metric(endpoint.name, variant.name, n, s) for n, s in pairs]
+
+
 def utilization_names(variant: Variant) -> tuple[str, ...]:
     if variant.instance_type is None:
         return ()  # serverless: nothing to right-size
@@ -142,7 +156,7 @@ def plan_queries(endpoints: Iterable[Endpoint]) -> list[MetricSpec]:
         if ep.is_async:
             specs[backlog_metric(ep.name)] = None
         for variant in ep.variants:
-            for spec in traffic_specs(ep, variant) + utilization_specs(ep, variant):
+            for spec in traffic_specs(ep, variant) + latency_specs(ep, variant) + utilization_specs(ep, variant):
                 specs[spec] = None
     return list(specs)
 
@@ -231,6 +245,14 @@ class MetricResults:
             return list(values)
         cutoff = since.timestamp() - ORIGIN
         return [v for t, v in zip(times, values, strict=True) if t >= cutoff]
+
+    def points(self, spec: MetricSpec, since: datetime | None = None) -> dict[int, float]:
+        """Datapoints by time (seconds since ORIGIN), from `since` on: to pair two series hour by hour."""
+        if spec not in self.series:
+            return {}
+        times, values = self.series[spec]
+        cutoff = -(2**62) if since is None else since.timestamp() - ORIGIN
+        return {t: v for t, v in zip(times, values, strict=True) if t >= cutoff}
 
     def total(self, spec: MetricSpec, since: datetime | None = None) -> float:
         return sum(self.values(spec, since))

@@ -21,6 +21,7 @@ class Kind(StrEnum):
     SATURATED = "saturated"
     ERRORS = "errors"
     IMBALANCED = "imbalanced"
+    SLOW = "slow"
 
 
 class Severity(StrEnum):

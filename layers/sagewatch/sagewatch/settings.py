@@ -100,6 +100,14 @@ _RULES: dict[str, _Rule] = {
         10**6,
         "smallest monthly saving worth a resize recommendation",
     ),
+    "latency_p99_ms": _Rule(
+        "SAGEWATCH_LATENCY_P99_MS",
+        "--latency-p99-ms",
+        _float,
+        0,
+        600_000,
+        "p99 ModelLatency target (ms) of endpoints without a sagewatch:latency-p99-ms tag (0: none)",
+    ),
 }
 
 
@@ -112,6 +120,7 @@ class Thresholds:
     error_rate_pct: float = 1.0
     min_error_invocations: int = 100
     min_monthly_savings_usd: float = 10.0
+    latency_p99_ms: float = 0.0  # the default latency target; 0: endpoints without the tag have none
 
     def __post_init__(self) -> None:
         for f in fields(self):

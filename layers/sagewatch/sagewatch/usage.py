@@ -15,6 +15,7 @@ from sagewatch.metrics import (
     INSTANCE_DIMENSION,
     NS_INSTANCE,
     MetricResults,
+    MetricSpec,
     Windows,
     backlog_metric,
     component_metric,
@@ -31,6 +32,44 @@ class ComponentTraffic:
     invocations: float
     errors_5xx: float
     errors_4xx: float
+
+
+MIN_LATENCY_REQUESTS = 100  # fewer requests in the window: no latency verdict (one slow request is not a p99)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """ModelLatency of a variant (or an inference component) over the idle window, in milliseconds.
+
+    CloudWatch computes each hour's percentile from the hour's requests; the window's figure is the mean of
+    the hourly percentiles weighted by each hour's requests (a window percentile would need the raw values)."""
+
+    p50_ms: float | None
+    p99_ms: float | None
+    overhead_ms: float | None  # OverheadLatency's average (AWS publishes no percentile of it)
+    requests: float
+    hours: int  # hours with a p99 datapoint
+    known: bool = True  # False: CloudWatch could not answer for one of the series
+
+    @property
+    def judged(self) -> bool:
+        return self.known and self.p99_ms is not None and self.requests >= MIN_LATENCY_REQUESTS
+
+    def to_evidence(self, window: str) -> dict[str, object]:
+        doc: dict[str, object] = {
+            "p50_ms": self.p50_ms,
+            "p99_ms": self.p99_ms,
+            "overhead_ms": self.overhead_ms,
+            "requests": int(self.requests),
+            "window": window,
+        }
+        if not self.known:
+            doc["note"] = "CloudWatch could not answer for the latency series: no latency verdict"
+        elif not self.judged:
+            doc["note"] = (
+                f"{int(self.requests)} requests in the window (fewer than {MIN_LATENCY_REQUESTS}): no latency verdict"
+            )
+        return doc
 
 
 @dataclass(frozen=True)
@@ -52,6 +91,8 @@ class VariantUsage:
     unit_means: dict[tuple[str, bool], dict[str, tuple[float, int]]] = field(default_factory=dict)
     # Requests over the whole utilization window (idle now but busy earlier is intermittent, not gone).
     window_invocations: float = 0.0
+    latency: Latency | None = None  # None: asynchronous (no ModelLatency), or nothing published
+    component_latency: dict[str, Latency] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -142,6 +183,7 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         traffic = _variant_traffic(endpoint, variant, results, since)
         earlier = _variant_traffic(endpoint, variant, results, windows.start)
 
+    latency, component_latency = _latencies(endpoint, variant, results, since)
     # Utilization before the last deployment describes other hardware: leave it out.
     util_since = max(windows.utilization_start, endpoint.history_start)
     names = utilization_names(variant)
@@ -160,7 +202,90 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         utilization_known=all(results.known(s) for s in util_specs.values()),
         unit_means=_unit_means(endpoint, variant, results, util_since) if endpoint.enhanced_metrics else {},
         window_invocations=earlier.invocations,
+        latency=latency,
+        component_latency=component_latency,
     )
+
+
+def _weighted(values: dict[int, float], weights: dict[int, float]) -> float | None:
+    """Mean of `values` weighted by the requests of the same hour (hours without requests weigh 1)."""
+    pairs = [(v, weights.get(t, 1.0) or 1.0) for t, v in values.items()]
+    total = sum(w for _, w in pairs)
+    return round(sum(v * w for v, w in pairs) / total / 1000, 2) if pairs else None
+
+
+def _latency(
+    results: MetricResults,
+    p50: MetricSpec,
+    p99: MetricSpec,
+    requests: MetricSpec,
+    since: datetime,
+    overhead: MetricSpec | None = None,
+) -> Latency | None:
+    hourly = results.points(requests, since)
+    p99s = results.points(p99, since)
+    known = all(results.known(s) for s in (p50, p99) + ((overhead,) if overhead else ()))
+    if not p99s and known:
+        return None
+    extra = results.points(overhead, since) if overhead else {}
+    return Latency(
+        p50_ms=_weighted(results.points(p50, since), hourly),
+        p99_ms=_weighted(p99s, hourly),
+        overhead_ms=_weighted(extra, hourly),
+        requests=sum(hourly.values()),
+        hours=len(p99s),
+        known=known,
+    )
+
+
+def _latencies(
+    endpoint: Endpoint, variant: Variant, results: MetricResults, since: datetime
+) -> tuple[Latency | None, dict[str, Latency]]:
+    """The variant's latency, and each inference component's (the variant's then weighs them by requests)."""
+    if endpoint.is_async:
+        return None, {}
+    if not variant.uses_inference_components:
+
+        def spec(name: str, stat: str) -> MetricSpec:
+            return variant_metric(endpoint.name, variant.name, name, stat)
+
+        found = _latency(
+            results,
+            spec("ModelLatency", "p50"),
+            spec("ModelLatency", "p99"),
+            spec("Invocations", "Sum"),
+            since,
+            spec("OverheadLatency", "Average"),
+        )
+        return found, {}
+    components = {}
+    for ic in variant.inference_components:
+        found = _latency(
+            results,
+            component_metric(ic, "ModelLatency", "p50"),
+            component_metric(ic, "ModelLatency", "p99"),
+            component_metric(ic, "Invocations", "Sum"),
+            since,
+        )
+        if found is not None:
+            components[ic] = found
+    if not components:
+        return None, {}
+    weight = sum(c.requests for c in components.values()) or 1.0
+
+    def mean(values: list[tuple[float | None, float]]) -> float | None:
+        known = [(v, w) for v, w in values if v is not None]
+        return round(sum(v * w for v, w in known) / (sum(w for _, w in known) or 1.0), 2) if known else None
+
+    combined = Latency(
+        p50_ms=mean([(c.p50_ms, c.requests or 1.0) for c in components.values()]),
+        p99_ms=max((c.p99_ms for c in components.values() if c.p99_ms is not None), default=None),
+        overhead_ms=None,
+        requests=weight if any(c.requests for c in components.values()) else 0.0,
+        hours=max(c.hours for c in components.values()),
+        known=all(c.known for c in components.values()),
+    )
+    return combined, components
 
 
 def _mean(values: list[float]) -> float | None:

@@ -30,7 +30,7 @@ from sagewatch.models import Discovery
 from sagewatch.org import SCAN_SUMMARY_DETAIL_TYPE, scan_summary
 from sagewatch.owners import DEFAULT_OWNER_TAGS, EndpointRef, TrailFacts, from_tags, refs_of, with_trail
 from sagewatch.requests import ScanRequest
-from sagewatch.rules import judge_endpoint
+from sagewatch.rules import judge_endpoint, latency_target
 from sagewatch.scan_report import ScanReport
 from sagewatch.settings import ScanSettings, Thresholds
 
@@ -58,7 +58,11 @@ def run_scan(
     findings = []
     fleet_cost = 0.0
     costs: dict[str, float | None] = {}
+    tag_problems = []
     for endpoint in discovery.endpoints:
+        _, problem = latency_target(endpoint.name, endpoint.tags, thresholds.latency_p99_ms)
+        if problem:  # a bad latency target is said, never a crash: the endpoint is judged without it
+            tag_problems.append(problem)
         owner = with_trail(from_tags(endpoint.tags, owner_tags), None, endpoint.creation_time)
         findings += [replace(f, owner=owner) for f in judge_endpoint(endpoint, results, catalog, thresholds, windows)]
         for variant in endpoint.variants:
@@ -89,7 +93,8 @@ def run_scan(
         thresholds=thresholds.to_dict(),
         catalog={"region": catalog.region, "as_of": catalog.as_of},
         warnings=catalog.warnings_for(region)
-        + catalog.unpriced_warnings(v.instance_type for e in discovery.endpoints for v in e.variants),
+        + catalog.unpriced_warnings(v.instance_type for e in discovery.endpoints for v in e.variants)
+        + tag_problems,
         listed=list(discovery.listed),
         tags={e.name: dict(e.tags) for e in discovery.endpoints},
         endpoint_times={e.name: (e.creation_time, e.last_modified_time) for e in discovery.endpoints},

@@ -48,6 +48,13 @@ def evidence_sentence(finding: Finding) -> str:
     if kind in (Kind.OVERSIZED, Kind.SATURATED):
         peaks = ", ".join(f"{k} {v:.0f}%" for k, v in ev.get("peak_pct", {}).items())
         return f"Peak hourly utilization over {ev.get('hours_observed', '?')} h: {peaks}."
+    if kind is Kind.SLOW:
+        raw = ev.get("latency")
+        lat: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+        return (
+            f"p99 latency {lat.get('p99_ms')} ms against a target of {lat.get('slo_p99_ms')} ms (p50 "
+            f"{lat.get('p50_ms')} ms) over {lat.get('requests', 0):,} requests."
+        )
     if kind is Kind.IMBALANCED:
         return (
             f"Mean {str(ev.get('resource', '')).upper()} over {ev.get('hours_observed', '?')} h: {ev.get('unit')} "

@@ -4,6 +4,7 @@
 - `sizing`: saturated or oversized at the peak (type, count, auto scaling limits)
 - `errors`: server errors above the rate threshold
 - `imbalance`: one instance or GPU far busier than its siblings
+- `latency`: p99 above its target (`slow`); no smaller size for a variant near its target
 
 `judge_endpoint` applies them in that order: an idle endpoint says nothing else.
 """
@@ -12,14 +13,15 @@ from __future__ import annotations
 
 from sagewatch.catalog import Catalog
 from sagewatch.metrics import MetricResults, Windows
-from sagewatch.models import Endpoint, Finding
-from sagewatch.rules import errors, idle, imbalance, sizing
+from sagewatch.models import Endpoint, Finding, Kind
+from sagewatch.rules import errors, idle, imbalance, latency, sizing
 from sagewatch.rules.common import Judge, finding_id, savings_severity
 from sagewatch.rules.imbalance import imbalance_of
+from sagewatch.rules.latency import latency_target
 from sagewatch.settings import Thresholds
 from sagewatch.usage import variant_usage
 
-__all__ = ["Judge", "finding_id", "imbalance_of", "judge_endpoint", "savings_severity"]
+__all__ = ["Judge", "finding_id", "imbalance_of", "judge_endpoint", "latency_target", "savings_severity"]
 
 
 def judge(ctx: Judge) -> list[Finding]:
@@ -30,7 +32,9 @@ def judge(ctx: Judge) -> list[Finding]:
     for variant in ctx.endpoint.variants:
         if variant.name in idle_variants:
             continue
-        findings += sizing.sizing(ctx, variant)
+        sized = sizing.sizing(ctx, variant)
+        findings += sized
+        findings += latency.slow(ctx, variant, next((f for f in sized if f.kind is Kind.SATURATED), None))
         findings += errors.errors(ctx, variant)
         findings += imbalance.imbalance(ctx, variant)
     return findings
@@ -40,4 +44,5 @@ def judge_endpoint(
     endpoint: Endpoint, results: MetricResults, catalog: Catalog, thresholds: Thresholds, windows: Windows
 ) -> list[Finding]:
     usages = {v.name: variant_usage(endpoint, v, results, windows) for v in endpoint.variants}
-    return judge(Judge(endpoint, usages, catalog, thresholds, windows))
+    slo, _ = latency.latency_target(endpoint.name, endpoint.tags, thresholds.latency_p99_ms)
+    return judge(Judge(endpoint, usages, catalog, thresholds, windows, slo))

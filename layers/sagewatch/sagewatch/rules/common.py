@@ -45,6 +45,7 @@ class Judge:
     catalog: Catalog
     thresholds: Thresholds
     windows: Windows
+    slo_p99_ms: float | None = None  # the endpoint's p99 latency target (sagewatch.rules.latency)
 
     def spec(self, variant: Variant) -> InstanceSpec | None:
         return self.catalog.get(variant.instance_type)

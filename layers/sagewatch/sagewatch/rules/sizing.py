@@ -11,6 +11,7 @@ from sagewatch.formats import iso_z, money
 from sagewatch.metrics import GPU_METRICS, UTILIZATION_METRICS
 from sagewatch.models import Action, Autoscaling, Finding, Kind, Recommendation, Severity, Variant
 from sagewatch.rules.common import MIN_UTILIZATION_COVERAGE, Judge, savings_severity
+from sagewatch.rules.latency import holds_back, window
 from sagewatch.sizing import Option, Peaks, cheapest_option
 from sagewatch.usage import VariantUsage
 
@@ -45,7 +46,7 @@ def _sizing_evidence(ctx: Judge, spec: InstanceSpec, peaks: Peaks, usage: Varian
         if k in UTILIZATION_METRICS + GPU_METRICS
     }
     since = usage.utilization_since or ctx.windows.utilization_start
-    return {
+    doc = {
         "window_start": iso_z(since),
         "window_end": iso_z(ctx.windows.end),
         "hours_observed": usage.utilization_hours,
@@ -56,6 +57,9 @@ def _sizing_evidence(ctx: Judge, spec: InstanceSpec, peaks: Peaks, usage: Varian
         "memory_gib": spec.memory_gib,
         "accelerators": spec.accelerator_count,
     }
+    if usage.latency is not None:  # a person sees the margin to the latency target
+        doc["latency"] = {**usage.latency.to_evidence(window(ctx)), "slo_p99_ms": ctx.slo_p99_ms}
+    return doc
 
 
 def _saturated(
@@ -179,16 +183,37 @@ def _oversized(ctx: Judge, variant: Variant, spec: InstanceSpec, peaks: Peaks, u
     evidence["target_pct"] = ctx.thresholds.target_utilization_pct
     evidence["alternatives"] = _arm64_alternatives(ctx, spec, n, peaks, counts, option.monthly_cost)
     peak_text = ", ".join(f"{k} {v:.0f}%" for k, v in peaks.observed().items())
-    rec = _sized_recommendation(
-        Action.RESIZE_VARIANT,
-        option,
-        cost,
+    proposal = (
         f"Resize {ctx.endpoint.name}/{variant.name} from {n} x {spec.instance_type} to {option.count} x "
         f"{option.spec.instance_type}: its peaks ({peak_text}) would stay under "
-        f"{ctx.thresholds.target_utilization_pct:g}%.",
-        variant,
+        f"{ctx.thresholds.target_utilization_pct:g}%."
     )
+    held = holds_back(ctx, variant)
+    if held is not None:
+        return _held_back(ctx, variant, evidence, proposal, held, cost, savings)
+    rec = _sized_recommendation(Action.RESIZE_VARIANT, option, cost, proposal, variant)
     return ctx.finding(Kind.OVERSIZED, savings_severity(savings), variant, evidence, rec, cost, savings)
+
+
+def _held_back(
+    ctx: Judge,
+    variant: Variant,
+    evidence: dict[str, Any],
+    proposal: str,
+    reason: str,
+    cost: float,
+    savings: float,
+) -> Finding:
+    """Oversized on utilization, but too close to its latency target to shrink: said, not proposed."""
+    evidence = {**evidence, "held_back": reason, "would_save_usd": savings}
+    rec = Recommendation(
+        Action.INVESTIGATE,
+        None,
+        None,
+        f"Not proposed: {proposal.rstrip('.')} (saving {money(savings, cents=True)}/month), but {reason}. "
+        "Make the model faster first, or keep the size.",
+    )
+    return ctx.finding(Kind.OVERSIZED, Severity.LOW, variant, evidence, rec, cost, 0.0)
 
 
 def _arm64_alternatives(
@@ -233,6 +258,10 @@ def _lower_floor(
     evidence = _sizing_evidence(ctx, spec, peaks, usage)
     evidence["target_pct"] = ctx.thresholds.target_utilization_pct
     peak_text = ", ".join(f"{k} {v:.0f}%" for k, v in peaks.observed().items())
+    held = holds_back(ctx, variant)
+    if held is not None:
+        proposal = f"Lower the auto scaling minimum of {ctx.endpoint.name}/{variant.name} to {needed}"
+        return _held_back(ctx, variant, evidence, proposal, held, spec.monthly_cost(scaling.min_capacity), savings)
     rec = Recommendation(
         Action.SET_SCALING_LIMITS,
         spec.instance_type,

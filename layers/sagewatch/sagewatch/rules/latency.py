@@ -1,0 +1,128 @@
+"""Latency: is it fast enough? A variant (or inference component) whose p99 ModelLatency is above its target
+is `slow`; a right-sizing that would make a variant close to its target slower is held back (pure).
+
+The target is the endpoint's tag `sagewatch:latency-p99-ms` (milliseconds), else the stack's default
+(`LatencyP99Ms`; 0: none). Without a target there is no verdict, and fewer than 100 requests in the window
+give none either (one slow request is not a p99).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from sagewatch.bounds import bounded
+from sagewatch.formats import iso_z
+from sagewatch.models import Action, Finding, Kind, Recommendation, Severity, Variant
+from sagewatch.rules.common import Judge
+from sagewatch.usage import Latency
+
+LATENCY_TAG = "sagewatch:latency-p99-ms"
+HOLD_BACK_SHARE = 0.8  # no smaller size for a variant whose p99 is already at 80% of its target
+HIGH_OVER = 2.0  # p99 at twice its target or more: high; 1.25x or more: medium; else low
+MEDIUM_OVER = 1.25
+
+
+def latency_target(endpoint: str, tags: Mapping[str, str], default_ms: float) -> tuple[float | None, str | None]:
+    """The endpoint's p99 target in ms (None: none), and what is wrong with its tag (a scan warning)."""
+    fallback = default_ms if default_ms > 0 else None
+    raw = next((v for k, v in tags.items() if k.lower() == LATENCY_TAG), None)
+    if raw is None:
+        return fallback, None
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value <= 0:
+        instead = f"the default target of {fallback:g} ms is used" if fallback else "it has no latency target"
+        return fallback, (
+            f"{endpoint}: tag {LATENCY_TAG}={bounded(repr(raw), 60)} is not a positive number of milliseconds; "
+            f"{instead}"
+        )
+    return value, None
+
+
+def window(ctx: Judge) -> str:
+    return f"{iso_z(ctx.windows.idle_start)}/{iso_z(ctx.windows.end)}"
+
+
+def holds_back(ctx: Judge, variant: Variant) -> str | None:
+    """Why no smaller size may be proposed (p99 at or above 80% of its target), or None."""
+    latency = ctx.usages[variant.name].latency
+    slo = ctx.slo_p99_ms
+    if slo is None or latency is None or not latency.judged or latency.p99_ms is None:
+        return None
+    if latency.p99_ms < HOLD_BACK_SHARE * slo:
+        return None
+    return (
+        f"its p99 latency is {latency.p99_ms:g} ms, {latency.p99_ms / slo:.0%} of its {slo:g} ms target: "
+        "a smaller size would make it slower"
+    )
+
+
+def slow(ctx: Judge, variant: Variant, saturated: Finding | None) -> list[Finding]:
+    """`slow` findings of a variant (or of each of its inference components) over their p99 target;
+    `saturated`: the variant's saturated finding, whose added capacity is then the recommendation."""
+    slo = ctx.slo_p99_ms
+    if slo is None:
+        return []
+    usage = ctx.usages[variant.name]
+    if variant.uses_inference_components:
+        return [
+            f
+            for ic, latency in sorted(usage.component_latency.items())
+            if (f := _slow(ctx, variant, latency, slo, saturated, ic)) is not None
+        ]
+    found = _slow(ctx, variant, usage.latency, slo, saturated, None) if usage.latency else None
+    return [found] if found else []
+
+
+def _slow(
+    ctx: Judge, variant: Variant, latency: Latency, slo: float, saturated: Finding | None, component: str | None
+) -> Finding | None:
+    if not latency.judged or latency.p99_ms is None or latency.p99_ms <= slo:
+        return None
+    ratio = latency.p99_ms / slo
+    severity = Severity.HIGH if ratio >= HIGH_OVER else Severity.MEDIUM if ratio >= MEDIUM_OVER else Severity.LOW
+    evidence: dict[str, Any] = {
+        "latency": {**latency.to_evidence(window(ctx)), "slo_p99_ms": slo, "over_by_pct": round((ratio - 1) * 100, 1)},
+        "window_start": iso_z(ctx.windows.idle_start),
+        "window_end": iso_z(ctx.windows.end),
+    }
+    where = f"{ctx.endpoint.name}/{variant.name}" + (f" (component {component})" if component else "")
+    head = f"{where}: p99 {latency.p99_ms:g} ms over its {slo:g} ms target ({ratio:.1f}x; p50 {latency.p50_ms} ms)"
+    cost = ctx.variant_cost(variant)
+    rec, after = _recommendation(ctx, variant, latency, saturated, head)
+    savings = None if cost is None or after is None else round(cost - after, 2)
+    return ctx.finding(
+        Kind.SLOW, severity, variant, evidence, rec, cost, savings if savings is not None else 0.0, component
+    )
+
+
+def _recommendation(
+    ctx: Judge, variant: Variant, latency: Latency, saturated: Finding | None, head: str
+) -> tuple[Recommendation, float | None]:
+    """From what the metrics show: saturated -> the saturated finding's added capacity (scale out, or the
+    auto scaling limits; never a cheaper instance); SageMaker's overhead dominant -> say so; otherwise
+    investigate. Returns it and the variant's monthly cost after it (None: unknown or unchanged)."""
+    if saturated is not None and saturated.recommendation.action is not Action.INVESTIGATE:
+        rec = saturated.recommendation
+        return replace(rec, summary=f"{head}, and it is saturated: {rec.summary}"), rec.monthly_cost_usd
+    if saturated is not None:
+        return replace(
+            saturated.recommendation, summary=f"{head}, and it is saturated: {saturated.recommendation.summary}"
+        ), None
+    if latency.overhead_ms is not None and latency.p50_ms is not None and latency.overhead_ms > latency.p50_ms:
+        summary = (
+            f"{head}. Most of each request is SageMaker's overhead (OverheadLatency {latency.overhead_ms:g} ms against "
+            f"a model p50 of {latency.p50_ms:g} ms): look at payload sizes, serialization and, for serverless, cold "
+            "starts before the model."
+        )
+    else:
+        summary = (
+            f"{head}. It is not saturated: look at the model itself (a recent deployment, input sizes, batch "
+            "settings); a larger or accelerated instance may help, never a cheaper one."
+        )
+    return Recommendation(Action.INVESTIGATE, None, None, summary), None
