@@ -39,6 +39,7 @@ def endpoint(
     modified_ago: timedelta | None = None,
     is_async: bool = False,
     components_known: bool = True,
+    tags: dict[str, str] | None = None,
 ) -> Endpoint:
     created = NOW - age
     return Endpoint(
@@ -51,6 +52,7 @@ def endpoint(
         is_async=is_async,
         variants=variants or (variant(),),
         inference_components_known=components_known,
+        tags=dict(tags or {}),
     )
 
 

@@ -1,0 +1,153 @@
+"""Is it fast enough? The latency rules at their edges (pure): the target from the tag or the default, 99
+versus 100 requests, just over the target, 79% versus 80% of it for right-sizing, what the recommendation
+says, and inference components."""
+
+from __future__ import annotations
+
+import pytest
+
+from sagewatch.catalog import Catalog
+from sagewatch.metrics import component_metric, utilization_metric, variant_metric
+from sagewatch.models import Action, Kind, Severity
+from sagewatch.rules import judge_endpoint, latency_target
+from sagewatch.settings import Thresholds
+from sagewatch_testkit.builders import endpoint, hourly, results, variant, windows
+
+CATALOG = Catalog.load()
+WEEK = 7 * 24
+
+
+def judge(ep, res, slo: float = 0.0):
+    t = Thresholds(latency_p99_ms=slo)
+    return judge_endpoint(ep, res, CATALOG, t, windows(t))
+
+
+def served(name, var="AllTraffic", *, per_hour=10.0, p50_ms=40.0, p99_ms=90.0, overhead_ms=None, hours=24):
+    """Requests and ModelLatency percentiles (µs, as CloudWatch answers) over the last `hours`."""
+    pairs = [
+        (variant_metric(name, var, "Invocations", "Sum"), hourly(per_hour, hours)),
+        (variant_metric(name, var, "ModelLatency", "p50"), hourly(p50_ms * 1000, hours)),
+        (variant_metric(name, var, "ModelLatency", "p99"), hourly(p99_ms * 1000, hours)),
+    ]
+    if overhead_ms is not None:
+        pairs.append((variant_metric(name, var, "OverheadLatency", "Average"), hourly(overhead_ms * 1000, hours)))
+    return pairs
+
+
+def slow_ones(findings):
+    return [f for f in findings if f.kind is Kind.SLOW]
+
+
+@pytest.mark.parametrize(("tags", "default", "expected"), [
+    ({"sagewatch:latency-p99-ms": "250"}, 0.0, (250.0, None)),
+    ({"SageWatch:Latency-P99-Ms": " 80 "}, 500.0, (80.0, None)),  # any case, spaces trimmed; the tag wins
+    ({}, 120.0, (120.0, None)),
+    ({}, 0.0, (None, None)),
+])  # fmt: skip
+def test_the_target_comes_from_the_tag_else_the_default(tags, default, expected):
+    assert latency_target("ep", tags, default) == expected
+
+
+@pytest.mark.parametrize("bad", ["fast", "-5", "0", "nan", "inf", ""])
+def test_a_bad_tag_is_a_warning_naming_the_endpoint_and_the_tag_never_a_crash(bad):
+    target, problem = latency_target("ranker", {"sagewatch:latency-p99-ms": bad}, 200.0)
+    assert target == 200.0 and problem is not None
+    assert problem.startswith("ranker: tag sagewatch:latency-p99-ms=") and "the default target of 200 ms" in problem
+
+
+def test_99_requests_give_no_verdict_100_do():
+    ep = endpoint("ranker", tags={"sagewatch:latency-p99-ms": "50"})
+    assert slow_ones(judge(ep, results(*served("ranker", per_hour=99 / 24)))) == []
+    [f] = slow_ones(judge(ep, results(*served("ranker", per_hour=100 / 24))))
+    assert f.evidence["latency"]["requests"] == 100 and f.evidence["latency"]["slo_p99_ms"] == 50
+
+
+def test_just_over_the_target_is_slow_at_it_is_not():
+    ep = endpoint("ranker")
+    assert slow_ones(judge(ep, results(*served("ranker", per_hour=50, p99_ms=100.0)), slo=100)) == []
+    [f] = slow_ones(judge(ep, results(*served("ranker", per_hour=50, p99_ms=100.5)), slo=100))
+    latency = f.evidence["latency"]
+    assert (latency["p50_ms"], latency["p99_ms"], latency["slo_p99_ms"]) == (40.0, 100.5, 100)
+    assert f.severity is Severity.LOW and f.monthly_savings_usd == 0.0
+    assert f.recommendation.action is Action.INVESTIGATE and "never a cheaper one" in f.recommendation.summary
+
+
+@pytest.mark.parametrize(("p99", "severity"), [(124.9, Severity.LOW), (125.0, Severity.MEDIUM), (200.0, Severity.HIGH)])
+def test_severity_by_how_far_over(p99, severity):
+    [f] = slow_ones(judge(endpoint("ranker"), results(*served("ranker", per_hour=50, p99_ms=p99)), slo=100))
+    assert f.severity is severity
+
+
+def test_without_a_target_there_is_no_verdict():
+    assert slow_ones(judge(endpoint("ranker"), results(*served("ranker", per_hour=50, p99_ms=10_000)))) == []
+
+
+def test_sagemakers_overhead_dominating_is_said():
+    res = results(*served("ranker", per_hour=50, p50_ms=5, p99_ms=300, overhead_ms=120))
+    [f] = slow_ones(judge(endpoint("ranker"), res, slo=100))
+    assert "SageMaker's overhead (OverheadLatency 120 ms" in f.recommendation.summary
+
+
+def test_a_slow_saturated_variant_gets_more_capacity_never_a_cheaper_instance():
+    name = "busy"
+    ep = endpoint(name, variant("AllTraffic", "ml.c5.xlarge", 2))
+    pairs = served(name, per_hour=500, hours=WEEK)
+    pairs += [
+        (utilization_metric(name, "AllTraffic", "CPUUtilization"), hourly(97 * 4, WEEK)),
+        (utilization_metric(name, "AllTraffic", "MemoryUtilization"), hourly(30, WEEK)),
+        (utilization_metric(name, "AllTraffic", "DiskUtilization"), hourly(10, WEEK)),
+    ]
+    findings = judge(ep, results(*pairs), slo=50)
+    saturated = next(f for f in findings if f.kind is Kind.SATURATED)
+    [slow] = slow_ones(findings)
+    assert slow.recommendation.action in (Action.SCALE_OUT, Action.RESIZE_VARIANT)
+    assert slow.recommendation.monthly_cost_usd >= slow.monthly_cost_usd  # more capacity, never less
+    assert saturated.recommendation.summary in slow.recommendation.summary
+
+
+def oversized(name: str, p99_ms: float, tags=None):
+    ep = endpoint(name, variant("v", "ml.m5.4xlarge", 3), tags=tags)
+    pairs = served(name, "v", per_hour=1000, p99_ms=p99_ms, hours=WEEK)
+    pairs += [
+        (utilization_metric(name, "v", "CPUUtilization"), hourly(0.12 * 1600, WEEK)),
+        (utilization_metric(name, "v", "MemoryUtilization"), hourly(18, WEEK)),
+    ]
+    return ep, results(*pairs)
+
+
+def test_right_sizing_holds_back_at_80_percent_of_the_target_not_at_79():
+    target = {"sagewatch:latency-p99-ms": "100"}
+    [resize] = judge(*oversized("docs", 79.0, target))
+    assert resize.recommendation.action is Action.RESIZE_VARIANT and resize.monthly_savings_usd > 0
+    assert resize.evidence["latency"]["p99_ms"] == 79.0  # every oversized finding carries its p99
+    findings = judge(*oversized("docs", 80.0, target))
+    [held] = [f for f in findings if f.kind is Kind.OVERSIZED]
+    assert held.recommendation.action is Action.INVESTIGATE and held.monthly_savings_usd == 0.0
+    assert "80% of its 100 ms target" in held.evidence["held_back"]
+    assert held.evidence["would_save_usd"] == resize.monthly_savings_usd
+    assert held.recommendation.summary.startswith("Not proposed: Resize docs/v")
+
+
+def test_without_a_target_right_sizing_is_as_before_and_shows_the_p99():
+    [f] = judge(*oversized("docs", 5000.0))
+    assert f.recommendation.action is Action.RESIZE_VARIANT and f.evidence["latency"]["slo_p99_ms"] is None
+
+
+def test_each_inference_component_is_judged_on_its_own():
+    v = variant("AllTraffic", "ml.g5.12xlarge", 1, components=("fast", "laggard"))
+    ep = endpoint("shared", v, tags={"sagewatch:latency-p99-ms": "100"})
+    pairs = []
+    for ic, p99 in (("fast", 60.0), ("laggard", 400.0)):
+        pairs += [
+            (component_metric(ic, "Invocations", "Sum"), hourly(20, 24)),
+            (component_metric(ic, "ModelLatency", "p50"), hourly(30_000, 24)),
+            (component_metric(ic, "ModelLatency", "p99"), hourly(p99 * 1000, 24)),
+        ]
+    [f] = slow_ones(judge(ep, results(*pairs)))
+    assert f.inference_component == "laggard" and f.severity is Severity.HIGH
+
+
+def test_a_latency_series_cloudwatch_could_not_read_gives_no_verdict():
+    pairs = served("ranker", per_hour=50, p99_ms=500)
+    res = results(*pairs[:2], failed=(variant_metric("ranker", "AllTraffic", "ModelLatency", "p99"),))
+    assert slow_ones(judge(endpoint("ranker"), res, slo=100)) == []
