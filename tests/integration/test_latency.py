@@ -1,0 +1,69 @@
+"""Is it fast enough, on moto: ModelLatency percentiles read in the scan's own GetMetricData batches (the
+testkit's moto computes them from per-request values, as CloudWatch does), targets from tags, the default
+and the CLI flag; `slow` in the report, in every form of the digest, and a bad tag said, not a crash."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from sagewatch.cli import main
+from sagewatch.notify import from_document, slack_payloads
+from sagewatch.settings import Thresholds
+from sagewatch_testkit import fleet
+from sagewatch_testkit.schemas import validate_report
+
+REGION = "us-east-1"
+TARGET = "sagewatch:latency-p99-ms"
+
+
+def sim(name: str, p99_ms: float, **tags: str) -> fleet.SimEndpoint:
+    v = fleet.SimVariant("AllTraffic", "ml.m5.xlarge", 1, fleet.flat(200), cpu=60, memory=40, latency_ms=(30.0, p99_ms))
+    return fleet.SimEndpoint(name, [v], tags={TARGET if k == "target" else k: v for k, v in tags.items()})
+
+
+FLEET = [
+    sim("ranker-slow", 250.0, target="100"),
+    sim("ranker-ok", 90.0, target="100"),
+    sim("ranker-default", 300.0),
+    sim("ranker-badtag", 300.0, target="fast"),
+]
+
+
+def test_a_scheduled_scan_finds_the_slow_endpoint_and_every_form_says_so(scan_stack, sm):
+    now = datetime.now(UTC)
+    fleet.seed(sm, FLEET, region=REGION, now=now)
+    _, result = scan_stack.run(now)
+    assert result["findings_by_kind"] == {"slow": 1}
+    assert any(w.startswith("ranker-badtag: tag sagewatch:latency-p99-ms='fast'") for w in result["warnings"])
+    [digest] = scan_stack.digests()
+    [slow] = digest["announcements"]
+    finding = slow["finding"]
+    assert (finding["endpoint"], finding["kind"], finding["severity"]) == ("ranker-slow", "slow", "high")
+    latency = finding["evidence"]["latency"]
+    assert (latency["p50_ms"], latency["p99_ms"], latency["slo_p99_ms"]) == (30.0, 250.0, 100.0)
+    assert 200 * 23 <= latency["requests"] <= 200 * 24  # the hours of the idle window (its first may be cut)
+    notice = from_document(digest)
+    assert slack_payloads(notice)  # the Slack notifier's reading renders
+
+
+def test_the_default_target_and_the_cli_flag(scan_stack, sm, capsys):
+    now = datetime.now(UTC)
+    fleet.seed(sm, FLEET, region=REGION, now=now)
+    defaulted = replace(scan_stack.settings, thresholds=Thresholds(latency_p99_ms=200))
+    report, _ = replace(scan_stack, settings=defaulted).run(now)
+    assert {f.endpoint for f in report.findings if f.kind.value == "slow"} == {
+        "ranker-slow",
+        "ranker-default",
+        "ranker-badtag",  # its tag is unreadable: the default applies
+    }
+    assert main(["scan", "--region", REGION, "--format", "json", "--latency-p99-ms", "200"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    validate_report(doc)
+    assert {f["endpoint"] for f in doc["findings"] if f["kind"] == "slow"} == {
+        "ranker-slow",
+        "ranker-default",
+        "ranker-badtag",
+    }
+    assert doc["thresholds"]["latency_p99_ms"] == 200
