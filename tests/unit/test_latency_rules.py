@@ -151,3 +151,44 @@ def test_a_latency_series_cloudwatch_could_not_read_gives_no_verdict():
     pairs = served("ranker", per_hour=50, p99_ms=500)
     res = results(*pairs[:2], failed=(variant_metric("ranker", "AllTraffic", "ModelLatency", "p99"),))
     assert slow_ones(judge(endpoint("ranker"), res, slo=100)) == []
+
+
+# --- serverless cold starts --------------------------------------------------------------------------------
+
+
+def cold(name, *, requests=1000, starts=50, p99_ms=1500.0):
+    return results(
+        (variant_metric(name, "AllTraffic", "Invocations", "Sum"), hourly(requests / 10, 10)),
+        (variant_metric(name, "AllTraffic", "ModelSetupTime", "SampleCount"), hourly(starts / 10, 10)),
+        (variant_metric(name, "AllTraffic", "ModelSetupTime", "p99"), hourly(p99_ms * 1000, 10)),
+    )
+
+
+def cold_ones(findings):
+    return [f for f in findings if f.kind is Kind.COLD_STARTS]
+
+
+@pytest.mark.parametrize(
+    ("starts", "p99_ms", "found"),
+    [(49, 1500.0, False), (50, 1500.0, True), (50, 1000.0, False), (50, 1000.5, True)],
+)
+def test_cold_starts_at_5_percent_and_over_a_second(starts, p99_ms, found):
+    ep = endpoint("sentiment", variant(serverless=True))
+    assert bool(cold_ones(judge(ep, cold("sentiment", starts=starts, p99_ms=p99_ms)))) is found
+
+
+def test_cold_starts_say_what_provisioned_concurrency_would_cost_or_what_it_needs():
+    ep = endpoint("sentiment", variant(serverless=True))
+    [f] = cold_ones(judge(ep, cold("sentiment", starts=200)))
+    assert f.evidence["cold_start_pct"] == 20.0 and f.evidence["cold_start_p99_ms"] == 1500.0
+    assert f.severity is Severity.HIGH and "ProvisionedConcurrencyUsdPerGbSecond" in f.recommendation.summary
+    priced = CATALOG.with_provisioned_concurrency_rate(0.0000048)
+    t = Thresholds()
+    [g] = cold_ones(judge_endpoint(ep, cold("sentiment", starts=200), priced, t, windows(t)))
+    slot = round(2048 / 1024 * 0.0000048 * 3600 * 730, 2)
+    assert g.evidence["provisioned_concurrency_monthly_usd_per_slot"] == slot
+    assert f"${slot:,.2f}/month" in g.recommendation.summary
+
+
+def test_instance_variants_have_no_cold_start_verdict():
+    assert cold_ones(judge(endpoint("ranker"), cold("ranker", starts=900))) == []

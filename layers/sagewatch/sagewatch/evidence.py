@@ -103,6 +103,13 @@ BY_KIND: dict[Kind, dict[str, Check]] = {
     Kind.SATURATED: SIZING,
     Kind.ERRORS: {"error_rate_pct": _pct, "model_latency_ms_avg": _number},
     Kind.SLOW: {"monthly_cost_change_usd": _number},
+    Kind.COLD_STARTS: {
+        "cold_starts": _number,
+        "cold_start_pct": _pct,
+        "cold_start_p99_ms": _number,
+        "provisioned_concurrency": _number,
+        "provisioned_concurrency_monthly_usd_per_slot": _number,
+    },
     Kind.IMBALANCED: {
         "resource": _text,
         "unit": _text,

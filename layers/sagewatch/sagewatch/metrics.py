@@ -46,6 +46,8 @@ LATENCY_METRICS = ("ModelLatency", "OverheadLatency")  # microseconds
 # Percentiles are valid GetMetricData statistics for ModelLatency (AWS lists none for OverheadLatency).
 LATENCY_PERCENTILES = (("ModelLatency", "p50"), ("ModelLatency", "p99"))
 OVERHEAD = ("OverheadLatency", "Average")
+# Serverless cold starts: how many (SampleCount) and how long (p99 is valid for ModelSetupTime), microseconds.
+COLD_STARTS = (("ModelSetupTime", "SampleCount"), ("ModelSetupTime", "p99"))
 # Per inference component, 0-100 of what the component reserves.
 COMPONENT_UTILIZATION_METRICS = {
     "cpu": "CPUUtilizationNormalized",
@@ -133,7 +135,7 @@ def latency_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
         return []
     if variant.uses_inference_components:
         return [component_metric(ic, n, s) for ic in variant.inference_components for n, s in LATENCY_PERCENTILES]
-    pairs = (*LATENCY_PERCENTILES, OVERHEAD)
+    pairs = (*LATENCY_PERCENTILES, OVERHEAD, *(COLD_STARTS if variant.serverless is not None else ()))
     return [variant_metric(endpoint.name, variant.name, n, s) for n, s in pairs]
 
 

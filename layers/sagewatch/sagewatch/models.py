@@ -22,6 +22,7 @@ class Kind(StrEnum):
     ERRORS = "errors"
     IMBALANCED = "imbalanced"
     SLOW = "slow"
+    COLD_STARTS = "cold-starts"
 
 
 class Severity(StrEnum):

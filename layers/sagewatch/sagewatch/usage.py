@@ -93,6 +93,9 @@ class VariantUsage:
     window_invocations: float = 0.0
     latency: Latency | None = None  # None: asynchronous (no ModelLatency), or nothing published
     component_latency: dict[str, Latency] = field(default_factory=dict)
+    # serverless: cold starts in the idle window (ModelSetupTime's SampleCount) and their p99 in ms
+    cold_starts: float = 0.0
+    cold_start_p99_ms: float | None = None
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,7 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         earlier = _variant_traffic(endpoint, variant, results, windows.start)
 
     latency, component_latency = _latencies(endpoint, variant, results, since)
+    cold = _cold_starts(endpoint, variant, results, since)
     # Utilization before the last deployment describes other hardware: leave it out.
     util_since = max(windows.utilization_start, endpoint.history_start)
     names = utilization_names(variant)
@@ -204,6 +208,8 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         window_invocations=earlier.invocations,
         latency=latency,
         component_latency=component_latency,
+        cold_starts=cold[0],
+        cold_start_p99_ms=cold[1],
     )
 
 
@@ -286,6 +292,17 @@ def _latencies(
         known=all(c.known for c in components.values()),
     )
     return combined, components
+
+
+def _cold_starts(
+    endpoint: Endpoint, variant: Variant, results: MetricResults, since: datetime
+) -> tuple[float, float | None]:
+    """Serverless: cold starts in the window (ModelSetupTime's SampleCount) and their p99 in ms."""
+    if variant.serverless is None:
+        return 0.0, None
+    count = results.points(variant_metric(endpoint.name, variant.name, "ModelSetupTime", "SampleCount"), since)
+    setup = results.points(variant_metric(endpoint.name, variant.name, "ModelSetupTime", "p99"), since)
+    return sum(count.values()), _weighted(setup, count)
 
 
 def _mean(values: list[float]) -> float | None:

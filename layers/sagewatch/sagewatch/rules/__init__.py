@@ -4,7 +4,8 @@
 - `sizing`: saturated or oversized at the peak (type, count, auto scaling limits)
 - `errors`: server errors above the rate threshold
 - `imbalance`: one instance or GPU far busier than its siblings
-- `latency`: p99 above its target (`slow`); no smaller size for a variant near its target
+- `latency`: p99 above its target (`slow`); no smaller size for a variant near its target; serverless
+  `cold-starts`
 
 `judge_endpoint` applies them in that order: an idle endpoint says nothing else.
 """
@@ -35,6 +36,7 @@ def judge(ctx: Judge) -> list[Finding]:
         sized = sizing.sizing(ctx, variant)
         findings += sized
         findings += latency.slow(ctx, variant, next((f for f in sized if f.kind is Kind.SATURATED), None))
+        findings += latency.cold_starts(ctx, variant)
         findings += errors.errors(ctx, variant)
         findings += imbalance.imbalance(ctx, variant)
     return findings

@@ -14,10 +14,10 @@ from dataclasses import replace
 from typing import Any
 
 from sagewatch.bounds import bounded
-from sagewatch.formats import iso_z
+from sagewatch.formats import iso_z, money
 from sagewatch.models import Action, Finding, Kind, Recommendation, Severity, Variant
 from sagewatch.rules.common import Judge
-from sagewatch.usage import Latency
+from sagewatch.usage import MIN_LATENCY_REQUESTS, Latency
 
 LATENCY_TAG = "sagewatch:latency-p99-ms"
 HOLD_BACK_SHARE = 0.8  # no smaller size for a variant whose p99 is already at 80% of its target
@@ -126,3 +126,42 @@ def _recommendation(
             "settings); a larger or accelerated instance may help, never a cheaper one."
         )
     return Recommendation(Action.INVESTIGATE, None, None, summary), None
+
+
+COLD_START_SHARE = 0.05  # cold starts at least 5% of invocations...
+COLD_START_P99_MS = 1000.0  # ...and their p99 over a second
+
+
+def cold_starts(ctx: Judge, variant: Variant) -> list[Finding]:
+    """A serverless variant whose requests often wait for a container to start (ModelSetupTime)."""
+    usage = ctx.usages[variant.name]
+    spec = variant.serverless
+    if spec is None or usage.invocations < MIN_LATENCY_REQUESTS or usage.cold_start_p99_ms is None:
+        return []
+    share = usage.cold_starts / usage.invocations
+    if share < COLD_START_SHARE or usage.cold_start_p99_ms <= COLD_START_P99_MS:
+        return []
+    one = ctx.catalog.provisioned_concurrency_monthly_cost(spec.memory_mb, 1)
+    price = (
+        f"each slot of {spec.memory_mb} MB costs {money(one, cents=True)}/month, billed used or not"
+        if one is not None
+        else "its price needs the region's provisioned concurrency rate (stack parameter "
+        "ProvisionedConcurrencyUsdPerGbSecond)"
+    )
+    evidence: dict[str, Any] = {
+        "cold_starts": int(usage.cold_starts),
+        "invocations": int(usage.invocations),
+        "cold_start_pct": round(share * 100, 1),
+        "cold_start_p99_ms": usage.cold_start_p99_ms,
+        "provisioned_concurrency": spec.provisioned_concurrency,
+        "provisioned_concurrency_monthly_usd_per_slot": one,
+        "window_start": iso_z(ctx.windows.idle_start),
+        "window_end": iso_z(ctx.windows.end),
+    }
+    summary = (
+        f"{ctx.endpoint.name}/{variant.name}: {share:.0%} of {int(usage.invocations):,} requests waited for a cold "
+        f"start (p99 {usage.cold_start_p99_ms / 1000:.1f} s). Provisioned concurrency keeps containers warm: {price}."
+    )
+    severity = Severity.HIGH if share >= 0.2 else Severity.MEDIUM
+    rec = Recommendation(Action.INVESTIGATE, None, None, summary)
+    return [ctx.finding(Kind.COLD_STARTS, severity, variant, evidence, rec, ctx.variant_cost(variant), 0.0)]
