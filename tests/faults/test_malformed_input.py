@@ -212,3 +212,16 @@ def test_monitor_handler_survives_any_job_document_and_sends_only_what_fits(moni
         assert len(json.dumps(alert).encode()) < SNS_MAX_BYTES
         assert alert["schema"] == "sagewatch.alert/1"
     monitor_stack.drain("bus")
+
+
+def test_a_described_job_botocore_cannot_parse_is_ignored_not_a_crash(monitor_stack):
+    """Found by the property above once it stopped accepting crashes: an Environment that is not a map in
+    DescribeProcessingJob's answer made botocore's parser raise AttributeError, passed off as a refusal."""
+    ev = sample_event("monitor-run-violations.json")
+    ev["detail"]["ProcessingJobName"] = "model-monitoring-unparsable"
+    ev["detail"]["ProcessingJobArn"] += "-unparsable"
+    ev["detail"]["Environment"] = "x" * 1000
+    moto_ext.put_processing_job(REGION, json.loads(json.dumps(ev["detail"])))
+    ev["detail"] = {k: ev["detail"][k] for k in ("ProcessingJobName", "ProcessingJobArn", "ProcessingJobStatus")}
+    result = monitor_stack.app.lambda_handler(ev, lambda_context("model-monitor"))
+    assert result["status"] == "ignored" and "not a monitoring run" in result["reason"], result

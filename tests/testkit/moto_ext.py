@@ -25,6 +25,7 @@ started in the same process (ThreadedMotoServer).
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections import defaultdict
@@ -620,9 +621,13 @@ def _describe_monitoring_schedule(self: SageMakerResponse) -> ActionResult:
 _moto_describe_processing_job = SageMakerResponse.describe_processing_job
 
 
-def _describe_processing_job(self: SageMakerResponse) -> ActionResult:
+def _describe_processing_job(self: SageMakerResponse) -> ActionResult | str:
     job = _monitoring(self.sagemaker_backend)["jobs"].get(self._get_param("ProcessingJobName"))
-    return ActionResult(job) if job is not None else _moto_describe_processing_job(self)
+    if job is None:
+        return _moto_describe_processing_job(self)
+    # The document as the wire carries it: moto's serializer would refuse a field of another shape (an
+    # Environment that is a string), which botocore, parsing an answer, passes on as it is.
+    return json.dumps(job, default=str)
 
 
 def _add_monitoring() -> None:

@@ -53,6 +53,10 @@ class MonitorReader:
             if is_transient(exc):
                 raise
             return None
+        except (AttributeError, TypeError, ValueError):
+            # botocore could not parse the answer into DescribeProcessingJob's shape (a field of another
+            # type): a document that cannot be read is no monitoring run anyone can act on
+            return None
 
     def monitoring_type(self, schedule: str | None) -> str | None:
         """DataQuality, ModelQuality, ModelBias or ModelExplainability; None if it cannot be told."""
