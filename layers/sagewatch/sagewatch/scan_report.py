@@ -120,6 +120,7 @@ FINDING_COLUMNS = [
     "ENDPOINT",
     "VARIANT",
     "INSTANCES",
+    "P99",
     "COST/MO",
     "SAVE/MO",
     "OWNER",
@@ -147,7 +148,17 @@ def finding_row(f: Finding) -> list[str]:
             action += f" (auto scaling {rec.min_capacity}-{rec.max_capacity})"
     cost, saves = _money(f.monthly_cost_usd), _money(f.monthly_savings_usd)
     owner = bounded(f.owner.name, 40) if f.owner.name else "?"
-    return [f.severity.value, f.kind.value, f.endpoint, target, size, cost, saves, owner, action]
+    return [f.severity.value, f.kind.value, f.endpoint, target, size, p99_text(f), cost, saves, owner, action]
+
+
+def p99_text(f: Finding) -> str:
+    """The finding's p99 ModelLatency (its evidence), with its target when it has one; "-" when unknown."""
+    latency = f.evidence.get("latency")
+    p99 = latency.get("p99_ms") if isinstance(latency, dict) else None
+    if not isinstance(p99, int | float) or isinstance(p99, bool):
+        return "-"
+    slo = latency.get("slo_p99_ms") if isinstance(latency, dict) else None
+    return f"{p99:.0f} ms" + (f"/{slo:g}" if isinstance(slo, int | float) and not isinstance(slo, bool) else "")
 
 
 def render_table(report: ScanReport) -> str:
