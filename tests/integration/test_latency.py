@@ -67,3 +67,34 @@ def test_the_default_target_and_the_cli_flag(scan_stack, sm, capsys):
         "ranker-badtag",
     }
     assert doc["thresholds"]["latency_p99_ms"] == 200
+
+
+def test_a_deployment_that_made_it_slower_is_a_regression(demo, now):
+    """An endpoint updated a day ago whose p99 went from 100 ms to 400 ms (per-request values: CloudWatch's
+    percentiles of each hour), read in one more small GetMetricData call for that endpoint only."""
+    from datetime import timedelta
+
+    from sagewatch_testkit import moto_ext
+
+    sm = demo.sagemaker
+    fleet.seed(
+        sm,
+        [fleet.SimEndpoint("ranker-v2", [fleet.SimVariant("AllTraffic", "ml.m5.xlarge", 1)])],
+        region=REGION,
+        now=now,
+    )
+    changed = now - timedelta(hours=24)
+    moto_ext.set_endpoint_times(REGION, "ranker-v2", now - timedelta(days=30), changed)
+    dims = {"EndpointName": "ranker-v2", "VariantName": "AllTraffic"}
+    hours = [now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=h) for h in range(24 * 9, 0, -1)]
+    moto_ext.put_series(REGION, "AWS/SageMaker", "Invocations", dims, [(t, 20.0) for t in hours])
+    samples = []
+    for t in hours:
+        tail = 400_000.0 if t >= changed else 100_000.0
+        samples += [(t + timedelta(minutes=5 * i), 30_000.0) for i in range(9)] + [(t + timedelta(minutes=50), tail)]
+    moto_ext.put_series(REGION, "AWS/SageMaker", "ModelLatency", dims, samples)
+    before = demo.calls["GetMetricData"]
+    report = demo.scan(now)
+    [f] = [f for f in report.findings if f.kind.value == "latency-regression"]
+    assert f.endpoint == "ranker-v2" and f.evidence["before_p99_ms"] == 100.0 and f.evidence["after_p99_ms"] == 400.0
+    assert demo.calls["GetMetricData"] - before <= 2  # the main batch, and the history of the changed endpoint

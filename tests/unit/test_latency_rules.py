@@ -4,6 +4,8 @@ says, and inference components."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from sagewatch.catalog import Catalog
@@ -11,7 +13,7 @@ from sagewatch.metrics import component_metric, utilization_metric, variant_metr
 from sagewatch.models import Action, Kind, Severity
 from sagewatch.rules import judge_endpoint, latency_target
 from sagewatch.settings import Thresholds
-from sagewatch_testkit.builders import endpoint, hourly, results, variant, windows
+from sagewatch_testkit.builders import NOW, endpoint, hourly, results, variant, windows
 
 CATALOG = Catalog.load()
 WEEK = 7 * 24
@@ -192,3 +194,61 @@ def test_cold_starts_say_what_provisioned_concurrency_would_cost_or_what_it_need
 
 def test_instance_variants_have_no_cold_start_verdict():
     assert cold_ones(judge(endpoint("ranker"), cold("ranker", starts=900))) == []
+
+
+# --- latency regressions after a deployment -----------------------------------------------------------------
+
+
+def history(name, *, before_ms, after_ms, changed_hours_ago=24, per_hour=10.0):
+    """Hourly p99 and requests over the baseline week before the change, and since."""
+    before = [
+        (NOW - timedelta(hours=h), before_ms * 1000) for h in range(changed_hours_ago + 168, changed_hours_ago, -1)
+    ]
+    after = [(NOW - timedelta(hours=h), after_ms * 1000) for h in range(changed_hours_ago, 0, -1)]
+    hours = [t for t, _ in before + after]
+    return results(
+        (variant_metric(name, "AllTraffic", "ModelLatency", "p99"), before + after),
+        (variant_metric(name, "AllTraffic", "Invocations", "Sum"), [(t, per_hour) for t in hours]),
+    )
+
+
+def regressions(findings):
+    return [f for f in findings if f.kind is Kind.LATENCY_REGRESSION]
+
+
+def judge_changed(name, hist, hours_ago=24):
+    ep = endpoint(name, modified_ago=timedelta(hours=hours_ago))
+    t = Thresholds()
+    busy = results(*served(name, per_hour=10))  # not idle: the other rules run
+    return judge_endpoint(ep, busy, CATALOG, t, windows(t), hist)
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "found"),
+    [(100.0, 149.0, False), (100.0, 150.0, True), (60.0, 109.0, False), (60.0, 110.0, True)],
+)
+def test_a_regression_is_1_5x_and_50_ms_worse(before, after, found):
+    hist = history("ranker", before_ms=before, after_ms=after)
+    assert bool(regressions(judge_changed("ranker", hist))) is found
+
+
+def test_a_regression_says_before_after_and_when():
+    [f] = regressions(judge_changed("ranker", history("ranker", before_ms=100.0, after_ms=400.0)))
+    ev = f.evidence
+    assert (ev["before_p99_ms"], ev["after_p99_ms"]) == (100.0, 400.0) and f.severity is Severity.HIGH
+    assert ev["changed_at"] == "2026-11-21T12:00:00Z" and ev["current_endpoint_config"] == "ranker-config"
+    assert "roll back with UpdateEndpoint" in f.recommendation.summary
+
+
+def test_no_regression_without_enough_requests_on_either_side():
+    hist = history("ranker", before_ms=100.0, after_ms=400.0, per_hour=99 / 24)
+    assert regressions(judge_changed("ranker", hist)) == []
+
+
+def test_only_endpoints_changed_within_the_regression_hours_are_read():
+    from sagewatch.metrics import recently_changed
+
+    created = endpoint("new", age=timedelta(hours=5))
+    updated = endpoint("updated", modified_ago=timedelta(hours=47))
+    stale = endpoint("old-change", modified_ago=timedelta(hours=49))
+    assert [recently_changed(e, NOW, 48) for e in (created, updated, stale)] == [False, True, False]

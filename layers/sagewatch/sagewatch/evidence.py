@@ -103,6 +103,15 @@ BY_KIND: dict[Kind, dict[str, Check]] = {
     Kind.SATURATED: SIZING,
     Kind.ERRORS: {"error_rate_pct": _pct, "model_latency_ms_avg": _number},
     Kind.SLOW: {"monthly_cost_change_usd": _number},
+    Kind.LATENCY_REGRESSION: {
+        "before_p99_ms": _number,
+        "after_p99_ms": _number,
+        "changed_at": _text,
+        "requests_before": _number,
+        "requests_after": _number,
+        "current_endpoint_config": _text,
+        "previous_endpoint_config": _text,
+    },
     Kind.COLD_STARTS: {
         "cold_starts": _number,
         "cold_start_pct": _pct,

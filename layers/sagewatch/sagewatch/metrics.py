@@ -139,6 +139,34 @@ def latency_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
     return [variant_metric(endpoint.name, variant.name, n, s) for n, s in pairs]
 
 
+REGRESSION_BASELINE = timedelta(days=7)  # a changed endpoint's p99 is compared with the week before the change
+
+
+def recently_changed(endpoint: Endpoint, now: datetime, hours: int) -> bool:
+    """Updated (a new endpoint config) within `hours`: a new endpoint has no "before" to regress from."""
+    return endpoint.last_modified_time > endpoint.creation_time and now - endpoint.last_modified_time <= timedelta(
+        hours=hours
+    )
+
+
+def regression_specs(endpoint: Endpoint) -> list[MetricSpec]:
+    """What a latency regression is judged on: each variant's (or component's) p99 and requests, read over the
+    week before the change and since (a second, small GetMetricData read for recently changed endpoints only)."""
+    out: list[MetricSpec] = []
+    for variant in endpoint.variants:
+        if endpoint.is_async:
+            continue
+        if variant.uses_inference_components:
+            for ic in variant.inference_components:
+                out += [component_metric(ic, "ModelLatency", "p99"), component_metric(ic, "Invocations", "Sum")]
+        else:
+            out += [
+                variant_metric(endpoint.name, variant.name, "ModelLatency", "p99"),
+                variant_metric(endpoint.name, variant.name, "Invocations", "Sum"),
+            ]
+    return out
+
+
 def utilization_names(variant: Variant) -> tuple[str, ...]:
     if variant.instance_type is None:
         return ()  # serverless: nothing to right-size
@@ -193,6 +221,11 @@ class Windows:
     @property
     def start(self) -> datetime:
         return min(self.idle_start, self.utilization_start)
+
+    def history(self, thresholds: Thresholds) -> Windows:
+        """The window a latency regression reads: the regression period and the baseline week before it."""
+        start = self.end - timedelta(hours=thresholds.regression_hours) - REGRESSION_BASELINE
+        return Windows(end=self.end, idle_start=start, utilization_start=start, period=self.period)
 
     @classmethod
     def ending_at(cls, now: datetime, thresholds: Thresholds) -> Windows:

@@ -23,6 +23,7 @@ class Kind(StrEnum):
     IMBALANCED = "imbalanced"
     SLOW = "slow"
     COLD_STARTS = "cold-starts"
+    LATENCY_REGRESSION = "latency-regression"
 
 
 class Severity(StrEnum):

@@ -100,6 +100,14 @@ _RULES: dict[str, _Rule] = {
         10**6,
         "smallest monthly saving worth a resize recommendation",
     ),
+    "regression_hours": _Rule(
+        "SAGEWATCH_REGRESSION_HOURS",
+        "--regression-hours",
+        _int,
+        1,
+        24 * 14,
+        "hours after an endpoint changed in which its p99 is compared with the week before the change",
+    ),
     "latency_p99_ms": _Rule(
         "SAGEWATCH_LATENCY_P99_MS",
         "--latency-p99-ms",
@@ -121,6 +129,7 @@ class Thresholds:
     min_error_invocations: int = 100
     min_monthly_savings_usd: float = 10.0
     latency_p99_ms: float = 0.0  # the default latency target; 0: endpoints without the tag have none
+    regression_hours: int = 48  # a change this recent: its p99 is compared with the week before it
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -25,7 +25,7 @@ from sagewatch.lifecycle import (
     decide,
     snoozes,
 )
-from sagewatch.metrics import Windows, plan_queries
+from sagewatch.metrics import MetricResults, Windows, plan_queries, recently_changed, regression_specs
 from sagewatch.models import Discovery
 from sagewatch.org import SCAN_SUMMARY_DETAIL_TYPE, scan_summary
 from sagewatch.owners import DEFAULT_OWNER_TAGS, EndpointRef, TrailFacts, from_tags, refs_of, with_trail
@@ -54,6 +54,14 @@ def run_scan(
     discovery = inventory.discover()
     per_instance, listing_errors = metrics.instance_metrics(discovery.endpoints)
     results, metric_errors = metrics.fetch(plan_queries(discovery.endpoints) + per_instance, windows)
+    # Endpoints changed within RegressionHours: their p99 over the baseline week before the change and since,
+    # in one more small read (the main window does not reach back that far)
+    changed = [e for e in discovery.endpoints if recently_changed(e, windows.end, thresholds.regression_hours)]
+    history: MetricResults | None = None
+    if changed:
+        specs = [s for e in changed for s in regression_specs(e)]
+        history, history_errors = metrics.fetch(specs, windows.history(thresholds))
+        metric_errors += history_errors
     metric_errors = listing_errors + metric_errors
     findings = []
     fleet_cost = 0.0
@@ -64,7 +72,9 @@ def run_scan(
         if problem:  # a bad latency target is said, never a crash: the endpoint is judged without it
             tag_problems.append(problem)
         owner = with_trail(from_tags(endpoint.tags, owner_tags), None, endpoint.creation_time)
-        findings += [replace(f, owner=owner) for f in judge_endpoint(endpoint, results, catalog, thresholds, windows)]
+        past = history if endpoint in changed else None
+        judged = judge_endpoint(endpoint, results, catalog, thresholds, windows, past)
+        findings += [replace(f, owner=owner) for f in judged]
         for variant in endpoint.variants:
             fleet_cost += variant.monthly_cost(catalog) or 0.0
         costs[endpoint.name] = hidden.endpoint_cost(endpoint, catalog)

@@ -55,6 +55,11 @@ def evidence_sentence(finding: Finding) -> str:
             f"p99 latency {lat.get('p99_ms')} ms against a target of {lat.get('slo_p99_ms')} ms (p50 "
             f"{lat.get('p50_ms')} ms) over {lat.get('requests', 0):,} requests."
         )
+    if kind is Kind.LATENCY_REGRESSION:
+        return (
+            f"p99 latency went from {ev.get('before_p99_ms')} ms to {ev.get('after_p99_ms')} ms after the endpoint "
+            f"changed at {ev.get('changed_at')}."
+        )
     if kind is Kind.COLD_STARTS:
         return (
             f"{ev.get('cold_start_pct')}% of {ev.get('invocations', 0):,} requests waited for a cold start "

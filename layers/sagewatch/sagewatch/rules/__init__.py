@@ -5,7 +5,7 @@
 - `errors`: server errors above the rate threshold
 - `imbalance`: one instance or GPU far busier than its siblings
 - `latency`: p99 above its target (`slow`); no smaller size for a variant near its target; serverless
-  `cold-starts`
+  `cold-starts`; a p99 much worse since the endpoint's last change (`latency-regression`)
 
 `judge_endpoint` applies them in that order: an idle endpoint says nothing else.
 """
@@ -37,14 +37,21 @@ def judge(ctx: Judge) -> list[Finding]:
         findings += sized
         findings += latency.slow(ctx, variant, next((f for f in sized if f.kind is Kind.SATURATED), None))
         findings += latency.cold_starts(ctx, variant)
+        findings += latency.regression(ctx, variant)
         findings += errors.errors(ctx, variant)
         findings += imbalance.imbalance(ctx, variant)
     return findings
 
 
 def judge_endpoint(
-    endpoint: Endpoint, results: MetricResults, catalog: Catalog, thresholds: Thresholds, windows: Windows
+    endpoint: Endpoint,
+    results: MetricResults,
+    catalog: Catalog,
+    thresholds: Thresholds,
+    windows: Windows,
+    history: MetricResults | None = None,
 ) -> list[Finding]:
+    """Every rule on one endpoint; `history`: its latency over the regression window (recently changed only)."""
     usages = {v.name: variant_usage(endpoint, v, results, windows) for v in endpoint.variants}
     slo, _ = latency.latency_target(endpoint.name, endpoint.tags, thresholds.latency_p99_ms)
-    return judge(Judge(endpoint, usages, catalog, thresholds, windows, slo))
+    return judge(Judge(endpoint, usages, catalog, thresholds, windows, slo, history))

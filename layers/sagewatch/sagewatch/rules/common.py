@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sagewatch.catalog import Catalog, InstanceSpec
-from sagewatch.metrics import Windows
+from sagewatch.metrics import MetricResults, Windows
 from sagewatch.models import Endpoint, Finding, Kind, Recommendation, Severity, Variant
 from sagewatch.settings import Thresholds
 from sagewatch.usage import VariantUsage
@@ -46,6 +46,7 @@ class Judge:
     thresholds: Thresholds
     windows: Windows
     slo_p99_ms: float | None = None  # the endpoint's p99 latency target (sagewatch.rules.latency)
+    history: MetricResults | None = None  # a recently changed endpoint's latency over the baseline week and since
 
     def spec(self, variant: Variant) -> InstanceSpec | None:
         return self.catalog.get(variant.instance_type)

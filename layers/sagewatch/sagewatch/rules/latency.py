@@ -11,10 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from sagewatch.bounds import bounded
 from sagewatch.formats import iso_z, money
+from sagewatch.metrics import ORIGIN, MetricSpec, component_metric, variant_metric
 from sagewatch.models import Action, Finding, Kind, Recommendation, Severity, Variant
 from sagewatch.rules.common import Judge
 from sagewatch.usage import MIN_LATENCY_REQUESTS, Latency
@@ -165,3 +167,91 @@ def cold_starts(ctx: Judge, variant: Variant) -> list[Finding]:
     severity = Severity.HIGH if share >= 0.2 else Severity.MEDIUM
     rec = Recommendation(Action.INVESTIGATE, None, None, summary)
     return [ctx.finding(Kind.COLD_STARTS, severity, variant, evidence, rec, ctx.variant_cost(variant), 0.0)]
+
+
+REGRESSION_RATIO = 1.5  # p99 since the change at least 1.5x the week before...
+REGRESSION_MIN_MS = 50.0  # ...and at least 50 ms worse
+
+
+def regression(ctx: Judge, variant: Variant) -> list[Finding]:
+    """A variant (or component) whose p99 since the endpoint's last change is much worse than the week before:
+    `latency-regression` (no target needed). Read from `ctx.history` (recently changed endpoints only)."""
+    history = ctx.history
+    if history is None or ctx.endpoint.is_async:
+        return []
+    changed_at = ctx.endpoint.last_modified_time
+    pairs: list[tuple[str | None, MetricSpec, MetricSpec]]
+    if variant.uses_inference_components:
+        pairs = [
+            (ic, component_metric(ic, "ModelLatency", "p99"), component_metric(ic, "Invocations", "Sum"))
+            for ic in variant.inference_components
+        ]
+    else:
+        name, v = ctx.endpoint.name, variant.name
+        pairs = [(None, variant_metric(name, v, "ModelLatency", "p99"), variant_metric(name, v, "Invocations", "Sum"))]
+    out = []
+    for component, p99, requests in pairs:
+        if not (history.known(p99) and history.known(requests)):
+            continue
+        found = _regression(ctx, variant, component, history.points(p99), history.points(requests), changed_at)
+        if found is not None:
+            out.append(found)
+    return out
+
+
+def _split(points: Mapping[int, float], at: float) -> tuple[dict[int, float], dict[int, float]]:
+    return {t: v for t, v in points.items() if t < at}, {t: v for t, v in points.items() if t >= at}
+
+
+def _p99(values: Mapping[int, float], requests: Mapping[int, float]) -> tuple[float | None, float]:
+    weights = {t: requests.get(t, 0.0) for t in values}
+    total = sum(weights.values())
+    if not values:
+        return None, 0.0
+    if total <= 0:
+        return round(sum(values.values()) / len(values) / 1000, 2), 0.0
+    return round(sum(v * weights[t] for t, v in values.items()) / total / 1000, 2), total
+
+
+def _regression(
+    ctx: Judge,
+    variant: Variant,
+    component: str | None,
+    p99s: Mapping[int, float],
+    requests: Mapping[int, float],
+    changed_at: datetime,
+) -> Finding | None:
+    at = changed_at.timestamp() - ORIGIN
+    before_p99, after_p99 = _split(p99s, at)
+    before_req, after_req = _split(requests, at)
+    before, served_before = _p99(before_p99, before_req)
+    after, served_after = _p99(after_p99, after_req)
+    if before is None or after is None or min(served_before, served_after) < MIN_LATENCY_REQUESTS:
+        return None
+    if after < REGRESSION_RATIO * before or after - before < REGRESSION_MIN_MS:
+        return None
+    where = f"{ctx.endpoint.name}/{variant.name}" + (f" (component {component})" if component else "")
+    evidence: dict[str, Any] = {
+        "before_p99_ms": before,
+        "after_p99_ms": after,
+        "changed_at": iso_z(changed_at),
+        "requests_before": int(served_before),
+        "requests_after": int(served_after),
+        "current_endpoint_config": ctx.endpoint.config_name,
+        "previous_endpoint_config": None,  # SageMaker does not say; the scan's config cache may not know
+        "baseline": "the 7 days before the change",
+    }
+    ratio = after / before if before else math.inf
+    rec = Recommendation(
+        Action.INVESTIGATE,
+        None,
+        None,
+        f"{where}: p99 latency went from {before:g} ms to {after:g} ms ({ratio:.1f}x) after the endpoint changed "
+        f"at {iso_z(changed_at, seconds=True)} (endpoint config {ctx.endpoint.config_name}). Check what the "
+        "deployment changed (model, container, instance type); roll back with UpdateEndpoint to the previous "
+        "endpoint config if it is the cause.",
+    )
+    severity = Severity.HIGH if ratio >= 3 else Severity.MEDIUM
+    return ctx.finding(
+        Kind.LATENCY_REGRESSION, severity, variant, evidence, rec, ctx.variant_cost(variant), 0.0, component
+    )
