@@ -252,3 +252,51 @@ def test_only_endpoints_changed_within_the_regression_hours_are_read():
     updated = endpoint("updated", modified_ago=timedelta(hours=47))
     stale = endpoint("old-change", modified_ago=timedelta(hours=49))
     assert [recently_changed(e, NOW, 48) for e in (created, updated, stale)] == [False, True, False]
+
+
+# --- multi-model cache thrashing ----------------------------------------------------------------------------
+
+
+def multi_model(name, *, hit=0.6, unloads_per_hour=10.0, cpu=5.0, memory=92.0):
+    pairs = served(name, "v", per_hour=500, hours=WEEK)
+    pairs += [
+        (variant_metric(name, "v", "ModelCacheHit", "Average"), hourly(hit, WEEK)),
+        (variant_metric(name, "v", "ModelUnloadingTime", "SampleCount"), hourly(unloads_per_hour, WEEK)),
+        (variant_metric(name, "v", "ModelLoadingTime", "SampleCount"), hourly(unloads_per_hour + 1, WEEK)),
+        (variant_metric(name, "v", "ModelLoadingWaitTime", "Average"), hourly(800_000, WEEK)),
+        (variant_metric(name, "v", "ModelLoadingWaitTime", "Maximum"), hourly(4_000_000, WEEK)),
+        (utilization_metric(name, "v", "CPUUtilization"), hourly(cpu * 4, WEEK)),
+        (utilization_metric(name, "v", "MemoryUtilization"), hourly(memory, WEEK)),
+    ]
+    return endpoint(name, variant("v", "ml.m5.xlarge", 2)), results(*pairs)
+
+
+def thrashing(findings):
+    return [f for f in findings if f.kind is Kind.CACHE_THRASHING]
+
+
+@pytest.mark.parametrize(
+    ("hit", "unloads", "found"), [(0.8, 10.0, False), (0.79, 10.0, True), (0.6, 4.9, False), (0.6, 5.0, True)]
+)
+def test_cache_thrashing_under_80_percent_hits_with_frequent_unloads(hit, unloads, found):
+    assert bool(thrashing(judge(*multi_model("mme", hit=hit, unloads_per_hour=unloads)))) is found
+
+
+def test_cache_thrashing_gets_more_memory_of_the_same_kind_with_its_cost():
+    [f] = thrashing(judge(*multi_model("mme", hit=0.4)))
+    assert f.severity is Severity.HIGH and f.evidence["cache_hit_pct"] == 40.0
+    assert f.evidence["unloads_per_hour"] == 10.0 and f.evidence["loading_wait_max_ms"] == 4000.0
+    rec = f.recommendation
+    assert rec.action is Action.RESIZE_VARIANT and rec.instance_count == 2
+    new, old = CATALOG.get(rec.instance_type), CATALOG.get("ml.m5.xlarge")
+    assert new.memory_gib > old.memory_gib and new.accelerator is old.accelerator
+    assert f.evidence["monthly_cost_change_usd"] == round(new.monthly_cost(2) - old.monthly_cost(2), 2)
+
+
+def test_a_multi_model_endpoint_is_never_shrunk_for_its_low_cpu():
+    findings = judge(*multi_model("mme", hit=0.95, unloads_per_hour=0.0, cpu=2.0, memory=20.0))
+    assert not [f for f in findings if f.kind is Kind.OVERSIZED]
+    # the same variant without ModelCacheHit (a single-model endpoint) would be shrunk
+    ep, res = multi_model("single", cpu=2.0, memory=20.0)
+    del res.series[variant_metric("single", "v", "ModelCacheHit", "Average")]
+    assert [f for f in judge(ep, res) if f.kind is Kind.OVERSIZED]

@@ -67,8 +67,8 @@ def test_serverless_variant_has_no_utilization_queries():
 def test_plan_has_no_duplicates():
     eps = [endpoint(f"e{i}", variant("a"), variant("b")) for i in range(3)]
     specs = plan_queries(eps + eps)
-    # per variant: 4 traffic, 3 latency (p50, p99, overhead) and 3 utilization series
-    assert len(specs) == len(set(specs)) == 3 * 2 * 10
+    # per variant: 4 traffic, 3 latency (p50, p99, overhead), the multi-model cache hit and 3 utilization series
+    assert len(specs) == len(set(specs)) == 3 * 2 * 11
 
 
 @pytest.mark.parametrize(("days", "expected"), [(7, 500), (14, 300), (30, 140), (90, 46)])

@@ -112,6 +112,14 @@ BY_KIND: dict[Kind, dict[str, Check]] = {
         "current_endpoint_config": _text,
         "previous_endpoint_config": _text,
     },
+    Kind.CACHE_THRASHING: {
+        "cache_hit_pct": _pct,
+        "loads_per_hour": _number,
+        "unloads_per_hour": _number,
+        "loading_wait_avg_ms": _number,
+        "loading_wait_max_ms": _number,
+        "monthly_cost_change_usd": _number,
+    },
     Kind.COLD_STARTS: {
         "cold_starts": _number,
         "cold_start_pct": _pct,

@@ -46,6 +46,15 @@ LATENCY_METRICS = ("ModelLatency", "OverheadLatency")  # microseconds
 # Percentiles are valid GetMetricData statistics for ModelLatency (AWS lists none for OverheadLatency).
 LATENCY_PERCENTILES = (("ModelLatency", "p50"), ("ModelLatency", "p99"))
 OVERHEAD = ("OverheadLatency", "Average")
+# Multi-model endpoints publish ModelCacheHit (Average = hit ratio); only they do, so the scan reads it for every
+# instance variant and, for those that have it, the loading metrics in a second small read (MME_DETAIL).
+CACHE_HIT = ("ModelCacheHit", "Average")
+MME_DETAIL = (
+    ("ModelUnloadingTime", "SampleCount"),  # unloads
+    ("ModelLoadingTime", "SampleCount"),  # loads
+    ("ModelLoadingWaitTime", "Average"),  # µs a request waited for its model
+    ("ModelLoadingWaitTime", "Maximum"),
+)
 # Serverless cold starts: how many (SampleCount) and how long (p99 is valid for ModelSetupTime), microseconds.
 COLD_STARTS = (("ModelSetupTime", "SampleCount"), ("ModelSetupTime", "p99"))
 # Per inference component, 0-100 of what the component reserves.
@@ -135,8 +144,23 @@ def latency_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
         return []
     if variant.uses_inference_components:
         return [component_metric(ic, n, s) for ic in variant.inference_components for n, s in LATENCY_PERCENTILES]
-    pairs = (*LATENCY_PERCENTILES, OVERHEAD, *(COLD_STARTS if variant.serverless is not None else ()))
+    extra = COLD_STARTS if variant.serverless is not None else (CACHE_HIT,)
+    pairs = (*LATENCY_PERCENTILES, OVERHEAD, *extra)
     return [variant_metric(endpoint.name, variant.name, n, s) for n, s in pairs]
+
+
+def mme_detail_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
+    return [variant_metric(endpoint.name, variant.name, n, s) for n, s in MME_DETAIL]
+
+
+def multi_model_variants(endpoints: Iterable[Endpoint], results: MetricResults) -> list[MetricSpec]:
+    """The loading metrics of every variant that published ModelCacheHit (a multi-model endpoint's)."""
+    out: list[MetricSpec] = []
+    for ep in endpoints:
+        for v in ep.variants:
+            if results.count(variant_metric(ep.name, v.name, *CACHE_HIT)):
+                out += mme_detail_specs(ep, v)
+    return out
 
 
 REGRESSION_BASELINE = timedelta(days=7)  # a changed endpoint's p99 is compared with the week before the change

@@ -24,6 +24,7 @@ class Kind(StrEnum):
     SLOW = "slow"
     COLD_STARTS = "cold-starts"
     LATENCY_REGRESSION = "latency-regression"
+    CACHE_THRASHING = "cache-thrashing"
 
 
 class Severity(StrEnum):

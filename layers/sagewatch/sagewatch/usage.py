@@ -73,6 +73,26 @@ class Latency:
 
 
 @dataclass(frozen=True)
+class ModelCache:
+    """A multi-model endpoint's model cache over the idle window."""
+
+    hit_ratio: float  # ModelCacheHit's average, 0-1
+    loads: float  # ModelLoadingTime SampleCount
+    unloads: float  # ModelUnloadingTime SampleCount
+    hours: float
+    wait_avg_ms: float | None  # ModelLoadingWaitTime
+    wait_max_ms: float | None
+
+    @property
+    def unloads_per_hour(self) -> float:
+        return self.unloads / self.hours if self.hours else 0.0
+
+    @property
+    def loads_per_hour(self) -> float:
+        return self.loads / self.hours if self.hours else 0.0
+
+
+@dataclass(frozen=True)
 class VariantUsage:
     """What the metrics say about one variant, already sliced to the windows."""
 
@@ -96,6 +116,7 @@ class VariantUsage:
     # serverless: cold starts in the idle window (ModelSetupTime's SampleCount) and their p99 in ms
     cold_starts: float = 0.0
     cold_start_p99_ms: float | None = None
+    cache: ModelCache | None = None  # multi-model endpoints only (they publish ModelCacheHit)
 
 
 @dataclass(frozen=True)
@@ -210,6 +231,7 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         component_latency=component_latency,
         cold_starts=cold[0],
         cold_start_p99_ms=cold[1],
+        cache=_cache(endpoint, variant, results, windows),
     )
 
 
@@ -303,6 +325,26 @@ def _cold_starts(
     count = results.points(variant_metric(endpoint.name, variant.name, "ModelSetupTime", "SampleCount"), since)
     setup = results.points(variant_metric(endpoint.name, variant.name, "ModelSetupTime", "p99"), since)
     return sum(count.values()), _weighted(setup, count)
+
+
+def _cache(endpoint: Endpoint, variant: Variant, results: MetricResults, windows: Windows) -> ModelCache | None:
+    def spec(name: str, stat: str) -> MetricSpec:
+        return variant_metric(endpoint.name, variant.name, name, stat)
+
+    since = windows.idle_start
+    hits = results.values(spec("ModelCacheHit", "Average"), since)
+    if not hits:
+        return None
+    waits = results.values(spec("ModelLoadingWaitTime", "Average"), since)
+    peak = results.peak(spec("ModelLoadingWaitTime", "Maximum"), since)
+    return ModelCache(
+        hit_ratio=round(sum(hits) / len(hits), 4),
+        loads=results.total(spec("ModelLoadingTime", "SampleCount"), since),
+        unloads=results.total(spec("ModelUnloadingTime", "SampleCount"), since),
+        hours=(windows.end - since).total_seconds() / 3600,
+        wait_avg_ms=round(sum(waits) / len(waits) / 1000, 2) if waits else None,
+        wait_max_ms=round(peak / 1000, 2) if peak is not None else None,
+    )
 
 
 def _mean(values: list[float]) -> float | None:

@@ -25,7 +25,14 @@ from sagewatch.lifecycle import (
     decide,
     snoozes,
 )
-from sagewatch.metrics import MetricResults, Windows, plan_queries, recently_changed, regression_specs
+from sagewatch.metrics import (
+    MetricResults,
+    Windows,
+    multi_model_variants,
+    plan_queries,
+    recently_changed,
+    regression_specs,
+)
 from sagewatch.models import Discovery
 from sagewatch.org import SCAN_SUMMARY_DETAIL_TYPE, scan_summary
 from sagewatch.owners import DEFAULT_OWNER_TAGS, EndpointRef, TrailFacts, from_tags, refs_of, with_trail
@@ -62,6 +69,13 @@ def run_scan(
         specs = [s for e in changed for s in regression_specs(e)]
         history, history_errors = metrics.fetch(specs, windows.history(thresholds))
         metric_errors += history_errors
+    # Multi-model endpoints (those that publish ModelCacheHit): their loading metrics, in one more small read
+    mme = multi_model_variants(discovery.endpoints, results)
+    if mme:
+        detail, detail_errors = metrics.fetch(mme, windows)
+        results.series.update(detail.series)
+        results.failed.update(detail.failed)
+        metric_errors += detail_errors
     metric_errors = listing_errors + metric_errors
     findings = []
     fleet_cost = 0.0

@@ -3,7 +3,7 @@ messages as the 256 KiB limit allows (pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -33,47 +33,83 @@ def size(finding: Finding) -> str:
     return "serverless" if finding.instance_count == 0 else f"{finding.instance_count} instances"
 
 
-def evidence_sentence(finding: Finding) -> str:
-    ev, kind = finding.evidence, finding.kind
-    if kind is Kind.IDLE:
-        hours = ev.get("idle_hours")
-        if ev.get("metric") == "InvocationsProcesssed":
-            return f"No requests processed and an empty queue in the last {hours} h."
-        if "inference_components" in ev:
-            comps = ev["inference_components"]
-            if not comps:
-                return "Hosts no inference components."
-            return f"None of its inference components ({', '.join(comps)}) was invoked in the last {hours} h."
-        return f"No invocations in the last {hours} h."
-    if kind in (Kind.OVERSIZED, Kind.SATURATED):
-        peaks = ", ".join(f"{k} {v:.0f}%" for k, v in ev.get("peak_pct", {}).items())
-        return f"Peak hourly utilization over {ev.get('hours_observed', '?')} h: {peaks}."
-    if kind is Kind.SLOW:
-        raw = ev.get("latency")
-        lat: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
-        return (
-            f"p99 latency {lat.get('p99_ms')} ms against a target of {lat.get('slo_p99_ms')} ms (p50 "
-            f"{lat.get('p50_ms')} ms) over {lat.get('requests', 0):,} requests."
-        )
-    if kind is Kind.LATENCY_REGRESSION:
-        return (
-            f"p99 latency went from {ev.get('before_p99_ms')} ms to {ev.get('after_p99_ms')} ms after the endpoint "
-            f"changed at {ev.get('changed_at')}."
-        )
-    if kind is Kind.COLD_STARTS:
-        return (
-            f"{ev.get('cold_start_pct')}% of {ev.get('invocations', 0):,} requests waited for a cold start "
-            f"(p99 {ev.get('cold_start_p99_ms')} ms)."
-        )
-    if kind is Kind.IMBALANCED:
-        return (
-            f"Mean {str(ev.get('resource', '')).upper()} over {ev.get('hours_observed', '?')} h: {ev.get('unit')} "
-            f"{ev.get('busiest')} at {ev.get('busiest_pct')}%, its siblings' median {ev.get('siblings_median_pct')}%."
-        )
-    return (  # Kind.ERRORS
+def _idle(ev: Mapping[str, Any]) -> str:
+    hours = ev.get("idle_hours")
+    if ev.get("metric") == "InvocationsProcesssed":
+        return f"No requests processed and an empty queue in the last {hours} h."
+    if "inference_components" in ev:
+        comps = ev["inference_components"]
+        if not comps:
+            return "Hosts no inference components."
+        return f"None of its inference components ({', '.join(comps)}) was invoked in the last {hours} h."
+    return f"No invocations in the last {hours} h."
+
+
+def _sizing(ev: Mapping[str, Any]) -> str:
+    peaks = ", ".join(f"{k} {v:.0f}%" for k, v in ev.get("peak_pct", {}).items())
+    return f"Peak hourly utilization over {ev.get('hours_observed', '?')} h: {peaks}."
+
+
+def _slow(ev: Mapping[str, Any]) -> str:
+    raw = ev.get("latency")
+    lat: Mapping[str, Any] = raw if isinstance(raw, Mapping) else {}
+    return (
+        f"p99 latency {lat.get('p99_ms')} ms against a target of {lat.get('slo_p99_ms')} ms (p50 "
+        f"{lat.get('p50_ms')} ms) over {lat.get('requests', 0):,} requests."
+    )
+
+
+def _regression(ev: Mapping[str, Any]) -> str:
+    return (
+        f"p99 latency went from {ev.get('before_p99_ms')} ms to {ev.get('after_p99_ms')} ms after the endpoint "
+        f"changed at {ev.get('changed_at')}."
+    )
+
+
+def _cache(ev: Mapping[str, Any]) -> str:
+    return (
+        f"The model cache serves {ev.get('cache_hit_pct')}% of requests while {ev.get('unloads_per_hour')} models "
+        f"are unloaded an hour (loading wait {ev.get('loading_wait_avg_ms')} ms average)."
+    )
+
+
+def _cold_starts(ev: Mapping[str, Any]) -> str:
+    return (
+        f"{ev.get('cold_start_pct')}% of {ev.get('invocations', 0):,} requests waited for a cold start "
+        f"(p99 {ev.get('cold_start_p99_ms')} ms)."
+    )
+
+
+def _imbalanced(ev: Mapping[str, Any]) -> str:
+    return (
+        f"Mean {str(ev.get('resource', '')).upper()} over {ev.get('hours_observed', '?')} h: {ev.get('unit')} "
+        f"{ev.get('busiest')} at {ev.get('busiest_pct')}%, its siblings' median {ev.get('siblings_median_pct')}%."
+    )
+
+
+def _errors(ev: Mapping[str, Any]) -> str:
+    return (
         f"{ev.get('error_rate_pct')}% of {ev.get('invocations', 0):,} requests failed with server errors "
         f"(threshold {ev.get('threshold_pct')}%)."
     )
+
+
+# What each kind's evidence says, in one sentence (a kind without one falls back to the errors sentence).
+_SENTENCES: dict[Kind, Callable[[Mapping[str, Any]], str]] = {
+    Kind.IDLE: _idle,
+    Kind.OVERSIZED: _sizing,
+    Kind.SATURATED: _sizing,
+    Kind.SLOW: _slow,
+    Kind.LATENCY_REGRESSION: _regression,
+    Kind.CACHE_THRASHING: _cache,
+    Kind.COLD_STARTS: _cold_starts,
+    Kind.IMBALANCED: _imbalanced,
+    Kind.ERRORS: _errors,
+}
+
+
+def evidence_sentence(finding: Finding) -> str:
+    return _SENTENCES.get(finding.kind, _errors)(finding.evidence)
 
 
 def subject(d: Digest) -> str:

@@ -6,6 +6,7 @@
 - `imbalance`: one instance or GPU far busier than its siblings
 - `latency`: p99 above its target (`slow`); no smaller size for a variant near its target; serverless
   `cold-starts`; a p99 much worse since the endpoint's last change (`latency-regression`)
+- `cache`: a multi-model endpoint whose model cache thrashes (`cache-thrashing`)
 
 `judge_endpoint` applies them in that order: an idle endpoint says nothing else.
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 from sagewatch.catalog import Catalog
 from sagewatch.metrics import MetricResults, Windows
 from sagewatch.models import Endpoint, Finding, Kind
-from sagewatch.rules import errors, idle, imbalance, latency, sizing
+from sagewatch.rules import cache, errors, idle, imbalance, latency, sizing
 from sagewatch.rules.common import Judge, finding_id, savings_severity
 from sagewatch.rules.imbalance import imbalance_of
 from sagewatch.rules.latency import latency_target
@@ -38,6 +39,7 @@ def judge(ctx: Judge) -> list[Finding]:
         findings += latency.slow(ctx, variant, next((f for f in sized if f.kind is Kind.SATURATED), None))
         findings += latency.cold_starts(ctx, variant)
         findings += latency.regression(ctx, variant)
+        findings += cache.cache_thrashing(ctx, variant)
         findings += errors.errors(ctx, variant)
         findings += imbalance.imbalance(ctx, variant)
     return findings

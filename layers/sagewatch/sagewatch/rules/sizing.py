@@ -166,6 +166,9 @@ def _oversized(ctx: Judge, variant: Variant, spec: InstanceSpec, peaks: Peaks, u
     # Component placement follows the components' reservations, which this rule does not see.
     if variant.uses_inference_components:
         return None
+    # A multi-model endpoint's memory holds its model cache: low CPU is no reason to shrink it.
+    if usage.cache is not None:
+        return None
     n = variant.instance_count
     # Never below two instances when there are two or more: SageMaker spreads them over zones.
     counts = range(min(n, 2), n + 1)
