@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from sagewatch.cli import main
+from sagewatch.models import Kind
 from sagewatch_testkit import faults, moto_ext
 from sagewatch_testkit.aws_fixtures import id_table, watch_queue
 from sagewatch_testkit.functions import lambda_context, load_function
@@ -122,7 +123,13 @@ def test_scheduled_scan_publishes_a_digest_and_emits_metrics(handler_env, topic_
     names = {m["Name"] for doc in emf for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert {"EndpointsScanned", "FleetMonthlyCost", "MonthlyWaste", "Findings"} <= names
     kinds = {doc.get("Kind"): doc.get("Findings") for doc in emf if "Kind" in doc}
-    assert kinds == {"idle": [5.0], "oversized": [2.0], "saturated": [2.0], "errors": [1.0], "imbalanced": [0.0]}
+    # every kind has its series, zeros included (dashboards and alarms see them all)
+    assert kinds == {k.value: [0.0] for k in Kind} | {
+        "idle": [5.0],
+        "oversized": [2.0],
+        "saturated": [2.0],
+        "errors": [1.0],
+    }
 
 
 def test_scan_errors_are_logged_and_counted_not_raised(handler_env, topic_queue, demo, caplog):
