@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sagewatch.cli import main
 from sagewatch.notify import from_document, slack_payloads
@@ -72,8 +72,6 @@ def test_the_default_target_and_the_cli_flag(scan_stack, sm, capsys):
 def test_a_deployment_that_made_it_slower_is_a_regression(demo, now):
     """An endpoint updated a day ago whose p99 went from 100 ms to 400 ms (per-request values: CloudWatch's
     percentiles of each hour), read in one more small GetMetricData call for that endpoint only."""
-    from datetime import timedelta
-
     from sagewatch_testkit import moto_ext
 
     sm = demo.sagemaker
@@ -98,3 +96,23 @@ def test_a_deployment_that_made_it_slower_is_a_regression(demo, now):
     [f] = [f for f in report.findings if f.kind.value == "latency-regression"]
     assert f.endpoint == "ranker-v2" and f.evidence["before_p99_ms"] == 100.0 and f.evidence["after_p99_ms"] == 400.0
     assert demo.calls["GetMetricData"] - before <= 2  # the main batch, and the history of the changed endpoint
+
+
+def test_the_containers_of_a_pipeline_are_found_with_one_listing(sm, demo):
+    """ContainerLatency series are found by one region-wide ListMetrics, read in the main batch."""
+    from sagewatch_testkit import moto_ext
+
+    now = datetime.now(UTC)
+    fleet.seed(sm, [sim("pipeline", 400.0, target="100")], region=REGION, now=now)
+    hours = [
+        now.replace(minute=0, second=0, microsecond=0) - __import__("datetime").timedelta(hours=h)
+        for h in range(30, 0, -1)
+    ]
+    for name, avg in (("preprocess", 20_000.0), ("model", 300_000.0)):
+        dims = {"EndpointName": "pipeline", "VariantName": "AllTraffic", "ContainerName": name}
+        moto_ext.put_series(REGION, "AWS/SageMaker", "ContainerLatency", dims, [(t, avg) for t in hours])
+    before = demo.calls["ListMetrics"]
+    report = demo.scan(now)
+    [f] = [f for f in report.findings if f.kind.value == "slow"]
+    assert [c["container"] for c in f.evidence["containers"]] == ["model", "preprocess"]
+    assert demo.calls["ListMetrics"] - before == 1

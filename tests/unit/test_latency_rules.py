@@ -300,3 +300,21 @@ def test_a_multi_model_endpoint_is_never_shrunk_for_its_low_cpu():
     ep, res = multi_model("single", cpu=2.0, memory=20.0)
     del res.series[variant_metric("single", "v", "ModelCacheHit", "Average")]
     assert [f for f in judge(ep, res) if f.kind is Kind.OVERSIZED]
+
+
+# --- the slow container -------------------------------------------------------------------------------------
+
+
+def test_a_slow_pipeline_names_its_slowest_container():
+    from sagewatch.metrics import container_metric
+
+    pairs = served("pipeline", per_hour=50, p99_ms=400)
+    for name, avg_ms in (("preprocess", 20.0), ("model", 240.0), ("postprocess", 35.0)):
+        pairs += [
+            (container_metric("pipeline", "AllTraffic", name, "Average"), hourly(avg_ms * 1000, 24)),
+            (container_metric("pipeline", "AllTraffic", name, "Maximum"), hourly(avg_ms * 3000, 24)),
+        ]
+    [f] = slow_ones(judge(endpoint("pipeline"), results(*pairs), slo=100))
+    assert [c["container"] for c in f.evidence["containers"]] == ["model", "postprocess", "preprocess"]
+    assert f.evidence["containers"][0] == {"container": "model", "avg_ms": 240.0, "max_ms": 720.0}
+    assert "the slowest container is model (240 ms on average)" in f.recommendation.summary

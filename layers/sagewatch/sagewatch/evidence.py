@@ -73,6 +73,7 @@ COMMON: dict[str, Check] = {
     "threshold_pct": _pct,
     "autoscaling": _object,
     "latency": _latency,
+    "containers": _objects,
 }
 
 SIZING: dict[str, Check] = {

@@ -149,6 +149,15 @@ def latency_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
     return [variant_metric(endpoint.name, variant.name, n, s) for n, s in pairs]
 
 
+CONTAINER_DIMENSION = "ContainerName"
+
+
+def container_metric(endpoint: str, variant: str, container: str, stat: str) -> MetricSpec:
+    """ContainerLatency (µs) of one container of a serial inference pipeline or multi-container endpoint."""
+    dims = (("EndpointName", endpoint), ("VariantName", variant), (CONTAINER_DIMENSION, container))
+    return MetricSpec(NS_RUNTIME, "ContainerLatency", dims, stat)
+
+
 def mme_detail_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
     return [variant_metric(endpoint.name, variant.name, n, s) for n, s in MME_DETAIL]
 

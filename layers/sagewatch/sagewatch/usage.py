@@ -19,6 +19,7 @@ from sagewatch.metrics import (
     Windows,
     backlog_metric,
     component_metric,
+    container_metric,
     traffic_specs,
     utilization_metric,
     utilization_names,
@@ -117,6 +118,8 @@ class VariantUsage:
     cold_starts: float = 0.0
     cold_start_p99_ms: float | None = None
     cache: ModelCache | None = None  # multi-model endpoints only (they publish ModelCacheHit)
+    # serial inference pipelines and multi-container endpoints: container -> (average, maximum) latency in ms
+    containers: dict[str, tuple[float, float | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -232,6 +235,7 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         cold_starts=cold[0],
         cold_start_p99_ms=cold[1],
         cache=_cache(endpoint, variant, results, windows),
+        containers=_containers(endpoint, variant, results, since),
     )
 
 
@@ -345,6 +349,26 @@ def _cache(endpoint: Endpoint, variant: Variant, results: MetricResults, windows
         wait_avg_ms=round(sum(waits) / len(waits) / 1000, 2) if waits else None,
         wait_max_ms=round(peak / 1000, 2) if peak is not None else None,
     )
+
+
+def _containers(
+    endpoint: Endpoint, variant: Variant, results: MetricResults, since: datetime
+) -> dict[str, tuple[float, float | None]]:
+    """Each container's average and maximum ContainerLatency (ms) over the idle window, from the series found."""
+    out: dict[str, tuple[float, float | None]] = {}
+    for spec in results.series:
+        dims = dict(spec.dimensions)
+        if spec.name != "ContainerLatency" or spec.stat != "Average" or "ContainerName" not in dims:
+            continue
+        if dims.get("EndpointName") != endpoint.name or dims.get("VariantName") != variant.name:
+            continue
+        values = results.values(spec, since)
+        if not values:
+            continue
+        name = dims["ContainerName"]
+        peak = results.peak(container_metric(endpoint.name, variant.name, name, "Maximum"), since)
+        out[name] = (round(sum(values) / len(values) / 1000, 2), None if peak is None else round(peak / 1000, 2))
+    return out
 
 
 def _mean(values: list[float]) -> float | None:

@@ -60,6 +60,9 @@ def run_scan(
     windows = Windows.ending_at(now, thresholds)
     discovery = inventory.discover()
     per_instance, listing_errors = metrics.instance_metrics(discovery.endpoints)
+    per_container, container_errors = metrics.container_metrics(discovery.endpoints)
+    per_instance += per_container
+    listing_errors += container_errors
     results, metric_errors = metrics.fetch(plan_queries(discovery.endpoints) + per_instance, windows)
     # Endpoints changed within RegressionHours: their p99 over the baseline week before the change and since,
     # in one more small read (the main window does not reach back that far)

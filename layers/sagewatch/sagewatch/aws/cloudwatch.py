@@ -13,13 +13,16 @@ from botocore.exceptions import ClientError
 from sagewatch.aws.clients import error_code, error_message
 from sagewatch.metrics import (
     ACCELERATOR_DIMENSION,
+    CONTAINER_DIMENSION,
     IMBALANCE_METRICS,
     INSTANCE_DIMENSION,
     NS_INSTANCE,
+    NS_RUNTIME,
     MetricResults,
     MetricSpec,
     Windows,
     batches,
+    container_metric,
     datapoints_per_query,
     instance_metric,
 )
@@ -116,6 +119,34 @@ class CloudWatchMetrics:
             except ClientError as exc:
                 errors.append(ScanError("ListMetrics", error_code(exc), error_message(exc), endpoint.name))
         return sorted(set(specs)), errors
+
+    def container_metrics(self, endpoints: Sequence[Endpoint]) -> tuple[list[MetricSpec], list[ScanError]]:
+        """ContainerLatency of every container of the scanned endpoints that publish it (serial inference
+        pipelines, multi-container endpoints): one paginated ListMetrics for the region, not one per endpoint."""
+        names = {e.name for e in endpoints if not e.is_async}
+        if not names:
+            return [], []
+        specs: list[MetricSpec] = []
+        try:
+            pages = self.client.get_paginator("list_metrics").paginate(
+                Namespace=NS_RUNTIME, MetricName="ContainerLatency"
+            )
+            for page in pages:
+                for metric in page.get("Metrics", []):
+                    specs += _container_specs(names, metric)
+        except ClientError as exc:
+            return [], [ScanError("ListMetrics", error_code(exc), f"ContainerLatency: {error_message(exc)}")]
+        return sorted(set(specs)), []
+
+
+def _container_specs(names: set[str], metric: Mapping[str, Any]) -> list[MetricSpec]:
+    dims = {d["Name"]: d["Value"] for d in metric.get("Dimensions", [])}
+    if set(dims) != {"EndpointName", "VariantName", CONTAINER_DIMENSION} or dims["EndpointName"] not in names:
+        return []
+    return [
+        container_metric(dims["EndpointName"], dims["VariantName"], dims[CONTAINER_DIMENSION], stat)
+        for stat in ("Average", "Maximum")
+    ]
 
 
 def _instance_spec(endpoint: str, metric: Mapping[str, Any]) -> MetricSpec | None:

@@ -50,6 +50,18 @@ def window(ctx: Judge) -> str:
     return f"{iso_z(ctx.windows.idle_start)}/{iso_z(ctx.windows.end)}"
 
 
+def containers(ctx: Judge, variant: Variant) -> tuple[list[dict[str, Any]], str]:
+    """The variant's containers by their average ContainerLatency, slowest first, and a clause naming the
+    slowest ("" for a single-container variant)."""
+    found = ctx.usages[variant.name].containers
+    ranked = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0]))
+    docs = [{"container": name, "avg_ms": avg, "max_ms": peak} for name, (avg, peak) in ranked]
+    if not ranked:
+        return [], ""
+    name, (avg, _) = ranked[0]
+    return docs, f"; the slowest container is {name} ({avg:g} ms on average)"
+
+
 def holds_back(ctx: Judge, variant: Variant) -> str | None:
     """Why no smaller size may be proposed (p99 at or above 80% of its target), or None."""
     latency = ctx.usages[variant.name].latency
@@ -94,7 +106,13 @@ def _slow(
         "window_end": iso_z(ctx.windows.end),
     }
     where = f"{ctx.endpoint.name}/{variant.name}" + (f" (component {component})" if component else "")
-    head = f"{where}: p99 {latency.p99_ms:g} ms over its {slo:g} ms target ({ratio:.1f}x; p50 {latency.p50_ms} ms)"
+    listed, slowest = containers(ctx, variant)
+    if listed:
+        evidence["containers"] = listed
+    head = (
+        f"{where}: p99 {latency.p99_ms:g} ms over its {slo:g} ms target ({ratio:.1f}x; p50 {latency.p50_ms} ms)"
+        + slowest
+    )
     cost = ctx.variant_cost(variant)
     rec, after = _recommendation(ctx, variant, latency, saturated, head)
     savings = None if cost is None or after is None else round(cost - after, 2)
@@ -241,13 +259,16 @@ def _regression(
         "previous_endpoint_config": None,  # SageMaker does not say; the scan's config cache may not know
         "baseline": "the 7 days before the change",
     }
+    listed, slowest = containers(ctx, variant)
+    if listed:
+        evidence["containers"] = listed
     ratio = after / before if before else math.inf
     rec = Recommendation(
         Action.INVESTIGATE,
         None,
         None,
         f"{where}: p99 latency went from {before:g} ms to {after:g} ms ({ratio:.1f}x) after the endpoint changed "
-        f"at {iso_z(changed_at, seconds=True)} (endpoint config {ctx.endpoint.config_name}). Check what the "
+        f"at {iso_z(changed_at, seconds=True)} (endpoint config {ctx.endpoint.config_name}){slowest}. Check what the "
         "deployment changed (model, container, instance type); roll back with UpdateEndpoint to the previous "
         "endpoint config if it is the cause.",
     )
