@@ -24,6 +24,7 @@ COLUMNS = [
     "share",
     "invocations",
     "cost_per_million_usd",
+    "p99_ms",
     *[f"{r}_{p}" for r in RESOURCES for p in ("p50", "p95")],
     "waste_usd",
 ]
@@ -57,6 +58,10 @@ def _money(value: float | None) -> str:
     return money(value, cents=True, unknown="n/a")
 
 
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:,.0f} ms"
+
+
 def _count(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
@@ -87,7 +92,7 @@ def _name(row: CostRow) -> str:
 
 
 def render_table(report: CostReport) -> str:
-    header = ["name", "type x count", "hours", "cost", "per month", "invocations", "$/1M inv", "waste"]
+    header = ["name", "type x count", "hours", "cost", "per month", "invocations", "$/1M inv", "p99", "waste"]
     header += [f"{RESOURCE_LABELS[r]} p50/p95" for r in RESOURCES]
     lines = [header]
     for row in report.rows:
@@ -104,12 +109,13 @@ def render_table(report: CostReport) -> str:
                 _money(row.monthly_cost_usd),
                 _count(row.invocations),
                 "" if per_million is None else _money(per_million),
+                _ms(row.p99_ms),
                 _money(row.waste_usd),
                 *[_pct(row, r) for r in RESOURCES],
             ]
         )
     t = report.totals
-    total = [_money(t.cost_usd), _money(t.monthly_cost_usd), _count(t.invocations), "", _money(t.waste_usd)]
+    total = [_money(t.cost_usd), _money(t.monthly_cost_usd), _count(t.invocations), "", "", _money(t.waste_usd)]
     lines.append(["TOTAL", "", "", *total])
     lines[-1] += [""] * (len(header) - len(lines[-1]))
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
@@ -257,6 +263,7 @@ def render_html(report: CostReport, top: int = 15) -> str:
             f"<td>{_money(row.monthly_cost_usd)}</td>",
             f"<td>{_count(row.invocations)}</td>",
             "<td></td>" if row.cost_per_million_usd is None else f"<td>{_money(row.cost_per_million_usd)}</td>",
+            f"<td>{_ms(row.p99_ms)}</td>",
             f'<td class="use">{_usage(row)}</td>',
             f'<td><span class="waste">{_money(row.waste_usd)}</span></td>',
         ]
@@ -264,11 +271,11 @@ def render_html(report: CostReport, top: int = 15) -> str:
     rows_html.append(
         '<tr class="total"><td>Total</td><td></td><td></td>'
         f"<td>{_money(t.cost_usd)}</td><td>{_money(t.monthly_cost_usd)}</td><td>{_count(t.invocations)}</td>"
-        + "<td></td><td></td>"
+        + "<td></td><td></td><td></td>"
         + f"<td>{_money(t.waste_usd)}</td></tr>"
     )
     # The utilization of every resource in one column that wraps: the table fits a 1,280 px laptop screen.
-    headers = ["", "type", "hours", "cost", "per month", "invocations", "$ / 1M inv", "utilization p50/p95 %"]
+    headers = ["", "type", "hours", "cost", "per month", "invocations", "$ / 1M inv", "p99", "utilization p50/p95 %"]
     headers += ["waste"]
     notes = "".join(f"<p>{escape(line.strip())}</p>" for line in _notes(report) if line.strip())
     return f"""<!doctype html>

@@ -139,6 +139,7 @@ class CostRow:
     invocations: float | None  # None: unknown
     usage: Usage
     waste_usd: float | None
+    p99_ms: float | None = None  # ModelLatency p99 over the period (request-weighted hourly p99s); endpoint: worst
 
     @property
     def cost_per_million_usd(self) -> float | None:
@@ -318,6 +319,7 @@ class _Costing:
                 invocations=_sum(r.invocations for r in own),
                 usage=own[0].usage if len(own) == 1 else Usage(),
                 waste_usd=_sum(r.waste_usd for r in own),
+                p99_ms=max((r.p99_ms for r in own if r.p99_ms is not None), default=None),
             ),
             *variant_rows,
         ]
@@ -361,6 +363,7 @@ class _Costing:
             invocations=invocations,
             usage=usage,
             waste_usd=waste,
+            p99_ms=usage_of_traffic.latency.p99_ms if usage_of_traffic.latency else None,
         )
         return [whole, *parts]
 
@@ -395,6 +398,7 @@ class _Costing:
                     invocations=ic_invocations,
                     usage=ic_usage,
                     waste_usd=self.waste(ic_cost, ic_invocations, ic_usage),
+                    p99_ms=latency.p99_ms if (latency := traffic.component_latency.get(ic)) else None,
                 )
             )
         # The remainder after rounding goes to the unreserved row, so the rows add up to the cent.
