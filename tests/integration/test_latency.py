@@ -116,3 +116,15 @@ def test_the_containers_of_a_pipeline_are_found_with_one_listing(sm, demo):
     [f] = [f for f in report.findings if f.kind.value == "slow"]
     assert [c["container"] for c in f.evidence["containers"]] == ["model", "preprocess"]
     assert demo.calls["ListMetrics"] - before == 1
+
+
+def test_the_demos_latency_showcase_shows_every_latency_finding(sm, demo):
+    now = datetime.now(UTC)
+    fleet.seed_latency_showcase(sm, REGION, now)
+    found = {(f.endpoint, f.kind.value) for f in demo.scan(now).findings}
+    assert {
+        ("ranker-latency", "slow"),
+        ("embedder-v2", "latency-regression"),
+        ("fraud-pipeline", "slow"),
+        ("recsys-mme", "cache-thrashing"),
+    } <= found

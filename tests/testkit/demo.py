@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
+
+import boto3
 
 from sagewatch.cli import main as cli
 from sagewatch_testkit import fleet
@@ -13,9 +16,14 @@ def main() -> int:
     print("Seeding a simulated fleet of SageMaker endpoints (8 days of metrics) into an embedded moto...\n")
     server, url = start_seeded_server("demo")
     try:
-        width = max(len(e.name) for e in fleet.demo_fleet())
-        for ep in fleet.demo_fleet():
-            print(f"  {ep.name:<{width}}  {ep.note}")
+        sm = boto3.client(
+            "sagemaker", region_name=REGION, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="t"
+        )
+        fleet.seed_latency_showcase(sm, REGION, datetime.now(UTC))
+        notes = [(ep.name, ep.note) for ep in fleet.demo_fleet()] + list(fleet.LATENCY_SHOWCASE.items())
+        width = max(len(name) for name, _ in notes)
+        for name, note in notes:
+            print(f"  {name:<{width}}  {note}")
         print(f"\n$ AWS_ENDPOINT_URL={url} python -m sagewatch scan --region {REGION} --owner-lookup\n", flush=True)
         os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
         code = cli(["scan", "--region", REGION, "--owner-lookup"])

@@ -586,3 +586,69 @@ def conclusions(report: Any) -> dict[str, set[tuple[str, str | None, str]]]:
     for f in report.findings:
         out.setdefault(f.endpoint, set()).add((f.kind.value, f.variant, f.recommendation.action.value))
     return out
+
+
+# --- is it fast enough? (make demo) ---------------------------------------------------------------------------
+
+LATENCY_SHOWCASE = {
+    "ranker-latency": "p99 420 ms against its 200 ms target (tag sagewatch:latency-p99-ms): slow",
+    "embedder-v2": "updated 20 h ago, p99 80 ms -> 260 ms: latency-regression",
+    "fraud-pipeline": "serial inference pipeline over its target: slow, naming its slowest container",
+    "recsys-mme": "multi-model endpoint, 55% cache hits, 12 unloads an hour: cache-thrashing",
+}
+
+
+def seed_latency_showcase(sm: Any, region: str, now: datetime, account: str = DEFAULT_ACCOUNT) -> None:
+    """Four endpoints whose latency tells something (make demo): their series as SageMaker publishes them."""
+    from sagewatch_testkit import moto_ext
+
+    def variant() -> SimVariant:
+        return SimVariant("AllTraffic", "ml.m5.xlarge", 1)  # traffic seeded below, not by the fleet
+
+    seed(
+        sm,
+        [
+            SimEndpoint("ranker-latency", [variant()], tags={"sagewatch:latency-p99-ms": "200", "team": "search"}),
+            SimEndpoint("embedder-v2", [variant()], tags={"team": "ml-platform"}),
+            SimEndpoint("fraud-pipeline", [variant()], tags={"sagewatch:latency-p99-ms": "150", "team": "fraud"}),
+            SimEndpoint("recsys-mme", [variant()], tags={"team": "recsys"}),
+        ],
+        region=region,
+        now=now,
+        account=account,
+    )
+    changed = now - timedelta(hours=20)
+    moto_ext.set_endpoint_times(region, "embedder-v2", now - timedelta(days=40), changed, account)
+    hours = [now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=h) for h in range(24 * 9, 0, -1)]
+
+    def put(name: str, metric: str, points: list[tuple[datetime, float]], **extra: str) -> None:
+        dims = {"EndpointName": name, "VariantName": "AllTraffic", **extra}
+        moto_ext.put_series(region, "AWS/SageMaker", metric, dims, points, account)
+
+    def latency(name: str, p50_ms: float, p99_ms: Callable[[datetime], float]) -> None:
+        spread = [0.9, 0.92, 0.95, 0.98, 1.0, 1.02, 1.04, 1.06, 1.08]
+        samples = []
+        for t in hours:
+            samples += [(t + timedelta(minutes=5 * i), p50_ms * 1000 * f) for i, f in enumerate(spread)]
+            samples.append((t + timedelta(minutes=50), p99_ms(t) * 1000))
+        put(name, "ModelLatency", samples)
+
+    for name in LATENCY_SHOWCASE:
+        put(name, "Invocations", [(t, 300.0) for t in hours])
+    latency("ranker-latency", 35.0, lambda t: 420.0)
+    latency("embedder-v2", 30.0, lambda t: 260.0 if t >= changed else 80.0)
+    latency("fraud-pipeline", 60.0, lambda t: 310.0)
+    for container, avg_ms in (("feature-join", 18.0), ("xgboost", 210.0), ("postprocess", 12.0)):
+        samples = [(t + timedelta(minutes=m), avg_ms * 1000 * f) for t in hours for m, f in ((5, 0.9), (25, 1.1))]
+        put("fraud-pipeline", "ContainerLatency", samples, ContainerName=container)
+    latency("recsys-mme", 45.0, lambda t: 120.0)
+    put("recsys-mme", "ModelCacheHit", [(t, 0.55) for t in hours])
+    put(
+        "recsys-mme", "ModelUnloadingTime", [(t + timedelta(minutes=5 * i), 90_000.0) for t in hours for i in range(12)]
+    )
+    put("recsys-mme", "ModelLoadingTime", [(t + timedelta(minutes=5 * i), 400_000.0) for t in hours for i in range(12)])
+    put(
+        "recsys-mme",
+        "ModelLoadingWaitTime",
+        [(t + timedelta(minutes=m), w) for t in hours for m, w in ((10, 350_000.0), (40, 1_900_000.0))],
+    )

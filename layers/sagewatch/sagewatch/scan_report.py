@@ -154,7 +154,7 @@ def finding_row(f: Finding) -> list[str]:
 def p99_text(f: Finding) -> str:
     """The finding's p99 ModelLatency (its evidence), with its target when it has one; "-" when unknown."""
     latency = f.evidence.get("latency")
-    p99 = latency.get("p99_ms") if isinstance(latency, dict) else None
+    p99 = latency.get("p99_ms") if isinstance(latency, dict) else f.evidence.get("after_p99_ms")
     if not isinstance(p99, int | float) or isinstance(p99, bool):
         return "-"
     slo = latency.get("slo_p99_ms") if isinstance(latency, dict) else None
