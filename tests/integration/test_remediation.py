@@ -265,3 +265,11 @@ def test_unknown_endpoint_and_unknown_instance_type(env):
         {"action": "resize-variant", "endpoint": "doc-classifier", "variant": "AllTraffic", "instance_count": 0}
     )
     assert invalid["status"] == "invalid" and "instance_count" in invalid["error"]
+
+
+def test_a_dry_run_shows_how_fast_the_endpoint_is_now(env):
+    result = env.invoke(request("resize-variant-dry-run"))
+    assert result["status"] == "planned"
+    [(variant, latency)] = result["latency"].items()
+    assert variant == result["plan"]["variant"] and latency["p50_ms"] == 40.0 and latency["p99_ms"] == 90.0
+    assert latency["requests"] > 0

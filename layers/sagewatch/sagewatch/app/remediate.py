@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sagewatch.app.extras import extra
 from sagewatch.app.ports import MetricsReader, Notifier
 from sagewatch.bounds import bounded
 from sagewatch.catalog import Catalog
@@ -77,6 +78,23 @@ def recent_invocations(
     if errors or not all(u.traffic_known for u in usages):
         return None
     return sum(u.invocations + u.backlog_peak for u in usages)
+
+
+def current_latency(live: LiveEndpoint, deps: RemediationDependencies, now: datetime) -> dict[str, Any]:
+    """Each variant's p50 and p99 ModelLatency over the idle window, as the scan reads them: a dry run shows
+    them next to the plan (a person resizing an endpoint wants to see how fast it is now)."""
+    components: dict[str, list[str]] = {}
+    for ic in live.components:
+        components.setdefault(str(ic.get("VariantName")), []).append(str(ic["InferenceComponentName"]))
+    endpoint = endpoint_from_api(live.description, live.config, live.tags, components)
+    windows = Windows.ending_at(now, deps.thresholds)
+    results, _ = deps.metrics.fetch(plan_queries([endpoint]), windows)
+    out: dict[str, Any] = {}
+    for v in endpoint.variants:
+        latency = variant_usage(endpoint, v, results, windows).latency
+        if latency is not None:
+            out[v.name] = {"p50_ms": latency.p50_ms, "p99_ms": latency.p99_ms, "requests": int(latency.requests)}
+    return out
 
 
 def _execute(
@@ -152,6 +170,9 @@ def remediate(
     result: dict[str, Any] = {"dry_run": request.dry_run, "plan": the_plan.to_dict(), "stale": stale}
     if request.dry_run:
         result["status"] = "planned"
+        if live is not None:  # how fast it is now, next to the plan (never in the way of the plan)
+            none: dict[str, Any] = {}
+            result["latency"] = extra("the endpoint's current latency", lambda: current_latency(live, deps, now), none)
         result["to_execute"] = f"the same request with dry_run false, confirm {request.endpoint!r} and a new request_id"
         if the_plan.accelerator_change:
             result["to_execute"] += ", allow_accelerator_change true and force true (the accelerator changes)"
