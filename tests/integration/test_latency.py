@@ -128,3 +128,20 @@ def test_the_demos_latency_showcase_shows_every_latency_finding(sm, demo):
         ("fraud-pipeline", "slow"),
         ("recsys-mme", "cache-thrashing"),
     } <= found
+
+
+def test_serverless_cold_starts_on_moto(sm, demo):
+    """ModelSetupTime's SampleCount counts cold starts and its p99 comes from the per-request values."""
+    from sagewatch_testkit import moto_ext
+
+    now = datetime.now(UTC)
+    v = fleet.SimVariant("AllTraffic", None, invocations=fleet.flat(100))
+    fleet.seed(sm, [fleet.SimEndpoint("sentiment-cold", [v])], region=REGION, now=now)
+    dims = {"EndpointName": "sentiment-cold", "VariantName": "AllTraffic"}
+    hours = [now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=h) for h in range(30, 0, -1)]
+    # 12 cold starts an hour (12% of 100 requests), the slowest 2.5 s
+    setups = [(t + timedelta(minutes=5 * i), 2_500_000.0 if i == 0 else 900_000.0) for t in hours for i in range(12)]
+    moto_ext.put_series(REGION, "AWS/SageMaker", "ModelSetupTime", dims, setups)
+    [f] = [f for f in demo.scan(now).findings if f.kind.value == "cold-starts"]
+    assert f.endpoint == "sentiment-cold" and 2000 <= f.evidence["cold_start_p99_ms"] <= 2500  # edge hours are partial
+    assert 11.5 <= f.evidence["cold_start_pct"] <= 12.5

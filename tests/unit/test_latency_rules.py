@@ -318,3 +318,16 @@ def test_a_slow_pipeline_names_its_slowest_container():
     assert [c["container"] for c in f.evidence["containers"]] == ["model", "postprocess", "preprocess"]
     assert f.evidence["containers"][0] == {"container": "model", "avg_ms": 240.0, "max_ms": 720.0}
     assert "the slowest container is model (240 ms on average)" in f.recommendation.summary
+
+
+def test_after_a_blue_green_deployment_the_new_configs_own_p99_is_the_after():
+    """During a canary the variant's p99 mixes both fleets; SageMaker's per-EndpointConfigName series does not."""
+    from sagewatch.metrics import new_config_latency
+
+    hist = history("ranker", before_ms=100.0, after_ms=120.0)  # blended: no regression on its own
+    assert regressions(judge_changed("ranker", hist)) == []
+    ep = endpoint("ranker", modified_ago=timedelta(hours=24))
+    own = [(NOW - timedelta(hours=h), 400_000.0) for h in range(24, 0, -1)]
+    hist.add(new_config_latency(ep, "AllTraffic"), own)
+    [f] = regressions(judge_changed("ranker", hist))
+    assert f.evidence["after_p99_ms"] == 400.0

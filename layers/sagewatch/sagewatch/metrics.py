@@ -196,8 +196,16 @@ def regression_specs(endpoint: Endpoint) -> list[MetricSpec]:
             out += [
                 variant_metric(endpoint.name, variant.name, "ModelLatency", "p99"),
                 variant_metric(endpoint.name, variant.name, "Invocations", "Sum"),
+                new_config_latency(endpoint, variant.name),
             ]
     return out
+
+
+def new_config_latency(endpoint: Endpoint, variant: str) -> MetricSpec:
+    """After a blue/green deployment SageMaker also publishes ModelLatency per EndpointConfigName (the new
+    config's own requests, canary or linear shifts included): the "after" of a regression when it exists."""
+    dims = (("EndpointName", endpoint.name), ("VariantName", variant), ("EndpointConfigName", endpoint.config_name))
+    return MetricSpec(NS_RUNTIME, "ModelLatency", dims, "p99")
 
 
 def utilization_names(variant: Variant) -> tuple[str, ...]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from sagewatch.bounds import bounded
 from sagewatch.formats import iso_z, money
-from sagewatch.metrics import ORIGIN, MetricSpec, component_metric, variant_metric
+from sagewatch.metrics import ORIGIN, MetricSpec, component_metric, new_config_latency, variant_metric
 from sagewatch.models import Action, Finding, Kind, Recommendation, Severity, Variant
 from sagewatch.rules.common import Judge
 from sagewatch.usage import MIN_LATENCY_REQUESTS, Latency
@@ -211,7 +211,13 @@ def regression(ctx: Judge, variant: Variant) -> list[Finding]:
     for component, p99, requests in pairs:
         if not (history.known(p99) and history.known(requests)):
             continue
-        found = _regression(ctx, variant, component, history.points(p99), history.points(requests), changed_at)
+        points = history.points(p99)
+        if component is None:  # the new config's own series, after a blue/green deployment, when published
+            own = history.points(new_config_latency(ctx.endpoint, variant.name))
+            at = changed_at.timestamp() - ORIGIN
+            if own:
+                points = {t: v for t, v in points.items() if t < at} | {t: v for t, v in own.items() if t >= at}
+        found = _regression(ctx, variant, component, points, history.points(requests), changed_at)
         if found is not None:
             out.append(found)
     return out
