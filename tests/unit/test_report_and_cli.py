@@ -36,7 +36,7 @@ def test_report_document_matches_its_schema():
     validate_report(doc)
     for f in doc["findings"]:
         validate_finding(f)
-    assert doc["schema"] == "sagewatch.scan-report/1"
+    assert doc["schema"] == "sagewatch.scan-report/2"
     assert doc["generated_at"] == "2026-11-22T12:00:00Z"
     # most urgent and most valuable first
     assert [f["endpoint"] for f in doc["findings"]] == ["quiet-b", "quiet-a", "sls"]

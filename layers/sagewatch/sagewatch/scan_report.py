@@ -1,4 +1,4 @@
-"""The scan report: its JSON form (schema sagewatch.scan-report/1) and its human renderings."""
+"""The scan report: its JSON form (schema sagewatch.scan-report/2) and its human renderings."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sagewatch.formats import iso_z, money
 from sagewatch.hidden import Hidden
 from sagewatch.models import Action, Finding, ScanError, Severity, Skipped
 
-REPORT_SCHEMA = "sagewatch.scan-report/1"
+REPORT_SCHEMA = "sagewatch.scan-report/2"
 _SEVERITY_ORDER = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
 
 
