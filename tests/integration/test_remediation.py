@@ -271,5 +271,7 @@ def test_a_dry_run_shows_how_fast_the_endpoint_is_now(env):
     result = env.invoke(request("resize-variant-dry-run"))
     assert result["status"] == "planned"
     [(variant, latency)] = result["latency"].items()
-    assert variant == result["plan"]["variant"] and latency["p50_ms"] == 40.0 and latency["p99_ms"] == 90.0
+    # the demo fleet's 40 ms median and 90 ms tail (edge hours of the window are partial: within a little)
+    assert variant == result["plan"]["variant"] and latency["p50_ms"] == pytest.approx(40.0, abs=1)
+    assert latency["p99_ms"] == pytest.approx(90.0, rel=0.1)
     assert latency["requests"] > 0

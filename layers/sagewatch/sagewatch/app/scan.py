@@ -60,9 +60,8 @@ def run_scan(
     windows = Windows.ending_at(now, thresholds)
     discovery = inventory.discover()
     per_instance, listing_errors = metrics.instance_metrics(discovery.endpoints)
-    per_container, container_errors = metrics.container_metrics(discovery.endpoints)
+    per_container, container_problems = metrics.container_metrics(discovery.endpoints)
     per_instance += per_container
-    listing_errors += container_errors
     results, metric_errors = metrics.fetch(plan_queries(discovery.endpoints) + per_instance, windows)
     # Endpoints changed within RegressionHours: their p99 over the baseline week before the change and since,
     # in one more small read (the main window does not reach back that far)
@@ -121,7 +120,8 @@ def run_scan(
         catalog={"region": catalog.region, "as_of": catalog.as_of},
         warnings=catalog.warnings_for(region)
         + catalog.unpriced_warnings(v.instance_type for e in discovery.endpoints for v in e.variants)
-        + tag_problems,
+        + tag_problems
+        + container_problems,
         listed=list(discovery.listed),
         tags={e.name: dict(e.tags) for e in discovery.endpoints},
         endpoint_times={e.name: (e.creation_time, e.last_modified_time) for e in discovery.endpoints},
