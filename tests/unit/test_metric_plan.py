@@ -111,3 +111,21 @@ def test_results_keep_a_series_as_cloudwatch_gives_it():
     assert results.count(spec) == 4
     results.add(spec, [])  # an empty answer adds nothing
     assert results.peak(spec) == 4.0
+
+
+def test_series_of_a_variant_are_found_by_index_and_the_index_follows_added_series() -> None:
+    from datetime import UTC, datetime
+
+    from sagewatch.metrics import MetricResults, container_metric, variant_metric
+
+    at = datetime(2026, 12, 1, tzinfo=UTC)
+    results = MetricResults()
+    mine = variant_metric("ep-a", "v1", "Invocations", "Sum")
+    results.add(mine, [(at, 1.0)])
+    results.add(variant_metric("ep-a", "v2", "Invocations", "Sum"), [(at, 1.0)])
+    results.add(variant_metric("ep-b", "v1", "Invocations", "Sum"), [(at, 1.0)])
+    assert results.of_variant("ep-a", "v1") == [mine]
+    container = container_metric("ep-a", "v1", "pre", "Average")
+    results.series.update({container: results.series[mine]})  # as the scan merges its detail read
+    assert set(results.of_variant("ep-a", "v1")) == {mine, container}
+    assert results.of_variant("ep-c", "v1") == []

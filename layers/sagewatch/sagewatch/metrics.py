@@ -297,6 +297,22 @@ class MetricResults:
 
     series: dict[MetricSpec, tuple[array[int], array[float]]] = field(default_factory=dict)
     failed: dict[MetricSpec, str] = field(default_factory=dict)
+    # Series by (EndpointName, VariantName), built when first asked and again after series were added
+    # (keys are only ever added): looking through every series for each variant was quadratic in the fleet.
+    _by_variant: dict[tuple[str, str], list[MetricSpec]] = field(default_factory=dict, repr=False, compare=False)
+    _indexed: int = field(default=-1, repr=False, compare=False)
+
+    def of_variant(self, endpoint_name: str, variant_name: str) -> list[MetricSpec]:
+        """The series whose dimensions name this endpoint and variant (instance, container, GPU ones...)."""
+        if self._indexed != len(self.series):
+            index: dict[tuple[str, str], list[MetricSpec]] = {}
+            for spec in list(self.series):
+                dims = dict(spec.dimensions)
+                endpoint, variant = dims.get("EndpointName"), dims.get("VariantName")
+                if endpoint is not None and variant is not None:
+                    index.setdefault((endpoint, variant), []).append(spec)
+            self._by_variant, self._indexed = index, len(self.series)
+        return self._by_variant.get((endpoint_name, variant_name), [])
 
     def add(self, spec: MetricSpec, points: Iterable[tuple[datetime, float]]) -> None:
         pairs = list(points)

@@ -180,12 +180,10 @@ def _unit_means(
 ) -> dict[tuple[str, bool], dict[str, tuple[float, int]]]:
     """Mean utilization of each instance (and each GPU) of a variant, from its enhanced metrics."""
     out: dict[tuple[str, bool], dict[str, tuple[float, int]]] = {}
-    for spec in results.series:
+    for spec in results.of_variant(endpoint.name, variant.name):
         if spec.namespace != NS_INSTANCE or spec.name not in IMBALANCE_METRICS:
             continue
         dims = dict(spec.dimensions)
-        if dims.get("EndpointName") != endpoint.name or dims.get("VariantName") != variant.name:
-            continue
         instance, device = dims.get(INSTANCE_DIMENSION), dims.get(ACCELERATOR_DIMENSION)
         values = results.values(spec, since)
         if instance is None or not values:
@@ -356,11 +354,9 @@ def _containers(
 ) -> dict[str, tuple[float, float | None]]:
     """Each container's average and maximum ContainerLatency (ms) over the idle window, from the series found."""
     out: dict[str, tuple[float, float | None]] = {}
-    for spec in results.series:
+    for spec in results.of_variant(endpoint.name, variant.name):
         dims = dict(spec.dimensions)
         if spec.name != "ContainerLatency" or spec.stat != "Average" or "ContainerName" not in dims:
-            continue
-        if dims.get("EndpointName") != endpoint.name or dims.get("VariantName") != variant.name:
             continue
         values = results.values(spec, since)
         if not values:
