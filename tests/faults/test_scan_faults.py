@@ -29,13 +29,13 @@ def test_a_third_of_all_calls_throttled_every_endpoint_is_still_judged(scan_stac
     assert report.judged == set(report.listed) - skipped and set(EXPECTED) <= report.judged
     assert waited["backoff"] > 0  # botocore backed off (its waits recorded, not slept)
     assert conclusions(report) == EXPECTED
-    assert result["announced"]["new"] == 10 and result["state_available"] and result["failed_events"] == 0
-    assert len(scan_stack.digests()) == 1 and len(scan_stack.bus()) == 10
+    assert result["announced"]["new"] == 13 and result["state_available"] and result["failed_events"] == 0
+    assert len(scan_stack.digests()) == 1 and len(scan_stack.bus()) == 13
     assert all(attempts[f"{service}:throttled"] for service in SERVICES), attempts  # every service the scan uses
     throttled = sum(n for key, n in attempts.items() if key.endswith(":throttled"))
     assert 0.25 < throttled / sum(n for key, n in attempts.items() if key.endswith(":sent")) < 0.45, attempts
     # and state was written despite the throttling: the next run is quiet
-    assert scan_stack(now)["announced"]["unchanged"] == 10
+    assert scan_stack(now)["announced"]["unchanged"] == 13
 
 
 def test_endpoint_deleted_mid_scan_and_access_denied_are_errors_not_crashes(demo, now):
@@ -62,7 +62,7 @@ def test_endpoint_deleted_mid_scan_and_access_denied_are_errors_not_crashes(demo
     found = conclusions(report)
     assert "churn-model-staging" not in {f.endpoint for f in report.findings}
     assert found["image-embedder"] == EXPECTED["image-embedder"]  # the rest is judged
-    assert report.endpoints == 12
+    assert report.endpoints == 18
     validate_report(report.to_dict())
 
 
@@ -71,15 +71,16 @@ def test_throttling_is_retried_with_backoff(demo, now):
     report = demo.scan(now)
     assert attempts["throttled"] == 3 and report.errors == []
     assert conclusions(report) == EXPECTED
-    # retries are not new calls (14 judged endpoints, and the ignored one: described for its cost)
-    assert demo.calls["DescribeEndpoint"] == 15
+    # retries are not new calls (20 judged endpoints, and the ignored one: described for its cost)
+    assert demo.calls["DescribeEndpoint"] == 21
 
 
 def test_unreadable_metrics_never_make_an_endpoint_idle(demo, now):
     faults.fail_call(demo.cloudwatch, "GetMetricData", "AccessDenied", "no cloudwatch:GetMetricData")
     report = demo.scan(now)
     assert report.findings == []
-    assert [(e.operation, e.code) for e in report.errors] == [("GetMetricData", "AccessDenied")]
+    # both reads (the scan's window, the hour-of-week profile's) said so
+    assert [(e.operation, e.code) for e in report.errors] == [("GetMetricData", "AccessDenied")] * 2
 
 
 def test_failed_component_listing_keeps_component_endpoints_out_of_idle(demo, now):

@@ -27,10 +27,10 @@ def test_cli_json_report_validates_and_is_read_only(demo, capsys):
     doc = json.loads(capsys.readouterr().out)
     validate_report(doc)
     assert doc["account"] == "123456789012" and doc["region"] == REGION
-    assert doc["scanned"] == {"endpoints": 14, "variants": 15, "inference_components": 3}
-    assert len(doc["findings"]) == 10
+    assert doc["scanned"] == {"endpoints": 20, "variants": 21, "inference_components": 3}
+    assert len(doc["findings"]) == 13
     # read-only: the fleet is untouched
-    assert len(moto_ext.sagemaker_backend(REGION).endpoints) == 16
+    assert len(moto_ext.sagemaker_backend(REGION).endpoints) == 22
 
 
 def test_cli_flags_reach_the_rules(demo, capsys):
@@ -111,13 +111,21 @@ def messages(queue, sqs):
 def test_scheduled_scan_publishes_a_digest_and_emits_metrics(handler_env, topic_queue, demo, capsys):
     _, queue, sqs = topic_queue
     result = load_handler().lambda_handler(event("scan-schedule.json"), context())
-    assert result["endpoints"] == 14 and result["findings"] == 10 and result["errors"] == 0
-    assert result["findings_by_kind"] == {"idle": 5, "oversized": 2, "saturated": 2, "errors": 1}
-    assert result["announced"]["new"] == 10 and len(result["published_message_ids"]) == 1
+    assert result["endpoints"] == 20 and result["findings"] == 13 and result["errors"] == 0
+    assert result["findings_by_kind"] == {
+        "idle": 5,
+        "oversized": 2,
+        "saturated": 2,
+        "errors": 1,
+        "off-hours": 1,
+        "batch-candidate": 1,
+        "consolidate": 1,
+    }
+    assert result["announced"]["new"] == 13 and len(result["published_message_ids"]) == 1
     [note] = messages(queue, sqs)
-    assert note["Subject"] == "sagewatch 123456789012/us-east-1: 10 new"
+    assert note["Subject"] == "sagewatch 123456789012/us-east-1: 13 new"
     digest = json.loads(note["Message"])  # the queue gets the machine-readable body
-    assert digest["schema"] == "sagewatch.digest/1" and len(digest["announcements"]) == 10
+    assert digest["schema"] == "sagewatch.digest/1" and len(digest["announcements"]) == 13
     out = capsys.readouterr().out
     emf = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
     names = {m["Name"] for doc in emf for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
@@ -129,6 +137,9 @@ def test_scheduled_scan_publishes_a_digest_and_emits_metrics(handler_env, topic_
         "oversized": [2.0],
         "saturated": [2.0],
         "errors": [1.0],
+        "off-hours": [1.0],
+        "batch-candidate": [1.0],
+        "consolidate": [1.0],
     }
 
 
@@ -142,7 +153,7 @@ def test_scan_errors_are_logged_and_counted_not_raised(handler_env, topic_queue,
         when=lambda p: p["EndpointName"] == "doc-classifier",
     )
     result = app.lambda_handler(event("scan-schedule.json"), context())
-    assert result["errors"] == 1 and result["endpoints"] == 13 and result["findings"] == 9
+    assert result["errors"] == 1 and result["endpoints"] == 19 and result["findings"] == 12
     [record] = [r for r in caplog.records if r.getMessage() == "not judged"]
     assert record.levelname == "WARNING"
     assert record.scan_error == {
@@ -155,13 +166,13 @@ def test_scan_errors_are_logged_and_counted_not_raised(handler_env, topic_queue,
 
 def test_eventbridge_scheduled_event_shape_is_accepted(handler_env, topic_queue, demo):
     result = load_handler().lambda_handler(event("scan-eventbridge-scheduled.json"), context())
-    assert result["findings"] == 10
+    assert result["findings"] == 13
 
 
 def test_manual_run_without_publishing(handler_env, topic_queue, demo):
     _, queue, sqs = topic_queue
     result = load_handler().lambda_handler(event("scan-manual-no-publish.json"), context())
-    assert result["findings"] == 10 and result["published_message_ids"] == []
+    assert result["findings"] == 13 and result["published_message_ids"] == []
     assert messages(queue, sqs) == []
 
 
@@ -198,7 +209,7 @@ def test_missing_setting_fails_at_cold_start(handler_env, monkeypatch):
 def test_preview_notification_email(demo, capsys):
     assert main(["preview-notification", "--format", "email"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Subject: sagewatch 123456789012/us-east-1: 10 new")
+    assert out.startswith("Subject: sagewatch 123456789012/us-east-1: 13 new")
     assert "HIGH (5)" in out
     assert "python -m sagewatch remediate delete-endpoint --region us-east-1 --endpoint churn-model-staging" in out
 
@@ -208,7 +219,7 @@ def test_preview_notification_slack_is_valid_block_kit(demo, capsys):
 
     assert main(["preview-notification", "--format", "slack"]) == 0
     payloads = json.loads(capsys.readouterr().out)
-    assert len(payloads) == 1 and len(payloads[0]["blocks"]) == 12
+    assert len(payloads) == 1 and len(payloads[0]["blocks"]) == 15
     for raw in payloads[0]["blocks"]:
         Block.parse(raw).validate_json()
 

@@ -77,6 +77,8 @@ REMEDIATIONS = [
     "remove-variant",
     "scale-to-zero",
     "remove-provisioned-concurrency",
+    "schedule-scaling",
+    "restore-schedule",  # restore-endpoint with schedule-scaling's snapshot: the schedule undone
     "delete-endpoint",
     "restore-endpoint",
 ]
@@ -132,7 +134,7 @@ def _remediations(hook_url: str, secret: str, monkeypatch: pytest.MonkeyPatch) -
             event = json.loads((EVENTS / "remediate" / f"{action}-{kind}.json").read_text())
             if kind == "execute":
                 event["force"] = True  # carried out whatever the demo fleet's metrics say
-            if action == "restore-endpoint":
+            if event["action"] == "restore-endpoint":
                 event["snapshot"] = snapshot
             answer = app.lambda_handler(event, lambda_context("remediate"))
             answers.append((action, kind, answer))

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sagewatch.metrics import fewest_calls, plan_queries
+from sagewatch.metrics import fewest_calls, plan_queries, profile_specs
 from sagewatch.models import Endpoint
 from sagewatch_testkit import fleet, moto_ext
 from sagewatch_testkit.fleet import DEMO_EXPECTED as EXPECTED
@@ -20,7 +20,7 @@ def test_demo_fleet_gets_exactly_the_expected_findings(demo, now):
         "legacy-ignored": "tagged sagewatch:ignore=true",
         "translator-updating": "status is Updating",
     }
-    assert (report.endpoints, report.variants, report.inference_components) == (14, 15, 3)
+    assert (report.endpoints, report.variants, report.inference_components) == (20, 21, 3)
     validate_report(report.to_dict())
 
 
@@ -41,7 +41,7 @@ def test_demo_fleet_figures_are_hand_checkable(demo, now):
 def test_ids_are_stable_across_scans(demo, now):
     first = {f.id for f in demo.scan(now).findings}
     second = {f.id for f in demo.scan(now + timedelta(hours=1)).findings}
-    assert first == second and len(first) == 10
+    assert first == second and len(first) == 13
 
 
 def test_thresholds_change_conclusions(demo, now):
@@ -73,8 +73,11 @@ def test_discovery_pages_caches_configs_and_batches_metrics(harness, sm, now):
     assert calls["DescribeEndpoint"] == 132 and calls["ListTags"] == 132  # ...so each is asked on its own
     assert calls["DescribeEndpointConfig"] == 130
     planned = plan_queries([_endpoint_stub(n) for n in range(132)])
-    # 11 series a variant (traffic 4, latency 3, the multi-model cache hit 1, utilization 3): 1,452 queries
-    assert calls["GetMetricData"] == fewest_calls(len(planned), 24 * 7) == 3
+    # 11 series a variant (traffic 4, latency 3, the multi-model cache hit 1, utilization 3): 1,452 queries;
+    # and the hour-of-week profile's invocations and CPU over 14 days: 264 queries in one more call
+    profile = [s for n in range(132) for s in profile_specs(_endpoint_stub(n))]
+    assert fewest_calls(len(planned), 24 * 7) == 3 and fewest_calls(len(profile), 24 * 14 + 1) == 1
+    assert calls["GetMetricData"] == 3 + 1
     assert calls["GetMetricStatistics"] == 0
 
 
@@ -91,7 +94,8 @@ def test_long_windows_respect_the_datapoint_limit(demo, now):
     demo.scan(now, Thresholds(utilization_days=90))
     # 2,160 hourly points per query: at most 46 queries per call
     planned = len(plan_queries(_discovered(demo)))
-    assert demo.calls["GetMetricData"] - before == fewest_calls(planned, 2160) > 1
+    profile = len({s for e in _discovered(demo) for s in profile_specs(e)})
+    assert demo.calls["GetMetricData"] - before == fewest_calls(planned, 2160) + fewest_calls(profile, 24 * 14 + 1)
 
 
 def _discovered(harness) -> list[Endpoint]:

@@ -10,6 +10,7 @@ import pytest
 from sagewatch.app.slack import deliver_to_slack
 from sagewatch.app.weekly import weekly_report
 from sagewatch.aws.wiring import weekly_dependencies
+from sagewatch.notify.weekly import WeeklyNotice, render
 from sagewatch.requests import ReportRequest
 from sagewatch.settings import ReportSettings
 from sagewatch_testkit import fleet, moto_ext
@@ -103,3 +104,25 @@ def test_slack_gets_the_weekly_digest_and_remediation_announcements(stack, sm):
     assert "Top waste:" in weekly["blocks"][1]["text"]["text"]
     assert fix["blocks"][0]["text"]["text"] == "sagewatch carried out delete-endpoint on churn-model-staging"
     assert "restore-endpoint --snapshot s" in fix["blocks"][1]["text"]["text"]
+
+
+def test_the_report_prices_waste_in_time_and_names_the_consolidation_groups(stack, sm):
+    """The demo's working-hours and nightly endpoints, and its four small ones, in the report and its digest."""
+    settings, s3, digests = stack
+    now = datetime.now(UTC)
+    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=now)
+    result = run(settings, now)
+    stored = json.loads(s3.get_object(Bucket=BUCKET, Key=result["report"]["keys"]["json"])["Body"].read())
+    validate_cost_report(stored)
+    items = {(i["endpoint"], i["kind"]): i for i in stored["waste_in_time"]["items"]}
+    assert set(items) == {("support-chatbot", "off-hours"), ("nightly-scorer", "batch-candidate")}
+    night = items[("nightly-scorer", "batch-candidate")]
+    assert night["period_usd"] == pytest.approx(night["monthly_usd"] * 7 * 24 / 730, abs=0.02)
+    assert stored["waste_in_time"]["monthly_usd"] == pytest.approx(sum(i["monthly_usd"] for i in items.values()))
+    [group] = stored["consolidation"]
+    assert group["endpoints"] == ["tiny-langid", "tiny-sentiment", "tiny-spam", "tiny-toxicity"]
+    [digest] = digests()
+    assert digest["waste_in_time"]["monthly_usd"] == stored["waste_in_time"]["monthly_usd"]
+    text = render(WeeklyNotice(digest)).text
+    assert "Waste in time:" in text and "support-chatbot/AllTraffic (off-hours)" in text
+    assert "tiny-langid, tiny-sentiment, tiny-spam, tiny-toxicity -> 1 x ml.m5.large" in text

@@ -9,14 +9,14 @@ from sagewatch_testkit.local import EVENTS
 
 def test_scan_finds_and_publishes(stack):
     result = stack.invoke("ScanFunction", "scan-schedule.json")
-    assert result["endpoints"] == 14 and result["findings"] == 10 and result["errors"] == 0, result
-    assert result["announced"]["new"] == 10 and len(result["published_message_ids"]) == 1
+    assert result["endpoints"] == 20 and result["findings"] == 13 and result["errors"] == 0, result
+    assert result["announced"]["new"] == 13 and len(result["published_message_ids"]) == 1
     [digest] = stack.received("topic")
-    assert digest["schema"] == "sagewatch.digest/1" and len(digest["announcements"]) == 10
+    assert digest["schema"] == "sagewatch.digest/1" and len(digest["announcements"]) == 13
     kinds = [e["detail-type"] for e in stack.received("bus")]
-    assert kinds.count("SageMaker Endpoint Finding") == 10 and kinds.count("SageMaker Fleet Scan Summary") == 1
+    assert kinds.count("SageMaker Endpoint Finding") == 13 and kinds.count("SageMaker Fleet Scan Summary") == 1
     again = stack.invoke("ScanFunction", "scan-schedule.json")  # state in DynamoDB: nothing new to say
-    assert again["announced"]["unchanged"] == 10 and again["published_message_ids"] == []
+    assert again["announced"]["unchanged"] == 13 and again["published_message_ids"] == []
 
 
 def test_slack_notifier_posts_block_kit(stack):

@@ -44,6 +44,38 @@ def diurnal(peak: float, trough_share: float = 0.3, seed: int = 0) -> Profile:
     return profile
 
 
+class Clocked:
+    """A profile of the wall clock (UTC) rather than of the hour index: working hours, a nightly batch."""
+
+    def __init__(self, at: Callable[[datetime], float]):
+        self.at = at
+
+    def __call__(self, h: int) -> float:  # only seeding calls profiles, and it asks `at` for clocked ones
+        raise TypeError("a clocked profile is read by time (_value)")
+
+
+def _value(profile: Profile, start: datetime, h: int) -> float:
+    at = getattr(profile, "at", None)
+    return float(at(start + timedelta(hours=h))) if at is not None else profile(h)
+
+
+def working_hours(peak: float, start: int = 8, end: int = 18, weekdays: int = 5) -> Clocked:
+    """About `peak` requests an hour from `start` to `end` (UTC) on the first `weekdays` days of the week, none
+    at other times."""
+
+    def at(t: datetime) -> float:
+        if t.weekday() >= weekdays or not start <= t.hour < end:
+            return 0.0
+        return peak * (0.85 + 0.05 * (t.hour % 4))
+
+    return Clocked(at)
+
+
+def nightly(peak: float, start: int = 1, hours: int = 2) -> Clocked:
+    """A burst of `peak` requests an hour from `start` (UTC) for `hours` every night; nothing else."""
+    return Clocked(lambda t: peak if (t.hour - start) % 24 < hours else 0.0)
+
+
 @dataclass
 class SimComponent:
     name: str
@@ -86,6 +118,7 @@ class SimEndpoint:
     status: str = "InService"
     backlog: Profile | None = None  # async queue depth per hour
     note: str = ""
+    history_days: float = 0.0  # days of metrics when more than HISTORY_DAYS (the hour-of-week profile's)
 
 
 def demo_fleet() -> list[SimEndpoint]:
@@ -250,6 +283,29 @@ def demo_fleet() -> list[SimEndpoint]:
             note="six hours old, no traffic yet: not idle",
         ),
         SimEndpoint(
+            "support-chatbot",
+            [SimVariant("AllTraffic", "ml.c5.xlarge", 4, working_hours(1500), cpu=65, memory=40)],
+            tags={"team": "support"},
+            history_days=15,
+            note="busy 08-18 UTC on weekdays only, 4 instances all week: off-hours (schedule-scaling to 1)",
+        ),
+        SimEndpoint(
+            "nightly-scorer",
+            [SimVariant("AllTraffic", "ml.c5.xlarge", 1, nightly(5000), cpu=50, memory=30)],
+            tags={"team": "risk"},
+            history_days=15,
+            note="serves every request between 01:00 and 03:00 UTC, runs all day: batch-candidate",
+        ),
+        *[
+            SimEndpoint(
+                f"tiny-{name}",
+                [SimVariant("AllTraffic", "ml.c5.large", 1, diurnal(200, seed=20 + i), cpu=8, memory=20)],
+                tags={"team": "nlp"},
+                note="one of four small endpoints under 30% of one instance: consolidate (one finding for the four)",
+            )
+            for i, name in enumerate(("langid", "sentiment", "spam", "toxicity"))
+        ],
+        SimEndpoint(
             "legacy-ignored",
             [SimVariant("AllTraffic", "ml.m5.xlarge", 1)],
             tags={"sagewatch:ignore": "true"},
@@ -413,7 +469,7 @@ def _create(sm: Any, ep: SimEndpoint) -> None:
 
 
 def _series(profile: Profile, start: datetime, hours: int, share: float = 1.0) -> list[tuple[datetime, float]]:
-    return [(start + timedelta(hours=h), round(profile(h) * share)) for h in range(hours)]
+    return [(start + timedelta(hours=h), round(_value(profile, start, h) * share)) for h in range(hours)]
 
 
 LATENCY_SAMPLES = 10  # per hour: nine around the median, one at the tail
@@ -428,7 +484,7 @@ def _latency_samples(
     spread = [0.9, 0.92, 0.95, 0.98, 1.0, 1.02, 1.04, 1.06, 1.08]
     out = []
     for h in range(hours):
-        if round(invocations(h)) <= 0:
+        if round(_value(invocations, start, h)) <= 0:
             continue  # no requests, no latency published
         at = start + timedelta(hours=h)
         out += [(at + timedelta(minutes=5 * i), p50 * f) for i, f in enumerate(spread)]
@@ -461,7 +517,7 @@ def _seed_traffic(ep: SimEndpoint, start: datetime, hours: int, put: Callable[..
 
 
 def _seed_metrics(region: str, ep: SimEndpoint, catalog: Catalog, now: datetime, account: str) -> None:
-    hours = int(min(ep.age_days, HISTORY_DAYS) * 24)
+    hours = int(min(ep.age_days, max(HISTORY_DAYS, ep.history_days)) * 24)
     start = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
 
     from sagewatch_testkit import moto_ext
@@ -577,6 +633,12 @@ DEMO_EXPECTED: dict[str, set[tuple[str, str | None, str]]] = {
     "genai-sandbox": {("idle", None, "delete-endpoint")},
     "sentiment-serverless": {("idle", None, "investigate")},
     "new-launch": set(),
+    "support-chatbot": {("off-hours", "AllTraffic", "schedule-scaling")},
+    "nightly-scorer": {("batch-candidate", "AllTraffic", "investigate")},
+    "tiny-langid": {("consolidate", None, "investigate")},  # the group's finding is filed under its first name
+    "tiny-sentiment": set(),
+    "tiny-spam": set(),
+    "tiny-toxicity": set(),
 }
 
 

@@ -109,7 +109,8 @@ def _parser() -> argparse.ArgumentParser:
             help="instance catalog JSON (default: the region's cached one, else the bundled one)",
         )
         for name, (flag, text, default) in threshold_flags().items():
-            command.add_argument(flag, dest=name, metavar="N", help=f"{text} (default {default:g})")
+            shown, meta = (default, "ZONE") if isinstance(default, str) else (f"{default:g}", "N")
+            command.add_argument(flag, dest=name, metavar=meta, help=f"{text} (default {shown})")
 
     cost = commands.add_parser(
         "report", help="what each endpoint, variant and inference component cost, how busy, what was wasted (read-only)"
@@ -125,6 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     name, (flag, text, default) = "target_utilization_pct", threshold_flags()["target_utilization_pct"]
     cost.add_argument(flag, dest=name, metavar="N", help=f"{text}; waste is measured against it (default {default:g})")
+    name, (flag, text, default) = "schedule_timezone", threshold_flags()["schedule_timezone"]
+    cost.add_argument(flag, dest=name, metavar="ZONE", help=f"{text} (default {default})")
 
     fix = commands.add_parser(
         "remediate",
@@ -137,7 +140,15 @@ def _parser() -> argparse.ArgumentParser:
     fix.add_argument("--instance-count", type=int)
     fix.add_argument("--min-capacity", type=int, help="set-scaling-limits: the auto scaling minimum")
     fix.add_argument("--max-capacity", type=int, help="set-scaling-limits: the auto scaling maximum")
-    fix.add_argument("--snapshot", help="restore-endpoint: the snapshot key delete-endpoint returned")
+    fix.add_argument(
+        "--snapshot", help="restore-endpoint: the snapshot key delete-endpoint (or schedule-scaling) returned"
+    )
+    fix.add_argument(
+        "--schedule",
+        type=_schedule_json,
+        metavar="JSON",
+        help="schedule-scaling: the finding's recommendation.schedule (JSON, as its command gives it)",
+    )
     fix.add_argument("--expect-instance-type", help="what the finding saw (refused if it changed)")
     fix.add_argument("--expect-instance-count", type=int)
     fix.add_argument("--expect-idle", action="store_true", help="refuse if the endpoint served requests since")
@@ -374,20 +385,23 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         defaults = {k: None for k in threshold_flags()}
         thresholds = Thresholds.from_strings(
-            defaults | {"target_utilization_pct": args.target_utilization_pct}, by="flag"
+            defaults
+            | {"target_utilization_pct": args.target_utilization_pct, "schedule_timezone": args.schedule_timezone},
+            by="flag",
         )
     except SettingsError as exc:
         raise CliError(str(exc)) from exc
     clients = _clients(args.region)
     catalog = _catalog(args.catalog, clients.region)
     report = cost_report(
-        *readers(clients, scaling=False),
+        *readers(clients),
         catalog,
         days=args.days,
         target_utilization_pct=thresholds.target_utilization_pct,
         now=datetime.now(UTC),
         region=clients.region,
         account=clients.account_id(),
+        schedule_timezone=thresholds.schedule_timezone,
     )
     renderers: dict[str, Callable[[CostReport], str]] = {
         "table": render_cost_table,
@@ -422,6 +436,8 @@ def _remediation_request(args: argparse.Namespace) -> dict[str, Any]:
     for key in ("variant", "instance_type", "instance_count", "min_capacity", "max_capacity", "snapshot", "confirm"):
         if getattr(args, key) is not None:
             request[key] = getattr(args, key)
+    if args.schedule is not None:
+        request["schedule"] = args.schedule
     if expect:
         request["expect"] = expect
     if args.force:
@@ -432,6 +448,17 @@ def _remediation_request(args: argparse.Namespace) -> dict[str, Any]:
         request["request_id"] = args.request_id or f"cli-{uuid.uuid4()}"
         print(f"request_id {request['request_id']} (reuse it to retry safely)", file=sys.stderr)
     return request
+
+
+def _schedule_json(text: str) -> dict[str, Any]:
+    """--schedule: a JSON object (checked in full by the remediation request)."""
+    try:
+        doc = json.loads(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not JSON: {exc}") from None
+    if not isinstance(doc, dict):
+        raise argparse.ArgumentTypeError("must be a JSON object with timezone and scheduled_actions")
+    return doc
 
 
 def _local_thresholds(args: argparse.Namespace, clients: Clients) -> Thresholds:

@@ -7,6 +7,7 @@ against what the finding saw (the --expect-* flags).
 
 from __future__ import annotations
 
+import json
 import shlex
 
 from sagewatch.models import Action, Finding, Kind
@@ -19,6 +20,7 @@ _ACTIONS = {
     "scale-out": "set-instance-count",
     "scale-to-zero": "scale-to-zero",
     "set-scaling-limits": "set-scaling-limits",
+    "schedule-scaling": "schedule-scaling",
 }
 
 
@@ -55,4 +57,7 @@ def _target(finding: Finding, action: str) -> list[str]:
         args += ["--instance-count", str(rec.instance_count)]
     if action == "set-scaling-limits":
         args += ["--min-capacity", str(rec.min_capacity), "--max-capacity", str(rec.max_capacity)]
+    if action == "schedule-scaling" and rec.schedule is not None:
+        wanted = {"timezone": rec.schedule.get("timezone"), "scheduled_actions": rec.schedule.get("scheduled_actions")}
+        args += ["--schedule", json.dumps(wanted, separators=(",", ":"))]
     return args

@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 from html import escape
 
+from sagewatch.bounds import bounded
 from sagewatch.costs import RESOURCES, CostReport, CostRow
 from sagewatch.formats import money
 
@@ -138,11 +139,38 @@ def render_table(report: CostReport) -> str:
 
 def _notes(report: CostReport) -> list[str]:
     lines = [f"WARNING: {w}" for w in report.warnings]
+    lines += _time(report)
     if report.not_costed:
         lines += ["", "Not costed:"] + [f"  {s.endpoint}: {s.reason}" for s in report.not_costed]
     if report.errors:
         lines += ["", "Errors (figures involving these are unknown):"]
         lines += [f"  {e.endpoint or '-'} {e.operation}: {e.code} {e.message}" for e in report.errors]
+    return lines
+
+
+def _time(report: CostReport) -> list[str]:
+    """Waste in time (off-hours and batch-candidate hours priced) and the consolidation groups."""
+    lines = []
+    if report.time_waste:
+        time = report.waste_in_time()
+        lines += [
+            "",
+            f"Waste in time: {_money(time['period_usd'])} in the period, {_money(time['monthly_usd'])} a month "
+            "(hours it serves almost nothing):",
+        ]
+        lines += [
+            f"  {w.endpoint}{'/' + w.variant if w.variant else ''} ({w.kind}): {_money(w.period_usd)} in the period; "
+            f"{bounded(w.summary, 400)}"
+            for w in report.time_waste
+        ]
+    if report.consolidation:
+        lines += ["", "Could share instances (inference components on one endpoint):"]
+        for g in report.consolidation:
+            lines.append(
+                f"  {', '.join(str(n) for n in g.get('endpoints') or [])} -> {g.get('instance_count')} x "
+                f"{g.get('instance_type')}: {_money(g.get('monthly_cost_usd'))}/month -> "
+                f"{_money(g.get('monthly_cost_after_usd'))}/month"
+            )
     return lines
 
 

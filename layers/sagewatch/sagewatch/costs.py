@@ -37,6 +37,7 @@ from sagewatch.metrics import (
     utilization_names,
 )
 from sagewatch.models import Endpoint, ScanError, Skipped, Variant
+from sagewatch.timewaste import TimeWaste
 from sagewatch.usage import VariantUsage, variant_usage
 
 SCHEMA = "sagewatch.cost-report/1"
@@ -182,6 +183,9 @@ class CostReport:
     errors: list[ScanError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # e.g. prices of another region
     hidden: list[Hidden] = field(default_factory=list)  # ignored and snoozed endpoints (not in the rows)
+    # off-hours and batch-candidate hours priced, and the consolidation groups (sagewatch.timewaste)
+    time_waste: list[TimeWaste] = field(default_factory=list)
+    consolidation: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def days(self) -> float:
@@ -220,6 +224,16 @@ class CostReport:
             "totals": {**asdict(totals), "waste_share": totals.waste_share},
             "not_costed": [s.to_dict() for s in self.not_costed],
             "errors": [e.to_dict() for e in self.errors],
+            "waste_in_time": self.waste_in_time(),
+            "consolidation": self.consolidation,
+        }
+
+    def waste_in_time(self, top: int | None = None) -> dict[str, Any]:
+        """Money spent in hours a variant serves (almost) nothing: its total over the period and a month."""
+        return {
+            "period_usd": round(sum(w.period_usd for w in self.time_waste), 2),
+            "monthly_usd": round(sum(w.monthly_usd for w in self.time_waste), 2),
+            "items": [w.to_dict() for w in self.time_waste[:top]],
         }
 
 

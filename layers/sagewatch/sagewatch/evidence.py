@@ -63,6 +63,38 @@ def _raw_peaks(value: object, key: str) -> object:
     return value
 
 
+def _profile(value: object, key: str) -> object:
+    doc = fields.mapping(value, key)
+    _text(doc.get("timezone"), f"{key}.timezone")
+    for name in ("invocations", "cpu_pct"):
+        series = doc.get(name)
+        if series is None:
+            continue
+        if not isinstance(series, list) or len(series) != 168:
+            raise fields.FieldError(f"{key}.{name} must be a list of 168 hourly figures")
+        for i, v in enumerate(series):
+            _number(v, f"{key}.{name}[{i}]")
+    return value
+
+
+def _numbers(value: object, key: str) -> object:
+    if not isinstance(value, list) or len(value) > 100:
+        raise fields.FieldError(f"{key} must be a list of at most 100 numbers")
+    for i, v in enumerate(value):
+        _number(v, f"{key}[{i}]")
+    return value
+
+
+def _off_hours(value: object, key: str) -> object:
+    doc = fields.mapping(value, key)
+    for name in ("busy_hour_average", "quiet_threshold", "down_hours_per_week"):
+        _number(doc.get(name), f"{key}.{name}")
+    _names(doc.get("off_days", []), f"{key}.off_days")
+    _names(doc.get("holidays", []), f"{key}.holidays")
+    _numbers(doc.get("week_agreement_pct", []), f"{key}.week_agreement_pct")
+    return value
+
+
 COMMON: dict[str, Check] = {
     "window_start": _text,
     "window_end": _text,
@@ -74,6 +106,7 @@ COMMON: dict[str, Check] = {
     "autoscaling": _object,
     "latency": _latency,
     "containers": _objects,
+    "schedule_note": _text,  # why a variant's quiet hours are no off-hours schedule (not stable)
 }
 
 SIZING: dict[str, Check] = {
@@ -127,6 +160,30 @@ BY_KIND: dict[Kind, dict[str, Check]] = {
         "cold_start_p99_ms": _number,
         "provisioned_concurrency": _number,
         "provisioned_concurrency_monthly_usd_per_slot": _number,
+    },
+    Kind.OFF_HOURS: {
+        "schedule_days": _number,
+        "profile": _profile,
+        "off_hours": _off_hours,
+        "traffic_in_off_hours_pct": _pct,
+    },
+    Kind.BATCH_CANDIDATE: {
+        "schedule_days": _number,
+        "timezone": _text,
+        "profile": _profile,
+        "busy_window": _object,
+        "share_pct": _pct,
+        "week_share_pct": _numbers,
+        "monthly_cost_usd": _number,
+        "cost_of_busy_hours_usd": _number,
+    },
+    Kind.CONSOLIDATE: {
+        "endpoints": _objects,
+        "accelerator": _text,
+        "summed_peak": _object,
+        "target_pct": _pct,
+        "monthly_cost_usd": _number,
+        "monthly_cost_after_usd": _number,
     },
     Kind.IMBALANCED: {
         "resource": _text,

@@ -208,6 +208,25 @@ def new_config_latency(endpoint: Endpoint, variant: str) -> MetricSpec:
     return MetricSpec(NS_RUNTIME, "ModelLatency", dims, "p99")
 
 
+def profile_specs(endpoint: Endpoint) -> list[MetricSpec]:
+    """What the hour-of-week profile is built from, read hourly over ScheduleDays: each real-time variant's
+    Invocations (per inference component where it hosts them) and its CPUUtilization, which an instance
+    publishes every minute it runs, busy or not: an hour without it is a gap in the metrics, not a quiet hour.
+    These are series the scan reads anyway; only their window is longer (sagewatch.schedule)."""
+    if endpoint.is_async:
+        return []
+    out: list[MetricSpec] = []
+    for variant in endpoint.variants:
+        if variant.instance_type is None:
+            continue  # serverless: billed per request, nothing to schedule
+        if variant.uses_inference_components:
+            out += [component_metric(ic, "Invocations", "Sum") for ic in variant.inference_components]
+        else:
+            out.append(variant_metric(endpoint.name, variant.name, "Invocations", "Sum"))
+        out.append(utilization_metric(endpoint.name, variant.name, "CPUUtilization"))
+    return out
+
+
 def utilization_names(variant: Variant) -> tuple[str, ...]:
     if variant.instance_type is None:
         return ()  # serverless: nothing to right-size
@@ -266,6 +285,12 @@ class Windows:
     def history(self, thresholds: Thresholds) -> Windows:
         """The window a latency regression reads: the regression period and the baseline week before it."""
         start = self.end - timedelta(hours=thresholds.regression_hours) - REGRESSION_BASELINE
+        return Windows(end=self.end, idle_start=start, utilization_start=start, period=self.period)
+
+    def schedule(self, thresholds: Thresholds) -> Windows:
+        """The window the hour-of-week profile reads: ScheduleDays back from the scan's end, starting on the hour
+        (GetMetricData's periods start at its StartTime: so each datapoint is one clock hour)."""
+        start = (self.end - timedelta(days=thresholds.schedule_days)).replace(minute=0, second=0, microsecond=0)
         return Windows(end=self.end, idle_start=start, utilization_start=start, period=self.period)
 
     @classmethod

@@ -25,6 +25,9 @@ class Kind(StrEnum):
     COLD_STARTS = "cold-starts"
     LATENCY_REGRESSION = "latency-regression"
     CACHE_THRASHING = "cache-thrashing"
+    OFF_HOURS = "off-hours"
+    BATCH_CANDIDATE = "batch-candidate"
+    CONSOLIDATE = "consolidate"
 
 
 class Severity(StrEnum):
@@ -41,6 +44,7 @@ class Action(StrEnum):
     SCALE_OUT = "scale-out"
     SET_SCALING_LIMITS = "set-scaling-limits"
     REMOVE_PROVISIONED_CONCURRENCY = "remove-provisioned-concurrency"
+    SCHEDULE_SCALING = "schedule-scaling"
     INVESTIGATE = "investigate"
 
 
@@ -175,6 +179,9 @@ class Recommendation:
     # Auto scaling limits to set (set-scaling-limits), or that a resize carries over to the new type.
     min_capacity: int | None = None
     max_capacity: int | None = None
+    # schedule-scaling: the scheduled actions to create (sagewatch.schedule); consolidate: the plan
+    schedule: dict[str, Any] | None = None
+    consolidation: dict[str, Any] | None = None
 
     @classmethod
     def from_dict(cls, raw: object) -> Recommendation:
@@ -190,6 +197,8 @@ class Recommendation:
             ),
             min_capacity=fields.whole(doc.get("min_capacity"), "recommendation.min_capacity", optional=True),
             max_capacity=fields.whole(doc.get("max_capacity"), "recommendation.max_capacity", optional=True),
+            schedule=_plan(doc.get("schedule"), "recommendation.schedule"),
+            consolidation=_plan(doc.get("consolidation"), "recommendation.consolidation"),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -202,7 +211,20 @@ class Recommendation:
         }
         if self.min_capacity is not None or self.max_capacity is not None:
             doc["min_capacity"], doc["max_capacity"] = self.min_capacity, self.max_capacity
+        if self.schedule is not None:
+            doc["schedule"] = self.schedule
+        if self.consolidation is not None:
+            doc["consolidation"] = self.consolidation
         return doc
+
+
+def _plan(raw: object, name: str) -> dict[str, Any] | None:
+    """A schedule or consolidation plan as a forwarded finding carries it: plain JSON, an object, or absent."""
+    if raw is None:
+        return None
+    doc = fields.mapping(raw, name)
+    fields.plain_json(doc, name)
+    return dict(doc)
 
 
 @dataclass(frozen=True)
@@ -230,6 +252,16 @@ class Finding:
         if self.inference_component:
             text += f" / component {self.inference_component}"
         return text
+
+    @property
+    def size(self) -> str:
+        """What it runs on, as a person reads it: 4 x ml.c5.xlarge, serverless, or a group's endpoints."""
+        if self.kind is Kind.CONSOLIDATE:
+            members = self.evidence.get("endpoints")
+            return f"{len(members) if isinstance(members, list) else '?'} endpoints"
+        if self.instance_type:
+            return f"{self.instance_count} x {self.instance_type}"
+        return "serverless" if self.instance_count == 0 else f"{self.instance_count} instances"
 
     @classmethod
     def from_dict(cls, doc: Mapping[str, Any]) -> Finding:

@@ -28,8 +28,10 @@ Action = Literal[
     "set-scaling-limits",
     "scale-to-zero",
     "remove-provisioned-concurrency",
+    "schedule-scaling",
 ]
 DESTRUCTIVE = {
+    "schedule-scaling",
     "delete-endpoint",
     "remove-variant",
     "resize-variant",
@@ -39,6 +41,7 @@ DESTRUCTIVE = {
     "remove-provisioned-concurrency",
 }
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 PROVISIONED_CONCURRENCY_DIMENSION = "sagemaker:variant:DesiredProvisionedConcurrency"
 
 
@@ -91,6 +94,49 @@ class Expectation(BaseModel):
     idle: StrictBool = False
 
 
+OFFHOURS_PREFIX = "sagewatch-offhours-"
+# The cron sagewatch writes (sagewatch.schedule.cron): minute, hour, every day or a list of weekdays.
+CRON = (
+    r"^cron\((?:[0-5]?[0-9]) (?:[01]?[0-9]|2[0-3]) "
+    r"(?:\* \* \?|\? \* (?:MON|TUE|WED|THU|FRI|SAT|SUN)(?:,(?:MON|TUE|WED|THU|FRI|SAT|SUN)){0,6}) \*\)$"
+)
+TIMEZONE = r"^[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+){0,2}$"
+
+
+class ScheduledActionSpec(BaseModel):
+    """One scheduled action of an off-hours schedule (a finding's recommendation.schedule.scheduled_actions[])."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    name: str = Field(max_length=128, pattern=r"^sagewatch-offhours-[A-Za-z0-9-]{1,100}$")
+    schedule: str = Field(max_length=80, pattern=CRON)
+    # -1: the limits the scalable target has now (an inference component's working-hours copies)
+    min_capacity: StrictInt = Field(ge=-1, le=1000)
+    max_capacity: StrictInt = Field(ge=-1, le=1000)
+    resource_id: str | None = Field(
+        default=None,
+        max_length=160,
+        pattern=r"^(endpoint/[A-Za-z0-9-]{1,63}/variant/[A-Za-z0-9-]{1,63}|inference-component/[A-Za-z0-9-]{1,63})$",
+    )
+    scalable_dimension: (
+        Literal["sagemaker:variant:DesiredInstanceCount", "sagemaker:inference-component:DesiredCopyCount"] | None
+    ) = None
+    timezone: str | None = Field(default=None, max_length=64, pattern=TIMEZONE)
+
+
+class ScheduleSpec(BaseModel):
+    """schedule-scaling's schedule: a finding's recommendation.schedule as it is, or its timezone and actions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    timezone: str = Field(max_length=64, pattern=TIMEZONE)
+    scheduled_actions: list[ScheduledActionSpec] = Field(min_length=2, max_length=30)
+    # what the finding said; informational (the plan works the cost out from the actions themselves)
+    min_capacity: StrictInt | None = Field(default=None, ge=0, le=1000)
+    max_capacity: StrictInt | None = Field(default=None, ge=0, le=1000)
+    hours_per_week: StrictInt | None = Field(default=None, ge=0, le=168)
+    monthly_savings_usd: float | None = Field(default=None, ge=0, le=1e9)
+    note: str | None = Field(default=None, max_length=1000)
+
+
 class RemediationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -102,6 +148,7 @@ class RemediationRequest(BaseModel):
     min_capacity: StrictInt | None = Field(default=None, ge=0, le=1000)  # set-scaling-limits
     max_capacity: StrictInt | None = Field(default=None, ge=1, le=1000)
     snapshot: str | None = Field(default=None, min_length=1, max_length=SNAPSHOT_MAX)
+    schedule: ScheduleSpec | None = None  # schedule-scaling
     expect: Expectation | None = None
     dry_run: StrictBool = True
     confirm: str | None = Field(default=None, max_length=63)
@@ -126,6 +173,7 @@ class RemediationRequest(BaseModel):
             raise ValueError("resize-variant needs instance_type and/or instance_count")
         if a == "set-instance-count" and self.instance_count is None:
             raise ValueError("set-instance-count needs instance_count")
+        _schedule_only_for_schedule_scaling(a, self.schedule)
         if a == "restore-endpoint" and not self.snapshot:
             raise ValueError("restore-endpoint needs snapshot (the key printed when the endpoint was deleted)")
         if a in (
@@ -134,9 +182,17 @@ class RemediationRequest(BaseModel):
             "scale-to-zero",
             "restore-endpoint",
             "remove-provisioned-concurrency",
+            "schedule-scaling",
         ) and (self.instance_type or self.instance_count is not None):
             raise ValueError(f"{a} takes no instance_type or instance_count")
         return self
+
+
+def _schedule_only_for_schedule_scaling(action: str, schedule: ScheduleSpec | None) -> None:
+    if action == "schedule-scaling" and schedule is None:
+        raise ValueError("schedule-scaling needs schedule (a finding's recommendation.schedule)")
+    if action != "schedule-scaling" and schedule is not None:
+        raise ValueError(f"{action} takes no schedule (schedule-scaling does)")
 
 
 @dataclass(frozen=True)
@@ -150,6 +206,7 @@ class LiveEndpoint:
     # Application Auto Scaling on the variants: DescribeScalableTargets / DescribeScalingPolicies items
     scalable_targets: list[dict[str, Any]] = field(default_factory=list)
     scaling_policies: list[dict[str, Any]] = field(default_factory=list)
+    scheduled_actions: list[dict[str, Any]] = field(default_factory=list)  # DescribeScheduledActions items
 
     @property
     def name(self) -> str:
@@ -405,6 +462,7 @@ def plan_action(request: RemediationRequest, live: LiveEndpoint, catalog: Catalo
     if live.variants()[variant]["serverless"]:
         raise RemediationError(f"variant {variant} of {live.name} is serverless: nothing to resize or scale")
     planners = {
+        "schedule-scaling": _plan_schedule,
         "set-instance-count": _plan_instance_count,
         "set-scaling-limits": _plan_scaling_limits,
         "scale-to-zero": _plan_scale_to_zero,
@@ -580,6 +638,234 @@ def _plan_scaling_limits(
     )
 
 
+@dataclass(frozen=True)
+class ScheduledChange:
+    """One scheduled action as it will be put: on which resource, when, with which limits (resolved)."""
+
+    name: str
+    resource: str
+    dimension: str
+    cron: str
+    timezone: str
+    minimum: int
+    maximum: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "resource_id": self.resource,
+            "scalable_dimension": self.dimension,
+            "schedule": self.cron,
+            "timezone": self.timezone,
+            "min_capacity": self.minimum,
+            "max_capacity": self.maximum,
+        }
+
+
+def schedule_changes(request: RemediationRequest, live: LiveEndpoint, variant: str) -> list[ScheduledChange]:
+    """The request's scheduled actions on `live`, each on a resource of this endpoint's variant, its limits
+    resolved (-1: the scalable target's now, else the variant's count or the component's copies). Raises
+    RemediationError naming what is wrong."""
+    assert request.schedule is not None
+    spec = request.schedule
+    out = []
+    for action in spec.scheduled_actions:
+        if action.timezone is not None and action.timezone != spec.timezone:
+            raise RemediationError(
+                f"scheduled action {action.name} has timezone {action.timezone}, the schedule {spec.timezone}"
+            )
+        resource, dimension, now, target = _resource_of(action, live, variant)
+        low = int(target["MinCapacity"]) if target else now
+        high = int(target["MaxCapacity"]) if target else now
+        change = ScheduledChange(
+            action.name,
+            resource,
+            dimension,
+            action.schedule,
+            spec.timezone,
+            low if action.min_capacity == -1 else action.min_capacity,
+            high if action.max_capacity == -1 else action.max_capacity,
+        )
+        _check_limits(change, live, variant)
+        out.append(change)
+    names = [(c.resource, c.name) for c in out]
+    if len(set(names)) != len(names):
+        raise RemediationError("the schedule names one scheduled action twice on the same resource")
+    return out
+
+
+def _resource_of(
+    action: ScheduledActionSpec, live: LiveEndpoint, variant: str
+) -> tuple[str, str, int, dict[str, Any] | None]:
+    """(resource id, dimension, capacity now, its scalable target) of an action: the variant or a component."""
+    ours = f"endpoint/{live.name}/variant/{variant}"
+    resource = action.resource_id or ours
+    components = {str(c["InferenceComponentName"]): c for c in live.components if c.get("VariantName") == variant}
+    if resource.startswith("inference-component/"):
+        component = resource.split("/", 1)[1]
+        if component not in components:
+            raise RemediationError(
+                f"{resource} is not an inference component of {live.name}/{variant}"
+                + (f" (it has {', '.join(sorted(components))})" if components else " (it hosts none)")
+            )
+        dimension = COMPONENT_DIMENSION
+        runtime = components[component].get("RuntimeConfig") or {}
+        now = int(runtime.get("CurrentCopyCount") or runtime.get("DesiredCopyCount") or 1)
+        target = _component_target(live, resource)
+    elif resource == ours:
+        dimension, now, target = (
+            VARIANT_DIMENSION,
+            int(live.variants()[variant]["instance_count"]),
+            live.scaling_target(variant),
+        )
+    else:
+        raise RemediationError(f"scheduled action {action.name} names {resource}: not {ours} or one of its components")
+    if action.scalable_dimension not in (None, dimension):
+        raise RemediationError(
+            f"scheduled action {action.name}: {resource} scales {dimension}, not {action.scalable_dimension}"
+        )
+    return resource, dimension, now, target
+
+
+def _check_limits(change: ScheduledChange, live: LiveEndpoint, variant: str) -> None:
+    if change.minimum > change.maximum:
+        raise RemediationError(
+            f"scheduled action {change.name}: minimum {change.minimum} is above maximum {change.maximum}"
+        )
+    if change.dimension == VARIANT_DIMENSION and change.minimum < 1 and not live.is_async:
+        raise RemediationError(
+            f"scheduled action {change.name} would take {change.resource} below 1 instance: a real-time variant "
+            "never goes below 1 (inference components can go to 0 copies)"
+        )
+    managed = live.config_variant(variant).get("ManagedInstanceScaling") or {}
+    if change.dimension == COMPONENT_DIMENSION and change.minimum == 0 and managed.get("MinInstanceCount") != 0:
+        raise RemediationError(
+            f"scheduled action {change.name} takes {change.resource} to 0 copies, but {live.name}/{variant} has no "
+            "managed instance scaling with MinInstanceCount 0: no instance would be released (scale-to-zero sets "
+            "it, with the alarm that brings copies back)"
+        )
+
+
+def _component_target(live: LiveEndpoint, resource: str) -> dict[str, Any] | None:
+    return next((t for t in live.scalable_targets if t.get("ResourceId") == resource), None)
+
+
+def _cron_times(cron: str) -> list[int]:
+    """Minutes of the week (Monday 00:00 = 0) a cron written by sagewatch fires at (CRON's shape)."""
+    fields_ = cron[len("cron(") : -1].split()
+    minute, hour, dow = int(fields_[0]), int(fields_[1]), fields_[4]
+    days = range(7) if dow == "?" else [_WEEKDAYS.index(d) for d in dow.split(",")]
+    return [d * 1440 + hour * 60 + minute for d in days]
+
+
+_WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+
+
+def instance_hours_per_week(changes: list[ScheduledChange], resource: str, start: int) -> float:
+    """What a resource's capacity adds up to over a week (capacity x hours) once its scheduled actions run: each
+    moves the capacity into its limits. Simulated minute by minute over two weeks (the second counts)."""
+    events = sorted((t, c.minimum, c.maximum) for c in changes if c.resource == resource for t in _cron_times(c.cron))
+    if not events:
+        return float(start * 168)
+    capacity, total = start, 0
+    for lap in range(2):
+        at = 0
+        for t, low, high in [*events, (10080, None, None)]:
+            if lap == 1:
+                total += capacity * (t - at)
+            at = t
+            if low is not None and high is not None:
+                capacity = min(max(capacity, low), high)
+    return total / 60
+
+
+def _plan_schedule(
+    request: RemediationRequest, live: LiveEndpoint, variant: str, catalog: Catalog, now: datetime
+) -> ActionPlan:
+    """Off-hours schedule: Application Auto Scaling scheduled actions on the variant (or its components), the
+    scalable target registered first where there is none (existing limits and policies kept). Refused where
+    other scheduled actions exist on those resources (they would fight); sagewatch's own are replaced."""
+    changes = schedule_changes(request, live, variant)
+    resources = sorted({c.resource for c in changes})
+    foreign = [
+        f"{a.get('ScheduledActionName')} on {a.get('ResourceId')}"
+        for a in live.scheduled_actions
+        if a.get("ResourceId") in resources and not str(a.get("ScheduledActionName", "")).startswith(OFFHOURS_PREFIX)
+    ]
+    if foreign:
+        raise RemediationError(
+            "the off-hours schedule would conflict with scheduled actions that exist: "
+            + ", ".join(sorted(foreign)[:10])
+            + ". Remove them, or fold them into one schedule, first"
+        )
+    before = live.variants()
+    after = copy.deepcopy(before)
+    current = before[variant]
+    spec = catalog.get(current["instance_type"])
+    steps = []
+    for resource in resources:
+        target = _component_target(live, resource)
+        ups = [c for c in changes if c.resource == resource]
+        if target is None:
+            high = max(ups, key=lambda c: c.minimum)
+            steps.append(
+                f"RegisterScalableTarget {resource}: minimum {high.minimum}, maximum {high.maximum} (the working-hours "
+                "limits; it had no auto scaling)"
+            )
+        else:
+            steps.append(f"keep the scalable target of {resource} ({_limits(target)}) and its scaling policies")
+        steps += [
+            f"PutScheduledAction {c.name} on {resource}: {c.cron} {c.timezone} -> "
+            f"minimum {c.minimum}, maximum {c.maximum}"
+            for c in ups
+        ]
+    stale = [
+        f"DeleteScheduledAction {a.get('ScheduledActionName')} on {a.get('ResourceId')} (an earlier sagewatch schedule)"
+        for a in live.scheduled_actions
+        if a.get("ResourceId") in resources
+        and (a.get("ResourceId"), a.get("ScheduledActionName")) not in {(c.resource, c.name) for c in changes}
+    ]
+    steps += stale
+    ours = f"endpoint/{live.name}/variant/{variant}"
+    before[variant]["schedule"] = None
+    after[variant]["schedule"] = (
+        f"{len(changes)} scheduled actions ({request.schedule.timezone if request.schedule else 'UTC'})"
+    )
+    cost_before = monthly_cost(before, catalog)
+    cost_after = cost_before
+    if spec is not None and any(c.resource == ours for c in changes):
+        hours = instance_hours_per_week(changes, ours, int(current["instance_count"]))
+        cost_after = round(
+            (cost_before or 0)
+            - spec.monthly_cost(int(current["instance_count"]))
+            + spec.price_per_hour_usd * hours * 730 / 168,
+            2,
+        )
+        after[variant]["instance_hours_per_week"] = round(hours, 1)
+    elif (
+        spec is not None and live.config_variant(variant).get("ManagedInstanceScaling", {}).get("MinInstanceCount") == 0
+    ):
+        # components at 0 copies release every instance (managed instance scaling to 0): priced by their hours
+        comp = [r for r in resources if r.startswith("inference-component/")]
+        copies = {r: next(c.maximum for c in changes if c.resource == r) for r in comp}
+        zero = min(
+            (instance_hours_per_week(changes, r, max(1, copies[r])) / max(1, copies[r]) for r in comp), default=168.0
+        )
+        cost_after = round((cost_before or 0) * min(168.0, zero) / 168, 2)
+    return ActionPlan(
+        request.action,
+        live.name,
+        before,
+        after,
+        cost_before,
+        cost_after,
+        steps,
+        "restore-endpoint with the snapshot key this run returns: it removes the sagewatch-offhours-* actions and "
+        "puts the scaling limits and instance count back",
+        variant=variant,
+    )
+
+
 def _plan_scale_to_zero(
     request: RemediationRequest, live: LiveEndpoint, variant: str, catalog: Catalog, now: datetime
 ) -> ActionPlan:
@@ -673,7 +959,29 @@ def stale_reasons(request: RemediationRequest, live: LiveEndpoint, *, invocation
             reasons.append(f"instance count is now {target['instance_count']}, the finding saw {expect.instance_count}")
     if expect.idle and invocations:
         reasons.append(f"it is no longer idle: {invocations:,.0f} invocations since the finding's window began")
-    return reasons
+    return reasons + _schedule_stale(request, live)
+
+
+def _schedule_stale(request: RemediationRequest, live: LiveEndpoint) -> list[str]:
+    """An off-hours schedule's working-hours limits are the finding's view of the variant: auto scaling that
+    has other limits now (set since, or unseen) would be narrowed every morning."""
+    if request.schedule is None:
+        return []
+    variants = live.variants()
+    name = request.variant or (next(iter(variants)) if len(variants) == 1 else None)
+    target = live.scaling_target(name) if name else None
+    ours = f"endpoint/{live.name}/variant/{name}"
+    ups = [a for a in request.schedule.scheduled_actions if (a.resource_id or ours) == ours]
+    if target is None or not ups:
+        return []
+    up = max(ups, key=lambda a: a.min_capacity)
+    now = (int(target.get("MinCapacity", 0)), int(target.get("MaxCapacity", 0)))
+    if up.min_capacity == -1 or (up.min_capacity, up.max_capacity) == now:
+        return []
+    return [
+        f"the schedule's working-hours limits {up.min_capacity}-{up.max_capacity} differ from the auto scaling "
+        f"limits now ({now[0]}-{now[1]}): scan again for a schedule that keeps them"
+    ]
 
 
 def describe_validation_error(exc: Exception) -> str:
@@ -724,6 +1032,14 @@ def restore_plan(
         f"put scaling policy {p['PolicyName']} ({p.get('PolicyType')}) on {p['ResourceId']}"
         for p in target.scaling_policies
         if (p["ResourceId"], p["PolicyName"]) not in have_policies
+    ]
+    kept = {(a.get("ResourceId"), a.get("ScheduledActionName")) for a in snapshot.get("scheduled_actions") or []}
+    steps += [
+        f"delete scheduled action {a.get('ScheduledActionName')} on {a.get('ResourceId')}, and put the scaling "
+        "limits and instance count back as the snapshot saw them"
+        for a in (live.scheduled_actions if live else [])
+        if str(a.get("ScheduledActionName", "")).startswith(OFFHOURS_PREFIX)
+        and (a.get("ResourceId"), a.get("ScheduledActionName")) not in kept
     ]
     present = {c["InferenceComponentName"] for c in live.components} if live else set()
     steps += [

@@ -133,15 +133,13 @@ def finding_row(f: Finding) -> list[str]:
     target = f.variant or "-"
     if f.inference_component:
         target += f" / {f.inference_component}"
-    size = (
-        f"{f.instance_count} x {f.instance_type}"
-        if f.instance_type
-        else ("serverless" if f.instance_count == 0 else f"{f.instance_count} instances")
-    )
+    size = f.size
     rec = f.recommendation
     action = rec.action.value
     if rec.action is Action.SET_SCALING_LIMITS:
         action += f" -> min {rec.min_capacity}, max {rec.max_capacity}"
+    elif rec.action is Action.SCHEDULE_SCALING and rec.schedule:
+        action += f" -> {rec.schedule.get('min_capacity')} off-hours ({rec.schedule.get('hours_per_week')} h a week)"
     elif rec.instance_type:
         action += f" -> {rec.instance_count} x {rec.instance_type}"
         if rec.min_capacity is not None:

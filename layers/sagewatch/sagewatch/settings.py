@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sagewatch.catalog import pc_rate_in_range
 from sagewatch.org import interval_of
@@ -33,6 +34,18 @@ class _Rule:
 
 def _int(text: str) -> int:
     return int(text.strip())
+
+
+def _timezone(text: str) -> str:
+    """An IANA time zone name (Europe/Berlin): off-hours schedules and the hour-of-week profile use it."""
+    name = text.strip()
+    try:
+        if not re.fullmatch(r"[A-Za-z0-9_+-]+(/[A-Za-z0-9_+-]+){0,2}", name):
+            raise ValueError(name)
+        ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ValueError(f"not an IANA time zone name: {name[:64]!r}") from None
+    return name
 
 
 def _float(text: str) -> float:
@@ -108,6 +121,22 @@ _RULES: dict[str, _Rule] = {
         24 * 14,
         "hours after an endpoint changed in which its p99 is compared with the week before the change",
     ),
+    "schedule_days": _Rule(
+        "SAGEWATCH_SCHEDULE_DAYS",
+        "--schedule-days",
+        _int,
+        7,
+        28,
+        "days of hourly invocations the hour-of-week profile (off-hours, batch candidates) is built from",
+    ),
+    "schedule_timezone": _Rule(
+        "SAGEWATCH_SCHEDULE_TIMEZONE",
+        "--schedule-timezone",
+        _timezone,
+        0,
+        0,
+        "IANA time zone of the hour-of-week profile and of off-hours schedules (UTC, Europe/Berlin...)",
+    ),
     "latency_p99_ms": _Rule(
         "SAGEWATCH_LATENCY_P99_MS",
         "--latency-p99-ms",
@@ -130,11 +159,19 @@ class Thresholds:
     min_monthly_savings_usd: float = 10.0
     latency_p99_ms: float = 0.0  # the default latency target; 0: endpoints without the tag have none
     regression_hours: int = 48  # a change this recent: its p99 is compared with the week before it
+    schedule_days: int = 14  # hourly invocations read for the hour-of-week profile
+    schedule_timezone: str = "UTC"  # IANA name: the profile's hours and the schedules' cron are local to it
 
     def __post_init__(self) -> None:
         for f in fields(self):
             rule = _RULES[f.name]
             value = getattr(self, f.name)
+            if isinstance(value, str):
+                try:
+                    rule.parse(value)
+                except ValueError as exc:
+                    raise SettingsError(f"{rule.env} ({rule.flag}): {exc}") from None
+                continue
             if not rule.low <= value <= rule.high:
                 raise SettingsError(
                     f"{rule.env} ({rule.flag}) must be between {rule.low:g} and {rule.high:g}, got {value!r}"
@@ -160,7 +197,11 @@ class Thresholds:
             label = f"{rule.env} ({rule.flag})" if by == "env" else f"{rule.flag} ({rule.env})"
             try:
                 parsed[name] = rule.parse(raw)
-            except ValueError:
+            except ValueError as exc:
+                if rule.parse is _timezone:
+                    raise SettingsError(
+                        f"{label} must be an IANA time zone name such as UTC or Europe/Berlin: {exc}"
+                    ) from None
                 kind = "a whole number" if rule.parse is _int else "a number"
                 raise SettingsError(f"{label} must be {kind}, got {raw!r}") from None
         return cls(**parsed)
@@ -412,6 +453,7 @@ class ReportSettings:
     target_utilization_pct: float = 70.0
     days: int = 7
     max_snooze_days: int = 30  # how long a sagewatch:snooze-until may silence an endpoint
+    schedule_timezone: str = "UTC"  # the hours "waste in time" is read in (sagewatch.schedule)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReportSettings:
@@ -422,6 +464,9 @@ class ReportSettings:
             target_utilization_pct=Thresholds.one_from_env(env, "target_utilization_pct"),
             days=_whole_days(env, "SAGEWATCH_REPORT_DAYS", default=7, most=90),
             max_snooze_days=_whole_days(env, "SAGEWATCH_MAX_SNOOZE_DAYS", default=30, most=365),
+            schedule_timezone=Thresholds.from_strings(
+                {"schedule_timezone": env.get("SAGEWATCH_SCHEDULE_TIMEZONE") or None}
+            ).schedule_timezone,
         )
 
 

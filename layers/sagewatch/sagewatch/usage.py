@@ -26,6 +26,7 @@ from sagewatch.metrics import (
     variant_metric,
 )
 from sagewatch.models import Endpoint, Variant
+from sagewatch.schedule import Profile, build_profile
 
 
 @dataclass(frozen=True)
@@ -369,3 +370,30 @@ def _containers(
 
 def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
+
+
+def variant_profile(
+    endpoint: Endpoint, variant: Variant, results: MetricResults, window: Windows, timezone: str, vcpu: int = 0
+) -> Profile | None:
+    """The hour-of-week profile of a real-time instance variant over the schedule window (since its last
+    deployment); None when it has none (serverless, asynchronous) or CloudWatch could not answer for its series."""
+    if endpoint.is_async or variant.instance_type is None:
+        return None
+    traffic = (
+        [component_metric(ic, "Invocations", "Sum") for ic in variant.inference_components]
+        if variant.uses_inference_components
+        else [variant_metric(endpoint.name, variant.name, "Invocations", "Sum")]
+    )
+    cpu_spec = utilization_metric(endpoint.name, variant.name, "CPUUtilization")
+    if not all(results.known(s) for s in [*traffic, cpu_spec]):
+        return None
+    if variant.uses_inference_components and not endpoint.inference_components_known:
+        return None
+    since = max(window.start, endpoint.history_start)
+    hourly: dict[int, float] = {}
+    for spec in traffic:
+        for t, v in results.points(spec, since).items():
+            hourly[t] = hourly.get(t, 0.0) + v
+    cpu = results.points(cpu_spec, since)
+    normalized = {t: v / vcpu for t, v in cpu.items()} if vcpu else None
+    return build_profile(hourly, cpu.keys(), since, window.end, timezone, normalized)

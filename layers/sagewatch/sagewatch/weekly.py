@@ -85,6 +85,8 @@ def cost_summary(report: CostReport, previous: Mapping[str, Any] | None, where: 
             {"endpoint": r.endpoint, "instance_type": r.instance_type, "cost_usd": r.cost_usd, "waste_usd": r.waste_usd}
             for r in sorted((r for r in ends if r.cost_usd), key=lambda r: -(r.cost_usd or 0.0))[:TOP_FOR_ORGANIZATION]
         ],
+        "waste_in_time": report.waste_in_time(top=TOP),
+        "consolidation": report.consolidation[:TOP],
         "report": {"bucket": where.bucket, "keys": where.keys},
         "warnings": list(report.warnings),
         "hidden": [h.to_dict() for h in report.hidden[:LISTED_MAX]],

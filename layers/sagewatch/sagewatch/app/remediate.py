@@ -24,14 +24,19 @@ from sagewatch.remediation import (
     PartialChangeError,
     RemediationError,
     RemediationRequest,
+    ScheduledChange,
     SnapshotRef,
     check_real_run,
     plan_action,
     restore_plan,
+    schedule_changes,
     stale_reasons,
 )
 from sagewatch.settings import Thresholds
 from sagewatch.usage import variant_usage
+
+# Actions whose real run first takes a sealed snapshot, the key restore-endpoint puts the endpoint back from.
+SNAPSHOT_FIRST = ("delete-endpoint", "schedule-scaling")
 
 
 class RemediationActor(Protocol):
@@ -46,6 +51,7 @@ class RemediationActor(Protocol):
     def set_scaling_limits(self, endpoint: str, variant: str, minimum: int, maximum: int) -> list[str]: ...
     def scale_to_zero(self, endpoint: str, variant: str, current: int) -> list[str]: ...
     def components_to_zero(self, live: LiveEndpoint, variant: str, new_config: dict[str, Any]) -> list[str]: ...
+    def schedule_scaling(self, live: LiveEndpoint, changes: list[ScheduledChange]) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,8 @@ def _act_on_variant(
     request: RemediationRequest, live: LiveEndpoint, the_plan: ActionPlan, actor: RemediationActor
 ) -> list[str]:
     variant = the_plan.variant or ""
+    if request.action == "schedule-scaling":
+        return actor.schedule_scaling(live, schedule_changes(request, live, variant))
     if request.action == "scale-to-zero" and the_plan.new_config is not None:  # an inference-component endpoint
         return actor.components_to_zero(live, variant, the_plan.new_config)
     if the_plan.new_config is not None:  # resize-variant, remove-variant
@@ -178,9 +186,9 @@ def remediate(
             result["to_execute"] += ", allow_accelerator_change true and force true (the accelerator changes)"
         return result
     check_real_run(request, live, stale, the_plan)
-    if request.action == "delete-endpoint" and sealed is None:
+    if request.action in SNAPSHOT_FIRST and sealed is None:
         assert live is not None
-        sealed = deps.actor.snapshot(live, now)  # first: nothing is deleted unless it can be recreated
+        sealed = deps.actor.snapshot(live, now)  # first: nothing is changed unless it can be put back
     return {**result, **_carry_out(request, live, restoring, sealed, the_plan, stale, deps, now)}
 
 
@@ -227,7 +235,7 @@ def _carry_out(
         "plan": the_plan.to_dict(),
         "done": done,
         "left": left,
-        "snapshot": sealed.key if sealed and request.action == "delete-endpoint" else None,
+        "snapshot": sealed.key if sealed and request.action in SNAPSHOT_FIRST else None,
         "snapshot_version_id": sealed.version_id if sealed else None,
         "snapshot_sha256": sealed.sha256 if sealed else None,
         "forced_over": stale if request.force else [],

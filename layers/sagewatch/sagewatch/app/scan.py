@@ -30,14 +30,16 @@ from sagewatch.metrics import (
     Windows,
     multi_model_variants,
     plan_queries,
+    profile_specs,
     recently_changed,
     regression_specs,
 )
-from sagewatch.models import Discovery
+from sagewatch.models import Discovery, ScanError
 from sagewatch.org import SCAN_SUMMARY_DETAIL_TYPE, scan_summary
 from sagewatch.owners import DEFAULT_OWNER_TAGS, EndpointRef, TrailFacts, from_tags, refs_of, with_trail
 from sagewatch.requests import ScanRequest
-from sagewatch.rules import judge_endpoint, latency_target
+from sagewatch.rules import Need, judge_endpoint, latency_target
+from sagewatch.rules.consolidate import consolidate
 from sagewatch.scan_report import ScanReport
 from sagewatch.settings import ScanSettings, Thresholds
 
@@ -63,6 +65,8 @@ def run_scan(
     per_container, container_problems = metrics.container_metrics(discovery.endpoints)
     per_instance += per_container
     results, metric_errors = metrics.fetch(plan_queries(discovery.endpoints) + per_instance, windows)
+    schedule, schedule_errors = _profiles(metrics, discovery, windows, thresholds)
+    metric_errors += schedule_errors
     # Endpoints changed within RegressionHours: their p99 over the baseline week before the change and since,
     # in one more small read (the main window does not reach back that far)
     changed = [e for e in discovery.endpoints if recently_changed(e, windows.end, thresholds.regression_hours)]
@@ -80,6 +84,7 @@ def run_scan(
         metric_errors += detail_errors
     metric_errors = listing_errors + metric_errors
     findings = []
+    needs: list[Need] = []
     fleet_cost = 0.0
     costs: dict[str, float | None] = {}
     tag_problems = []
@@ -89,13 +94,18 @@ def run_scan(
             tag_problems.append(problem)
         owner = with_trail(from_tags(endpoint.tags, owner_tags), None, endpoint.creation_time)
         past = history if endpoint in changed else None
-        judged = judge_endpoint(endpoint, results, catalog, thresholds, windows, past)
+        judged = judge_endpoint(endpoint, results, catalog, thresholds, windows, past, needs, schedule)
         findings += [replace(f, owner=owner) for f in judged]
         for variant in endpoint.variants:
             fleet_cost += variant.monthly_cost(catalog) or 0.0
         costs[endpoint.name] = hidden.endpoint_cost(endpoint, catalog)
     if account is None and discovery.endpoints:
         account = discovery.endpoints[0].arn.split(":")[4]
+    tags = {e.name: e.tags for e in discovery.endpoints}
+    findings += [
+        replace(f, owner=with_trail(from_tags(tags[f.endpoint], owner_tags), None, None))
+        for f in consolidate(needs, catalog, thresholds, windows, account=account, region=region)
+    ]
     return ScanReport(
         account=account,
         region=region,
@@ -126,6 +136,18 @@ def run_scan(
         tags={e.name: dict(e.tags) for e in discovery.endpoints},
         endpoint_times={e.name: (e.creation_time, e.last_modified_time) for e in discovery.endpoints},
     )
+
+
+def _profiles(
+    metrics: MetricsReader, discovery: Discovery, windows: Windows, thresholds: Thresholds
+) -> tuple[MetricResults, list[ScanError]]:
+    """The series the hour-of-week profile is built from (hourly invocations and CPU, sagewatch.schedule), over
+    ScheduleDays from the top of an hour: a read of their own (GetMetricData has one time range per call, and the
+    scan's own window need not start on the hour), batched like every other."""
+    specs = list(dict.fromkeys(s for e in discovery.endpoints for s in profile_specs(e)))
+    if not specs:
+        return MetricResults(), []
+    return metrics.fetch(specs, windows.schedule(thresholds))
 
 
 class OwnerDirectory(Protocol):

@@ -15,7 +15,8 @@ from sagewatch.lifecycle import MAX_SNOOZE_DAYS, snoozes
 from sagewatch.models import Discovery, Endpoint, ScanError
 from sagewatch.notify import WeeklyNotice
 from sagewatch.requests import ReportRequest
-from sagewatch.settings import ReportSettings
+from sagewatch.settings import ReportSettings, Thresholds
+from sagewatch.timewaste import waste_in_time
 from sagewatch.weekly import ReportLocation, cost_summary
 
 
@@ -36,6 +37,7 @@ def cost_report(
     region: str,
     account: str | None,
     max_snooze_days: int = MAX_SNOOZE_DAYS,
+    schedule_timezone: str = "UTC",
 ) -> CostReport:
     """What every endpoint, variant and inference component cost in the `days` before `now` (read-only)."""
     windows = report_windows(now, days)
@@ -62,6 +64,16 @@ def cost_report(
     snoozed, _, _ = snoozes({e.name: e.tags for e in discovery.endpoints}, now.date(), max_days=max_snooze_days)
     costs = {e.name: hidden.endpoint_cost(e, catalog) for e in discovery.endpoints}
     report.hidden = hidden.ignored(discovery.ignored, catalog) + hidden.snoozed(snoozed, costs)
+    # the hours it serves nothing in, from the same hourly reads (the scan's rules, thresholds of the report)
+    thresholds = Thresholds(
+        target_utilization_pct=target_utilization_pct,
+        saturation_pct=max(90.0, min(100.0, target_utilization_pct + 1)),
+        utilization_days=max(1, min(90, days)),
+        schedule_timezone=schedule_timezone,
+    )
+    report.time_waste, report.consolidation = waste_in_time(
+        discovery.endpoints, results, catalog, windows, thresholds, account=account, region=region
+    )
     return report
 
 
@@ -94,6 +106,7 @@ def weekly_report(
         region=settings.region,
         account=deps.account,
         max_snooze_days=settings.max_snooze_days,
+        schedule_timezone=settings.schedule_timezone,
     )
     previous = deps.archive.latest()
     if previous and previous.get("period", {}).get("end", "") >= report.period["end"]:

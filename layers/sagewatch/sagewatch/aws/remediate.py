@@ -15,7 +15,15 @@ from botocore.exceptions import ClientError
 
 from sagewatch.aws.clients import error_code, error_message, is_not_found
 from sagewatch.inventory import tags_to_dict
-from sagewatch.remediation import LiveEndpoint, PartialChangeError, RemediationError, SnapshotRef, restore_config
+from sagewatch.remediation import (
+    OFFHOURS_PREFIX,
+    LiveEndpoint,
+    PartialChangeError,
+    RemediationError,
+    ScheduledChange,
+    SnapshotRef,
+    restore_config,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
@@ -121,8 +129,25 @@ class RemediationTarget:
         description.pop("ResponseMetadata", None)
         config.pop("ResponseMetadata", None)
         variants: list[Any] = config.get("ProductionVariants") or []  # type: ignore[assignment]
-        targets, policies = self._scaling(endpoint, [str(v["VariantName"]) for v in variants])
-        return LiveEndpoint(description, config, tags, components, targets, policies)
+        names = [str(v["VariantName"]) for v in variants]
+        targets, policies = self._scaling(endpoint, names)
+        resources = [f"endpoint/{endpoint}/variant/{v}" for v in names] + [
+            f"inference-component/{c['InferenceComponentName']}" for c in components
+        ]
+        return LiveEndpoint(description, config, tags, components, targets, policies, self._scheduled(resources))
+
+    def _scheduled(self, resources: list[str]) -> list[dict[str, Any]]:
+        """Scheduled actions on the variants and components: an off-hours schedule must not fight others, and a
+        snapshot keeps them (ResourceId is a filter of one resource at a time only through ScheduledActionNames,
+        so the namespace is listed and filtered here; the pages are bounded)."""
+        wanted = set(resources)
+        out: list[dict[str, Any]] = []
+        pages = self.autoscaling.get_paginator("describe_scheduled_actions").paginate(
+            ServiceNamespace="sagemaker", PaginationConfig={"MaxItems": 5000}
+        )
+        for page in pages:
+            out += [dict(a) for a in page.get("ScheduledActions", []) if a.get("ResourceId") in wanted]
+        return out
 
     def _scaling(self, endpoint: str, variants: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Auto scaling targets and policies of the variants: a snapshot must restore them too."""
@@ -161,6 +186,7 @@ class RemediationTarget:
             "inference_components": live.components,
             "scalable_targets": live.scalable_targets,
             "scaling_policies": live.scaling_policies,
+            "scheduled_actions": live.scheduled_actions,
         }
         body = _json(doc)
         put = self.s3.put_object(Bucket=self._bucket(), Key=key, Body=body, ContentType="application/json")
@@ -268,6 +294,8 @@ class RemediationTarget:
                 existing = self._recreate(name, config, snapshot, done)
             targets = snapshot.get("scalable_targets") or []
             components = snapshot.get("inference_components") or []
+            if existing is not None and existing.status == "InService":
+                done += self._undo_schedules(existing, snapshot)
             if not (targets or components):
                 return list(done)
             if existing is None or existing.status != "InService":
@@ -328,6 +356,114 @@ class RemediationTarget:
         self.sm.create_endpoint(**create_args)
         done.append(f"created endpoint {name} with endpoint config {config['EndpointConfigName']}")
         return self.read(name)
+
+    def _undo_schedules(self, live: LiveEndpoint, snapshot: dict[str, Any]) -> list[str]:
+        """What schedule-scaling changed, undone: its sagewatch-offhours-* actions deleted, a scalable target it
+        registered deregistered (one the snapshot had gets its limits back), each variant's instance count
+        back to the snapshot's when no auto scaling is left to move it."""
+        done: list[str] = []
+        kept = {(a.get("ResourceId"), a.get("ScheduledActionName")) for a in snapshot.get("scheduled_actions") or []}
+        ours = [
+            a
+            for a in live.scheduled_actions
+            if str(a.get("ScheduledActionName", "")).startswith(OFFHOURS_PREFIX)
+            and (a.get("ResourceId"), a.get("ScheduledActionName")) not in kept
+        ]
+        for a in ours:
+            self.autoscaling.delete_scheduled_action(
+                ServiceNamespace="sagemaker",
+                ScheduledActionName=a["ScheduledActionName"],
+                ResourceId=a["ResourceId"],
+                ScalableDimension=a["ScalableDimension"],
+            )
+            done.append(f"deleted scheduled action {a['ScheduledActionName']} on {a['ResourceId']}")
+        if not ours:
+            return done
+        before = {t["ResourceId"]: t for t in snapshot.get("scalable_targets") or []}
+        policies = {p.get("ResourceId") for p in live.scaling_policies}
+        for t in live.scalable_targets:
+            resource = t["ResourceId"]
+            if resource in before:
+                was = before[resource]
+                if (int(was["MinCapacity"]), int(was["MaxCapacity"])) != (int(t["MinCapacity"]), int(t["MaxCapacity"])):
+                    self.autoscaling.register_scalable_target(
+                        ServiceNamespace="sagemaker",
+                        ResourceId=resource,
+                        ScalableDimension=t["ScalableDimension"],
+                        MinCapacity=int(was["MinCapacity"]),
+                        MaxCapacity=int(was["MaxCapacity"]),
+                    )
+                    done.append(f"auto scaling of {resource} back to {was['MinCapacity']}-{was['MaxCapacity']}")
+            elif resource in {a["ResourceId"] for a in ours} and resource not in policies:
+                self.autoscaling.deregister_scalable_target(
+                    ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=t["ScalableDimension"]
+                )
+                done.append(f"deregistered the scalable target sagewatch registered on {resource}")
+        done += self._counts_back(live, snapshot, set(before))
+        return done
+
+    def _counts_back(self, live: LiveEndpoint, snapshot: dict[str, Any], scaled: set[str]) -> list[str]:
+        """Variants whose count a schedule moved and no auto scaling will move back: set to the snapshot's."""
+        then = {v.get("VariantName"): v for v in snapshot["endpoint"].get("ProductionVariants", [])}
+        wanted: list[Any] = []
+        for name, now in live.variants().items():
+            count = then.get(name, {}).get("CurrentInstanceCount")
+            if now["serverless"] or count is None or f"endpoint/{live.name}/variant/{name}" in scaled:
+                continue
+            if int(count) != now["instance_count"]:
+                wanted.append({"VariantName": name, "DesiredInstanceCount": int(count)})
+        if not wanted:
+            return []
+        self.sm.update_endpoint_weights_and_capacities(EndpointName=live.name, DesiredWeightsAndCapacities=wanted)
+        return [f"{live.name}/{w['VariantName']} back to {w['DesiredInstanceCount']} instances" for w in wanted]
+
+    def schedule_scaling(self, live: LiveEndpoint, changes: list[ScheduledChange]) -> list[str]:
+        """The scalable targets registered where there are none (the working-hours limits; existing ones and
+        their policies are kept), then the scheduled actions put, then earlier sagewatch ones no longer in the
+        schedule deleted."""
+        with _Progress() as done:
+            have = {t["ResourceId"] for t in live.scalable_targets}
+            for resource in sorted({c.resource for c in changes}):
+                if resource in have:
+                    continue
+                day = max((c for c in changes if c.resource == resource), key=lambda c: c.minimum)
+                dimension: Any = day.dimension
+                self.autoscaling.register_scalable_target(
+                    ServiceNamespace="sagemaker",
+                    ResourceId=resource,
+                    ScalableDimension=dimension,
+                    MinCapacity=day.minimum,
+                    MaxCapacity=day.maximum,
+                )
+                done.append(f"registered auto scaling of {resource} ({day.minimum}-{day.maximum})")
+            done.left = [f"put the scheduled actions {', '.join(c.name for c in changes)}"]
+            for c in changes:
+                dimension = c.dimension
+                self.autoscaling.put_scheduled_action(
+                    ServiceNamespace="sagemaker",
+                    ScheduledActionName=c.name,
+                    ResourceId=c.resource,
+                    ScalableDimension=dimension,
+                    Schedule=c.cron,
+                    Timezone=c.timezone,
+                    ScalableTargetAction={"MinCapacity": c.minimum, "MaxCapacity": c.maximum},
+                )
+                done.append(f"scheduled {c.name} on {c.resource}: {c.cron} {c.timezone} -> {c.minimum}-{c.maximum}")
+            wanted = {(c.resource, c.name) for c in changes}
+            for a in live.scheduled_actions:
+                key = (a.get("ResourceId"), a.get("ScheduledActionName"))
+                if key in wanted or not str(key[1] or "").startswith(OFFHOURS_PREFIX):
+                    continue
+                if key[0] not in {c.resource for c in changes}:
+                    continue
+                self.autoscaling.delete_scheduled_action(
+                    ServiceNamespace="sagemaker",
+                    ScheduledActionName=a["ScheduledActionName"],
+                    ResourceId=a["ResourceId"],
+                    ScalableDimension=a["ScalableDimension"],
+                )
+                done.append(f"deleted the earlier scheduled action {a['ScheduledActionName']} on {a['ResourceId']}")
+            return list(done)
 
     def _restore_scaling(
         self, live: LiveEndpoint, targets: list[dict[str, Any]], policies: list[dict[str, Any]]

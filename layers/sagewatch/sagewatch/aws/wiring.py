@@ -107,7 +107,7 @@ def weekly_dependencies(
     settings: ReportSettings, account: str | None, clients: Clients | None = None, catalog: Catalog | None = None
 ) -> WeeklyDependencies:
     clients = clients or Clients(settings.region)
-    inventory, metrics = readers(clients, scaling=False)
+    inventory, metrics = readers(clients)  # with auto scaling: an auto scaled floor is what off-hours lowers
     return WeeklyDependencies(
         inventory=inventory,
         metrics=metrics,

@@ -28,9 +28,7 @@ from sagewatch.owners import describe
 
 
 def size(finding: Finding) -> str:
-    if finding.instance_type:
-        return f"{finding.instance_count} x {finding.instance_type}"
-    return "serverless" if finding.instance_count == 0 else f"{finding.instance_count} instances"
+    return finding.size
 
 
 def _idle(ev: Mapping[str, Any]) -> str:
@@ -94,6 +92,50 @@ def _errors(ev: Mapping[str, Any]) -> str:
     )
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _names(value: object, most: int = 7) -> str:
+    items = [bounded(str(v), 64) for v in value] if isinstance(value, list) else []
+    return ", ".join(items[:most]) + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def _off_hours(ev: Mapping[str, Any]) -> str:
+    quiet = _mapping(ev.get("off_hours"))
+    night = _mapping(quiet.get("nightly"))
+    profile = _mapping(ev.get("profile"))
+    when = []
+    if night:
+        when.append(f"{bounded(str(night.get('start')), 5)}-{bounded(str(night.get('end')), 5)} on working days")
+    if quiet.get("off_days"):
+        when.append(f"all day {_names(quiet.get('off_days'))}")
+    return (
+        f"Serves under 1% of its busy-hour traffic {' and '.join(when) or 'off-hours'} "
+        f"({bounded(str(profile.get('timezone')), 64)}), every week of the last {ev.get('schedule_days')} days: "
+        f"{quiet.get('down_hours_per_week')} h a week it could run smaller."
+    )
+
+
+def _batch(ev: Mapping[str, Any]) -> str:
+    busy = _mapping(ev.get("busy_window"))
+    return (
+        f"Serves {ev.get('share_pct')}% of its traffic between {bounded(str(busy.get('start')), 5)} and "
+        f"{bounded(str(busy.get('end')), 5)} ({bounded(str(ev.get('timezone')), 64)}), yet runs all day: its busy "
+        f"hours cost {money(ev.get('cost_of_busy_hours_usd'))} of {money(ev.get('monthly_cost_usd'))} a month."
+    )
+
+
+def _consolidate(ev: Mapping[str, Any]) -> str:
+    members = [e for e in ev.get("endpoints") or [] if isinstance(e, Mapping)]
+    need = _mapping(ev.get("summed_peak"))
+    return (
+        f"{len(members)} small endpoints ({_names([e.get('endpoint') for e in members])}), each under "
+        f"{ev.get('threshold_pct')}% of its instances at its peak; together they need {need.get('vcpu')} vCPUs and "
+        f"{need.get('memory_gib')} GiB of memory at their peaks."
+    )
+
+
 # What each kind's evidence says, in one sentence (a kind without one falls back to the errors sentence).
 _SENTENCES: dict[Kind, Callable[[Mapping[str, Any]], str]] = {
     Kind.IDLE: _idle,
@@ -105,6 +147,9 @@ _SENTENCES: dict[Kind, Callable[[Mapping[str, Any]], str]] = {
     Kind.COLD_STARTS: _cold_starts,
     Kind.IMBALANCED: _imbalanced,
     Kind.ERRORS: _errors,
+    Kind.OFF_HOURS: _off_hours,
+    Kind.BATCH_CANDIDATE: _batch,
+    Kind.CONSOLIDATE: _consolidate,
 }
 
 

@@ -72,11 +72,40 @@ def lines(doc: Mapping[str, Any]) -> list[str]:
         "",
         "Top waste:",
         *([f"  {r.get('endpoint')}: {_money(r.get('waste_usd'))}" for r in waste] or ["  none"]),
+        *_time(doc),
         *_hidden(doc),
         "",
         "Full report (CSV, HTML, JSON):",
         *[f"  s3://{report.get('bucket')}/{key}" for key in as_mapping(report.get("keys")).values()],
     ]
+
+
+def _time(doc: Mapping[str, Any]) -> list[str]:
+    """Waste in time (off-hours and batch-candidate hours priced) and the consolidation groups."""
+    time = as_mapping(doc.get("waste_in_time"))
+    items = [as_mapping(i) for i in time.get("items") or []]
+    out = []
+    if items:
+        out += [
+            "",
+            f"Waste in time: {_money(time.get('period_usd'))} in the period, {_money(time.get('monthly_usd'))} a "
+            "month (hours it serves almost nothing):",
+            *[
+                f"  {i.get('endpoint')}{'/' + str(i.get('variant')) if i.get('variant') else ''} ({i.get('kind')}): "
+                f"{_money(i.get('monthly_usd'))}/month"
+                for i in items
+            ],
+        ]
+    groups = [as_mapping(g) for g in doc.get("consolidation") or []]
+    if groups:
+        out += ["", "Could share instances (inference components on one endpoint):"]
+        for g in groups:
+            names = [str(n) for n in g.get("endpoints") or []][:20]
+            out.append(
+                f"  {', '.join(names)} -> {g.get('instance_count')} x {g.get('instance_type')}: saves "
+                f"{_money(g.get('monthly_savings_usd'))}/month"
+            )
+    return out
 
 
 def _hidden(doc: Mapping[str, Any]) -> list[str]:

@@ -7,23 +7,32 @@
 - `latency`: p99 above its target (`slow`); no smaller size for a variant near its target; serverless
   `cold-starts`; a p99 much worse since the endpoint's last change (`latency-regression`)
 - `cache`: a multi-model endpoint whose model cache thrashes (`cache-thrashing`)
+- `offhours`: quiet every night or weekend day: scheduled scaling (`off-hours`)
+- `batch`: all its traffic within a few hours a day (`batch-candidate`)
+- `consolidate`: across endpoints, small single-model endpoints that would share instances (`consolidate`)
 
 `judge_endpoint` applies them in that order: an idle endpoint says nothing else.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sagewatch.catalog import Catalog
 from sagewatch.metrics import MetricResults, Windows
 from sagewatch.models import Endpoint, Finding, Kind
-from sagewatch.rules import cache, errors, idle, imbalance, latency, sizing
+from sagewatch.rules import batch, cache, consolidate, errors, idle, imbalance, latency, offhours, sizing
 from sagewatch.rules.common import Judge, finding_id, savings_severity
+from sagewatch.rules.consolidate import Need
 from sagewatch.rules.imbalance import imbalance_of
 from sagewatch.rules.latency import latency_target
 from sagewatch.settings import Thresholds
-from sagewatch.usage import variant_usage
+from sagewatch.usage import variant_profile, variant_usage
 
-__all__ = ["Judge", "finding_id", "imbalance_of", "judge_endpoint", "latency_target", "savings_severity"]
+__all__ = ["Judge", "Need", "finding_id", "imbalance_of", "judge_endpoint", "latency_target", "savings_severity"]
+
+
+_FIX_FIRST = (Kind.IDLE, Kind.OVERSIZED, Kind.SATURATED)
 
 
 def judge(ctx: Judge) -> list[Finding]:
@@ -42,6 +51,15 @@ def judge(ctx: Judge) -> list[Finding]:
         findings += cache.cache_thrashing(ctx, variant)
         findings += errors.errors(ctx, variant)
         findings += imbalance.imbalance(ctx, variant)
+        quiet = offhours.off_hours_finding(ctx, variant)
+        findings += quiet
+        findings += batch.batch_candidate(ctx, variant, quiet[0] if quiet else None)
+        note = None if quiet else offhours.unstable_note(ctx, variant)
+        if note:
+            findings = [
+                replace(f, evidence={**f.evidence, "schedule_note": note}) if f.variant == variant.name else f
+                for f in findings
+            ]
     return findings
 
 
@@ -52,8 +70,33 @@ def judge_endpoint(
     thresholds: Thresholds,
     windows: Windows,
     history: MetricResults | None = None,
+    needs: list[Need] | None = None,
+    schedule: MetricResults | None = None,
 ) -> list[Finding]:
-    """Every rule on one endpoint; `history`: its latency over the regression window (recently changed only)."""
+    """Every rule on one endpoint; `history`: its latency over the regression window (recently changed only).
+    `needs`: when given, the endpoint's peak needs are added to it if it is a consolidation candidate (the fleet
+    is judged for consolidation once every endpoint has been: sagewatch.rules.consolidate). `schedule`: the
+    hourly series of the hour-of-week profiles (sagewatch.app.scan reads them); without it, no off-hours or
+    batch-candidate findings."""
     usages = {v.name: variant_usage(endpoint, v, results, windows) for v in endpoint.variants}
     slo, _ = latency.latency_target(endpoint.name, endpoint.tags, thresholds.latency_p99_ms)
-    return judge(Judge(endpoint, usages, catalog, thresholds, windows, slo, history))
+    profiles = {
+        v.name: variant_profile(
+            endpoint,
+            v,
+            schedule,
+            windows.schedule(thresholds),
+            thresholds.schedule_timezone,
+            getattr(catalog.get(v.instance_type), "vcpu", 0),
+        )
+        for v in endpoint.variants
+        if schedule is not None
+    }
+    found = judge(Judge(endpoint, usages, catalog, thresholds, windows, slo, history, profiles))
+    # an idle or oversized endpoint has a simpler fix first (and its saving is not counted twice)
+    if needs is not None and len(endpoint.variants) == 1 and not any(f.kind in _FIX_FIRST for f in found):
+        hours = (windows.end - windows.utilization_start).total_seconds() / 3600
+        need = consolidate.need_of(endpoint, usages[endpoint.variants[0].name], catalog, hours)
+        if need is not None:
+            needs.append(need)
+    return found

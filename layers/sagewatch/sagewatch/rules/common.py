@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sagewatch.catalog import Catalog, InstanceSpec
 from sagewatch.metrics import MetricResults, Windows
 from sagewatch.models import Endpoint, Finding, Kind, Recommendation, Severity, Variant
+from sagewatch.schedule import Profile
 from sagewatch.settings import Thresholds
 from sagewatch.usage import VariantUsage
 
@@ -47,6 +48,8 @@ class Judge:
     windows: Windows
     slo_p99_ms: float | None = None  # the endpoint's p99 latency target (sagewatch.rules.latency)
     history: MetricResults | None = None  # a recently changed endpoint's latency over the baseline week and since
+    # each variant's hour-of-week profile over ScheduleDays (sagewatch.schedule; None: it has none)
+    profiles: Mapping[str, Profile | None] = field(default_factory=dict)
 
     def spec(self, variant: Variant) -> InstanceSpec | None:
         return self.catalog.get(variant.instance_type)
