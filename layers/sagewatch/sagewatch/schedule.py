@@ -9,11 +9,10 @@ never a quiet hour.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
-from statistics import mean
 from zoneinfo import ZoneInfo
 
 ORIGIN = 1_577_836_800  # sagewatch.metrics.ORIGIN: datapoint times are seconds since it
@@ -27,6 +26,13 @@ FULL_DAY_HOURS = 20  # a day with at least this many known hours counts for nigh
 BATCH_HOURS = 3  # a batch candidate serves...
 BATCH_SHARE = 0.95  # ...this share of its traffic within this many hours a day
 BATCH_WEEK_SHARE = 0.90  # and every week read does nearly so
+
+
+def mean(values: Sequence[float]) -> float:
+    """statistics.mean is exact (Fractions) and ~20x slower: a 5,000-endpoint scan averages a million hours."""
+    return sum(values) / len(values)
+
+
 DAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 WEEKS_PER_MONTH = 730 / 168  # a month of 730 hours, as the catalog prices it
 
@@ -99,30 +105,39 @@ def build_profile(
     mean is kept); on the night they go forward one local hour has no UTC hour (a gap)."""
     by_hour: dict[int, float] = {}
     for t, v in invocations.items():
-        by_hour[_floor(t)] = by_hour.get(_floor(t), 0.0) + v
-    covered = None if coverage is None else {_floor(t) for t in coverage}
-    cpu_by_hour = {_floor(t): v for t, v in (cpu or {}).items()}
+        hour = t - t % 3600
+        by_hour[hour] = by_hour.get(hour, 0.0) + v
+    covered = None if coverage is None else {t - t % 3600 for t in coverage}
+    cpu_by_hour = {t - t % 3600: v for t, v in (cpu or {}).items()}
     sums: dict[date, list[list[float]]] = {}
     cpus: dict[date, list[list[float]]] = {}
     gaps = 0
-    key = _floor(int(start.timestamp()) - ORIGIN)
-    last = int(end.timestamp()) - ORIGIN
-    while key + 3600 <= last:
+    for key in _hours(start, end):
         local_day, local_hour = _local(key, timezone)
-        day = sums.setdefault(local_day, [[] for _ in range(24)])
+        day = sums.get(local_day)
+        if day is None:
+            day = sums[local_day] = [[] for _ in range(24)]
         if covered is not None and key not in covered:
             gaps += 1
-        else:
-            day[local_hour].append(by_hour.get(key, 0.0))
-            if key in cpu_by_hour:
-                cpus.setdefault(local_day, [[] for _ in range(24)])[local_hour].append(cpu_by_hour[key])
-        key += 3600
+            continue
+        day[local_hour].append(by_hour.get(key, 0.0))
+        if key in cpu_by_hour:
+            cpu_day = cpus.get(local_day)
+            if cpu_day is None:
+                cpu_day = cpus[local_day] = [[] for _ in range(24)]
+            cpu_day[local_hour].append(cpu_by_hour[key])
     return Profile(
         timezone=timezone,
         days={d: [mean(v) if v else None for v in hours] for d, hours in sums.items()},
         cpu={d: [mean(v) if v else None for v in hours] for d, hours in cpus.items()},
         gap_hours=gaps,
     )
+
+
+def _hours(start: datetime, end: datetime) -> range:
+    """The whole clock hours from the one `start` falls in to the last that ends by `end` (seconds since ORIGIN)."""
+    first = _floor(int(start.timestamp()) - ORIGIN)
+    return range(first, int(end.timestamp()) - ORIGIN - 3600 + 1, 3600)
 
 
 @lru_cache(maxsize=4096)

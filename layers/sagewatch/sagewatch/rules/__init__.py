@@ -51,10 +51,11 @@ def judge(ctx: Judge) -> list[Finding]:
         findings += cache.cache_thrashing(ctx, variant)
         findings += errors.errors(ctx, variant)
         findings += imbalance.imbalance(ctx, variant)
-        quiet = offhours.off_hours_finding(ctx, variant)
+        analysed = offhours.analyse(ctx, variant)
+        quiet = offhours.off_hours_finding(ctx, variant, analysed)
         findings += quiet
         findings += batch.batch_candidate(ctx, variant, quiet[0] if quiet else None)
-        note = None if quiet else offhours.unstable_note(ctx, variant)
+        note = None if quiet else offhours.unstable_note(analysed)
         if note:
             findings = [
                 replace(f, evidence={**f.evidence, "schedule_note": note}) if f.variant == variant.name else f

@@ -27,18 +27,17 @@ def analyse(ctx: Judge, variant: Variant) -> tuple[Profile, OffHours] | None:
     return None if found is None else (profile, found)
 
 
-def unstable_note(ctx: Judge, variant: Variant) -> str | None:
+def unstable_note(analysed: tuple[Profile, OffHours] | None) -> str | None:
     """Why a variant with a quiet pattern gets no off-hours schedule: its weeks disagree (said in the evidence of
     its other findings, so a person who expected one learns why)."""
-    analysed = analyse(ctx, variant)
     if analysed is None or analysed[1].stable:
         return None
     return analysed[1].note
 
 
-def off_hours_finding(ctx: Judge, variant: Variant) -> list[Finding]:
+def off_hours_finding(ctx: Judge, variant: Variant, analysed: tuple[Profile, OffHours] | None) -> list[Finding]:
+    """`analysed`: the variant's profile and quiet hours (analyse)."""
     spec = ctx.spec(variant)
-    analysed = analyse(ctx, variant)
     if spec is None or variant.instance_count == 0 or analysed is None:
         return []
     profile, found = analysed
