@@ -288,6 +288,6 @@ _requests = (
 @given(event=_requests)
 def test_arbitrary_requests_never_raise_and_change_only_when_confirmed(remediation, event):
     result = remediation.invoke(event)
-    assert result["status"] in {"invalid", "refused", "planned", "done", "already-deleted"}
+    assert result["status"] in {"invalid", "refused", "planned", "stale", "done", "already-deleted"}
     if result["status"] == "done":
         assert isinstance(event, dict) and event.get("dry_run") is False and event.get("confirm") == event["endpoint"]

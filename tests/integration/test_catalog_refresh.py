@@ -57,6 +57,7 @@ def stubbed_pricing(monkeypatch):
     )
     stubber.activate()
     monkeypatch.setattr(Clients, "pricing", lambda self: client)
+    monkeypatch.setattr(Clients, "probe", lambda self: "123456789012")  # the CLI's first call, answered here
     yield stubber
     stubber.assert_no_pending_responses()
 

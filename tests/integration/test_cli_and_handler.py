@@ -7,6 +7,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from sagewatch.aws.clients import Clients
 from sagewatch.cli import main
 from sagewatch.models import Kind
 from sagewatch_testkit import faults, moto_ext
@@ -255,10 +256,18 @@ def test_cli_remediate_local_dry_run_then_execute(demo, capsys):
     assert main(argv) == 0
     plan = json.loads(capsys.readouterr().out)
     assert plan["status"] == "planned" and plan["plan"]["after"] == {}
+    # what to run next is said in this command's own flags, not the function's payload fields
+    assert plan["to_execute"].startswith("run this command again with --execute --confirm churn-model-staging")
     assert main([*argv, "--execute", "--confirm", "churn-model-staging"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["status"] == "done" and "request_id cli-" in captured.err
     assert "churn-model-staging" not in moto_ext.sagemaker_backend(REGION).endpoints
+    # deleted by sagewatch: again is already-deleted; an endpoint it never deleted is invalid, exit 1
+    assert main([*argv, "--execute", "--confirm", "churn-model-staging"]) == 0
+    assert json.loads(capsys.readouterr().out)["status"] == "already-deleted"
+    assert main(["remediate", "delete-endpoint", "--endpoint", "nope", "--local", "--bucket", "snapshots"]) == 1
+    invalid = json.loads(capsys.readouterr().out)
+    assert invalid["status"] == "invalid" and "endpoint nope does not exist" in invalid["error"]
 
 
 def test_cli_remediate_refusals_exit_non_zero(demo, capsys):
@@ -276,7 +285,9 @@ def test_cli_remediate_refusals_exit_non_zero(demo, capsys):
         "fraud-detector-prod",
     ]
     assert main(argv) == 1
-    assert "it is no longer idle" in capsys.readouterr().err
+    refused = capsys.readouterr()
+    assert "it is no longer idle" in json.loads(refused.out)["error"]  # said once, in the answer
+    assert "it is no longer idle" not in refused.err
     assert (
         main(["remediate", "resize-variant", "--endpoint", "doc-classifier", "--variant", "AllTraffic", "--local"]) == 2
     )
@@ -286,8 +297,9 @@ def test_cli_remediate_refusals_exit_non_zero(demo, capsys):
 ASKER = "arn:aws:sts::123456789012:assumed-role/MLPlatformAdmin/dana"
 
 
-def test_cli_remediate_invokes_the_stacks_function(capsys):
+def test_cli_remediate_invokes_the_stacks_function(capsys, monkeypatch):
     """The default path: find RemediateFunction in the stack, invoke it synchronously, print its answer."""
+    monkeypatch.setattr(Clients, "probe", lambda self: "123456789012")  # the CLI's first call, answered here
     import io
 
     from botocore.response import StreamingBody
@@ -391,10 +403,10 @@ def test_cli_remediate_local_rechecks_idleness_over_the_window_it_is_given(demo,
     )
     argv = ["remediate", "delete-endpoint", "--endpoint", "churn-model-staging", "--expect-idle", "--local"]
     argv += ["--bucket", "b"]
-    assert main([*argv, "--idle-hours", "48"]) == 0
-    assert json.loads(capsys.readouterr().out)["stale"] == [
-        "it is no longer idle: 7 invocations since the finding's window began"
-    ]
+    assert main([*argv, "--idle-hours", "48"]) == 1  # a stale dry run is no plan to carry out
+    stale = json.loads(capsys.readouterr().out)
+    assert stale["status"] == "stale"
+    assert stale["stale"] == ["it is no longer idle: 7 invocations since the finding's window began"]
     assert main(argv) == 0  # no stack to read: the default 24 h, which the traffic is outside of
     captured = capsys.readouterr()
     assert json.loads(captured.out)["stale"] == [] and "default 24 h" in captured.err
@@ -450,3 +462,24 @@ def test_prices_of_another_region_are_never_silent(demo, capsys, tmp_path, monke
 
     assert _catalog(None, "eu-west-1").region == "eu-west-1"
     assert _catalog(None, "ap-northeast-1").region == "us-east-1"  # no cache for it: the bundled one
+
+
+def test_an_unreachable_endpoint_fails_within_ten_seconds_naming_it(monkeypatch, capsys):
+    """A listener on loopback that never answers (a proxy that swallows requests): the CLI says where it
+    connects, and fails in seconds naming the endpoint, not after a minute of silent retries."""
+    import socket
+    import time
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # connections complete in the kernel; nothing is ever read or answered
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}.items():
+            monkeypatch.setenv(key, value)
+        started = time.monotonic()
+        code = main(["scan", "--region", "us-east-1"])
+        elapsed = time.monotonic() - started
+    err = capsys.readouterr().err
+    assert code == 1 and elapsed < 10, (code, elapsed)
+    assert f"connecting to {url}" in err and f"cannot reach AWS at {url}" in err

@@ -246,10 +246,11 @@ def test_bad_requests_name_the_problem(env, event, message):
 
 
 def test_unknown_endpoint_and_unknown_instance_type(env):
-    refused(
-        env.invoke({"action": "set-instance-count", "endpoint": "nope", "variant": "v", "instance_count": 1}),
-        "endpoint nope does not exist",
-    )
+    unknown = env.invoke({"action": "set-instance-count", "endpoint": "nope", "variant": "v", "instance_count": 1})
+    assert unknown["status"] == "invalid" and "endpoint nope does not exist" in unknown["error"], unknown
+    # delete of an endpoint sagewatch never deleted: invalid too, never "already-deleted"
+    never = env.invoke({"action": "delete-endpoint", "endpoint": "nope"})
+    assert never["status"] == "invalid" and "no record of deleting it" in never["error"], never
     refused(
         env.invoke(
             {

@@ -128,6 +128,36 @@ def test_roles_create_what_the_readme_says() -> None:
     assert "ObservabilitySink" in resources["central"] and "ObservabilityLink" in resources["member"]
 
 
+REMEDIATION_RESOURCES = {"RemediateFunction", "RemediateFunctionRole", "RemediateLogGroup"}
+
+
+def test_a_read_only_deployment_creates_nothing_that_can_change_an_endpoint() -> None:
+    """Remediation disabled (the default): no remediation function, role or log group, no grant anywhere that
+    changes an endpoint, the snapshot prefixes closed to everyone, and findings carry --local dry runs."""
+    readonly = translate(role="readonly")
+    resources = readonly["Resources"]
+    assert not REMEDIATION_RESOURCES & set(resources)
+    assert set(translate(role="standalone")["Resources"]) >= REMEDIATION_RESOURCES
+    assert "RemediateFunctionName" not in readonly.get("Outputs", {})
+    changing = ("sagemaker:Delete", "sagemaker:Update", "sagemaker:Create", "application-autoscaling:Register")
+    for name, resource in resources.items():
+        if resource["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in resource["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                actions = statement.get("Action", [])
+                actions = [actions] if isinstance(actions, str) else actions
+                if statement.get("Effect") == "Allow":
+                    assert not [a for a in actions if a.startswith(changing)], (name, statement.get("Sid"))
+    statements = resources["RemediationBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    [closed] = [st for st in statements if st.get("Sid") == "NobodyWritesSnapshotsSealsAndAuditWithoutRemediation"]
+    assert closed["Effect"] == "Deny" and "Condition" not in closed
+    env = resources["ScanFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SAGEWATCH_REMEDIATION"] == "disabled"
+    enabled = translate(role="standalone")["Resources"]["ScanFunction"]["Properties"]["Environment"]["Variables"]
+    assert enabled["SAGEWATCH_REMEDIATION"] == "enabled"
+
+
 def test_routes_are_granted_only_with_a_routing_table() -> None:
     def sids(role: str) -> set[str]:
         policies = translate(role=role)["Resources"]["ScanFunctionRole"]["Properties"]["Policies"]
@@ -198,7 +228,12 @@ def _by_sid(resource: dict[str, Any], sid: str) -> dict[str, Any]:
     return next(s for s in _statements(resource) if s.get("Sid") == sid)
 
 
-ROUTED = {"Role": "standalone", "RoutingParameterName": "/sagewatch/routing", "RouteEmailFrom": "ml@example.com"}
+ROUTED = {
+    "Role": "standalone",
+    "Remediation": "enabled",
+    "RoutingParameterName": "/sagewatch/routing",
+    "RouteEmailFrom": "ml@example.com",
+}
 
 
 def _routed() -> dict[str, Any]:

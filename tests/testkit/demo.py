@@ -24,7 +24,7 @@ def main() -> int:
         width = max(len(name) for name, _ in notes)
         for name, note in notes:
             print(f"  {name:<{width}}  {note}")
-        print(f"\n$ AWS_ENDPOINT_URL={url} python -m sagewatch scan --region {REGION} --owner-lookup\n", flush=True)
+        print(f"\n$ AWS_ENDPOINT_URL={url} .venv/bin/sagewatch scan --region {REGION} --owner-lookup\n", flush=True)
         os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
         code = cli(["scan", "--region", REGION, "--owner-lookup"])
         print(
@@ -32,12 +32,20 @@ def main() -> int:
             "intern from CloudTrail (who called CreateEndpoint; --owner-lookup); ? is unknown."
         )
         print(
-            "\nThe same report as JSON: python -m sagewatch scan --format json (schema in "
+            "\nThe same report as JSON: .venv/bin/sagewatch scan --format json (schema in "
             "layers/sagewatch/sagewatch/schemas/)."
         )
-        print(f"\n$ AWS_ENDPOINT_URL={url} python -m sagewatch report --days 7 --region {REGION}\n", flush=True)
+        print(f"\n$ AWS_ENDPOINT_URL={url} .venv/bin/sagewatch report --days 7 --region {REGION}\n", flush=True)
         code = code or cli(["report", "--days", "7", "--region", REGION])
         print("\nAlso --format csv, json or html (one self-contained page with charts; see docs/cost-report.png).")
+        print(
+            f"\nThe simulated fleet lived in this process and is gone now: {url} answers only while the demo runs."
+            "\nAgainst your own account (read-only; your credentials and region):"
+            "\n  .venv/bin/sagewatch scan --region us-east-1"
+            "\n  .venv/bin/sagewatch report --days 7 --region us-east-1"
+            "\nor activate the environment first (. .venv/bin/activate) and drop the .venv/bin/ prefix; the same"
+            "\nenvironment holds sam (.venv/bin/sam) for deploying."
+        )
         return code
     finally:
         server.stop()

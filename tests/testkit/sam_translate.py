@@ -29,9 +29,12 @@ class _NoManagedPolicies:
 
 ROLES = {
     # What each deployment role is given: a member needs the central bus, the central stack the organization.
-    "standalone": {"Role": "standalone"},
+    # the remediation function is opt-in (Remediation, default disabled): the roles that have it say so
+    "standalone": {"Role": "standalone", "Remediation": "enabled"},
+    "readonly": {"Role": "standalone"},
     "member": {
         "Role": "member",
+        "Remediation": "enabled",
         "CentralEventBusArn": "arn:aws:events:us-east-1:111122223333:event-bus/sagewatch-org",
         "ObservabilitySinkArn": "arn:aws:oam:us-east-1:111122223333:sink/a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
     },
@@ -39,6 +42,7 @@ ROLES = {
     # a standalone stack with every optional route (routing table, SES sender): their grants checked too
     "routed": {
         "Role": "standalone",
+        "Remediation": "enabled",
         "RoutingParameterName": "/sagewatch/routing",
         "RouteEmailFrom": "ml@example.com",
         "RouteEmailDomains": "example.com,team.example.com",

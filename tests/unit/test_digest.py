@@ -3,6 +3,7 @@
 import json
 from dataclasses import replace
 
+import pytest
 from slack_sdk.models.blocks import Block
 
 from sagewatch.catalog import Catalog
@@ -196,3 +197,54 @@ def test_investigate_has_no_command():
         command_for(replace(f, recommendation=replace(f.recommendation, action=Action.INVESTIGATE)), "us-east-1")
         is None
     )
+
+
+def test_a_read_only_deployment_gives_local_dry_runs_everywhere():
+    """Remediation disabled: no function to invoke, so every command reads with the reader's own credentials."""
+    from sagewatch.notify.digest import digest_from_json
+    from sagewatch.settings import ScanSettings, SettingsError
+
+    d = digest([Announcement(Reason.NEW, oversized())], remediation=False)
+    assert render_email(d).count("--local") == 1
+    doc = render_json(d)
+    assert doc["remediation"] is False and doc["announcements"][0]["command"].endswith(" --local")
+    back = digest_from_json(doc)  # what the Slack notifier renders from
+    assert back.remediation is False and "--local" in json.dumps(render_slack(back))
+    assert "--local" not in render_email(digest([Announcement(Reason.NEW, oversized())]))
+    env = {"AWS_REGION": "us-east-1", "SAGEWATCH_TOPIC_ARN": "arn:aws:sns:us-east-1:1:t", "SAGEWATCH_STATE_TABLE": "s"}
+    assert ScanSettings.from_env(env | {"SAGEWATCH_REMEDIATION": "disabled"}).remediation is False
+    with pytest.raises(SettingsError, match="SAGEWATCH_REMEDIATION must be one of enabled, disabled"):
+        ScanSettings.from_env(env | {"SAGEWATCH_REMEDIATION": "maybe"})
+
+
+def test_a_recommendation_that_raises_the_cost_says_so_everywhere():
+    """Scale out a saturated endpoint: "costs +$5,176/month", never "saves $0/month" (email, Slack, Chatbot,
+    the scan table)."""
+    from sagewatch.scan_report import finding_row
+
+    f = Finding.from_dict(
+        {
+            "id": "sw-1",
+            "kind": "saturated",
+            "severity": "high",
+            "endpoint": "llm",
+            "variant": "v",
+            "instance_type": "ml.g5.12xlarge",
+            "instance_count": 1,
+            "monthly_cost_usd": 5175.7,
+            "monthly_savings_usd": 0.0,
+            "recommendation": {
+                "action": "scale-out",
+                "instance_type": "ml.g5.12xlarge",
+                "instance_count": 2,
+                "monthly_cost_usd": 10351.4,
+                "summary": "Scale out",
+            },
+        }
+    )
+    d = digest([Announcement(Reason.NEW, f)])
+    for text in (render_email(d), json.dumps(render_slack(d)), render_chatbot(d).description):
+        assert "costs +$5,176/month" in text or "costs *+$5,176/month*" in text
+        assert "saves $0/month" not in text and "saves *$0/month*" not in text
+    assert finding_row(f)[7] == "+$5,176 more"
+    assert oversized().effect() == "saves $1,358/month"

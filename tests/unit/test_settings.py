@@ -121,3 +121,15 @@ def test_report_settings_need_only_what_the_report_uses():
         {**REPORT_ENV, "SAGEWATCH_BUCKET": "b", "SAGEWATCH_TARGET_UTILIZATION_PCT": "92"}  # above the default 90
     )
     assert settings.target_utilization_pct == 92.0
+
+
+def test_the_cli_region_comes_from_aws_region_first(monkeypatch):
+    """boto3 reads AWS_DEFAULT_REGION and the profile only; the CLI (and its help) honour AWS_REGION first."""
+    from sagewatch.aws.clients import Clients
+
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-2")
+    assert Clients.resolve().region == "eu-west-1"
+    assert Clients.resolve("ap-south-1").region == "ap-south-1"  # --region wins
+    monkeypatch.delenv("AWS_REGION")
+    assert Clients.resolve().region == "us-east-2"

@@ -19,7 +19,7 @@ from pydantic import ValidationError as PydanticValidationError
 from sagewatch.app.catalog import regional_catalog
 from sagewatch.app.scan import attach_owners, preview_digest, run_scan
 from sagewatch.app.weekly import cost_report
-from sagewatch.aws.clients import Clients, error_code, error_message
+from sagewatch.aws.clients import Clients, UnreachableError, error_code, error_message
 from sagewatch.aws.cloudtrail import FileOwnerCache, TrailOwners
 from sagewatch.aws.config_cache import FileConfigArchive
 from sagewatch.aws.pricing import PriceList
@@ -216,6 +216,15 @@ def _clients(region: str | None) -> Clients:
     return Clients.resolve(region)
 
 
+def _connect(clients: Clients) -> Clients:
+    """The first AWS call, once every flag and file is checked: says where it connects (stderr) and fails in
+    seconds, naming the endpoint, when nothing answers (UnreachableError: main says so, exit 1)."""
+    where = os.environ.get("AWS_ENDPOINT_URL") or f"AWS {clients.region}"
+    print(f"sagewatch: connecting to {where}...", file=sys.stderr, flush=True)
+    clients.probe()
+    return clients
+
+
 def cache_dir() -> Path:
     """Where `catalog refresh --cache` keeps each region's prices (XDG_CACHE_HOME honoured)."""
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
@@ -238,6 +247,7 @@ def _scan(args: argparse.Namespace) -> ScanReport:
     thresholds = _thresholds(args)
     clients = _clients(args.region)
     catalog = _catalog(args.catalog, clients.region)
+    _connect(clients)
     progress = TerminalProgress(sys.stderr)
     now = datetime.now(UTC)
     try:
@@ -331,7 +341,7 @@ def _with_owners(report: ScanReport, clients: Clients, args: argparse.Namespace,
 
 def _scan_many(args: argparse.Namespace) -> MultiScanReport:
     thresholds = _thresholds(args)
-    base = _clients(args.region)
+    base = _connect(_clients(args.region))
     targets = _targets(args, base)
     catalogs = {t.region: _catalog(args.catalog, t.region) for t in targets}
     configs = FileConfigArchive(cache_dir() / "endpoint-configs.json")
@@ -393,6 +403,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     clients = _clients(args.region)
     catalog = _catalog(args.catalog, clients.region)
+    _connect(clients)
     report = cost_report(
         *readers(clients),
         catalog,
@@ -481,7 +492,7 @@ def cmd_remediate(args: argparse.Namespace) -> int:
         request = RemediationRequest.model_validate(raw)  # the same checks the function makes, before any call
     except PydanticValidationError as exc:
         raise CliError(describe_validation_error(exc)) from exc
-    clients = _clients(args.region)
+    clients = _connect(_clients(args.region))
     if args.local:
         thresholds = _local_thresholds(args, clients)
         result = local_remediation(
@@ -489,11 +500,14 @@ def cmd_remediate(args: argparse.Namespace) -> int:
         )
     else:
         result = invoke_remediation(clients, raw, function=args.function_name, stack=args.stack_name)
-    print(json.dumps(result, indent=2, default=str))
-    if result.get("status") in ("refused", "invalid"):
-        print(f"sagewatch: {result['status']}: {result.get('error')}", file=sys.stderr)
-        return EXIT_FAILED
-    return EXIT_OK
+    if "to_execute" in result:  # the function's answer names its payload's fields: here, this command's flags
+        extra = " --allow-accelerator-change --force" if result.get("plan", {}).get("accelerator_change") else ""
+        result["to_execute"] = (
+            f"run this command again with --execute --confirm {request.endpoint}{extra} (a request id is made and "
+            "printed; pass it as --request-id to retry safely)"
+        )
+    print(json.dumps(result, indent=2, default=str))  # once: the answer says why, on stdout
+    return EXIT_FAILED if result.get("status") in ("refused", "invalid", "stale") else EXIT_OK
 
 
 def cmd_catalog_refresh(args: argparse.Namespace) -> int:
@@ -501,7 +515,7 @@ def cmd_catalog_refresh(args: argparse.Namespace) -> int:
         rate = provisioned_concurrency_rate(args.provisioned_concurrency_price, "--provisioned-concurrency-price")
     except SettingsError as exc:
         raise CliError(str(exc)) from exc
-    clients = _clients(args.region)
+    clients = _connect(_clients(args.region))
     catalog = regional_catalog(
         PriceList(clients.pricing()),
         args.region,
@@ -518,19 +532,20 @@ def cmd_catalog_refresh(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    commands: dict[str, Callable[[argparse.Namespace], int]] = {
+        "scan": cmd_scan,
+        "preview-notification": cmd_preview,
+        "remediate": cmd_remediate,
+        "report": cmd_report,
+    }
     try:
-        if args.command == "scan":
-            return cmd_scan(args)
-        if args.command == "preview-notification":
-            return cmd_preview(args)
-        if args.command == "remediate":
-            return cmd_remediate(args)
-        if args.command == "report":
-            return cmd_report(args)
-        return cmd_catalog_refresh(args)
+        return commands.get(args.command, cmd_catalog_refresh)(args)
     except CliError as exc:
         print(f"sagewatch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except UnreachableError as exc:
+        print(f"sagewatch: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except NoCredentialsError:
         print("sagewatch: error: no AWS credentials found (see the AWS CLI's `aws configure`)", file=sys.stderr)
         return EXIT_FAILED

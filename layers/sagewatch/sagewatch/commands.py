@@ -24,8 +24,10 @@ _ACTIONS = {
 }
 
 
-def command_for(finding: Finding, region: str) -> str | None:
-    """`python -m sagewatch remediate ...` for `finding`, or None when the recommendation is to investigate."""
+def command_for(finding: Finding, region: str, *, local: bool = False) -> str | None:
+    """`python -m sagewatch remediate ...` for `finding`, or None when the recommendation is to investigate.
+    `local`: the stack deploys no remediation function (Remediation disabled): the dry run reads the endpoint
+    with the reader's own credentials (--local) instead of invoking the function."""
     rec = finding.recommendation
     action = _ACTIONS.get(rec.action.value)
     if action is None:
@@ -44,6 +46,8 @@ def command_for(finding: Finding, region: str) -> str | None:
         args.append("--expect-idle")
     if finding.id:
         args += ["--finding-id", finding.id]
+    if local:
+        args.append("--local")
     return shlex.join(args)
 
 

@@ -30,6 +30,8 @@ class Digest:
     # endpoint -> its tags, for routing rules on tags (never rendered: tags stay in the account)
     endpoint_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     hidden: tuple[Hidden, ...] = ()  # ignored and snoozed endpoints with their cost (every part lists them)
+    # False in a read-only deployment (Remediation disabled): commands run with the reader's credentials (--local)
+    remediation: bool = True
 
     def count(self, reason: Reason) -> int:
         return sum(1 for a in self.announcements if a.reason is reason)
@@ -50,4 +52,6 @@ class Digest:
         return [a for a in self.announcements if a.reason is Reason.RESOLVED]
 
     def command(self, a: Announcement) -> str | None:
-        return None if a.reason is Reason.RESOLVED else command_for(a.finding, self.region)
+        if a.reason is Reason.RESOLVED:
+            return None
+        return command_for(a.finding, self.region, local=not self.remediation)

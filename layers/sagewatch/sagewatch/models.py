@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sagewatch import fields
+from sagewatch.formats import money
 from sagewatch.owners import Owner
 
 if TYPE_CHECKING:
@@ -252,6 +253,27 @@ class Finding:
         if self.inference_component:
             text += f" / component {self.inference_component}"
         return text
+
+    @property
+    def cost_increase_usd(self) -> float | None:
+        """What the recommendation adds a month when it raises the cost (scale out a saturated endpoint)."""
+        after, now = self.recommendation.monthly_cost_usd, self.monthly_cost_usd
+        if after is None or now is None or (self.monthly_savings_usd or 0) > 0 or after <= now:
+            return None
+        return round(after - now, 2)
+
+    def effect(self, *, bold: str = "") -> str:
+        """ "saves $1,358/month", or "costs +$5,176/month" when the recommendation raises the cost (never
+        "saves $0/month" for a change that costs money). `bold`: Slack's * around the figure."""
+        more = self.cost_increase_usd
+        if more is not None:
+            return f"costs {bold}+{money(more)}/month{bold}"
+        return f"saves {bold}{money(self.monthly_savings_usd)}/month{bold}"
+
+    def saving_cell(self) -> str:
+        """The SAVE/MO cell of a table: $1,358, or +$5,176 (costs more)."""
+        more = self.cost_increase_usd
+        return f"+{money(more)} more" if more is not None else money(self.monthly_savings_usd)
 
     @property
     def size(self) -> str:

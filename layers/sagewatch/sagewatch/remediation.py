@@ -49,6 +49,10 @@ class RemediationError(ValueError):
     """The request cannot be carried out as asked; nothing was changed. The message says why."""
 
 
+class InvalidTargetError(RemediationError):
+    """The request names something that does not exist (and sagewatch never removed): status `invalid`."""
+
+
 class PartialChangeError(RemediationError):
     """An action stopped after it had changed something: what was done, and what is left. Unlike a refusal
     it is audited and announced, and the answer is status `partial` with the snapshot to resume from."""
@@ -1063,9 +1067,14 @@ def check_real_run(
     request: RemediationRequest, live: LiveEndpoint | None, stale: list[str], the_plan: ActionPlan
 ) -> None:
     """Every rule a real run must pass; raises RemediationError naming the first one it breaks."""
+    if request.confirm is None:
+        raise RemediationError(
+            f"a real run needs confirm: the endpoint name {request.endpoint!r} typed again "
+            f"(--confirm {request.endpoint} on the CLI)"
+        )
     if request.confirm != request.endpoint:
         raise RemediationError(
-            f"confirm must be the endpoint name {request.endpoint!r} for a real run (got {request.confirm!r})"
+            f"confirm must be the endpoint name {request.endpoint!r} for a real run, not {request.confirm!r}"
         )
     if not request.request_id:
         raise RemediationError("a real run needs request_id (any unique string): a retried call then never acts twice")

@@ -144,7 +144,7 @@ def finding_row(f: Finding) -> list[str]:
         action += f" -> {rec.instance_count} x {rec.instance_type}"
         if rec.min_capacity is not None:
             action += f" (auto scaling {rec.min_capacity}-{rec.max_capacity})"
-    cost, saves = _money(f.monthly_cost_usd), _money(f.monthly_savings_usd)
+    cost, saves = _money(f.monthly_cost_usd), f.saving_cell()
     owner = bounded(f.owner.name, 40) if f.owner.name else "?"
     return [f.severity.value, f.kind.value, f.endpoint, target, size, p99_text(f), cost, saves, owner, action]
 

@@ -251,6 +251,13 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     return raw == "true"
 
 
+def _choice(env: Mapping[str, str], name: str, allowed: tuple[str, ...], default: str) -> str:
+    raw = env.get(name, "").strip() or default
+    if raw not in allowed:
+        raise SettingsError(f"{name} must be one of {', '.join(allowed)}, got {raw[:40]!r}")
+    return raw
+
+
 def _whole_days(env: Mapping[str, str], name: str, *, default: int, most: int) -> int:
     raw = env.get(name, "").strip() or str(default)
     if not raw.isdigit() or not 1 <= int(raw) <= most:
@@ -343,6 +350,8 @@ class ScanSettings:
     owner_tags: tuple[str, ...] = DEFAULT_OWNER_TAGS  # tag keys naming an endpoint's owner, first wins
     owner_lookups: int = 20  # CloudTrail LookupEvents calls a scan may make (0: never)
     max_snooze_days: int = 30  # a sagewatch:snooze-until further than this from its first sighting is capped
+    # Remediation enabled in the stack: findings' commands invoke its function; disabled: --local dry runs
+    remediation: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScanSettings:
@@ -364,6 +373,7 @@ class ScanSettings:
             thresholds=Thresholds.from_env(env),
             renotify_days=_whole_days(env, "SAGEWATCH_RENOTIFY_DAYS", default=7, most=365),
             max_snooze_days=_whole_days(env, "SAGEWATCH_MAX_SNOOZE_DAYS", default=30, most=365),
+            remediation=_choice(env, "SAGEWATCH_REMEDIATION", ("enabled", "disabled"), "enabled") == "enabled",
             event_bus=_event_bus(env),
             catalog_path=Path(catalog) if catalog else None,
         )

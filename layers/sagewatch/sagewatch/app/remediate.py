@@ -20,6 +20,7 @@ from sagewatch.owners import from_tags
 from sagewatch.remediation import (
     PROTECT_TAG,
     ActionPlan,
+    InvalidTargetError,
     LiveEndpoint,
     PartialChangeError,
     RemediationError,
@@ -44,6 +45,7 @@ class RemediationActor(Protocol):
     def snapshot(self, live: LiveEndpoint, now: datetime) -> SnapshotRef: ...
     def load_snapshot(self, key: str) -> tuple[dict[str, Any], SnapshotRef]: ...
     def audit(self, record: dict[str, Any], now: datetime) -> str: ...
+    def deleted_before(self, endpoint: str) -> bool: ...
     def delete(self, live: LiveEndpoint) -> list[str]: ...
     def restore(self, snapshot: dict[str, Any]) -> list[str]: ...
     def update_config(self, live: LiveEndpoint, new_config: dict[str, Any]) -> list[str]: ...
@@ -164,9 +166,14 @@ def remediate(
     snapshot, sealed = _snapshot_for(request, deps.actor)
     restoring = snapshot if request.action == "restore-endpoint" else None
     if live is None and restoring is None:
-        if request.action == "delete-endpoint":  # asked to delete what is gone: done
+        # asked to delete what sagewatch itself deleted: done; anything else about a missing endpoint is a mistake
+        # (a typo, another account or region), never "already deleted"
+        if request.action == "delete-endpoint" and deps.actor.deleted_before(request.endpoint):
             return {"status": "already-deleted", "dry_run": request.dry_run, "endpoint": request.endpoint}
-        raise RemediationError(f"endpoint {request.endpoint} does not exist in this account and region")
+        raise InvalidTargetError(
+            f"endpoint {request.endpoint} does not exist in this account and region"
+            + (" (and sagewatch has no record of deleting it)" if request.action == "delete-endpoint" else "")
+        )
     if live is not None and live.protected:
         raise RemediationError(f"endpoint {live.name} is tagged {PROTECT_TAG}=true: sagewatch will not change it")
     if restoring is not None:
@@ -177,7 +184,8 @@ def remediate(
     stale = _stale(request, live, deps, now)
     result: dict[str, Any] = {"dry_run": request.dry_run, "plan": the_plan.to_dict(), "stale": stale}
     if request.dry_run:
-        result["status"] = "planned"
+        # a plan for an endpoint that no longer matches the finding is no plan to carry out: said as its status
+        result["status"] = "stale" if stale and not request.force else "planned"
         if live is not None:  # how fast it is now, next to the plan (never in the way of the plan)
             none: dict[str, Any] = {}
             result["latency"] = extra("the endpoint's current latency", lambda: current_latency(live, deps, now), none)
@@ -286,8 +294,8 @@ def _record_and_tell(record: dict[str, Any], deps: RemediationDependencies, now:
 
 
 def refusal(exc: RemediationError) -> dict[str, Any]:
-    """The answer to a refused request (nothing was changed)."""
-    return {"status": "refused", "error": str(exc)[:2000]}
+    """The answer to a refused request (nothing was changed): `invalid` when it names nothing that exists."""
+    return {"status": "invalid" if isinstance(exc, InvalidTargetError) else "refused", "error": str(exc)[:2000]}
 
 
 def answer(request: RemediationRequest, deps: RemediationDependencies) -> dict[str, Any]:

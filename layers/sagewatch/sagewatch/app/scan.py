@@ -196,7 +196,9 @@ class ScanDependencies:
     owners: OwnerDirectory
 
 
-def digest_of(report: ScanReport, lifecycle: Decision, *, state_available: bool = True) -> Digest:
+def digest_of(
+    report: ScanReport, lifecycle: Decision, *, state_available: bool = True, remediation: bool = True
+) -> Digest:
     return Digest(
         hidden=tuple(report.hidden + hidden.snoozed(lifecycle.snoozed, report.endpoint_costs)),
         account=report.account,
@@ -209,6 +211,7 @@ def digest_of(report: ScanReport, lifecycle: Decision, *, state_available: bool 
         state_available=state_available,
         warnings=tuple(report.warnings),
         endpoint_tags=report.tags,
+        remediation=remediation,
     )
 
 
@@ -284,7 +287,7 @@ def scheduled_scan(
     else:
         lifecycle = announce_all(f for f in report.findings if f.endpoint not in active)
         lifecycle.snoozed = active
-    digest = digest_of(report, lifecycle, state_available=state_available)
+    digest = digest_of(report, lifecycle, state_available=state_available, remediation=settings.remediation)
     message_ids: list[str] = []
     failed_events = 0
     if request.publish:

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, ParamValidationError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoRegionError,
+    ParamValidationError,
+    ReadTimeoutError,
+)
 
 from sagewatch import __version__
 
@@ -39,6 +49,17 @@ RETRY_CONFIG = Config(
 )
 
 CLOUDWATCH_CONFIG = RETRY_CONFIG.merge(Config(parameter_validation=False))
+# The CLI's first call: an unreachable endpoint (no network, a wrong AWS_ENDPOINT_URL, a proxy that swallows
+# requests) fails in seconds, not after ten adaptive retries of 5 + 30 seconds each.
+PROBE_CONFIG = RETRY_CONFIG.merge(
+    Config(connect_timeout=2, read_timeout=2, retries={"total_max_attempts": 2, "mode": "standard"})
+)
+PROBE_SECONDS = 10
+
+
+class UnreachableError(Exception):
+    """AWS (or the endpoint AWS_ENDPOINT_URL names) did not answer the first call in time."""
+
 
 NOT_FOUND_CODES = {"ResourceNotFound", "ResourceNotFoundException"}
 
@@ -93,7 +114,9 @@ class Clients:
 
     @classmethod
     def resolve(cls, region: str | None = None) -> Clients:
-        """Clients for `region`, or for the region the standard chain (AWS_REGION, profile) names."""
+        """Clients for `region`, else AWS_REGION, else AWS_DEFAULT_REGION or the profile's region (boto3 reads
+        only the last two; AWS_REGION is what Lambda and most SDKs set, and what the CLI's help names)."""
+        region = region or os.environ.get("AWS_REGION", "").strip() or None
         session = boto3.session.Session(region_name=region) if region else boto3.session.Session()
         if not session.region_name:
             raise NoRegionError()
@@ -147,6 +170,18 @@ class Clients:
         # The Price List API lives in a few regions only; us-east-1 serves every region's prices.
         client: PricingClient = self._client("pricing", "us-east-1")
         return client
+
+    def probe(self) -> str:
+        """The account, asked once with short timeouts and one retry: what the CLI calls first, so that no
+        network fails within PROBE_SECONDS naming the endpoint it tried. Raises UnreachableError."""
+        sts = self._client("sts", config=PROBE_CONFIG)
+        try:
+            return str(sts.get_caller_identity()["Account"])
+        except (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError) as exc:
+            raise UnreachableError(
+                f"cannot reach AWS at {sts.meta.endpoint_url} (STS in {self.region}): {exc}. Check the network "
+                "or proxy, the region, and AWS_ENDPOINT_URL if it is set"
+            ) from exc
 
     def account_id(self) -> str | None:
         try:

@@ -258,7 +258,29 @@ class RemediationTarget:
                 if not is_not_found(exc):  # deleted meanwhile: what was asked is done
                     raise
                 done.append(f"endpoint {live.name} was already gone")
+            self._mark_deleted(live.name)
             return list(done)
+
+    def _mark_deleted(self, endpoint: str) -> None:
+        """A record that sagewatch deleted `endpoint` (under seals/, which only this role may write): asked to
+        delete it again, the answer is already-deleted; an endpoint it never deleted is `invalid`."""
+        body = _json({"endpoint": endpoint, "deleted_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        self.s3.put_object(
+            Bucket=self._bucket(), Key=f"seals/deleted/{endpoint}.json", Body=body, ContentType="application/json"
+        )
+
+    def deleted_before(self, endpoint: str) -> bool:
+        """Whether sagewatch's own record says it deleted `endpoint`. Without s3:ListBucket S3 answers a missing
+        key with AccessDenied, not NoSuchKey: both mean no record (the answer is then `invalid`, the safe one)."""
+        if not self.bucket:
+            return False
+        try:
+            self.s3.get_object(Bucket=self.bucket, Key=f"seals/deleted/{endpoint}.json")
+        except ClientError as exc:
+            if is_not_found(exc) or error_code(exc) in ("NoSuchKey", "AccessDenied", "403", "404"):
+                return False
+            raise
+        return True
 
     def _wait_for_components_gone(self, names: list[str]) -> None:
         waited = 0.0

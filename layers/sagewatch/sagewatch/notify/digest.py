@@ -219,7 +219,7 @@ def _email_finding(d: Digest, a: Announcement) -> list[str]:
     lines = [
         f"[{a.reason.value.upper()}] {f.kind}: {f.where} ({size(f)})",
         f"  {evidence_sentence(f)}",
-        f"  Costs {money(f.monthly_cost_usd)}/month; saves {money(f.monthly_savings_usd)}/month.",
+        f"  Costs {money(f.monthly_cost_usd)}/month; {f.effect()}.",
         f"  {bounded(describe(f.owner, d.generated_at), 600)}",
     ]
     if a.previous:
@@ -248,6 +248,7 @@ def render_json(d: Digest) -> dict[str, Any]:
         "part": {"index": d.part[0], "of": d.part[1]},
         "summary": {r.value: d.count(r) for r in Reason} | {"unchanged": d.unchanged, "snoozed": len(d.snoozed)},
         "state_available": d.state_available,
+        "remediation": d.remediation,
         "warnings": list(d.warnings),
         "open_savings_usd": d.open_savings_usd,
         "snoozed": d.snoozed,
@@ -296,6 +297,7 @@ def digest_from_json(doc: Mapping[str, Any]) -> Digest:
             warnings=tuple(str(w)[:1000] for w in doc.get("warnings") or [])[:10],
             route=str(doc["route"])[:64] if doc.get("route") else None,
             hidden=tuple(Hidden.from_dict(h) for h in (doc.get("hidden") or [])[:LISTED_MAX]),
+            remediation=doc.get("remediation") is not False,
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(f"malformed sagewatch digest: {exc!r:.300}") from exc
@@ -313,7 +315,7 @@ def _slack_block(d: Digest, a: Announcement) -> dict[str, Any]:
         text = (
             f"{icon} *{a.reason.value}* {f.kind} · *{f.severity}*: {code(f.where, 400)} "
             f"({chat(size(f), 80)})\n{chat(evidence_sentence(f), 800)} Costs {money(f.monthly_cost_usd)}"
-            f"/month, saves *{money(f.monthly_savings_usd)}/month*.\n"
+            f"/month, {f.effect(bold='*')}.\n"
             f"{chat(f.recommendation.summary, 800)}\n_{chat(describe(f.owner, d.generated_at), 400)}_"
         )
         command = d.command(a)
@@ -347,8 +349,8 @@ def render_chatbot(d: Digest) -> Chatbot:
     for a in d.active():
         f = a.finding
         lines.append(
-            f"• *{a.reason.value}* {f.kind} ({f.severity}) {code(f.where, 300)} saves "
-            f"{money(f.monthly_savings_usd)}/month: {chat(f.recommendation.summary, 400)} "
+            f"• *{a.reason.value}* {f.kind} ({f.severity}) {code(f.where, 300)} {f.effect()}: "
+            f"{chat(f.recommendation.summary, 400)} "
             f"({chat(describe(f.owner, d.generated_at), 200)})"
         )
     lines += [f"• *resolved* {a.finding.kind} {code(a.finding.where, 300)}" for a in d.resolved()]

@@ -87,7 +87,7 @@ def _email_announcement(region: str, a: Announcement, now: datetime) -> list[str
     lines = [
         f"  [{a.reason.value.upper()}] {f.kind} ({f.severity}): {bounded(f.where, 600)} ({bounded(size(f), 120)})",
         f"    {bounded(evidence_sentence(f), 1000)}",
-        f"    Costs {money(f.monthly_cost_usd)}/month; saves {money(f.monthly_savings_usd)}/month.",
+        f"    Costs {money(f.monthly_cost_usd)}/month; {f.effect()}.",
         f"    {bounded(describe(f.owner, now), 600)}",
         f"    Do: {bounded(f.recommendation.summary, 1000)}",
     ]
@@ -276,7 +276,7 @@ def _slack_member(d: OrgDigest, m: MemberLine, news: list[Announcement]) -> dict
         else:
             lines.append(
                 f"• *{a.reason.value}* {f.kind} · *{f.severity}*: {code(f.where, 300)} ({chat(size(f), 80)}), "
-                f"saves *{money(f.monthly_savings_usd)}/month*: {chat(f.recommendation.summary, 300)} "
+                f"{f.effect(bold='*')}: {chat(f.recommendation.summary, 300)} "
                 f"_{chat(describe(f.owner, d.generated_at), 200)}_"
             )
     return section(lines_fitting(lines, 2900, "…and {n} more in the email digest."))
@@ -315,10 +315,7 @@ def render_chatbot(d: OrgDigest) -> Chatbot:
         if a.announcement.reason is Reason.RESOLVED:
             lines.append(f"• *resolved* {f.kind} {where}")
         else:
-            lines.append(
-                f"• *{a.announcement.reason.value}* {f.kind} ({f.severity}) {where} saves "
-                f"{money(f.monthly_savings_usd)}/month"
-            )
+            lines.append(f"• *{a.announcement.reason.value}* {f.kind} ({f.severity}) {where} {f.effect()}")
     t = d.totals
     return Chatbot(
         title=subject(d),
