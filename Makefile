@@ -25,6 +25,14 @@ $(STAMP): pyproject.toml layers/sagewatch/requirements.txt
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# make demo needs only the package and moto: a first-time user waits for those, not for every dev tool
+DEMO_STAMP := $(VENV)/.demo-stamp
+$(DEMO_STAMP): pyproject.toml layers/sagewatch/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[demo]'
+	touch $@
+
 $(CHECKOV_STAMP): tests/security/checkov-requirements.txt | $(STAMP)
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/pip install --quiet -r tests/security/checkov-requirements.txt
@@ -50,10 +58,10 @@ test: dev  ## lint, types, unit, integration and fault tests, checkov, sam valid
 	if docker info >/dev/null 2>&1; then PIP="$(PY) -m pip" tests/local/lambda-image.sh; fi
 	$(BIN)/pytest tests/local
 
-demo: dev  ## scan a simulated fleet in an embedded moto backend
+demo: $(DEMO_STAMP)  ## scan a simulated fleet in an embedded moto backend
 	$(PY) -m sagewatch_testkit.demo
 
-org-demo: dev  ## an organization on an embedded moto: its one digest (silent member included) and its cost table
+org-demo: $(DEMO_STAMP)  ## an organization on an embedded moto: its one digest (silent member included) and its cost table
 	$(PY) -m sagewatch_testkit.org_demo
 
 BUCKET ?=

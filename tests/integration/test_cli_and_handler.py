@@ -465,8 +465,8 @@ def test_prices_of_another_region_are_never_silent(demo, capsys, tmp_path, monke
 
 
 def test_an_unreachable_endpoint_fails_within_ten_seconds_naming_it(monkeypatch, capsys):
-    """A listener on loopback that never answers (a proxy that swallows requests): the CLI says where it
-    connects, and fails in seconds naming the endpoint, not after a minute of silent retries."""
+    """A listener on loopback that never answers (a proxy that swallows requests): the CLI fails in seconds
+    naming the endpoint, not after a minute of silent retries (on a terminal it first says where it connects)."""
     import socket
     import time
 
@@ -482,4 +482,4 @@ def test_an_unreachable_endpoint_fails_within_ten_seconds_naming_it(monkeypatch,
         elapsed = time.monotonic() - started
     err = capsys.readouterr().err
     assert code == 1 and elapsed < 10, (code, elapsed)
-    assert f"connecting to {url}" in err and f"cannot reach AWS at {url}" in err
+    assert f"cannot reach AWS at {url}" in err

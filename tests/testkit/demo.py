@@ -43,8 +43,8 @@ def main() -> int:
             "\nAgainst your own account (read-only; your credentials and region):"
             "\n  .venv/bin/sagewatch scan --region us-east-1"
             "\n  .venv/bin/sagewatch report --days 7 --region us-east-1"
-            "\nor activate the environment first (. .venv/bin/activate) and drop the .venv/bin/ prefix; the same"
-            "\nenvironment holds sam (.venv/bin/sam) for deploying."
+            "\nor activate the environment first (. .venv/bin/activate) and drop the .venv/bin/ prefix. To deploy,"
+            "\nmake dev adds sam to it (.venv/bin/sam build && .venv/bin/sam deploy --guided)."
         )
         return code
     finally:

@@ -99,3 +99,66 @@ def test_layer_requirements_match_the_package(request):
     assert "aws-lambda-powertools[tracer,parser]==" in reqs
     assert "aws-lambda-powertools[tracer,parser]" in pyproject
     assert json.loads((root / "events/scan-schedule.json").read_text()) == {"publish": True}
+
+
+def _all_actions(parser):
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in dict.fromkeys(action.choices.values()):
+                yield from _all_actions(sub)
+        else:
+            yield parser.prog, action
+
+
+def test_every_flag_of_every_subcommand_has_help():
+    from sagewatch.cli import _parser
+
+    missing = [
+        f"{prog} {'/'.join(a.option_strings) or a.dest}"
+        for prog, a in _all_actions(_parser())
+        if not a.help and a.dest != "help"
+    ]
+    assert missing == []
+
+
+def test_version_and_did_you_mean(capsys):
+    from sagewatch import __version__
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"sagewatch {__version__}"
+    with pytest.raises(SystemExit) as done:
+        main(["scna"])
+    assert done.value.code == 2 and "(did you mean scan?)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["scan", "--idle-huors", "5"])
+    assert "(did you mean --idle-hours?)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["remediate", "delete-endpont", "--endpoint", "x"])
+    assert "(did you mean delete-endpoint?)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [("/nonexistent-dir/report.html", "directory /nonexistent-dir does not exist"), (".", "is a directory")],
+)
+def test_a_bad_output_path_fails_before_any_aws_call(output, message, capsys, monkeypatch):
+    from sagewatch.aws.clients import Clients
+
+    def no_aws(*_args, **_kwargs):
+        raise AssertionError("an AWS call was made")
+
+    monkeypatch.setattr(Clients, "resolve", no_aws)
+    with pytest.raises(SystemExit) as done:
+        main(["report", "--region", "us-east-1", "--output", output])
+    err = capsys.readouterr().err
+    assert done.value.code == 2 and message in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("value", "message"), [("", "name at least one region"), ("us-east-1,mars", "'mars'")])
+def test_regions_must_name_regions(value, message, capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["scan", "--regions", value])
+    assert done.value.code == 2 and message in capsys.readouterr().err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import os
 import re
@@ -11,11 +12,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, NoReturn, get_args
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 from pydantic import ValidationError as PydanticValidationError
 
+from sagewatch import __version__
 from sagewatch.app.catalog import regional_catalog
 from sagewatch.app.scan import attach_owners, preview_digest, run_scan
 from sagewatch.app.weekly import cost_report
@@ -60,16 +62,54 @@ class CliError(Exception):
     """A problem the user can fix; printed without a traceback."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with "did you mean" for a mistyped flag, subcommand or choice (Python 3.14 has it built in)."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = _did_you_mean(self, message)
+        super().error(message + (f" (did you mean {hint}?)" if hint else ""))
+
+
+def _did_you_mean(parser: argparse.ArgumentParser, message: str) -> str | None:
+    choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+    if choice:
+        options = re.findall(r"'?([\w.-]+)'?", choice.group(2))
+        close = difflib.get_close_matches(choice.group(1), options, n=1, cutoff=0.6)
+        return close[0] if close else None
+    unknown = re.search(r"unrecognized arguments: (\S+)", message)
+    if unknown:
+        flags = sorted(_flags(parser))
+        close = difflib.get_close_matches(unknown.group(1).split("=")[0], flags, n=1, cutoff=0.6)
+        return close[0] if close else None
+    return None
+
+
+def _flags(parser: argparse.ArgumentParser) -> set[str]:
+    """Every flag of the parser and its subcommands (the top parser reports a subcommand's unknown flags)."""
+    out: set[str] = set()
+    for action in parser._actions:  # argparse has no public list of its actions
+        out.update(action.option_strings)
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                out |= _flags(sub)
+    return out
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sagewatch", description=__doc__)
+    parser = _Parser(prog="sagewatch", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"sagewatch {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     scan = commands.add_parser(
         "scan", help="scan every endpoint of a region, or of several accounts and regions (read-only)"
     )
-    scan.add_argument("--format", choices=["table", "json"], default="table")
+    scan.add_argument(
+        "--format", choices=["table", "json"], default="table", help="a table (default), or JSON (the report schema)"
+    )
     many = scan.add_mutually_exclusive_group()
-    many.add_argument("--regions", metavar="R1,R2", help="scan these regions (concurrently), one merged report")
+    many.add_argument(
+        "--regions", metavar="R1,R2", type=_regions, help="scan these regions (concurrently), one merged report"
+    )
     many.add_argument(
         "--all-regions", action="store_true", help="scan every region where SageMaker is enabled for the account"
     )
@@ -87,7 +127,9 @@ def _parser() -> argparse.ArgumentParser:
     preview = commands.add_parser(
         "preview-notification", help="print the digest a scan of the region would send (read-only, sends nothing)"
     )
-    preview.add_argument("--format", choices=["email", "slack", "chatbot"], required=True)
+    preview.add_argument(
+        "--format", choices=["email", "slack", "chatbot"], required=True, help="which rendering of the digest to print"
+    )
     scan.add_argument(
         "--owner-lookup",
         action="store_true",
@@ -115,11 +157,16 @@ def _parser() -> argparse.ArgumentParser:
     cost = commands.add_parser(
         "report", help="what each endpoint, variant and inference component cost, how busy, what was wasted (read-only)"
     )
-    cost.add_argument("--format", choices=["table", "csv", "html", "json"], default="table")
+    cost.add_argument(
+        "--format",
+        choices=["table", "csv", "html", "json"],
+        default="table",
+        help="a table (default), CSV, one self-contained HTML page, or JSON",
+    )
     cost.add_argument(
         "--days", type=_days, default=7, metavar="N", help="the period: N days to the last full hour (1-90, default 7)"
     )
-    cost.add_argument("--output", type=Path, help="write here instead of standard output")
+    cost.add_argument("--output", type=_output, help="write here instead of standard output")
     cost.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
     cost.add_argument(
         "--catalog", type=Path, help="instance catalog JSON (default: the region's cached one, else the bundled one)"
@@ -133,11 +180,11 @@ def _parser() -> argparse.ArgumentParser:
         "remediate",
         help="plan (dry run, the default) or carry out one action on one endpoint through the remediation function",
     )
-    fix.add_argument("action", choices=get_args(RemediationAction))
-    fix.add_argument("--endpoint", required=True)
-    fix.add_argument("--variant")
-    fix.add_argument("--instance-type")
-    fix.add_argument("--instance-count", type=int)
+    fix.add_argument("action", choices=get_args(RemediationAction), help="what to do (a finding's command names it)")
+    fix.add_argument("--endpoint", required=True, help="the endpoint to act on")
+    fix.add_argument("--variant", help="the variant (needed when the endpoint has several)")
+    fix.add_argument("--instance-type", help="resize-variant: the new instance type")
+    fix.add_argument("--instance-count", type=int, help="resize-variant, set-instance-count: the new count")
     fix.add_argument("--min-capacity", type=int, help="set-scaling-limits: the auto scaling minimum")
     fix.add_argument("--max-capacity", type=int, help="set-scaling-limits: the auto scaling maximum")
     fix.add_argument(
@@ -150,9 +197,9 @@ def _parser() -> argparse.ArgumentParser:
         help="schedule-scaling: the finding's recommendation.schedule (JSON, as its command gives it)",
     )
     fix.add_argument("--expect-instance-type", help="what the finding saw (refused if it changed)")
-    fix.add_argument("--expect-instance-count", type=int)
+    fix.add_argument("--expect-instance-count", type=int, help="what the finding saw (refused if it changed)")
     fix.add_argument("--expect-idle", action="store_true", help="refuse if the endpoint served requests since")
-    fix.add_argument("--finding-id")
+    fix.add_argument("--finding-id", help="the finding this carries out (kept in the audit record)")
     fix.add_argument("--execute", action="store_true", help="carry it out (needs --confirm ENDPOINT)")
     fix.add_argument("--confirm", help="the endpoint name again, for a real run")
     fix.add_argument("--request-id", help="unique id of a real run (default: a new one, printed)")
@@ -162,7 +209,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="resize-variant across CPU / GPU / Inferentia / Trainium (a real run needs --force too)",
     )
-    fix.add_argument("--region")
+    fix.add_argument("--region", help="AWS region (default: AWS_REGION or your profile's)")
     where = fix.add_mutually_exclusive_group()
     where.add_argument("--stack-name", default="sagewatch", help="stack whose RemediateFunction to invoke")
     where.add_argument("--function-name", help="remediation function to invoke (name or ARN)")
@@ -181,7 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     refresh = catalog_commands.add_parser("refresh", help="rebuild the catalog from the AWS Price List API")
     refresh.add_argument("--region", required=True, help="region whose prices to fetch")
     target = refresh.add_mutually_exclusive_group()
-    target.add_argument("--output", type=Path, help="write here instead of standard output")
+    target.add_argument("--output", type=_output, help="write here instead of standard output")
     target.add_argument(
         "--cache",
         action="store_true",
@@ -195,6 +242,30 @@ def _parser() -> argparse.ArgumentParser:
         "(not in the Price List answer sagewatch reads; without it provisioned concurrency is unpriced)",
     )
     return parser
+
+
+def _regions(text: str) -> str:
+    """--regions: one or more region names, comma-separated (an empty value is a mistake, not "this region")."""
+    regions = sorted({r.strip() for r in text.split(",") if r.strip()})
+    if not regions:
+        raise argparse.ArgumentTypeError("name at least one region (like us-east-1,eu-west-1)")
+    bad = [r for r in regions if not _REGION.match(r)]
+    if bad:
+        raise argparse.ArgumentTypeError(f"{', '.join(repr(r[:40]) for r in bad)} is not an AWS region name")
+    return ",".join(regions)
+
+
+def _output(text: str) -> Path:
+    """--output: a file in a directory that exists and can be written (checked before any AWS call)."""
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory: name a file in it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"{text} cannot be written (permissions)")
+    return path
 
 
 def _days(text: str) -> int:
@@ -217,10 +288,11 @@ def _clients(region: str | None) -> Clients:
 
 
 def _connect(clients: Clients) -> Clients:
-    """The first AWS call, once every flag and file is checked: says where it connects (stderr) and fails in
-    seconds, naming the endpoint, when nothing answers (UnreachableError: main says so, exit 1)."""
-    where = os.environ.get("AWS_ENDPOINT_URL") or f"AWS {clients.region}"
-    print(f"sagewatch: connecting to {where}...", file=sys.stderr, flush=True)
+    """The first AWS call, once every flag and file is checked: says where it connects (on a terminal) and fails
+    in seconds, naming the endpoint, when nothing answers (UnreachableError: main says so, exit 1)."""
+    if sys.stderr.isatty():  # a person waits; a script's stderr stays clean (like the progress lines)
+        where = os.environ.get("AWS_ENDPOINT_URL") or f"AWS {clients.region}"
+        print(f"sagewatch: connecting to {where}...", file=sys.stderr, flush=True)
     clients.probe()
     return clients
 
