@@ -153,6 +153,8 @@ def test_the_organization_cost_report_adds_up(org, t0):
     assert sum(r.cost_usd for r in report.by_account()) == pytest.approx(result["totals"]["cost_usd"], abs=0.05)
     assert sum(r.cost_usd for r in report.by_region()) == pytest.approx(result["totals"]["cost_usd"], abs=0.05)
     assert sum(r.cost_usd for r in report.by_family()) == pytest.approx(result["totals"]["cost_usd"], abs=0.05)
+    # the family table counts the open findings on each family's instances (what the members sent)
+    assert sum(r.findings or 0 for r in report.by_family()) == result["totals"]["open_findings"] > 0
     assert {r.name for r in report.by_account()} == set(org.accounts.values())
     assert result["missing"] == [dict(zip(("account", "region"), skipped.split("/"), strict=True))]
     assert result["trend"]["previous_cost_usd"] is None  # a first week: nothing to compare with

@@ -128,6 +128,7 @@ class OrgCostReport:
     names: Mapping[str, str] = field(default_factory=dict)
     findings: Mapping[tuple[str, str], int] = field(default_factory=dict)  # open findings per member
     missing: list[tuple[str, str]] = field(default_factory=list)  # members without a current summary
+    family_findings: Mapping[str, int] = field(default_factory=dict)  # open findings per instance family
 
     def _rows(self, key_of: Any) -> dict[str, list[float]]:
         sums: dict[str, list[float]] = {}
@@ -155,7 +156,7 @@ class OrgCostReport:
                 entry = sums.setdefault(family, [0.0, 0.0])
                 entry[0] += v["cost_usd"]
                 entry[1] += v["waste_usd"]
-        rows = [Row(k, None, round(c, 2), round(w, 2)) for k, (c, w) in sums.items()]
+        rows = [Row(k, None, round(c, 2), round(w, 2), self.family_findings.get(k, 0)) for k, (c, w) in sums.items()]
         return sorted(rows, key=lambda r: (-r.cost_usd, r.key))
 
     def top_endpoints(self) -> list[dict[str, Any]]:

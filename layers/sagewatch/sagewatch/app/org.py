@@ -40,7 +40,7 @@ from sagewatch.org import (
 )
 from sagewatch.orgcost import MemberCost, OrgCostReport, current_members, org_cost_summary
 from sagewatch.settings import OrgSettings
-from sagewatch.weekly import ReportLocation
+from sagewatch.weekly import ReportLocation, family_of
 
 DETAIL_TEXT_MAX = 4000  # any string a member sends, before the parsers bound each to its own length
 DETAIL_ITEMS_MAX = 20_000  # list entries (a summary's finding ids); the 256 KB event bounds them anyway
@@ -255,7 +255,13 @@ def org_cost_report(
         deps.store.put_name(account, name, now)
     names |= found
     findings = {(m.account, m.region): m.summary.findings for m in state.members.values()}
-    report = OrgCostReport(now, members, names, findings, missing)
+    families: dict[str, int] = {}  # open findings per family, of the members this report costs
+    reported = {(m.account, m.region) for m in members}
+    for f in state.findings:
+        if f.open and (f.account, f.region) in reported:
+            family = family_of(f.finding.instance_type)
+            families[family] = families.get(family, 0) + 1
+    report = OrgCostReport(now, members, names, findings, missing, families)
     where = archive.put(report)
     summary = org_cost_summary(report, where.bucket, where.keys)
     ids = deps.publisher.publish(OrgCostNotice(summary)) if publish else []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sagewatch.bounds import bounded, optional
@@ -119,7 +119,9 @@ def render_email(d: OrgDigest) -> str:
         )
         lines += ["", title, "-" * min(len(title), 100)]
         lines += [
-            f"  {bounded(m.label, 300)} / {m.region}: last report {iso_z(m.scanned_at, seconds=True)}" for m in silent
+            f"  {bounded(m.label, 300)} / {m.region}: last report {m.scanned_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC "
+            f"({_age(d, m.scanned_at)})"
+            for m in silent
         ]
     for m, news in d.groups():
         lines += ["", _member_heading(d, m)]
