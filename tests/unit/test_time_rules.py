@@ -356,3 +356,78 @@ def test_a_pattern_that_is_not_stable_is_said_on_the_variants_other_findings():
     [oversized] = [f for f in found if f.kind is Kind.OVERSIZED]
     assert "not stable" in oversized.evidence["schedule_note"]
     assert "schedule_note" not in next(f for f in judge(ep, working, cpu=40.0) if f.kind is Kind.OVERSIZED).evidence
+
+
+def ic_live() -> LiveEndpoint:
+    return LiveEndpoint(
+        {
+            "EndpointName": "genai",
+            "EndpointConfigName": "genai-config",
+            "EndpointStatus": "InService",
+            "ProductionVariants": [{"VariantName": "AllTraffic", "CurrentInstanceCount": 2}],
+        },
+        {
+            "EndpointConfigName": "genai-config",
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "InstanceType": "ml.g5.2xlarge",
+                    "InitialInstanceCount": 2,
+                    "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2},
+                }
+            ],
+        },
+        {},
+        components=[
+            {"InferenceComponentName": n, "VariantName": "AllTraffic", "RuntimeConfig": {"CurrentCopyCount": 1}}
+            for n in ("ic-a", "ic-b")
+        ],
+    )
+
+
+def component_actions(ic: str) -> list[dict]:
+    return [
+        {
+            "name": f"sagewatch-offhours-down-{ic}",
+            "schedule": "cron(0 18 * * ? *)",
+            "min_capacity": 0,
+            "max_capacity": 0,
+        },
+        {
+            "name": f"sagewatch-offhours-release-{ic}",
+            "schedule": "cron(10 18 * * ? *)",
+            "min_capacity": 0,
+            "max_capacity": -1,
+        },
+        {
+            "name": f"sagewatch-offhours-up-{ic}",
+            "schedule": "cron(0 8 ? * MON,TUE,WED,THU,FRI *)",
+            "min_capacity": -1,
+            "max_capacity": -1,
+        },
+    ]
+
+
+def test_components_at_zero_release_the_instances_only_while_every_one_is_at_zero():
+    both = {
+        "timezone": "UTC",
+        "scheduled_actions": [
+            {**a, "resource_id": f"inference-component/{ic}"} for ic in ("ic-a", "ic-b") for a in component_actions(ic)
+        ],
+    }
+    plan = plan_action(
+        RemediationRequest.model_validate({"action": "schedule-scaling", "endpoint": "genai", "schedule": both}),
+        ic_live(),
+        CATALOG,
+        NOW,
+    )
+    before = plan.monthly_cost_before_usd
+    assert before is not None and plan.monthly_cost_after_usd == round(before * 50 / 168, 2)  # 10 h x 5 days up
+    one = {"timezone": "UTC", "scheduled_actions": both["scheduled_actions"][:3]}  # ic-b keeps its copy
+    plan = plan_action(
+        RemediationRequest.model_validate({"action": "schedule-scaling", "endpoint": "genai", "schedule": one}),
+        ic_live(),
+        CATALOG,
+        NOW,
+    )
+    assert plan.monthly_cost_after_usd == plan.monthly_cost_before_usd

@@ -765,22 +765,35 @@ def _cron_times(cron: str) -> list[int]:
 _WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 
 
-def instance_hours_per_week(changes: list[ScheduledChange], resource: str, start: int) -> float:
-    """What a resource's capacity adds up to over a week (capacity x hours) once its scheduled actions run: each
-    moves the capacity into its limits. Simulated minute by minute over two weeks (the second counts)."""
-    events = sorted((t, c.minimum, c.maximum) for c in changes if c.resource == resource for t in _cron_times(c.cron))
-    if not events:
-        return float(start * 168)
-    capacity, total = start, 0
+def _capacity_by_minute(changes: list[ScheduledChange], resource: str, start: int) -> list[int]:
+    """A resource's capacity each minute of a week (Monday 00:00 first) once its scheduled actions run, each
+    moving the capacity into its limits: simulated over two weeks, the second kept."""
+    at: dict[int, tuple[int, int]] = {}
+    for c in changes:
+        if c.resource == resource:
+            for t in _cron_times(c.cron):
+                at[t] = (c.minimum, c.maximum)
+    capacity, week = start, []
     for lap in range(2):
-        at = 0
-        for t, low, high in [*events, (10080, None, None)]:
-            if lap == 1:
-                total += capacity * (t - at)
-            at = t
-            if low is not None and high is not None:
+        for minute in range(10080):
+            if minute in at:
+                low, high = at[minute]
                 capacity = min(max(capacity, low), high)
-    return total / 60
+            if lap == 1:
+                week.append(capacity)
+    return week
+
+
+def instance_hours_per_week(changes: list[ScheduledChange], resource: str, start: int) -> float:
+    """What a resource's capacity adds up to over a week (capacity x hours) once its scheduled actions run."""
+    return sum(_capacity_by_minute(changes, resource, start)) / 60
+
+
+def hours_any_up_per_week(changes: list[ScheduledChange], resources: list[str], starts: Mapping[str, int]) -> float:
+    """Hours a week at least one of `resources` has capacity: a variant's instances are released (managed instance
+    scaling to 0) only while every one of its inference components is at 0 copies."""
+    weeks = [_capacity_by_minute(changes, r, starts[r]) for r in resources]
+    return sum(1 for minute in range(10080) if any(w[minute] > 0 for w in weeks)) / 60
 
 
 def _plan_schedule(
@@ -849,13 +862,17 @@ def _plan_schedule(
     elif (
         spec is not None and live.config_variant(variant).get("ManagedInstanceScaling", {}).get("MinInstanceCount") == 0
     ):
-        # components at 0 copies release every instance (managed instance scaling to 0): priced by their hours
-        comp = [r for r in resources if r.startswith("inference-component/")]
-        copies = {r: next(c.maximum for c in changes if c.resource == r) for r in comp}
-        zero = min(
-            (instance_hours_per_week(changes, r, max(1, copies[r])) / max(1, copies[r]) for r in comp), default=168.0
-        )
-        cost_after = round((cost_before or 0) * min(168.0, zero) / 168, 2)
+        # components at 0 copies release every instance (managed instance scaling to 0): the instances run only
+        # the hours some component has a copy
+        comp = [
+            f"inference-component/{c['InferenceComponentName']}"
+            for c in live.components
+            if c.get("VariantName") == variant
+        ]
+        copies = {r: max([c.maximum for c in changes if c.resource == r], default=1) for r in comp}
+        up = hours_any_up_per_week(changes, comp, {r: max(1, copies[r]) for r in comp})
+        cost_after = round((cost_before or 0) * up / 168, 2)
+        after[variant]["instance_hours_per_week"] = round(up * int(current["instance_count"]), 1)
     return ActionPlan(
         request.action,
         live.name,
