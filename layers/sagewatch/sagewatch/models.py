@@ -267,7 +267,7 @@ class Finding:
         "saves $0/month" for a change that costs money). `bold`: Slack's * around the figure."""
         more = self.cost_increase_usd
         if more is not None:
-            return f"costs {bold}+{money(more)}/month{bold}"
+            return f"the change costs {bold}+{money(more)}/month{bold}"
         return f"saves {bold}{money(self.monthly_savings_usd)}/month{bold}"
 
     def saving_cell(self) -> str:
