@@ -113,7 +113,12 @@ def test_the_cli_keeps_configs_in_its_cache_file(sm, now, aws, monkeypatch, tmp_
 
     cache.write_text("{damaged")
     assert main(["scan", "--format", "json"]) == 0  # a damaged file is ignored and rewritten
-    assert json.loads(capsys.readouterr().out)["findings"] == first["findings"]
+    again = json.loads(capsys.readouterr().out)["findings"]
+
+    def judged(findings):  # the same conclusions; the windows move with the clock (the scans may straddle a minute)
+        return [(f["id"], f["recommendation"], f["monthly_savings_usd"]) for f in findings]
+
+    assert judged(again) == judged(first["findings"])
     assert json.loads(cache.read_text())[scope]["configs"]
 
 
