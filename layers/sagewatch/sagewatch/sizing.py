@@ -40,6 +40,17 @@ class Peaks:
             gpu_memory=None if gpu_memory is None or not gpus else gpu_memory / gpus,
         )
 
+    @classmethod
+    def of(cls, spec: InstanceSpec, raw: Mapping[str, float | None]) -> Peaks:
+        """From a variant's raw CloudWatch peaks by metric name (VariantUsage.peaks)."""
+        return cls.from_raw(
+            spec,
+            raw.get("CPUUtilization"),
+            raw.get("MemoryUtilization"),
+            raw.get("GPUUtilization"),
+            raw.get("GPUMemoryUtilization"),
+        )
+
     def observed(self) -> dict[str, float]:
         pairs = {"cpu": self.cpu, "memory": self.memory, "gpu": self.gpu, "gpu_memory": self.gpu_memory}
         return {k: round(v, 1) for k, v in pairs.items() if v is not None}

@@ -138,8 +138,7 @@ class RemediationTarget:
 
     def _scheduled(self, resources: list[str]) -> list[dict[str, Any]]:
         """Scheduled actions on the variants and components: an off-hours schedule must not fight others, and a
-        snapshot keeps them (ResourceId is a filter of one resource at a time only through ScheduledActionNames,
-        so the namespace is listed and filtered here; the pages are bounded)."""
+        snapshot keeps them. The namespace is listed once and filtered here (the pages are bounded)."""
         wanted = set(resources)
         out: list[dict[str, Any]] = []
         pages = self.autoscaling.get_paginator("describe_scheduled_actions").paginate(
@@ -392,12 +391,7 @@ class RemediationTarget:
             and (a.get("ResourceId"), a.get("ScheduledActionName")) not in kept
         ]
         for a in ours:
-            self.autoscaling.delete_scheduled_action(
-                ServiceNamespace="sagemaker",
-                ScheduledActionName=a["ScheduledActionName"],
-                ResourceId=a["ResourceId"],
-                ScalableDimension=a["ScalableDimension"],
-            )
+            self._delete_scheduled(a)
             done.append(f"deleted scheduled action {a['ScheduledActionName']} on {a['ResourceId']}")
         if not ours:
             return done
@@ -472,20 +466,22 @@ class RemediationTarget:
                 )
                 done.append(f"scheduled {c.name} on {c.resource}: {c.cron} {c.timezone} -> {c.minimum}-{c.maximum}")
             wanted = {(c.resource, c.name) for c in changes}
+            resources = {c.resource for c in changes}
             for a in live.scheduled_actions:
                 key = (a.get("ResourceId"), a.get("ScheduledActionName"))
-                if key in wanted or not str(key[1] or "").startswith(OFFHOURS_PREFIX):
+                if key in wanted or key[0] not in resources or not str(key[1] or "").startswith(OFFHOURS_PREFIX):
                     continue
-                if key[0] not in {c.resource for c in changes}:
-                    continue
-                self.autoscaling.delete_scheduled_action(
-                    ServiceNamespace="sagemaker",
-                    ScheduledActionName=a["ScheduledActionName"],
-                    ResourceId=a["ResourceId"],
-                    ScalableDimension=a["ScalableDimension"],
-                )
+                self._delete_scheduled(a)
                 done.append(f"deleted the earlier scheduled action {a['ScheduledActionName']} on {a['ResourceId']}")
             return list(done)
+
+    def _delete_scheduled(self, action: dict[str, Any]) -> None:
+        self.autoscaling.delete_scheduled_action(
+            ServiceNamespace="sagemaker",
+            ScheduledActionName=action["ScheduledActionName"],
+            ResourceId=action["ResourceId"],
+            ScalableDimension=action["ScalableDimension"],
+        )
 
     def _restore_scaling(
         self, live: LiveEndpoint, targets: list[dict[str, Any]], policies: list[dict[str, Any]]

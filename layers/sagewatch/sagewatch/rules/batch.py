@@ -28,7 +28,7 @@ def batch_candidate(ctx: Judge, variant: Variant, off_hours: Finding | None = No
     if savings - already < max(ctx.thresholds.min_monthly_savings_usd, 0.01):
         return []
     evidence: dict[str, Any] = {
-        "window_start": iso_z(max(ctx.windows.schedule(ctx.thresholds).start, ctx.endpoint.history_start)),
+        "window_start": iso_z(ctx.profile_start),
         "window_end": iso_z(ctx.windows.end),
         **pattern.to_evidence(),
         "schedule_days": ctx.thresholds.schedule_days,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sagewatch.catalog import Catalog, InstanceSpec
@@ -50,6 +51,11 @@ class Judge:
     history: MetricResults | None = None  # a recently changed endpoint's latency over the baseline week and since
     # each variant's hour-of-week profile over ScheduleDays (sagewatch.schedule; None: it has none)
     profiles: Mapping[str, Profile | None] = field(default_factory=dict)
+
+    @property
+    def profile_start(self) -> datetime:
+        """Where the hour-of-week profiles begin: ScheduleDays back, or the endpoint's last deployment."""
+        return max(self.windows.schedule(self.thresholds).start, self.endpoint.history_start)
 
     def spec(self, variant: Variant) -> InstanceSpec | None:
         return self.catalog.get(variant.instance_type)

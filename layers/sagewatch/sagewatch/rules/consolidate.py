@@ -81,14 +81,7 @@ def need_of(
         return None
     if usage.utilization_hours < MIN_UTILIZATION_COVERAGE * utilization_hours_expected or usage.invocations <= 0:
         return None
-    p = usage.peaks
-    peaks = Peaks.from_raw(
-        spec,
-        p.get("CPUUtilization"),
-        p.get("MemoryUtilization"),
-        p.get("GPUUtilization"),
-        p.get("GPUMemoryUtilization"),
-    )
+    peaks = Peaks.of(spec, usage.peaks)
     if peaks.cpu is None or peaks.memory is None:
         return None
     if spec.gpus and (peaks.gpu is None or peaks.gpu_memory is None):

@@ -54,7 +54,7 @@ def off_hours_finding(ctx: Judge, variant: Variant, analysed: tuple[Profile, Off
     if savings < max(ctx.thresholds.min_monthly_savings_usd, 0.01):
         return []
     evidence: dict[str, Any] = {
-        "window_start": iso_z(max(ctx.windows.schedule(ctx.thresholds).start, ctx.endpoint.history_start)),
+        "window_start": iso_z(ctx.profile_start),
         "window_end": iso_z(ctx.windows.end),
         "schedule_days": ctx.thresholds.schedule_days,
         "profile": profile.to_evidence(),

@@ -21,14 +21,7 @@ def sizing(ctx: Judge, variant: Variant) -> list[Finding]:
     usage = ctx.usages[variant.name]
     if spec is None or variant.instance_count == 0 or not usage.utilization_known:
         return []
-    p = usage.peaks
-    peaks = Peaks.from_raw(
-        spec,
-        p.get("CPUUtilization"),
-        p.get("MemoryUtilization"),
-        p.get("GPUUtilization"),
-        p.get("GPUMemoryUtilization"),
-    )
+    peaks = Peaks.of(spec, usage.peaks)
     observed = peaks.observed()
     if not observed:
         return []
