@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from sagewatch.app.scan import scheduled_scan
+from sagewatch.app.scan import exclusive_scan
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.routes import load_routing
 from sagewatch.aws.wiring import scan_dependencies, stack_catalog
@@ -35,7 +35,17 @@ metrics = new_metrics()
 @event_parser(model=ScanRequest)
 def lambda_handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]:
     account = context.invoked_function_arn.split(":")[4]
-    report, result = scheduled_scan(SETTINGS, event, scan_dependencies(SETTINGS, account, CLIENTS, CATALOG))
+    report, result = exclusive_scan(
+        SETTINGS,
+        event,
+        scan_dependencies(SETTINGS, account, CLIENTS, CATALOG),
+        holder=context.aws_request_id,
+        # the lease outlives this invocation by a minute at most: a run that dies blocks the next one no longer
+        lease_seconds=context.get_remaining_time_in_millis() / 1000 + 60,
+    )
+    if report is None:  # another scan holds the lock (ReserveConcurrency=false)
+        logger.warning("scan skipped", extra=result)
+        return result
     record_scan_metrics(metrics, report)
     for error in report.errors:
         # nested: a top-level "message" key would clash with the log record's own

@@ -186,6 +186,10 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                         "SAGEWATCH_ROUTE_EMAIL_DOMAINS",
                     ):
                         mp.delenv(var)  # the other functions run as a stack without routes does
+                    mp.setenv("SAGEWATCH_SCAN_LOCK", "true")  # ReserveConcurrency=false: the scan's lock item
+                    answers["locked ScanFunction"] = [_invoke("scan", _event("scan-schedule.json", hook.url))]
+                    calls["locked ScanFunction"] = recorder.take()
+                    mp.delenv("SAGEWATCH_SCAN_LOCK")
                     fleet.seed(sm, PROVISIONED, region=REGION, now=datetime.now(UTC))
                     recorder.take()
                     answers["RemediateFunction"] = _remediations(hook.url, secret, mp)
@@ -261,6 +265,18 @@ def test_a_scan_with_every_route_is_allowed_by_the_routed_role(recorded):
     calls = recorded["calls"]["routed ScanFunction"]
     assert {c.service for c in calls} >= {"ssm", "sns", "sesv2", "secretsmanager"}
     assert iam.refused(policy, calls) == []
+
+
+def test_a_scan_that_takes_its_lock_is_allowed_only_where_no_concurrency_is_reserved(recorded):
+    """ReserveConcurrency=false grants PutItem/DeleteItem on lock#scan alone; a stack that reserves concurrency
+    has no lock and no such grant (the lock-taking run is refused there: the grant is conditional, not spare)."""
+    calls = recorded["calls"]["locked ScanFunction"]
+    assert [c.operation for c in calls if c.operation in ("PutItem", "DeleteItem")] == ["PutItem", "DeleteItem"]
+    assert recorded["answers"]["locked ScanFunction"][0]["findings"] > 0
+    unreserved = iam.function_policy("ScanFunction", ROLES["readonly"] | {"Remediation": "enabled"})
+    assert iam.refused(unreserved, calls) == []
+    reserved = iam.function_policy("ScanFunction", ROLES["standalone"])
+    assert [r for r in iam.refused(reserved, calls) if "dynamodb:PutItem" in r], "the grant is not conditional"
 
 
 def test_the_contract_fails_when_any_one_granted_action_is_taken_away(recorded):

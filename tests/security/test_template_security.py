@@ -310,3 +310,40 @@ def test_the_chatbot_channel_reads_metrics_and_alarms_only() -> None:
 def test_silent_members_page_when_the_digest_cannot_even_count_them() -> None:
     alarm = translate(role="central")["Resources"]["SilentMembersAlarm"]["Properties"]
     assert alarm["TreatMissingData"] == "breaching" and alarm["MetricName"] == "SilentMembers"
+
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {n: r for n, r in template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+
+
+def _allows(role: dict[str, Any], action: str) -> list[dict[str, Any]]:
+    return [
+        st
+        for policy in role["Properties"].get("Policies", [])
+        for st in policy["PolicyDocument"]["Statement"]
+        if st.get("Effect") == "Allow" and action in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    ]
+
+
+def test_reserve_concurrency_false_reserves_nothing_and_locks_the_scan_instead() -> None:
+    """New accounts (the 10-execution quota) cannot reserve concurrency: ReserveConcurrency=false leaves it out of
+    every function; the scan then takes lock#scan in its state table, with a grant for that one item only."""
+    reserved = translate(role="standalone")
+    functions = _functions(reserved)
+    reserving = {
+        n: f["Properties"]["ReservedConcurrentExecutions"] for n, f in functions.items() if "Reserved" in str(f)
+    }
+    assert reserving == dict.fromkeys(
+        ["ScanFunction", "RemediateFunction", "WeeklyReportFunction", "CatalogRefreshFunction"], 1
+    )
+    scan_env = functions["ScanFunction"]["Properties"]["Environment"]["Variables"]
+    assert scan_env["SAGEWATCH_SCAN_LOCK"] == "false"
+    assert _allows(reserved["Resources"]["ScanFunctionRole"], "dynamodb:PutItem") == []
+
+    unreserved = translate(role="readonly")
+    functions = _functions(unreserved)
+    assert [n for n, f in functions.items() if "ReservedConcurrentExecutions" in f["Properties"]] == []
+    assert functions["ScanFunction"]["Properties"]["Environment"]["Variables"]["SAGEWATCH_SCAN_LOCK"] == "true"
+    [grant] = _allows(unreserved["Resources"]["ScanFunctionRole"], "dynamodb:PutItem")
+    assert sorted(grant["Action"]) == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+    assert grant["Condition"] == {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["lock#scan"]}}

@@ -186,6 +186,9 @@ def _context(call: Call) -> dict[str, tuple[str, ...]]:
         to = p.get("Destination") or {}
         recipients = [*to.get("ToAddresses", []), *to.get("CcAddresses", []), *to.get("BccAddresses", [])]
         return {"ses:FromAddress": (str(p.get("FromEmailAddress")),), "ses:Recipients": tuple(recipients)}
+    if call.service == "dynamodb" and call.operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
+        key = p.get("Key") or p.get("Item") or {}  # the partition key's value: what dynamodb:LeadingKeys sees
+        return {"dynamodb:LeadingKeys": (str(key.get("id", {}).get("S", "")),)}
     return {}
 
 

@@ -31,7 +31,8 @@ ROLES = {
     # What each deployment role is given: a member needs the central bus, the central stack the organization.
     # the remediation function is opt-in (Remediation, default disabled): the roles that have it say so
     "standalone": {"Role": "standalone", "Remediation": "enabled"},
-    "readonly": {"Role": "standalone"},
+    # a cautious first deployment on a new account: read-only, and no concurrency reserved (the scan's lock)
+    "readonly": {"Role": "standalone", "ReserveConcurrency": "false"},
     "member": {
         "Role": "member",
         "Remediation": "enabled",
@@ -80,7 +81,8 @@ def _resolve_ifs(node: Any, conditions: dict[str, bool]) -> Any:
         if set(node) == {"Fn::If"}:
             name, yes, no = node["Fn::If"]
             return _resolve_ifs(yes if conditions[name] else no, conditions)
-        return {k: _resolve_ifs(v, conditions) for k, v in node.items()}
+        resolved_items = {k: _resolve_ifs(v, conditions) for k, v in node.items()}
+        return {k: v for k, v in resolved_items.items() if v != {"Ref": "AWS::NoValue"}}  # a property left out
     if isinstance(node, list):
         resolved = [_resolve_ifs(v, conditions) for v in node]
         return [v for v in resolved if v != {"Ref": "AWS::NoValue"}]  # what CloudFormation leaves out

@@ -16,8 +16,8 @@ def function_actions() -> dict[str, set[str]]:
         actions = set()
         for policy in resource["Properties"].get("Policies", []):
             for statement in policy.get("Statement", []):
-                if isinstance(statement, list):  # !If [condition, granted, AWS::NoValue]: the granted branch
-                    statement = statement[1]
+                if isinstance(statement, list):  # !If [condition, a, b]: the branch that grants (the other is NoValue)
+                    [statement] = [branch for branch in statement[1:] if "Action" in branch]
                 listed = statement["Action"]
                 actions |= set(listed if isinstance(listed, list) else [listed])
             if "SNSPublishMessagePolicy" in policy:

@@ -352,6 +352,8 @@ class ScanSettings:
     max_snooze_days: int = 30  # a sagewatch:snooze-until further than this from its first sighting is capped
     # Remediation enabled in the stack: findings' commands invoke its function; disabled: --local dry runs
     remediation: bool = True
+    # No reserved concurrency (ReserveConcurrency=false): a scheduled scan takes lock#scan in the state table
+    scan_lock: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScanSettings:
@@ -374,6 +376,7 @@ class ScanSettings:
             renotify_days=_whole_days(env, "SAGEWATCH_RENOTIFY_DAYS", default=7, most=365),
             max_snooze_days=_whole_days(env, "SAGEWATCH_MAX_SNOOZE_DAYS", default=30, most=365),
             remediation=_choice(env, "SAGEWATCH_REMEDIATION", ("enabled", "disabled"), "enabled") == "enabled",
+            scan_lock=_bool(env, "SAGEWATCH_SCAN_LOCK", default=False),
             event_bus=_event_bus(env),
             catalog_path=Path(catalog) if catalog else None,
         )

@@ -1,8 +1,10 @@
-"""What several use cases need from outside: sending a notice, reading CloudWatch metrics."""
+"""What several use cases need from outside: sending a notice, reading CloudWatch metrics, a lock."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from sagewatch.metrics import MetricResults, MetricSpec, Windows
@@ -35,3 +37,20 @@ class MetricsReader(Protocol):
     def instance_metrics(self, endpoints: Sequence[Endpoint]) -> tuple[list[MetricSpec], list[ScanError]]: ...
 
     def container_metrics(self, endpoints: Sequence[Endpoint]) -> tuple[list[MetricSpec], list[str]]: ...
+
+
+@dataclass(frozen=True)
+class Lease:
+    """The answer to taking a lock: taken (by this run), or held by another run until `until`."""
+
+    taken: bool
+    holder: str
+    until: datetime
+
+
+class Lock(Protocol):
+    """One run at a time where Lambda's reserved concurrency does not see to it (ReserveConcurrency=false)."""
+
+    def acquire(self, holder: str, now: datetime, until: datetime) -> Lease: ...
+
+    def release(self, holder: str) -> None: ...

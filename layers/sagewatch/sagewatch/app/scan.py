@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sagewatch import hidden
 from sagewatch.app.extras import extra
-from sagewatch.app.ports import MetricsReader, Notifier
+from sagewatch.app.ports import Lock, MetricsReader, Notifier
 from sagewatch.catalog import Catalog
 from sagewatch.digest import Digest
 from sagewatch.formats import iso_z
@@ -194,6 +194,7 @@ class ScanDependencies:
     catalog: Catalog
     account: str | None
     owners: OwnerDirectory
+    lock: Lock | None = None  # with ReserveConcurrency=false only: reserved concurrency 1 does it otherwise
 
 
 def digest_of(
@@ -321,4 +322,47 @@ def scheduled_scan(
         "state_available": state_available,
         "warnings": warnings,
     }
+    return report, result
+
+
+def exclusive_scan(
+    settings: ScanSettings,
+    request: ScanRequest,
+    deps: ScanDependencies,
+    *,
+    holder: str,
+    lease_seconds: float,
+    now: datetime | None = None,
+) -> tuple[ScanReport | None, dict[str, Any]]:
+    """scheduled_scan, one at a time. With a lock (ReserveConcurrency=false) a publishing scan first takes it for
+    `lease_seconds` (what the invocation has left, and a margin); while another run holds it, this one reads
+    nothing and says so: its schedule runs it again. A scan that does not publish announces nothing and writes no
+    state, so it needs no lock. If the lock itself cannot be reached the scan goes on without it and warns: a
+    digest twice is better than none."""
+    if deps.lock is None or not request.publish:
+        return scheduled_scan(settings, request, deps, now)
+    now = now or datetime.now(UTC)
+    warnings: list[str] = []
+    try:
+        lease = deps.lock.acquire(holder, now, now + timedelta(seconds=lease_seconds))
+    except Exception as exc:  # any failure of the lock table: scan without it, and say so
+        warnings.append(f"the scan lock could not be taken ({type(exc).__name__}: {str(exc)[:200]}); scanned anyway")
+        lease = None
+    if lease is not None and not lease.taken:
+        return None, {
+            "schema": "sagewatch.scan-result/2",
+            "status": "overlapping",
+            "reason": f"another scan ({lease.holder}) holds lock#scan until {iso_z(lease.until)}: this one did nothing",
+            "warnings": [],
+        }
+    try:
+        report, result = scheduled_scan(settings, request, deps, now)
+    finally:
+        if lease is not None:
+            try:
+                deps.lock.release(holder)
+            except Exception as exc:  # the lease ends by itself: the next scan is not blocked for long
+                lapses = iso_z(lease.until)
+                warnings.append(f"the scan lock was not given back ({type(exc).__name__}); it lapses at {lapses}")
+    result["warnings"] = [*warnings, *result["warnings"]]
     return report, result

@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sagewatch.aws.cloudtrail import OWNER_PREFIX
 from sagewatch.aws.config_cache import CONFIG_PREFIX
+from sagewatch.aws.lock import LOCK_PREFIX
 from sagewatch.lifecycle import FindingState, SnoozeAnchor, StateUnavailableError
 
 if TYPE_CHECKING:
@@ -74,8 +75,8 @@ class StateStore:
         for page in self.client.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True):
             for item in page.get("Items", []):
                 key = item["id"]["S"]
-                if key.startswith((CONFIG_PREFIX, OWNER_PREFIX)):
-                    continue  # the config and owner caches share the table (aws.config_cache, aws.cloudtrail)
+                if key.startswith((CONFIG_PREFIX, OWNER_PREFIX, LOCK_PREFIX)):
+                    continue  # the config and owner caches and the scan lock share the table
                 if key.startswith(SNOOZE_PREFIX):
                     doc = json.loads(item["doc"]["S"])
                     anchors[key.removeprefix(SNOOZE_PREFIX)] = SnoozeAnchor(

@@ -25,6 +25,7 @@ from sagewatch.aws.cloudtrail import TableOwnerCache, TrailOwners
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.config_cache import ConfigArchive, TableConfigArchive
 from sagewatch.aws.events import FindingEvents, StackNotifier
+from sagewatch.aws.lock import TableLock
 from sagewatch.aws.monitor import MonitorReader
 from sagewatch.aws.org_accounts import AccountNames
 from sagewatch.aws.org_store import OrgStore
@@ -92,6 +93,7 @@ def scan_dependencies(
         publisher=publisher(clients, settings.notifications),
         events=FindingEvents(clients.events(), settings.event_bus),
         state=StateStore(clients.dynamodb(), settings.state_table),
+        lock=TableLock(clients.dynamodb(), settings.state_table, "scan") if settings.scan_lock else None,
         catalog=catalog or Catalog.load(settings.catalog_path),
         account=account,
         owners=TrailOwners(
