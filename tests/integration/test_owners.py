@@ -13,7 +13,7 @@ from sagewatch.app.scan import scheduled_scan
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudtrail import FileOwnerCache, TrailOwners
 from sagewatch.aws.wiring import scan_dependencies
-from sagewatch.owners import EndpointRef
+from sagewatch.owners import EndpointRef, describe
 from sagewatch.requests import ScanRequest
 from sagewatch_testkit import fleet, moto_ext
 from sagewatch_testkit.calls import count_calls
@@ -79,7 +79,7 @@ def test_each_source_of_an_owner(scan_stack, sm, now):
     owners = owners_of(report)
     assert owners["tagged"] | {"created_at": None} == {
         "principal": "alice@example.com", "source": "tag:owner", "created_by": None, "last_updated_by": None,
-        "team": "fraud", "created_at": None,
+        "team": "fraud", "created_at": None, "trail": None,
     }  # fmt: skip
     assert owners["studio"]["source"] == "studio" and owners["studio"]["principal"].endswith("user-profile/d-abc/bob")
     assert owners["made-by-role"]["principal"] == ROLE_ARN
@@ -90,6 +90,7 @@ def test_each_source_of_an_owner(scan_stack, sm, now):
     assert owners["updated-only"]["source"] == "cloudtrail:UpdateEndpoint"
     assert owners["updated-only"]["principal"] == "cloudformation.amazonaws.com"
     assert owners["nobody-knows"]["principal"] is None and owners["nobody-knows"]["source"] is None
+    assert owners["nobody-knows"]["trail"] == owners["made-by-role"]["trail"] == "looked-up"  # asked, this scan
     assert owners["team-only"]["source"] == "tag:team" and owners["team-only"]["team"] == "recsys"
     assert result["warnings"] == [] or all("CloudTrail" not in w for w in result["warnings"])
     [digest] = scan_stack.digests()
@@ -108,6 +109,11 @@ def test_cloudtrail_is_asked_once_per_endpoint_then_the_cache_answers(scan_stack
     later, _, _ = run(scan_stack, now + timedelta(hours=1), clients=clients)
     assert calls["LookupEvents"] == 1  # cached (and not new any more)
     assert owners_of(later)["made-by-role"]["principal"] == ROLE_ARN  # still named, from the cache
+    assert (
+        owners_of(first)["made-by-role"]["trail"] == "looked-up"
+        and owners_of(later)["made-by-role"]["trail"] == "cached"
+    )
+    assert "(CloudTrail, cached, created" in describe(later.findings[0].owner, now)
 
 
 def test_only_new_findings_are_looked_up(scan_stack, sm, now):
@@ -121,6 +127,8 @@ def test_only_new_findings_are_looked_up(scan_stack, sm, now):
     calls = count_calls(clients.cloudtrail().meta.events)
     report, _, _ = run(scan_stack, now + timedelta(hours=1), clients=clients)
     assert calls["LookupEvents"] == 0 and owners_of(report)["old-news"]["principal"] is None
+    assert owners_of(report)["old-news"]["trail"] == "not-looked-up"  # unknown because nobody asked, and said so
+    assert "CloudTrail not looked up" in describe(report.findings[0].owner, now)
 
 
 def test_the_budget_bounds_the_calls_and_says_so(scan_stack, sm, now):

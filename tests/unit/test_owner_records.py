@@ -17,6 +17,7 @@ from sagewatch.owners import (
     CREATE,
     UPDATE,
     Owner,
+    TrailFacts,
     TrailRecord,
     creator,
     describe,
@@ -24,6 +25,7 @@ from sagewatch.owners import (
     last_updater,
     principal_of,
     record_of,
+    with_trail,
 )
 from sagewatch_testkit.trail import record
 
@@ -104,7 +106,7 @@ def test_the_creator_is_the_create_call_at_the_endpoints_creation_time():
 def test_tag_keys_in_order_and_any_case():
     assert from_tags({"Contact": "ops@example.com", "team": "fraud"}).to_dict() | {"created_at": None} == {
         "principal": "fraud", "source": "tag:team", "created_by": None, "last_updated_by": None,
-        "team": "fraud", "created_at": None,
+        "team": "fraud", "created_at": None, "trail": None,
     }  # fmt: skip
     assert from_tags({"contact": "ops@example.com"}, ["contact"]).source == "tag:contact"
     assert from_tags({"created-by": "ci-pipeline"}).principal == "ci-pipeline"
@@ -134,7 +136,7 @@ def test_every_rendering_says_who_owns_it():
 
 def test_unknown_and_hostile_owners_read_plainly():
     unknown = Digest("1", "us-east-1", NOW, [Announcement(Reason.NEW, finding(Owner()))])
-    assert "owner: unknown (no owner tag, and CloudTrail did not say)" in render_email(unknown)
+    assert "owner: unknown (no owner tag; CloudTrail not looked up)" in render_email(unknown)
     hostile = Owner("<!channel> @here", "tag:owner")
     d = Digest("1", "us-east-1", NOW, [Announcement(Reason.NEW, finding(hostile))])
     blob = json.dumps(slack_payloads(d)) + render_chatbot(d).description
@@ -142,6 +144,29 @@ def test_unknown_and_hostile_owners_read_plainly():
     assert describe(Owner("maria", "tag:owner"), NOW) == "owner: maria (tag owner)"
     studio = from_tags({"sagemaker:user-profile-arn": "arn:aws:sagemaker:us-east-1:1:user-profile/d-1/priya"})
     assert describe(studio, NOW) == "owner: priya (SageMaker Studio)"
+
+
+def test_owner_lines_say_what_cloudtrail_was_asked():
+    """Unknown because nobody asked is not unknown because CloudTrail had no answer; a cached answer says so."""
+    created = NOW - timedelta(days=93)
+    tags = from_tags({})
+    assert describe(with_trail(tags, None, created, asked=False), NOW) == (
+        "owner: unknown (no owner tag; CloudTrail not looked up)"
+    )
+    asked = with_trail(tags, None, created, asked=True)
+    assert describe(asked, NOW) == "owner: unknown (no owner tag, and CloudTrail did not say)"
+    assert asked.to_dict()["trail"] == "looked-up"
+    fresh = with_trail(tags, TrailFacts(ROLE, None), created)
+    assert describe(fresh, NOW) == "owner: alice (CloudTrail, created 93 days ago)"
+    cached = with_trail(tags, TrailFacts(ROLE, None, cached=True), created)
+    assert describe(cached, NOW) == "owner: alice (CloudTrail, cached, created 93 days ago)"
+    assert Owner.from_dict(cached.to_dict()) == cached  # the provenance survives a round trip (org records)
+    assert Owner.from_dict(cached.to_dict() | {"trail": "<!channel>"}).trail is None  # nothing else is read
+    nothing_cached = with_trail(tags, TrailFacts(None, None, cached=True), created)
+    assert describe(nothing_cached, NOW) == "owner: unknown (no owner tag, and CloudTrail did not say, cached)"
+    # an owner tag wins: CloudTrail is never the owner's source then, whatever it was asked
+    tagged = with_trail(from_tags({"owner": "maria"}), None, created, asked=False)
+    assert describe(tagged, NOW) == "owner: maria (tag owner, created 93 days ago)"
 
 
 def test_alerts_and_remediation_notices_say_whose_endpoint_it_is():

@@ -22,6 +22,8 @@ STUDIO_TAGS = ("sagemaker:user-profile-arn", "sagemaker:space-arn", "sagemaker:d
 CREATE, UPDATE = "CreateEndpoint", "UpdateEndpoint"
 HISTORY = timedelta(days=90)  # CloudTrail's event history
 CREATE_SLACK = timedelta(minutes=15)  # CreateEndpoint's event time against the endpoint's CreationTime
+LOOKED_UP, CACHED, NOT_LOOKED_UP = "looked-up", "cached", "not-looked-up"
+TRAIL_STATES = (LOOKED_UP, CACHED, NOT_LOOKED_UP)
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,9 @@ class Owner:
     last_updated_by: str | None = None
     team: str | None = None
     created_at: str | None = None  # the endpoint's creation time (ISO), for "created 93 days ago"
+    # What CloudTrail was asked (TRAIL_STATES): looked up this scan, answered from the cache of an earlier
+    # lookup, or not asked (no --owner-lookup, no budget, an endpoint already announced); None: never relevant
+    trail: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +48,7 @@ class Owner:
             "last_updated_by": self.last_updated_by,
             "team": self.team,
             "created_at": self.created_at,
+            "trail": self.trail,
         }
 
     @classmethod
@@ -56,6 +62,7 @@ class Owner:
             last_updated_by=optional(doc.get("last_updated_by"), 2048),
             team=optional(doc.get("team")),
             created_at=optional(doc.get("created_at"), 40),
+            trail=doc.get("trail") if doc.get("trail") in TRAIL_STATES else None,
         )
 
     @property
@@ -196,6 +203,7 @@ class TrailFacts:
     last_updated_by: str | None
     searched_from: datetime | None = None
     last_updated_at: datetime | None = None
+    cached: bool = False  # read from the cache of an earlier lookup (not stored: every cached fact is)
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -230,19 +238,24 @@ def last_updater(records: Iterable[TrailRecord], endpoint: str, created_at: date
     return max(updates, key=lambda r: r.event_time, default=None)
 
 
-def with_trail(owner: Owner, facts: TrailFacts | None, created_at: datetime | None) -> Owner:
+def with_trail(
+    owner: Owner, facts: TrailFacts | None, created_at: datetime | None, *, asked: bool | None = None
+) -> Owner:
     """`owner` (from tags) completed with CloudTrail's facts: the creator is the owner when no tag named one,
-    else the last updater; created_by and last_updated_by are filled in either way."""
+    else the last updater; created_by and last_updated_by are filled in either way. `asked`: whether CloudTrail
+    was asked about this endpoint when it gave no facts (None: not a question yet, the owner stays as it is)."""
     created = created_at.isoformat() if created_at else owner.created_at
     if facts is None:
-        return Owner(owner.principal, owner.source, owner.created_by, owner.last_updated_by, owner.team, created)
+        trail = owner.trail if asked is None else (LOOKED_UP if asked else NOT_LOOKED_UP)
+        return Owner(owner.principal, owner.source, owner.created_by, owner.last_updated_by, owner.team, created, trail)
     created_by = owner.created_by or facts.created_by
     principal, source = owner.principal, owner.source
     if principal is None and facts.created_by:
         principal, source = facts.created_by, f"cloudtrail:{CREATE}"
     elif principal is None and facts.last_updated_by:
         principal, source = facts.last_updated_by, f"cloudtrail:{UPDATE}"
-    return Owner(principal, source, created_by, facts.last_updated_by, owner.team, created)
+    trail = CACHED if facts.cached else LOOKED_UP
+    return Owner(principal, source, created_by, facts.last_updated_by, owner.team, created, trail)
 
 
 def describe(owner: Owner, now: datetime) -> str:
@@ -254,7 +267,10 @@ def describe(owner: Owner, now: datetime) -> str:
         age = f", created {days} day{'s' if days != 1 else ''} ago"
     if not owner.known:
         team = f", team {owner.team}" if owner.team else ""
-        return f"owner: unknown (no owner tag, and CloudTrail did not say){team}"
+        if owner.trail in (LOOKED_UP, CACHED):
+            cached = ", cached" if owner.trail == CACHED else ""
+            return f"owner: unknown (no owner tag, and CloudTrail did not say{cached}){team}"
+        return f"owner: unknown (no owner tag; CloudTrail not looked up){team}"
     source = owner.source or ""
     if source.startswith("tag:"):
         where = f"tag {source[4:]}"
@@ -262,6 +278,7 @@ def describe(owner: Owner, now: datetime) -> str:
         where = "SageMaker Studio"
     else:
         where = "CloudTrail" + (", last updated" if source.endswith(UPDATE) else "")
+        where += ", cached" if owner.trail == CACHED else ""
     text = f"owner: {owner.name} ({where}{age})"
     if owner.team and source != "tag:team":
         text += f", team {owner.team}"

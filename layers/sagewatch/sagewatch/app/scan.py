@@ -164,8 +164,13 @@ def attach_owners(report: ScanReport, directory: OwnerDirectory, look_up: set[st
         return []
     facts, warnings = directory.facts(refs_of(unknown, report.endpoint_times), look_up & unknown, now)
     report.findings = [
-        replace(f, owner=with_trail(f.owner, facts[f.endpoint], report.endpoint_times[f.endpoint][0]))
-        if f.endpoint in facts
+        replace(
+            f,
+            owner=with_trail(
+                f.owner, facts.get(f.endpoint), report.endpoint_times[f.endpoint][0], asked=f.endpoint in look_up
+            ),
+        )
+        if f.endpoint in unknown
         else f
         for f in report.findings
     ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -137,7 +138,7 @@ class TrailOwners:
             warnings = [f"the owner cache could not be read ({type(exc).__name__}); looked up again"]
         else:
             warnings = []
-        found = {r.name: cached[r.key] for r in refs if r.key in cached}
+        found = {r.name: replace(cached[r.key], cached=True) for r in refs if r.key in cached}
         wanted = [r for r in refs if r.key not in cached and r.name in look_up]
         if not wanted or self.client is None:
             return found, warnings

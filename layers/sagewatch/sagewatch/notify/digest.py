@@ -400,9 +400,10 @@ def sns_messages(d: Digest, *, chatbot: bool = False, limit: int = SNS_MAX_BYTES
     ordered = d.active() + d.resolved()
     parts: list[list[Announcement]] = []
     current: list[Announcement] = []
+    widest = (len(ordered), len(ordered))  # measured with the longest "part i/n" a part could carry
     for a in ordered:
         trial = [*current, a]
-        if current and sns_message(render(replace(d, announcements=trial)), chatbot=chatbot).size > limit:
+        if current and sns_message(render(replace(d, announcements=trial, part=widest)), chatbot=chatbot).size > limit:
             parts.append(current)
             trial = [a]
         current = trial

@@ -371,9 +371,10 @@ def sns_messages(d: OrgDigest, *, chatbot: bool = False, limit: int = SNS_MAX_BY
     every silent member (they must never be in part 2 only)."""
     parts: list[list[OrgAnnouncement]] = []
     current: list[OrgAnnouncement] = []
+    widest = (len(d.announcements), len(d.announcements))  # measured with the longest "part i/n" label
     for a in d.announcements:
         trial = [*current, a]
-        if current and sns_message(render(_part(d, trial, (1, 1))), chatbot=chatbot).size > limit:
+        if current and sns_message(render(_part(d, trial, widest)), chatbot=chatbot).size > limit:
             parts.append(current)
             trial = [a]
         current = trial
