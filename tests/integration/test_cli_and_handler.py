@@ -483,3 +483,50 @@ def test_an_unreachable_endpoint_fails_within_ten_seconds_naming_it(monkeypatch,
     err = capsys.readouterr().err
     assert code == 1 and elapsed < 10, (code, elapsed)
     assert f"cannot reach AWS at {url}" in err
+
+
+# --- tables that fit the terminal -------------------------------------------------------------------------
+
+
+def test_a_narrow_terminal_gets_tables_that_fit(demo, capsys, monkeypatch):
+    """Below 120 columns the scan and cost tables are laid out narrow: nothing past the edge, nothing lost."""
+    monkeypatch.setenv("COLUMNS", "100")
+    assert main(["scan"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert all(len(line) <= 100 and line == line.rstrip() for line in lines), max(lines, key=len)
+    assert "high  oversized  image-embedder  AllTraffic" in lines
+    assert "  RECOMMENDATION resize-variant -> 2 x ml.g5.xlarge (auto scaling 2-4)" in lines
+    assert "SAVE/MO +$5,176 more" in out  # a scale-out costs, in the narrow layout too
+    assert sum(1 for line in lines if line.startswith(("high ", "medium ", "low "))) == 13
+    assert main(["report"]) == 0
+    report = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= 100 and line == line.rstrip() for line in report), max(report, key=len)
+    assert any(line.startswith("llm-chat-prod  ml.g5.12xlarge x1") for line in report)
+
+
+def test_a_pipe_gets_one_line_per_row_with_the_scan_tables_header_style(demo, capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)  # pytest's stdout is no terminal
+    assert main(["scan"]) == 0
+    scan = capsys.readouterr().out.splitlines()
+    assert main(["report"]) == 0
+    report = capsys.readouterr().out.splitlines()
+    scan_header = next(i for i, line in enumerate(scan) if line.startswith("SEVERITY"))
+    report_header = next(i for i, line in enumerate(report) if line.startswith("NAME"))
+    for lines, at in ((scan, scan_header), (report, report_header)):
+        assert lines[at] == lines[at].upper() and set(lines[at + 1].replace(" ", "")) == {"-"}
+        assert all(line == line.rstrip() for line in lines)
+    assert len(scan[scan_header + 2 : scan_header + 15]) == 13 and max(map(len, scan)) > 120
+
+
+def test_all_regions_says_the_empty_ones_in_one_line_and_keeps_what_was_skipped(demo, capsys):
+    assert main(["scan", "--all-regions"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    per_region = lines[lines.index("Per account and region:") + 1 :]
+    assert per_region[0] == f"  123456789012 / {REGION}: 20 endpoints, 13 findings, $20,619/month"
+    [empty] = [line for line in per_region if "no endpoints in" in line]
+    assert empty.startswith("  123456789012: no endpoints in ") and "eu-west-1" in empty and REGION not in empty
+    assert not [line for line in per_region if line.startswith("  123456789012 / eu-west-1")]  # not one per region
+    skipped = lines[lines.index("Skipped:") + 1 :]
+    assert f"  123456789012 / {REGION} / legacy-ignored: tagged sagewatch:ignore=true" in skipped
+    assert f"  123456789012 / {REGION} / translator-updating: status is Updating" in skipped

@@ -7,6 +7,7 @@ import difflib
 import json
 import os
 import re
+import shutil
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -443,13 +444,24 @@ def _scan_many(args: argparse.Namespace) -> MultiScanReport:
     return MultiScanReport(now, reports, failures)
 
 
+def _width() -> int | None:
+    """The width tables must fit: $COLUMNS when set, else the terminal's; None when the output goes to a pipe or a
+    file (one line per row, for grep and cut)."""
+    raw = os.environ.get("COLUMNS", "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return max(int(raw), 40)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
     if _multi(args):
         merged = _scan_many(args)
         if args.format == "json":
             print(json.dumps(merged.to_dict(), indent=2, default=str))
         else:
-            print(render_multi_table(merged))
+            print(render_multi_table(merged, _width()))
         for failure in merged.failures:
             print(
                 f"sagewatch: not scanned: {failure.account or '-'}/{failure.region}: {failure.error}", file=sys.stderr
@@ -459,7 +471,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(report.to_dict(), indent=2, default=str))
     else:
-        print(render_table(report))
+        print(render_table(report, _width()))
     return EXIT_OK
 
 
@@ -486,8 +498,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         account=clients.account_id(),
         schedule_timezone=thresholds.schedule_timezone,
     )
+    width = None if args.output else _width()  # a file keeps one line per row
     renderers: dict[str, Callable[[CostReport], str]] = {
-        "table": render_cost_table,
+        "table": lambda r: render_cost_table(r, width),
         "csv": to_csv,
         "html": render_html,
         "json": lambda r: json.dumps(r.to_dict(), indent=2) + "\n",

@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 from html import escape
 
+from sagewatch import textable
 from sagewatch.bounds import bounded
 from sagewatch.costs import RESOURCES, CostReport, CostRow
 from sagewatch.formats import money
@@ -92,16 +93,18 @@ def _name(row: CostRow) -> str:
     return f"    {row.component}"
 
 
-def render_table(report: CostReport) -> str:
+def render_table(report: CostReport, width: int | None = None) -> str:
+    """The cost report as a terminal table (the scan table's header style, figures right-aligned). With a
+    `width` (the terminal's), every line fits it: a table too wide for it is laid out narrow."""
     header = ["name", "type x count", "hours", "cost", "per month", "invocations", "$/1M inv", "p99", "waste"]
     header += [f"{RESOURCE_LABELS[r]} p50/p95" for r in RESOURCES]
-    lines = [header]
+    rows = []
     for row in report.rows:
         kind = "" if row.instance_type is None else f"{row.instance_type} x{row.instance_count}"
         if row.level == "component" and row.share is not None:
             kind = f"{row.share:.0%} of the variant"
         per_million = row.cost_per_million_usd
-        lines.append(
+        rows.append(
             [
                 _name(row),
                 kind,
@@ -117,24 +120,18 @@ def render_table(report: CostReport) -> str:
         )
     t = report.totals
     total = [_money(t.cost_usd), _money(t.monthly_cost_usd), _count(t.invocations), "", "", _money(t.waste_usd)]
-    lines.append(["TOTAL", "", "", *total])
-    lines[-1] += [""] * (len(header) - len(lines[-1]))
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    rows.append(["TOTAL", "", "", *total])
+    rows[-1] += [""] * (len(header) - len(rows[-1]))
     text = [
         f"sagewatch cost report: {report.region}, {report.days:g} days to {report.end:%Y-%m-%d %H:%M} UTC "
         f"(on-demand prices as of {report.catalog.get('as_of')}; waste at {report.target_utilization_pct:g}% target)",
         "",
+        *textable.table(header, rows, width=width, lead=2, right=range(2, len(header))),
     ]
-    for line in lines:
-        text.append(
-            "  ".join(
-                cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths, strict=True))
-            )
-        )
     if t.cost_usd:
         text += ["", f"Waste: {_money(t.waste_usd)} of {_money(t.cost_usd)} ({t.waste_usd / t.cost_usd:.0%})."]
     text += _notes(report)
-    return "\n".join(text) + "\n"
+    return "\n".join(textable.fit(text, width)) + "\n"
 
 
 def _notes(report: CostReport) -> list[str]:

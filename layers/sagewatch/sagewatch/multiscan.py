@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sagewatch import textable
 from sagewatch.formats import iso_z, money
-from sagewatch.scan_report import FINDING_COLUMNS, ScanReport, finding_row, table
+from sagewatch.scan_report import FINDING_COLUMNS, ScanReport, finding_row, finding_table
 
 MULTI_SCHEMA = "sagewatch.multi-scan-report/1"
 
@@ -70,7 +71,10 @@ class MultiScanReport:
         }
 
 
-def render_table(report: MultiScanReport) -> str:
+def render_table(report: MultiScanReport, width: int | None = None) -> str:
+    """Every finding with its account and region; then each account and region with something to say, and one
+    line per account for the regions with nothing (no endpoint, no error, nothing skipped); what was skipped and
+    what could not be scanned. With a `width`, every line fits it."""
     t = report.totals
     lines = [
         f"sagewatch scan of {t['scanned']} account/region pairs at {report.generated_at:%Y-%m-%d %H:%M} UTC: "
@@ -79,16 +83,27 @@ def render_table(report: MultiScanReport) -> str:
         "",
     ]
     rows = [[r.account or "?", r.region, *finding_row(f)] for r in report._sorted() for f in r.sorted_findings()]
-    lines += table(["ACCOUNT", "REGION", *FINDING_COLUMNS], rows) if rows else ["No findings."]
+    lines += finding_table(["ACCOUNT", "REGION", *FINDING_COLUMNS], rows, width, before=2) if rows else ["No findings."]
     lines += ["", "Per account and region:"]
+    empty: dict[str, list[str]] = {}
     for r in report._sorted():
+        if not (r.endpoints or r.errors or r.skipped):  # nothing priced: a price warning says nothing there
+            empty.setdefault(r.account or "?", []).append(r.region)
+            continue
         note = f"; {len(r.errors)} endpoints not judged" if r.errors else ""
         note += "".join(f"; WARNING: {w}" for w in r.warnings[:2])
         lines.append(
             f"  {r.account or '?'} / {r.region}: {r.endpoints} endpoints, {len(r.findings)} findings, "
             f"{money(r.fleet_monthly_cost_usd)}/month{note}"
         )
+    for account, regions in empty.items():
+        plural = "s" if len(regions) != 1 else ""
+        lines.append(f"  {account}: no endpoints in {len(regions)} region{plural} ({', '.join(regions)})")
+    skipped = [(r, s) for r in report._sorted() for s in r.skipped]
+    if skipped:
+        lines += ["", "Skipped:"]
+        lines += [f"  {r.account or '?'} / {r.region} / {s.endpoint}: {s.reason}" for r, s in skipped]
     if report.failures:
         lines += ["", "NOT SCANNED (their endpoints are not in this report):"]
         lines += [f"  {f.account or '-'} / {f.region}: {f.error}" for f in report.failures]
-    return "\n".join(lines)
+    return "\n".join(textable.fit(lines, width))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sagewatch import textable
 from sagewatch.bounds import bounded
 from sagewatch.commands import command_for
 from sagewatch.formats import iso_z, money
@@ -106,14 +107,6 @@ def _money(value: float | None) -> str:
     return money(value, unknown="?")
 
 
-def table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    out = [line.rstrip(), "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
-    return out
-
-
 FINDING_COLUMNS = [
     "SEVERITY",
     "KIND",
@@ -126,6 +119,9 @@ FINDING_COLUMNS = [
     "OWNER",
     "RECOMMENDATION",
 ]
+FINDING_FIGURES = (5, 6, 7)  # P99, COST/MO, SAVE/MO: right-aligned
+FINDING_LEAD = 4  # the narrow layout's first line: severity, kind, endpoint, variant
+FINDING_ALONE = ("OWNER", "RECOMMENDATION")  # long cells: a line of their own in the narrow layout
 
 
 def finding_row(f: Finding) -> list[str]:
@@ -159,8 +155,21 @@ def p99_text(f: Finding) -> str:
     return f"{p99:.0f} ms" + (f"/{slo:g}" if isinstance(slo, int | float) and not isinstance(slo, bool) else "")
 
 
-def render_table(report: ScanReport) -> str:
-    """The report as a terminal table: findings by severity and savings, then skipped and errors."""
+def finding_table(headers: list[str], rows: list[list[str]], width: int | None, *, before: int = 0) -> list[str]:
+    """Finding rows (FINDING_COLUMNS after `before` columns of their own) as a table that fits `width`."""
+    return textable.table(
+        headers,
+        rows,
+        width=width,
+        lead=before + FINDING_LEAD,
+        right=[before + i for i in FINDING_FIGURES],
+        alone=FINDING_ALONE,
+    )
+
+
+def render_table(report: ScanReport, width: int | None = None) -> str:
+    """The report as a terminal table: findings by severity and savings, then skipped and errors. With a
+    `width` (the terminal's), every line fits it: a table too wide for it is laid out narrow."""
     lines = [
         f"sagewatch scan of {report.account or 'unknown account'} / {report.region} at "
         f"{report.generated_at:%Y-%m-%d %H:%M} UTC: {report.endpoints} endpoints, {report.variants} variants, "
@@ -173,7 +182,7 @@ def render_table(report: ScanReport) -> str:
     findings = report.sorted_findings()
     if findings:
         rows = [finding_row(f) for f in findings]
-        lines += table(FINDING_COLUMNS, rows)
+        lines += finding_table(FINDING_COLUMNS, rows, width)
     else:
         lines.append("No findings.")
     lines += [
@@ -187,4 +196,4 @@ def render_table(report: ScanReport) -> str:
     if report.errors:
         lines += ["", "Errors (these endpoints were not judged):"]
         lines += [f"  {e.endpoint or '-'}: {e.operation} {e.code}: {e.message}" for e in report.errors]
-    return "\n".join(lines)
+    return "\n".join(textable.fit(lines, width))
