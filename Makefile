@@ -15,7 +15,7 @@ export SAM = $(CURDIR)/$(BIN)/sam
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: dev test demo org-demo local bench package
+.PHONY: dev test demo org-demo local bench package docs
 
 dev: $(STAMP) $(CHECKOV_STAMP)  ## create .venv with sagewatch (editable) and every dev tool
 
@@ -63,6 +63,9 @@ demo: $(DEMO_STAMP)  ## scan a simulated fleet in an embedded moto backend
 
 org-demo: $(DEMO_STAMP)  ## an organization on an embedded moto: its one digest (silent member included) and its cost table
 	$(PY) -m sagewatch_testkit.org_demo
+
+docs: dev  ## rewrite every example in README.md and docs/ from the code (make test checks they are current)
+	$(PY) -m sagewatch_testkit.docs --write
 
 BUCKET ?=
 PREFIX ?= sagewatch
