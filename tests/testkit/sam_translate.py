@@ -30,7 +30,13 @@ class _NoManagedPolicies:
 ROLES = {
     # What each deployment role is given: a member needs the central bus, the central stack the organization.
     # the remediation function is opt-in (Remediation, default disabled): the roles that have it say so
-    "standalone": {"Role": "standalone", "Remediation": "enabled"},
+    # with Chatbot too: its channel role, guardrail and the Dry run button's function are checked as deployed
+    "standalone": {
+        "Role": "standalone",
+        "Remediation": "enabled",
+        "SlackWorkspaceId": "T0123ABCDE",
+        "SlackChannelId": "C0123456789",
+    },
     # a cautious first deployment on a new account: read-only, and no concurrency reserved (the scan's lock)
     "readonly": {"Role": "standalone", "ReserveConcurrency": "false"},
     "member": {

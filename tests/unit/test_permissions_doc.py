@@ -34,6 +34,7 @@ def test_every_granted_action_is_documented_under_its_function():
         "ScanFunction",
         "ModelMonitorFunction",
         "RemediateFunction",
+        "ChatDryRunFunction",
         "SlackNotifierFunction",
         "WeeklyReportFunction",
         "CatalogRefreshFunction",

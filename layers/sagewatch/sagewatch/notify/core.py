@@ -9,6 +9,7 @@ from typing import Any
 
 from sagewatch.bounds import NAME_MAX, bounded, clip
 from sagewatch.notify.limits import (
+    CHATBOT_CONTEXT_VALUE_MAX,
     CHATBOT_DESCRIPTION_MAX,
     CHATBOT_KEYWORD_MAX,
     CHATBOT_KEYWORDS_MAX,
@@ -59,7 +60,7 @@ class Chatbot:
                 "summary": chat(self.title, CHATBOT_TITLE_MAX),
                 "eventType": chat(self.event_type, 64),
                 "relatedResources": [chat(r, NAME_MAX) for r in self.related[:20]],
-                "additionalContext": {chat(k, 64): chat(v, NAME_MAX) for k, v in self.context.items()},
+                "additionalContext": {chat(k, 64): chat(v, CHATBOT_CONTEXT_VALUE_MAX) for k, v in self.context.items()},
             },
         }
         if self.id:

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sagewatch.bounds import bounded
+from sagewatch.chat import chatbot_context
 from sagewatch.digest import DIGEST_SCHEMA, SEVERITIES, Digest
 from sagewatch.formats import iso_z, money
 from sagewatch.hidden import LISTED_MAX, Hidden, summary_line, total
@@ -371,7 +372,8 @@ def render_chatbot(d: Digest) -> Chatbot:
         thread_id=f"sagewatch-{d.account}-{d.region}",
         event_type="SageMakerEndpointFindings",
         related=endpoints,
-        context={"account": d.account or "", "region": d.region},
+        # with remediation deployed, what the Dry run button needs (sagewatch.chat)
+        context={"account": d.account or "", "region": d.region, **chatbot_context(d)},
         id=f"sagewatch-{d.generated_at:%Y%m%dT%H%M}-{d.part[0]}",
     )
 

@@ -30,6 +30,8 @@ CHATBOT_NEXT_STEPS_MAX = 5
 CHATBOT_NEXT_STEP_MAX = 500
 CHATBOT_KEYWORDS_MAX = 10
 CHATBOT_KEYWORD_MAX = 75
+# an additionalContext value: names, and a Dry run button's encoded request (sagewatch.chat.REQUEST_MAX)
+CHATBOT_CONTEXT_VALUE_MAX = 2048
 
 
 def utf8_len(text: str) -> int:

@@ -1,0 +1,132 @@
+"""Chatbot's Dry run button (sagewatch.chat): what a notification carries for it, and what the dry-run function
+accepts from a click. A button only ever plans; the request is the one the email's command sends."""
+
+from __future__ import annotations
+
+import base64
+import json
+import shlex
+from dataclasses import replace
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sagewatch.catalog import Catalog
+from sagewatch.chat import REQUEST_MAX, ChatRequestError, apply_command, decode, encode
+from sagewatch.cli import _parser, _remediation_request
+from sagewatch.commands import command_for, request_for
+from sagewatch.digest import Digest
+from sagewatch.lifecycle import Announcement, Reason
+from sagewatch.metrics import utilization_metric, variant_metric
+from sagewatch.models import Action
+from sagewatch.notify.digest import render_chatbot
+from sagewatch.remediation import RemediationRequest
+from sagewatch.rules import judge_endpoint
+from sagewatch.settings import Thresholds
+from sagewatch_testkit.builders import NOW, endpoint, hourly, results, variant, windows
+
+
+def oversized():
+    """An oversized finding (3 x ml.m5.4xlarge at 12% CPU), as the rules judge it."""
+    ep = endpoint("docs", variant("AllTraffic", "ml.m5.4xlarge", 3))
+    res = results(
+        (variant_metric("docs", "AllTraffic", "Invocations", "Sum"), hourly(100, 168)),
+        (utilization_metric("docs", "AllTraffic", "CPUUtilization"), hourly(0.12 * 1600, 168)),
+        (utilization_metric("docs", "AllTraffic", "MemoryUtilization"), hourly(18, 168)),
+    )
+    return judge_endpoint(ep, res, Catalog.load(), Thresholds(), windows())[0]
+
+
+def digest(announcements, **kw):
+    return Digest(account="123456789012", region="us-east-1", generated_at=NOW, announcements=announcements, **kw)
+
+
+def context_of(d):
+    return render_chatbot(d).to_dict()["metadata"]["additionalContext"]
+
+
+def test_a_notification_with_remediation_carries_its_first_actionable_findings_dry_run():
+    f = oversized()
+    investigate = replace(f, id="sw-first", recommendation=replace(f.recommendation, action=Action.INVESTIGATE))
+    d = digest([Announcement(Reason.NEW, investigate), Announcement(Reason.NEW, f)], remediation=True)
+    ctx = context_of(d)
+    assert ctx["account"] == "123456789012" and ctx["region"] == "us-east-1"
+    assert (ctx["action"], ctx["endpoint"], ctx["variant"], ctx["finding_id"]) == (
+        "resize-variant", "docs", "AllTraffic", f.id,
+    )  # fmt: skip
+    request = decode(ctx["request"])
+    assert request == request_for(f) and request["dry_run"] is True
+    # the very request the email's command sends, through the real CLI parser
+    argv = shlex.split(command_for(f, "us-east-1"))[3:]
+    assert RemediationRequest.model_validate(request) == RemediationRequest.model_validate(
+        _remediation_request(_parser().parse_args(argv))
+    )
+
+
+def test_without_remediation_or_without_an_action_there_is_no_button():
+    f = oversized()
+    assert "request" not in context_of(digest([Announcement(Reason.NEW, f)], remediation=False))
+    investigate = replace(f, recommendation=replace(f.recommendation, action=Action.INVESTIGATE))
+    assert "request" not in context_of(digest([Announcement(Reason.NEW, investigate)], remediation=True))
+    resolved = digest([Announcement(Reason.RESOLVED, f)], remediation=True)
+    assert "request" not in context_of(resolved)  # nothing to do about a resolved finding
+
+
+def test_the_apply_command_is_the_real_run_confirmed_with_its_request_id():
+    request = request_for(oversized())
+    command = apply_command(request, "us-east-1", "chat-0123456789", "sagewatch-RemediateFunction-X")
+    argv = shlex.split(command)
+    assert argv[:5] == ["python", "-m", "sagewatch", "remediate", "resize-variant"]
+    assert "--execute" in argv and argv[argv.index("--confirm") + 1] == "docs"
+    assert argv[argv.index("--request-id") + 1] == "chat-0123456789"
+    assert argv[argv.index("--function-name") + 1] == "sagewatch-RemediateFunction-X"
+    real = RemediationRequest.model_validate(_remediation_request(_parser().parse_args(argv[3:])))
+    assert not real.dry_run and real.confirm == "docs" and real.request_id == "chat-0123456789"
+    planned = RemediationRequest.model_validate(request)
+    assert real.model_copy(update={"dry_run": True, "confirm": None, "request_id": None}) == planned
+
+
+def _b64(doc: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        (None, "the request string the notification carried"),
+        ("", "the request string the notification carried"),
+        ("a" * (REQUEST_MAX + 4), "not a request sagewatch wrote"),
+        ("not base64!", "not a request sagewatch wrote"),
+        ("AAAA", "does not decode to JSON"),
+        (_b64([1, 2]), "must decode to a JSON object"),
+        (_b64({"action": "delete-endpoint", "endpoint": "e"}), "only ever plans"),
+        (_b64({"action": "delete-endpoint", "endpoint": "e", "dry_run": False}), "only ever plans"),
+        (
+            _b64({"action": "restore-endpoint", "endpoint": "e", "dry_run": True, "snapshot": "s"}),
+            "not 'restore-endpoint'",
+        ),
+        (_b64({"action": "delete-endpoint", "endpoint": "e", "dry_run": True, "snapshot": "s"}), "carries no snapshot"),
+        (_b64({"action": "delete-endpoint", "endpoint": "e", "dry_run": True, "request_id": "x" * 9}), "carries no"),
+    ],
+)
+def test_a_click_that_sagewatch_did_not_write_is_refused_naming_why(value, why):
+    with pytest.raises(ChatRequestError, match=why):
+        decode(value)
+
+
+def test_what_encode_writes_decode_reads():
+    request = request_for(oversized())
+    assert decode(encode(request)) == request
+    assert set(encode(request)) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
+
+
+@given(st.one_of(st.text(max_size=3000), st.binary(max_size=600).map(lambda b: base64.urlsafe_b64encode(b).decode())))
+def test_any_value_is_a_request_or_a_named_refusal(value):
+    try:
+        doc = decode(value)
+    except ChatRequestError as exc:
+        refusal = str(exc)
+        assert refusal.startswith(("chat_request", "a chat"))
+    else:
+        assert doc["dry_run"] is True
