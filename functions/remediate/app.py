@@ -61,12 +61,26 @@ def requested_by(context: LambdaContext) -> dict[str, Any]:
     known: dict[str, Any] = {"lambda_request_id": bounded(getattr(context, "aws_request_id", "") or "", 64) or None}
     custom = getattr(getattr(context, "client_context", None), "custom", None)
     claimed = custom.get("requested_by") if isinstance(custom, dict) else None
+    slack = slack_people(custom.get("slack") if isinstance(custom, dict) else None)
     if isinstance(claimed, str) and claimed.strip():
-        return {"principal": bounded(claimed.strip(), 2048), "source": "client-context", "verified": False, **known}
+        source = "slack" if slack else "client-context"  # the Slack app verified Slack's signature; here, a claim
+        return {"principal": bounded(claimed.strip(), 2048), "source": source, "verified": False, **slack, **known}
     identity = getattr(getattr(context, "identity", None), "cognito_identity_id", None)
     if isinstance(identity, str) and identity:
         return {"principal": bounded(identity, 256), "source": "cognito", "verified": True, **known}
     return {"principal": None, "source": None, "verified": False, **known}
+
+
+def slack_people(doc: object) -> dict[str, Any]:
+    """Who asked for the dry run and who applied it, as the Slack app says (ids and names, bounded)."""
+    if not isinstance(doc, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for role in ("asked_by", "applied_by"):
+        person = doc.get(role)
+        if isinstance(person, dict) and isinstance(person.get("id"), str):
+            out[f"slack_{role}"] = {"id": bounded(person["id"], 32), "name": bounded(str(person.get("name") or ""), 80)}
+    return out
 
 
 def _answer(event: dict[str, Any], request: RemediationRequest, account: str, asker: dict[str, Any]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ def lambda_handler(event: SnsModel, context: LambdaContext) -> dict[str, Any]:
     url = webhook_url(str(secret), SETTINGS.slack_url_prefix)
     poster = WebhookPoster(url, prefix=SETTINGS.slack_url_prefix, sleep=sleep)
     deadline = time.monotonic() + context.get_remaining_time_in_millis() / 1000 - SAFETY_MARGIN_SECONDS
-    result = deliver_to_slack([str(record.Sns.Message) for record in event.Records], poster, deadline=deadline)
+    messages = [str(record.Sns.Message) for record in event.Records]
+    result = deliver_to_slack(messages, poster, deadline=deadline, buttons=SETTINGS.buttons)
     logger.info("delivered to Slack", extra=result)
     return result

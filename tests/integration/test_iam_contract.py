@@ -10,7 +10,10 @@ it (and docs/permissions.md says why: tests/unit/test_permissions_doc.py)."""
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,14 +23,18 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
+from botocore.response import StreamingBody
 from moto import mock_aws
 
 from sagewatch.aws.clients import Clients
+from sagewatch.chat import encode
+from sagewatch.slackapp import APPLY, DRY_RUN
 from sagewatch_testkit import fleet, iam, moto_ext
 from sagewatch_testkit.aws_fixtures import id_table
 from sagewatch_testkit.functions import lambda_context, load_function
-from sagewatch_testkit.local import _seed_stack
+from sagewatch_testkit.local import _seed_stack, signing_secret_arn
 from sagewatch_testkit.sam_translate import ROLES
+from sagewatch_testkit.slack_app import APPROVER, OTHER_APPROVER, click_body, url_event
 from sagewatch_testkit.webhook_server import fake_webhook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,13 +93,63 @@ REMEDIATIONS = [
 ]
 
 
-def _env(function: str, hook_url: str, secret: str) -> dict[str, str]:
+def _env(function: str, hook_url: str, secret: str, signing: str = "") -> dict[str, str]:
     doc = json.loads((EVENTS / "env.json").read_text())
     env = {k: v for k, v in doc[function].items() if k != "AWS_ENDPOINT_URL_PRICING"}
     return {
-        k: v.replace("{slack_secret_arn}", secret).replace("{slack_url_prefix}", "http://127.0.0.1:")
+        k: v.replace("{slack_secret_arn}", secret)
+        .replace("{slack_signing_secret_arn}", signing)
+        .replace("{slack_url_prefix}", "http://127.0.0.1:")
         for k, v in env.items()
     }
+
+
+# The Slack app's function as the routed role's stack names it (AWS::StackName is "sw" in the contract)
+SLACK_APP_ARN = f"arn:aws:lambda:{REGION}:{iam.ACCOUNT}:function:sw-slack-actions"
+
+
+def _canned_invokes(queued: list[Any]) -> Any:
+    """Lambda Invoke answered in-process (moto cannot run a function): the remediation function plans and acts
+    (a fixed plan), and this function's own asynchronous invocation is queued for the test to run."""
+
+    def answer(params: dict[str, Any], **_: Any) -> Any:
+        payload = json.loads(params["body"] or b"null")
+        if params["headers"].get("X-Amz-Invocation-Type") == "Event":
+            queued.append(payload)
+            return SimpleNamespace(status_code=202, headers={}), {"StatusCode": 202, "Payload": _stream(b"")}
+        plan = {"action": payload["action"], "endpoint": payload["endpoint"], "variant": payload.get("variant")}
+        status = "planned" if payload.get("dry_run", True) else "done"
+        body = json.dumps({"status": status, "dry_run": payload.get("dry_run", True), "plan": plan}).encode()
+        return SimpleNamespace(status_code=200, headers={}), {"StatusCode": 200, "Payload": _stream(body)}
+
+    return answer
+
+
+def _stream(data: bytes) -> Any:
+    return StreamingBody(io.BytesIO(data), len(data))
+
+
+def _slack_app_runs(hook: Any, secret: str, signing: str, mp: pytest.MonkeyPatch) -> list[Any]:
+    """A Dry run click and an Apply click by another approver, each as Slack sends it (signed) and as the work
+    it queues; the Slack messages go to the stand-in webhook (the clicks' response_url)."""
+    for key, value in _env("SlackActionsFunction", hook.url, secret, signing).items():
+        mp.setenv(key, value)
+    app = load_function("slack_actions")
+    queued: list[Any] = []
+    app.CLIENTS.lambda_().meta.events.register("before-call.lambda.Invoke", _canned_invokes(queued))
+    context = lambda_context("slack-actions")
+    context.invoked_function_arn = SLACK_APP_ARN
+    request = json.loads(
+        base64.urlsafe_b64decode(json.loads((EVENTS / "chat" / "dry-run.json").read_text())["chat_request"])
+    )
+    answers = []
+    for action, value, user in ((DRY_RUN, encode(request), APPROVER), (APPLY, None, OTHER_APPROVER)):
+        if value is None:  # the Apply button of the plan the dry run posted
+            value = hook.requests[-1]["blocks"][1]["elements"][0]["value"]
+        body = click_body(action, value, user=user, response_url=hook.url)
+        answers.append(app.lambda_handler(url_event(body, timestamp=int(time.time())), context))
+        answers.append(app.lambda_handler(queued.pop(), context))
+    return answers
 
 
 def _pricing(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -188,6 +245,10 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                         "SAGEWATCH_ROUTE_EMAIL_DOMAINS",
                     ):
                         mp.delenv(var)  # the other functions run as a stack without routes does
+                    signing = signing_secret_arn(session, None)
+                    recorder.take()
+                    answers["SlackActionsFunction"] = _slack_app_runs(hook, secret, signing, mp)
+                    calls["SlackActionsFunction"] = recorder.take()
                     mp.setenv("SAGEWATCH_SCAN_LOCK", "true")  # ReserveConcurrency=false: the scan's lock item
                     answers["locked ScanFunction"] = [_invoke("scan", _event("scan-schedule.json", hook.url))]
                     calls["locked ScanFunction"] = recorder.take()
@@ -200,7 +261,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                     mp.setenv(key, value)
                 answers[function] = [_invoke(folder, _event(e, hook.url)) for e in events]
                 calls[function] = recorder.take()
-        yield {"calls": calls, "answers": answers, "secret": secret}
+        yield {"calls": calls, "answers": answers, "secret": secret, "signing": signing}
 
 
 def _route_everything(session: Any, hook_url: str, secret: str, mp: pytest.MonkeyPatch) -> None:
@@ -268,6 +329,22 @@ def test_a_scan_with_every_route_is_allowed_by_the_routed_role(recorded):
     calls = recorded["calls"]["routed ScanFunction"]
     assert {c.service for c in calls} >= {"ssm", "sns", "sesv2", "secretsmanager"}
     assert iam.refused(policy, calls) == []
+
+
+def test_the_slack_apps_clicks_are_allowed_by_its_role(recorded):
+    """Signature checked, plan, Apply token kept, taken and used, the remediation function invoked, itself
+    invoked asynchronously: every call allowed by SlackActionsFunction's role (the routed role has the app)."""
+    url_dry, work_dry, url_apply, work_apply = recorded["answers"]["SlackActionsFunction"]
+    assert url_dry["statusCode"] == url_apply["statusCode"] == 200
+    assert work_dry["status"] == "planned" and work_apply["status"] == "done", (work_dry, work_apply)
+    calls = recorded["calls"]["SlackActionsFunction"]
+    assert {c.operation for c in calls} >= {"GetSecretValue", "Invoke", "PutItem", "GetItem", "DeleteItem"}
+    parameters = ROLES["routed"] | {"SlackSigningSecretArn": recorded["signing"], "RouteEmailDomains": "example.com"}
+    policy = iam.function_policy("SlackActionsFunction", parameters)
+    assert iam.refused(policy, calls) == [], iam.refused(policy, calls)
+    assert iam.function_policy("SlackActionsFunction", ROLES["standalone"]) is None  # only with the app
+    for action in ("lambda:InvokeFunction", "dynamodb:DeleteItem", "secretsmanager:GetSecretValue"):
+        assert iam.refused(iam.without_action(policy, action), calls), action
 
 
 def test_a_scan_that_takes_its_lock_is_allowed_only_where_no_concurrency_is_reserved(recorded):

@@ -2,9 +2,11 @@
 an embedded moto: catches a wrong Handler, CodeUri, layer, dependency or environment variable."""
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
 from sagewatch_testkit.local import EVENTS
+from sagewatch_testkit.slack_app import signed_sample
 
 
 def test_scan_finds_and_publishes(stack):
@@ -63,6 +65,23 @@ def test_the_chat_dry_run_button_plans_and_refuses_a_forged_click(stack):
     assert "--execute --confirm doc-classifier --request-id chat-" in plan["apply"]
     forged = stack.invoke("ChatDryRunFunction", "chat/not-a-dry-run.json")
     assert forged == {"status": "invalid", "error": "a chat button only ever plans: the request must be a dry run"}
+
+
+def test_the_slack_app_checks_slacks_signature(stack):
+    """The signed sample clicks of events/slack-actions/, made current: a forged signature and a stale timestamp
+    are refused (401, nothing done); a valid click passes the checks and is queued for the function's own
+    asynchronous invocation, which moto cannot run: 503, nothing done (the work is tested in-process)."""
+    url = stack.advertised(stack.webhook.url)
+    now = int(time.time())
+    answers = {
+        name: stack.invoke_document(
+            "SlackActionsFunction", signed_sample(str(EVENTS / "slack-actions" / name), now=now, response_url=url)
+        )
+        for name in ("forged-signature.json", "stale-timestamp.json", "dry-run.json")
+    }
+    assert answers["forged-signature.json"]["statusCode"] == 401
+    assert answers["stale-timestamp.json"]["statusCode"] == 401
+    assert answers["dry-run.json"]["statusCode"] == 503 and "could not be queued" in answers["dry-run.json"]["body"]
 
 
 def test_weekly_report_writes_the_bucket_and_sends_the_digest(stack):

@@ -383,3 +383,37 @@ def test_chatbot_with_remediation_gets_a_dry_run_button_that_can_only_plan() -> 
 
 def _listed(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
+
+
+def test_the_slack_app_exists_only_with_its_secret_approvers_and_remediation() -> None:
+    """Its URL is public (Slack calls it) and its role may invoke the remediation function and itself, keep
+    tokens under slack-token#*, read its signing secret: nothing else."""
+    routed = translate(role="routed")
+    resources, outputs = routed["Resources"], routed["Outputs"]
+    assert resources["SlackActionsFunctionUrl"]["Properties"]["AuthType"] == "NONE"
+    assert "SlackActionsUrl" in outputs
+    env = resources["SlackActionsFunction"]["Properties"]["Environment"]["Variables"]
+    assert env["SAGEWATCH_SLACK_APPROVERS"] == {"Ref": "SlackApprovers"}
+    assert routed["Parameters"]["SlackFourEyes"]["Default"] == "true"
+    permissions = {
+        r["Properties"]["Action"]: r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::Permission" and r["Properties"].get("Principal") == "*"
+    }
+    assert permissions["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"] == "NONE"
+    assert permissions["lambda:InvokeFunction"]["InvokedViaFunctionUrl"] is True
+    notifier = resources["SlackNotifierFunction"]["Properties"]["Environment"]["Variables"]
+    assert notifier["SAGEWATCH_SLACK_ACTIONS"] == "true"
+    role = resources["SlackActionsFunctionRole"]["Properties"]
+    statements = [st for p in role["Policies"] for st in p["PolicyDocument"]["Statement"]]
+    actions = sorted(a for st in statements for a in _listed(st["Action"]))
+    assert actions == sorted(
+        ["secretsmanager:GetSecretValue", "lambda:InvokeFunction", "lambda:InvokeFunction", "dynamodb:GetItem",
+         "dynamodb:PutItem", "dynamodb:DeleteItem", "kms:GenerateDataKey*", "kms:Decrypt"]
+    )  # fmt: skip
+    [tokens] = [st for st in statements if st["Sid"] == "ApplyTokensOnly"]
+    assert tokens["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["slack-token#*"]}}
+    for role_name in ("standalone", "readonly", "member", "central"):
+        assert "SlackActionsFunction" not in translate(role=role_name)["Resources"], role_name
+    rules = yaml_parse((ROOT / "template.yaml").read_text())["Rules"]["SlackButtonsNeedApprovers"]["Assertions"]
+    assert len(rules) == 3  # approvers, the notifier, remediation

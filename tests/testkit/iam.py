@@ -46,6 +46,7 @@ ACTION = {
     ("s3", "HeadBucket"): "ListBucket",
     ("s3", "ListObjectVersions"): "ListBucketVersions",
     ("sesv2", "SendEmail"): "SendEmail",
+    ("lambda", "Invoke"): "InvokeFunction",
 }
 # The physical names the tests give the template's resources (events/env.json, the sam local suite).
 PHYSICAL = {
@@ -56,6 +57,7 @@ PHYSICAL = {
     "AlertTopic": "sagewatch",
     "OrgEventBus": "sagewatch-org",
     "StackKey": "contract-key",
+    "RemediateFunction": "sagewatch-RemediateFunction",  # what events/env.json names
 }
 
 

@@ -13,6 +13,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import boto3
 from sagewatch_testkit import moto_ext
 from sagewatch_testkit.aws_fixtures import drain, id_table, watch_queue
 from sagewatch_testkit.server import start_seeded_server
+from sagewatch_testkit.slack_app import SIGNING_SECRET, signed_sample
 from sagewatch_testkit.webhook_server import FakeWebhook, fake_webhook
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,6 +49,8 @@ INVOCATIONS = [
     ("RemediateFunction", "remediate/resize-variant-dry-run.json"),
     ("RemediateFunction", "remediate/set-instance-count-execute.json"),
     ("RemediateFunction", "remediate/bad-request.json"),
+    ("ChatDryRunFunction", "chat/dry-run.json"),
+    ("ChatDryRunFunction", "chat/not-a-dry-run.json"),
     ("WeeklyReportFunction", "report-schedule.json"),
     ("CatalogRefreshFunction", "catalog-refresh-schedule.json"),
     # the central role's functions (one template: sam local runs them whatever the Role parameter)
@@ -171,6 +175,9 @@ class Stack:
         return result
 
 
+SIGNING_SECRET_NAME = "sagewatch/slack-signing"
+
+
 def _seed_stack(session: boto3.session.Session, url: str, webhook_url: str) -> tuple[str, dict[str, str]]:
     def client(service: str) -> Any:
         return session.client(service, endpoint_url=url)
@@ -203,7 +210,17 @@ def _seed_stack(session: boto3.session.Session, url: str, webhook_url: str) -> t
     secret = client("secretsmanager").create_secret(
         Name="sagewatch/slack", SecretString=json.dumps({"webhook_url": webhook_url})
     )["ARN"]
+    # the Slack app's signing secret (Slack's documentation example: sagewatch_testkit.slack_app signs with it)
+    client("secretsmanager").create_secret(
+        Name=SIGNING_SECRET_NAME, SecretString=json.dumps({"signing_secret": SIGNING_SECRET})
+    )
     return secret, queues
+
+
+def signing_secret_arn(session: boto3.session.Session, url: str | None) -> str:
+    """The ARN of the Slack app's signing secret _seed_stack made."""
+    client = session.client("secretsmanager", endpoint_url=url)
+    return str(client.describe_secret(SecretId=SIGNING_SECRET_NAME)["ARN"])
 
 
 def host_addresses() -> tuple[str, str]:
@@ -244,6 +261,7 @@ def local_stack() -> Iterator[Stack]:
             .read_text()
             .replace("{endpoint_url}", url)
             .replace("{slack_secret_arn}", secret)
+            .replace("{slack_signing_secret_arn}", signing_secret_arn(session, local_url))
             .replace("{slack_url_prefix}", f"http://{advertised}:")
             .replace("{pricing_url}", _advertised(prices.url.split("/services/")[0], bind, advertised))
         )
@@ -261,6 +279,13 @@ def main() -> int:
         for function, event in INVOCATIONS:
             print(f"$ sam local invoke {function} --event events/{event}")
             print(json.dumps(stack.invoke(function, event), indent=2)[:2000], "\n", flush=True)
+        # the Slack app's clicks, signed as Slack would sign them now (a valid one is queued for the function's own
+        # asynchronous invocation, which moto cannot run: 503, nothing done)
+        url = stack.advertised(stack.webhook.url)
+        for name in ("dry-run.json", "forged-signature.json", "stale-timestamp.json"):
+            event = signed_sample(str(EVENTS / "slack-actions" / name), now=int(time.time()), response_url=url)
+            print(f"$ sam local invoke SlackActionsFunction --event events/slack-actions/{name} (signed now)")
+            print(json.dumps(stack.invoke_document("SlackActionsFunction", event), indent=2)[:2000], "\n", flush=True)
         print(
             f"Slack received {len(stack.webhook.requests)} message(s); the topic carried "
             f"{len(stack.received('topic'))}; the event bus {len(stack.received('bus'))}."

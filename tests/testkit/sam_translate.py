@@ -47,9 +47,14 @@ ROLES = {
     },
     "central": {"Role": "central", "OrganizationId": "o-a1b2c3d4e5", "CrossAccountObservability": "true"},
     # a standalone stack with every optional route (routing table, SES sender): their grants checked too
+    # ... and the Slack app's buttons (a signing secret, approvers, four-eyes)
     "routed": {
         "Role": "standalone",
         "Remediation": "enabled",
+        "SlackWebhookSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:sagewatch/slack-AbCdEf",
+        "SlackSigningSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:sagewatch/slack-signing-AbCdEf",
+        "SlackApprovers": "U0123ABCD,U0456EFGH",
+        "SlackFourEyes": "true",
         "RoutingParameterName": "/sagewatch/routing",
         "RouteEmailFrom": "ml@example.com",
         "RouteEmailDomains": "example.com,team.example.com",

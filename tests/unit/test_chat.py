@@ -130,3 +130,29 @@ def test_any_value_is_a_request_or_a_named_refusal(value):
         assert refusal.startswith(("chat_request", "a chat"))
     else:
         assert doc["dry_run"] is True
+
+
+def test_the_slack_apps_dry_run_buttons_sit_beside_findings_with_an_action():
+    from slack_sdk.models.blocks import Block
+
+    from sagewatch.notify.digest import render_slack
+
+    f = oversized()
+    investigate = replace(f, id="sw-2", recommendation=replace(f.recommendation, action=Action.INVESTIGATE))
+    announcements = [
+        Announcement(Reason.NEW, f),
+        Announcement(Reason.NEW, investigate),
+        Announcement(Reason.RESOLVED, f),
+    ]
+    [with_buttons] = render_slack(digest(announcements, remediation=True), buttons=True)
+    sections = [b for b in with_buttons["blocks"] if b["type"] == "section"]
+    buttons = [b["accessory"] for b in sections if "accessory" in b]
+    assert len(buttons) == 1  # the investigate and the resolved finding have none
+    [button] = buttons
+    assert button["action_id"] == "sagewatch_dry_run" and button["text"]["text"] == "Dry run"
+    assert decode(button["value"]) == request_for(f) and len(button["value"]) <= 2000
+    assert all(Block.parse(b) is not None for b in with_buttons["blocks"])  # valid Block Kit
+    [plain] = render_slack(digest(announcements, remediation=True))
+    assert not any("accessory" in b for b in plain["blocks"])  # without the Slack app: none
+    [read_only] = render_slack(digest(announcements, remediation=False), buttons=True)
+    assert not any("accessory" in b for b in read_only["blocks"])  # nothing to invoke without remediation

@@ -35,6 +35,7 @@ def test_every_granted_action_is_documented_under_its_function():
         "ModelMonitorFunction",
         "RemediateFunction",
         "ChatDryRunFunction",
+        "SlackActionsFunction",
         "SlackNotifierFunction",
         "WeeklyReportFunction",
         "CatalogRefreshFunction",

@@ -21,6 +21,9 @@ from sagewatch.commands import FINDING_ACTIONS, command_of, request_for
 from sagewatch.digest import Digest
 
 REQUEST_MAX = 2048  # characters of the encoded request: a schedule of 30 actions fits, a flood does not
+# The Slack app's Dry run button (sagewatch.slackapp reads its clicks; the Slack digest draws it)
+SLACK_DRY_RUN = "sagewatch_dry_run"
+SLACK_VALUE_MAX = 2000  # Slack's limit on a button's value
 TOKEN = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 
 

@@ -388,13 +388,18 @@ class SlackSettings:
 
     webhook_secret_arn: str
     slack_url_prefix: str = SLACK_HOOKS
+    buttons: bool = False  # the stack has the Slack app (SlackSigningSecretArn) and remediation: Dry run buttons
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SlackSettings:
         arn = _require(env, "SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN")
         if not arn.startswith("arn:") or ":secretsmanager:" not in arn:
             raise SettingsError(f"SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN is not a Secrets Manager ARN: {arn!r}")
-        return cls(webhook_secret_arn=arn, slack_url_prefix=slack_url_prefix(env))
+        return cls(
+            webhook_secret_arn=arn,
+            slack_url_prefix=slack_url_prefix(env),
+            buttons=_bool(env, "SAGEWATCH_SLACK_ACTIONS", default=False),
+        )
 
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
@@ -477,6 +482,50 @@ class ChatDryRunSettings:
             thresholds=Thresholds.from_env(env),
             remediate_function=function,
         )
+
+
+@dataclass(frozen=True)
+class SlackActionsSettings:
+    """Settings of the Slack app's function (its buttons): whose clicks count, where, and what they invoke."""
+
+    region: str
+    signing_secret_arn: str
+    approvers: frozenset[str]
+    remediate_function: str
+    tokens_table: str
+    channels: frozenset[str] = frozenset()
+    four_eyes: bool = False
+    slack_url_prefix: str = SLACK_HOOKS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SlackActionsSettings:
+        arn = _require(env, "SAGEWATCH_SLACK_SIGNING_SECRET_ARN")
+        if not arn.startswith("arn:") or ":secretsmanager:" not in arn:
+            raise SettingsError(f"SAGEWATCH_SLACK_SIGNING_SECRET_ARN is not a Secrets Manager ARN: {arn[:80]!r}")
+        approvers = _slack_ids(env, "SAGEWATCH_SLACK_APPROVERS", r"[UW][A-Z0-9]{2,20}")
+        if not approvers:
+            raise SettingsError("SAGEWATCH_SLACK_APPROVERS must name at least one Slack user id (U...)")
+        function = _require(env, "SAGEWATCH_REMEDIATE_FUNCTION")
+        if not re.fullmatch(r"[A-Za-z0-9_:.-]{1,170}", function):
+            raise SettingsError(f"SAGEWATCH_REMEDIATE_FUNCTION is not a Lambda function name or ARN: {function[:80]!r}")
+        return cls(
+            region=_require(env, "AWS_REGION"),
+            signing_secret_arn=arn,
+            approvers=approvers,
+            remediate_function=function,
+            tokens_table=_require(env, "SAGEWATCH_IDEMPOTENCY_TABLE"),
+            channels=_slack_ids(env, "SAGEWATCH_SLACK_ACTION_CHANNELS", r"[CGD][A-Z0-9]{2,20}"),
+            four_eyes=_bool(env, "SAGEWATCH_SLACK_FOUR_EYES", default=False),
+            slack_url_prefix=slack_url_prefix(env),
+        )
+
+
+def _slack_ids(env: Mapping[str, str], name: str, pattern: str) -> frozenset[str]:
+    ids = [part.strip() for part in env.get(name, "").split(",") if part.strip()]
+    bad = [i for i in ids if not re.fullmatch(pattern, i)]
+    if bad:
+        raise SettingsError(f"{name} must be comma-separated Slack ids, got {bad[0][:40]!r}")
+    return frozenset(ids)
 
 
 @dataclass(frozen=True)

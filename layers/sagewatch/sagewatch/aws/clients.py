@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_pricing import PricingClient
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
@@ -49,6 +50,7 @@ RETRY_CONFIG = Config(
 )
 
 CLOUDWATCH_CONFIG = RETRY_CONFIG.merge(Config(parameter_validation=False))
+INVOKE_CONFIG = Config(read_timeout=900, connect_timeout=10, retries={"total_max_attempts": 1})
 # The CLI's first call: an unreachable endpoint (no network, a wrong AWS_ENDPOINT_URL, a proxy that swallows
 # requests) fails in seconds, not after ten adaptive retries of 5 + 30 seconds each.
 PROBE_CONFIG = RETRY_CONFIG.merge(
@@ -164,6 +166,12 @@ class Clients:
 
     def sts(self) -> STSClient:
         client: STSClient = self._client("sts")
+        return client
+
+    def lambda_(self) -> LambdaClient:
+        # An invoke is never retried by the SDK (a retried real run relies on its request_id alone), and a
+        # remediation may take minutes.
+        client: LambdaClient = self._client("lambda", config=INVOKE_CONFIG)
         return client
 
     def pricing(self) -> PricingClient:

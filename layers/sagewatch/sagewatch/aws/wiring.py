@@ -17,6 +17,7 @@ from sagewatch.app.org import OrgDependencies
 from sagewatch.app.ports import Notifier
 from sagewatch.app.remediate import RemediationDependencies, answer
 from sagewatch.app.scan import ScanDependencies
+from sagewatch.app.slack_actions import SlackActionsDependencies
 from sagewatch.app.weekly import WeeklyDependencies
 from sagewatch.aws.autoscaling import ScalingReader
 from sagewatch.aws.catalog_store import CatalogStore
@@ -34,6 +35,7 @@ from sagewatch.aws.remediate import RemediationTarget
 from sagewatch.aws.report_store import OrgReportStore, ReportStore
 from sagewatch.aws.routes import Router, RouteSender, load_routing
 from sagewatch.aws.sagemaker import SageMakerInventory
+from sagewatch.aws.slack_actions import RemediationFunction, SelfInvoke, SlackTokens
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.aws.state import StateStore
 from sagewatch.aws.tagging import EndpointTags
@@ -49,8 +51,10 @@ from sagewatch.settings import (
     RemediateSettings,
     ReportSettings,
     ScanSettings,
+    SlackActionsSettings,
     Thresholds,
 )
+from sagewatch.webhook import WebhookPoster
 
 
 def publisher(clients: Clients, notifications: Notifications, bus: str = "default") -> StackNotifier:
@@ -212,6 +216,23 @@ def chat_remediation(
         thresholds=settings.thresholds,
         account=account,
         catalog=catalog,
+    )
+
+
+def slack_actions_dependencies(
+    settings: SlackActionsSettings, clients: Clients, own_arn: str
+) -> SlackActionsDependencies:
+    """The Slack app's function: Apply tokens in the idempotency table, the remediation function, itself
+    asynchronously, and Slack's response_url (only ever a URL with the Slack prefix)."""
+
+    def post(url: str, message: Mapping[str, Any]) -> None:
+        WebhookPoster(url, prefix=settings.slack_url_prefix).post(dict(message))
+
+    return SlackActionsDependencies(
+        tokens=SlackTokens(clients.dynamodb(), settings.tokens_table),
+        remediation=RemediationFunction(clients.lambda_(), settings.remediate_function),
+        enqueue=SelfInvoke(clients.lambda_(), own_arn),
+        post=post,
     )
 
 

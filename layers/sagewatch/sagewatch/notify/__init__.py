@@ -102,10 +102,11 @@ def from_document(doc: Mapping[str, Any]) -> Notice:
     raise ValueError(f"unknown schema {str(schema)[:80]!r}")
 
 
-def slack_payloads(notice: Notice) -> list[dict[str, Any]]:
-    """Block Kit webhook payloads: within Slack's limits, everything from data escaped."""
+def slack_payloads(notice: Notice, *, buttons: bool = False) -> list[dict[str, Any]]:
+    """Block Kit webhook payloads: within Slack's limits, everything from data escaped. `buttons`: a digest's
+    findings get the Slack app's Dry run button."""
     if isinstance(notice, Digest):
-        return digests.render_slack(notice)
+        return digests.render_slack(notice, buttons=buttons)
     if isinstance(notice, OrgDigest):
         return orgs.render_slack(notice)
     if isinstance(notice, OrgCostNotice):

@@ -9,7 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from sagewatch.bounds import bounded
-from sagewatch.chat import chatbot_context
+from sagewatch.chat import SLACK_DRY_RUN, SLACK_VALUE_MAX, chatbot_context, encode
+from sagewatch.commands import request_for
 from sagewatch.digest import DIGEST_SCHEMA, SEVERITIES, Digest
 from sagewatch.formats import iso_z, money
 from sagewatch.hidden import LISTED_MAX, Hidden, summary_line, total
@@ -307,7 +308,22 @@ def digest_from_json(doc: Mapping[str, Any]) -> Digest:
 # --- Slack ---------------------------------------------------------------------------------------
 
 
-def _slack_block(d: Digest, a: Announcement) -> dict[str, Any]:
+def _dry_run_button(d: Digest, a: Announcement) -> dict[str, Any] | None:
+    """The Slack app's Dry run button for an announced finding with a remediation action (its value: the request
+    the email's command sends, base64url), when the stack deploys remediation; None otherwise."""
+    request = request_for(a.finding) if d.remediation and a.reason is not Reason.RESOLVED else None
+    value = encode(request) if request else ""
+    if not request or len(value) > SLACK_VALUE_MAX:
+        return None
+    return {
+        "type": "button",
+        "action_id": SLACK_DRY_RUN,
+        "text": {"type": "plain_text", "text": "Dry run"},
+        "value": value,
+    }
+
+
+def _slack_block(d: Digest, a: Announcement, buttons: bool = False) -> dict[str, Any]:
     f = a.finding
     icon = {"high": ":red_circle:", "medium": ":large_orange_circle:", "low": ":white_circle:"}.get(a.severity, "")
     if a.reason is Reason.RESOLVED:
@@ -322,12 +338,17 @@ def _slack_block(d: Digest, a: Announcement) -> dict[str, Any]:
         command = d.command(a)
         if command:
             text += f"\n```{chat(command.replace('`', ''), 1200)}```"
-    return section(text)
+    block = section(text)
+    button = _dry_run_button(d, a) if buttons else None
+    if button:
+        block["accessory"] = button  # beside the finding: no extra block against Slack's 50
+    return block
 
 
-def render_slack(d: Digest) -> list[dict[str, Any]]:
-    """Incoming-webhook payloads: as many messages as Slack's 50-block limit needs."""
-    items = [_slack_block(d, a) for a in d.active() + d.resolved()]
+def render_slack(d: Digest, *, buttons: bool = False) -> list[dict[str, Any]]:
+    """Incoming-webhook payloads: as many messages as Slack's 50-block limit needs. `buttons`: the stack has the
+    Slack app (SlackSigningSecretArn): findings with an action get a Dry run button."""
+    items = [_slack_block(d, a, buttons) for a in d.active() + d.resolved()]
     summary = chat(f"{d.account or '?'} / {d.region}", 120) + (
         f" · open findings could save {money(d.open_savings_usd)}/month"
     )

@@ -79,14 +79,29 @@ def requested_by_line(who: object) -> str:
     principal = optional(doc.get("principal"), 2048)
     if not principal:
         return "Requested by: unknown (the invocation did not say; CloudTrail's Invoke data events do)"
-    how = {"credentials": "its credentials", "client-context": "as the caller says", "cognito": "Cognito"}
+    how = {
+        "credentials": "its credentials",
+        "client-context": "as the caller says",
+        "cognito": "Cognito",
+        "slack": "in Slack, through the sagewatch app",
+    }
     source = how.get(str(doc.get("source")), "unverified")
     if doc.get("verified") is not True:
         source += ", a claim: not verified"
     request = optional(doc.get("lambda_request_id"), 64)
-    return f"Requested by: {display_name(principal)} ({principal}, {source})" + (
+    slack = "".join(
+        f"; {label} {_slack_person(doc.get(key))}"
+        for key, label in (("slack_asked_by", "dry run asked by"), ("slack_applied_by", "applied by"))
+        if isinstance(doc.get(key), Mapping)
+    )
+    return f"Requested by: {display_name(principal)} ({principal}, {source}){slack}" + (
         f"; Lambda request {request}" if request else ""
     )
+
+
+def _slack_person(doc: object) -> str:
+    person = doc if isinstance(doc, Mapping) else {}
+    return f"{bounded(person.get('name') or '?', 80)} ({bounded(person.get('id') or '?', 32)})"
 
 
 def _executed_at(n: RemediationNotice) -> datetime:

@@ -1,0 +1,48 @@
+"""The Slack app's buttons (Dry run, Apply): Slack -> this function's URL -> an answer within three seconds, and
+the work in this function's own asynchronous invocation, answered through the click's response_url.
+
+The URL is public by necessity (Slack calls it): what stops abuse is Slack's signature over every request, the
+five-minute window, the approver and channel lists, and tokens that only sagewatch can mint (sagewatch.app.
+slack_actions). Any other request gets 401 or 400 and nothing is done.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from sagewatch.app.slack_actions import receive, work
+from sagewatch.aws.clients import Clients
+from sagewatch.aws.wiring import slack_actions_dependencies
+from sagewatch.observability import logger, tracer
+from sagewatch.settings import SlackActionsSettings
+from sagewatch.slackapp import signing_secret
+
+SETTINGS = SlackActionsSettings.from_env(os.environ)
+CLIENTS = Clients(SETTINGS.region)
+
+
+def clock() -> datetime:
+    """Now; tests replace it."""
+    return datetime.now(UTC)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
+    deps = slack_actions_dependencies(SETTINGS, CLIENTS, context.invoked_function_arn)
+    if isinstance(event, dict) and "sagewatch_slack_click" in event:
+        outcome = work(event, SETTINGS, deps, clock())
+        logger.info("slack click", extra={"outcome": outcome})
+        return outcome
+    if not isinstance(event, dict):
+        return {"statusCode": 400, "body": "not a request"}
+    # Cached for five minutes: a rotated signing secret is picked up without a redeploy.
+    secret = signing_secret(parameters.get_secret(SETTINGS.signing_secret_arn, max_age=300))
+    answer = receive(event, SETTINGS, secret, deps, clock())
+    logger.info("slack request", extra={"status": answer["statusCode"], "why": answer["body"][:200]})
+    return answer
