@@ -10,6 +10,7 @@ a refusal is not, so a corrected request may reuse its id. Reserved concurrency 
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Any
 
 from aws_lambda_powertools.utilities.idempotency import (
@@ -21,6 +22,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyVa
 from aws_lambda_powertools.utilities.parser import ValidationError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from sagewatch.app.chat import chat_dry_run
 from sagewatch.app.remediate import answer, refusal, remediate
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.routes import load_routing
@@ -105,6 +107,18 @@ def _answer(event: dict[str, Any], request: RemediationRequest, account: str, as
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     CONFIG.register_lambda_context(context)
     account = context.invoked_function_arn.split(":")[4]
+    if isinstance(event, dict) and "chat_request" in event:
+        # Chatbot's Dry run button: only ever a plan of what a finding recommends (sagewatch.chat), answered with
+        # the exact command that applies it, for a person to run
+        chat = chat_dry_run(
+            event,
+            function_remediation(SETTINGS, account, CLIENTS, CATALOG, requested_by(context)),
+            region=SETTINGS.region,
+            request_id=f"chat-{uuid.uuid4()}",
+            function=context.function_name,
+        )
+        logger.info("chat dry run", extra={"result": chat})
+        return chat
     if not isinstance(event, dict):
         # Powertools' parser would json-decode a string: a request is a JSON object, nothing else.
         message = f"invalid remediation request: the request must be a JSON object, not a {type(event).__name__}"

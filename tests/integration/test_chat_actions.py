@@ -9,40 +9,28 @@ import shlex
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-import boto3
 import pytest
 
 from sagewatch.app.scan import preview_digest
 from sagewatch.chat import encode
 from sagewatch.cli import _parser, _remediation_request
 from sagewatch.notify.digest import render_chatbot
-from sagewatch_testkit import fleet, moto_ext
-from sagewatch_testkit.aws_fixtures import id_table
-from sagewatch_testkit.functions import lambda_context, load_function, sample_event
+from sagewatch_testkit import moto_ext
+from sagewatch_testkit.functions import lambda_context, sample_event
 
 REGION = moto_ext.DEFAULT_REGION
 BUCKET = "sagewatch-remediation"
 
 
 @pytest.fixture
-def chat(aws, sm, harness, monkeypatch):
-    """The demo fleet, the stack bucket, and the chat dry-run function as a Chatbot stack configures it."""
-    now = datetime.now(UTC)
-    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=now)
-    boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
-    for key, value in {
-        "SAGEWATCH_BUCKET": BUCKET,
-        "SAGEWATCH_REMEDIATE_FUNCTION": "sagewatch-RemediateFunction",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "POWERTOOLS_SERVICE_NAME": "sagewatch",
-    }.items():
-        monkeypatch.setenv(key, value)
-    app = load_function("chat_dry_run")
+def chat(remediation, harness):
+    """The remediation function (its handler, as Lambda runs it) over the demo fleet: what the button invokes."""
     return SimpleNamespace(
-        click=lambda event: app.lambda_handler(event, lambda_context("chat_dry_run", seconds=15)),
+        click=lambda event: remediation.app.lambda_handler(event, lambda_context("RemediateFunction", seconds=300)),
         harness=harness,
-        now=now,
-        sm=sm,
+        now=datetime.now(UTC),
+        sm=remediation.sm,
+        audits=remediation.audits,
     )
 
 
@@ -62,25 +50,20 @@ def test_the_button_of_a_real_notification_plans_and_says_how_to_apply(chat):
     argv = shlex.split(answer["apply"])
     assert "--execute" in argv and argv[argv.index("--confirm") + 1] == "image-embedder"
     assert argv[argv.index("--request-id") + 1].startswith("chat-")
-    assert argv[argv.index("--function-name") + 1] == "sagewatch-RemediateFunction"
-    assert config_of(chat.sm, "image-embedder") == before  # a plan changes nothing
+    assert argv[argv.index("--function-name") + 1] == "sagewatch-RemediateFunction"  # the function itself
+    assert config_of(chat.sm, "image-embedder") == before and chat.audits() == []  # a plan changes nothing
 
 
-def test_the_apply_command_makes_the_change_once(chat, monkeypatch):
+def test_the_apply_command_makes_the_change_once(chat):
     answer = chat.click(sample_event("chat/dry-run.json"))
     assert answer["status"] == "planned", answer
     request = _remediation_request(_parser().parse_args(shlex.split(answer["apply"])[3:]))
     assert request["dry_run"] is False and request["request_id"].startswith("chat-")
-    id_table(boto3.client("dynamodb", region_name=REGION), "idempotency")
-    topic = boto3.client("sns", region_name=REGION).create_topic(Name="sagewatch")["TopicArn"]
-    monkeypatch.setenv("SAGEWATCH_TOPIC_ARN", topic)
-    monkeypatch.setenv("SAGEWATCH_IDEMPOTENCY_TABLE", "idempotency")
-    remediate = load_function("remediate")
-    done = remediate.lambda_handler(request, lambda_context("remediate"))
+    done = chat.click(request)
     assert done["status"] == "done", done
     changed = config_of(chat.sm, "doc-classifier")
-    again = remediate.lambda_handler(request, lambda_context("remediate"))  # the same command, retried
-    assert again == done and config_of(chat.sm, "doc-classifier") == changed
+    again = chat.click(request)  # the same command, retried
+    assert again == done and config_of(chat.sm, "doc-classifier") == changed and len(chat.audits()) == 1
 
 
 @pytest.mark.parametrize(
@@ -90,9 +73,7 @@ def test_the_apply_command_makes_the_change_once(chat, monkeypatch):
         {"chat_request": encode({"action": "delete-endpoint", "endpoint": "genai-sandbox", "dry_run": False})},
         {"chat_request": sample_event("chat/dry-run.json")["chat_request"][:-8] + "AAAAAAAA"},
         {"chat_request": "x", "dry_run": False},
-        {"action": "delete-endpoint", "endpoint": "genai-sandbox", "dry_run": False, "confirm": "genai-sandbox"},
-        "delete genai-sandbox",
-        None,
+        {"chat_request": encode({"action": "restore-endpoint", "endpoint": "x", "dry_run": True, "snapshot": "s"})},
     ],
 )
 def test_a_forged_or_altered_click_changes_nothing_and_says_why(chat, event):
@@ -101,7 +82,7 @@ def test_a_forged_or_altered_click_changes_nothing_and_says_why(chat, event):
     }
     answer = chat.click(event)
     assert answer["status"] == "invalid" and answer["error"], answer
-    assert "apply" not in answer
+    assert "apply" not in answer and chat.audits() == []
     after = {e["EndpointName"]: config_of(chat.sm, e["EndpointName"]) for e in chat.sm.list_endpoints()["Endpoints"]}
     assert after == endpoints
 

@@ -63,8 +63,6 @@ FUNCTIONS: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "SlackNotifierFunction": ("slack_notifier", ["slack-sns-digest.json"]),
-    # Chatbot's Dry run button (a stack with Chatbot and remediation): a plan, and a forged real run refused
-    "ChatDryRunFunction": ("chat_dry_run", ["chat/dry-run.json", "chat/not-a-dry-run.json"]),
     "WeeklyReportFunction": ("weekly_report", ["report-schedule.json", "report-no-publish.json"]),
     "OrgAggregatorFunction": (
         "org_aggregator",
@@ -188,6 +186,10 @@ def _remediations(hook_url: str, secret: str, monkeypatch: pytest.MonkeyPatch) -
         monkeypatch.setenv(key, value)
     app = load_function("remediate")
     answers, snapshot = [], None
+    # Chatbot's Dry run button first (the fleet as the finding saw it): a plan, and a forged real run refused
+    for name in ("dry-run", "not-a-dry-run"):
+        chat = json.loads((EVENTS / "chat" / f"{name}.json").read_text())
+        answers.append(("chat", name, app.lambda_handler(chat, lambda_context("remediate"))))
     for action in REMEDIATIONS:
         for kind in ("dry-run", "execute"):
             event = json.loads((EVENTS / "remediate" / f"{action}-{kind}.json").read_text())
@@ -301,7 +303,7 @@ def test_the_runs_did_what_their_events_ask(recorded):
     assert answers["ScanFunction"][0]["findings"] > 0 and answers["ScanFunction"][0]["published_message_ids"]
     assert answers["ModelMonitorFunction"][0]["status"] == "alerted"
     assert answers["SlackNotifierFunction"][0]["slack_messages"] == 1
-    assert [a["status"] for a in answers["ChatDryRunFunction"]] == ["planned", "invalid"]
+    assert [r["status"] for a, _, r in answers["RemediateFunction"] if a == "chat"] == ["planned", "invalid"]
     assert answers["CatalogRefreshFunction"][0]["status"] == "refreshed"
     assert answers["OrgDigestFunction"][0]["status"] in ("sent", "waiting")
     done = {(a, k): r["status"] for a, k, r in answers["RemediateFunction"]}

@@ -60,10 +60,10 @@ def test_remediation_plans_acts_and_refuses(stack):
 
 def test_the_chat_dry_run_button_plans_and_refuses_a_forged_click(stack):
     """Chatbot's Dry run button: the plan ends with the command that applies it; a real run is never taken."""
-    plan = stack.invoke("ChatDryRunFunction", "chat/dry-run.json")
+    plan = stack.invoke("RemediateFunction", "chat/dry-run.json")
     assert plan["status"] == "planned" and list(plan)[-1] == "apply", plan
     assert "--execute --confirm doc-classifier --request-id chat-" in plan["apply"]
-    forged = stack.invoke("ChatDryRunFunction", "chat/not-a-dry-run.json")
+    forged = stack.invoke("RemediateFunction", "chat/not-a-dry-run.json")
     assert forged == {"status": "invalid", "error": "a chat button only ever plans: the request must be a dry run"}
 
 

@@ -49,8 +49,8 @@ INVOCATIONS = [
     ("RemediateFunction", "remediate/resize-variant-dry-run.json"),
     ("RemediateFunction", "remediate/set-instance-count-execute.json"),
     ("RemediateFunction", "remediate/bad-request.json"),
-    ("ChatDryRunFunction", "chat/dry-run.json"),
-    ("ChatDryRunFunction", "chat/not-a-dry-run.json"),
+    ("RemediateFunction", "chat/dry-run.json"),  # Chatbot's Dry run button
+    ("RemediateFunction", "chat/not-a-dry-run.json"),
     ("WeeklyReportFunction", "report-schedule.json"),
     ("CatalogRefreshFunction", "catalog-refresh-schedule.json"),
     # the central role's functions (one template: sam local runs them whatever the Role parameter)

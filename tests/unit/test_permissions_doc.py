@@ -34,7 +34,6 @@ def test_every_granted_action_is_documented_under_its_function():
         "ScanFunction",
         "ModelMonitorFunction",
         "RemediateFunction",
-        "ChatDryRunFunction",
         "SlackActionsFunction",
         "SlackNotifierFunction",
         "WeeklyReportFunction",

@@ -4,8 +4,9 @@ A digest's Chatbot notification carries, in `metadata.additionalContext`, the dr
 has a remediation action: `request` is that remediation request as compact JSON in base64url (nothing in it
 needs quoting inside the custom action's command: `lambda invoke ... --payload {"chat_request":"$request"}`),
 beside the plain `action`, `endpoint`, `variant` and `finding_id` a person reads. The **Dry run** button invokes
-the chat dry-run function, which only plans: it decodes the request, refuses anything that is not a dry run, and
-answers with the plan and, last, the exact command that applies it (confirm and request_id filled in).
+the remediation function with {"chat_request": ...}, which only ever plans it: it decodes the request, refuses
+anything that is not a finding's dry run, and answers with the plan and, last, the exact command that applies it
+(confirm and request_id filled in).
 """
 
 from __future__ import annotations

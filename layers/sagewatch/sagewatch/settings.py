@@ -462,29 +462,6 @@ class RemediateSettings:
 
 
 @dataclass(frozen=True)
-class ChatDryRunSettings:
-    """Settings of the chat dry-run function (Chatbot's Dry run button): it plans, and names the remediation
-    function the apply command invokes."""
-
-    region: str
-    bucket: str
-    thresholds: Thresholds
-    remediate_function: str
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> ChatDryRunSettings:
-        function = _require(env, "SAGEWATCH_REMEDIATE_FUNCTION")
-        if not re.fullmatch(r"[A-Za-z0-9_:.-]{1,170}", function):
-            raise SettingsError(f"SAGEWATCH_REMEDIATE_FUNCTION is not a Lambda function name or ARN: {function[:80]!r}")
-        return cls(
-            region=_require(env, "AWS_REGION"),
-            bucket=_require(env, "SAGEWATCH_BUCKET"),
-            thresholds=Thresholds.from_env(env),
-            remediate_function=function,
-        )
-
-
-@dataclass(frozen=True)
 class SlackActionsSettings:
     """Settings of the Slack app's function (its buttons): whose clicks count, where, and what they invoke."""
 

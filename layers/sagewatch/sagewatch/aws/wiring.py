@@ -44,7 +44,6 @@ from sagewatch.notify import Notice
 from sagewatch.progress import ProgressSink, no_progress
 from sagewatch.remediation import RemediationRequest
 from sagewatch.settings import (
-    ChatDryRunSettings,
     MonitorSettings,
     Notifications,
     OrgSettings,
@@ -202,20 +201,6 @@ def function_remediation(
         account=account,
         catalog=catalog,
         requested_by=requested_by,
-    )
-
-
-def chat_remediation(
-    settings: ChatDryRunSettings, account: str, clients: Clients, catalog: Catalog
-) -> RemediationDependencies:
-    """The chat dry-run function's dependencies: it plans only, so it announces nothing (and its role could not)."""
-    return remediation_dependencies(
-        clients,
-        bucket=settings.bucket,
-        announcer=_NoAnnouncement(),
-        thresholds=settings.thresholds,
-        account=account,
-        catalog=catalog,
     )
 
 
