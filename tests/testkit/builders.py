@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sagewatch.metrics import MetricResults, MetricSpec, Windows
-from sagewatch.models import Endpoint, ServerlessSpec, Variant
+from sagewatch.models import Endpoint, Finding, ServerlessSpec, Variant
 from sagewatch.settings import Thresholds
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -74,3 +74,18 @@ def results(
     for spec in failed:
         out.failed[spec] = "InternalError"
     return out
+
+
+def oversized_finding() -> Finding:
+    """An oversized finding as the rules judge it: docs/AllTraffic, 3 x ml.m5.4xlarge peaking at 12% CPU."""
+    from sagewatch.catalog import Catalog
+    from sagewatch.metrics import utilization_metric, variant_metric
+    from sagewatch.rules import judge_endpoint
+
+    ep = endpoint("docs", variant("AllTraffic", "ml.m5.4xlarge", 3))
+    res = results(
+        (variant_metric("docs", "AllTraffic", "Invocations", "Sum"), hourly(100, 168)),
+        (utilization_metric("docs", "AllTraffic", "CPUUtilization"), hourly(0.12 * 1600, 168)),
+        (utilization_metric("docs", "AllTraffic", "MemoryUtilization"), hourly(18, 168)),
+    )
+    return judge_endpoint(ep, res, Catalog.load(), Thresholds(), windows())[0]

@@ -12,30 +12,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sagewatch.catalog import Catalog
 from sagewatch.chat import REQUEST_MAX, ChatRequestError, apply_command, decode, encode
 from sagewatch.cli import _parser, _remediation_request
 from sagewatch.commands import command_for, request_for
 from sagewatch.digest import Digest
 from sagewatch.lifecycle import Announcement, Reason
-from sagewatch.metrics import utilization_metric, variant_metric
 from sagewatch.models import Action
 from sagewatch.notify.digest import render_chatbot
 from sagewatch.remediation import RemediationRequest
-from sagewatch.rules import judge_endpoint
-from sagewatch.settings import Thresholds
-from sagewatch_testkit.builders import NOW, endpoint, hourly, results, variant, windows
+from sagewatch_testkit.builders import NOW, oversized_finding
 
 
 def oversized():
-    """An oversized finding (3 x ml.m5.4xlarge at 12% CPU), as the rules judge it."""
-    ep = endpoint("docs", variant("AllTraffic", "ml.m5.4xlarge", 3))
-    res = results(
-        (variant_metric("docs", "AllTraffic", "Invocations", "Sum"), hourly(100, 168)),
-        (utilization_metric("docs", "AllTraffic", "CPUUtilization"), hourly(0.12 * 1600, 168)),
-        (utilization_metric("docs", "AllTraffic", "MemoryUtilization"), hourly(18, 168)),
-    )
-    return judge_endpoint(ep, res, Catalog.load(), Thresholds(), windows())[0]
+    return oversized_finding()
 
 
 def digest(announcements, **kw):

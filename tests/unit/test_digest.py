@@ -10,13 +10,13 @@ from sagewatch.catalog import Catalog
 from sagewatch.commands import command_for
 from sagewatch.digest import Digest
 from sagewatch.lifecycle import Announcement, Reason
-from sagewatch.metrics import utilization_metric, variant_metric
+from sagewatch.metrics import variant_metric
 from sagewatch.models import Action, Finding
 from sagewatch.notify.digest import render_chatbot, render_email, render_json, render_slack, sns_messages
 from sagewatch.notify.limits import SLACK_BLOCKS_MAX, SNS_MAX_BYTES
 from sagewatch.rules import judge_endpoint
 from sagewatch.settings import Thresholds
-from sagewatch_testkit.builders import NOW, endpoint, hourly, results, variant, windows
+from sagewatch_testkit.builders import NOW, endpoint, hourly, oversized_finding, results, variant, windows
 
 CATALOG = Catalog.load()
 
@@ -26,13 +26,7 @@ def judge(ep, res=None):
 
 
 def oversized():
-    ep = endpoint("docs", variant("AllTraffic", "ml.m5.4xlarge", 3))
-    res = results(
-        (variant_metric("docs", "AllTraffic", "Invocations", "Sum"), hourly(100, 168)),
-        (utilization_metric("docs", "AllTraffic", "CPUUtilization"), hourly(0.12 * 1600, 168)),
-        (utilization_metric("docs", "AllTraffic", "MemoryUtilization"), hourly(18, 168)),
-    )
-    return judge(ep, res)[0]
+    return oversized_finding()
 
 
 def digest(announcements, **kw):
