@@ -97,6 +97,8 @@ def _b64(doc: object) -> str:
         ),
         (_b64({"action": "delete-endpoint", "endpoint": "e", "dry_run": True, "snapshot": "s"}), "carries no snapshot"),
         (_b64({"action": "delete-endpoint", "endpoint": "e", "dry_run": True, "request_id": "x" * 9}), "carries no"),
+        (_b64({"action": "resize-variant", "endpoint": "e", "dry_run": True, "force": True}), "carries no force"),
+        (_b64({"action": "resize-variant", "endpoint": "e", "dry_run": True, "allow_accelerator_change": True}), "no"),
     ],
 )
 def test_a_click_that_sagewatch_did_not_write_is_refused_naming_why(value, why):

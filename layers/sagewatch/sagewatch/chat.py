@@ -26,6 +26,8 @@ REQUEST_MAX = 2048  # characters of the encoded request: a schedule of 30 action
 SLACK_DRY_RUN = "sagewatch_dry_run"
 SLACK_VALUE_MAX = 2000  # Slack's limit on a button's value
 TOKEN = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+# what request_for never writes: a chat request carrying one was not written by sagewatch
+WRITTEN_NEVER = frozenset({"snapshot", "confirm", "request_id", "force", "allow_accelerator_change"})
 
 
 class ChatRequestError(ValueError):
@@ -55,8 +57,9 @@ def decode(text: object) -> dict[str, Any]:
     if doc.get("action") not in FINDING_ACTIONS:
         wanted = ", ".join(sorted(FINDING_ACTIONS))
         raise ChatRequestError(f"a chat button plans what a finding recommends ({wanted}), not {doc.get('action')!r}")
-    if "snapshot" in doc or "request_id" in doc or "confirm" in doc:
-        raise ChatRequestError("a chat request carries no snapshot, confirm or request_id: sagewatch never writes one")
+    written = sorted(WRITTEN_NEVER & set(doc))
+    if written:  # a forged force would reach the apply command a person runs
+        raise ChatRequestError(f"a chat request carries no {', '.join(written)}: sagewatch never writes them")
     return doc
 
 
