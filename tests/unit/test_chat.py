@@ -44,6 +44,7 @@ def test_a_notification_with_remediation_carries_its_first_actionable_findings_d
     assert (ctx["action"], ctx["endpoint"], ctx["variant"], ctx["finding_id"]) == (
         "resize-variant", "docs", "AllTraffic", f.id,
     )  # fmt: skip
+    assert (ctx["instance_type"], ctx["instance_count"]) == ("ml.r5.xlarge", "3")  # the action's fields, plain
     request = decode(ctx["request"])
     assert request == request_for(f) and request["dry_run"] is True
     # the very request the email's command sends, through the real CLI parser

@@ -26,6 +26,7 @@ REQUEST_MAX = 2048  # characters of the encoded request: a schedule of 30 action
 SLACK_DRY_RUN = "sagewatch_dry_run"
 SLACK_VALUE_MAX = 2000  # Slack's limit on a button's value
 TOKEN = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+CONTEXT_FIELDS = ("instance_type", "instance_count", "min_capacity", "max_capacity")
 # what request_for never writes: a chat request carrying one was not written by sagewatch
 WRITTEN_NEVER = frozenset({"snapshot", "confirm", "request_id", "force", "allow_accelerator_change"})
 
@@ -80,6 +81,8 @@ def chatbot_context(d: Digest) -> dict[str, str]:
             out["variant"] = a.finding.variant
         if a.finding.id:
             out["finding_id"] = a.finding.id
+        # the action's fields a person reads (the schedule of schedule-scaling is in `request` only)
+        out |= {key: str(request[key]) for key in CONTEXT_FIELDS if request.get(key) is not None}
         return out
     return {}
 
