@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sagewatch.bounds import NAME_MAX, bounded, clip
 from sagewatch.notify.limits import (
@@ -27,6 +27,8 @@ from sagewatch.notify.limits import (
     subject_text,
     utf8_len,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,24 @@ def sns_message(r: Rendering, *, chatbot: bool) -> SnsMessage:
     }
     attributes = {k: string_array(v) for k, v in r.attributes.items()}
     return SnsMessage(subject_text(r.subject), json.dumps(body), attributes)
+
+
+def sns_parts(
+    items: Sequence[T], message: Callable[[list[T], tuple[int, int]], SnsMessage], limit: int
+) -> list[SnsMessage]:
+    """`items` in as few messages as the size limit allows, in order; `message(part, (i, n))` renders one. A part
+    is measured with the longest "part i/n" label any part could carry, so the numbered part still fits."""
+    widest = (len(items), len(items))
+    parts: list[list[T]] = []
+    current: list[T] = []
+    for item in items:
+        trial = [*current, item]
+        if current and message(trial, widest).size > limit:
+            parts.append(current)
+            trial = [item]
+        current = trial
+    parts.append(current)
+    return [message(p, (i, len(parts))) for i, p in enumerate(parts, 1)]
 
 
 # --- Slack Block Kit ------------------------------------------------------------------------------------

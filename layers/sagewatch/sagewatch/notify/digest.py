@@ -24,6 +24,7 @@ from sagewatch.notify.core import (
     paged_payloads,
     section,
     sns_message,
+    sns_parts,
 )
 from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SNS_MAX_BYTES, chat, code
 from sagewatch.owners import describe
@@ -420,18 +421,8 @@ def render(d: Digest) -> Rendering:
 
 def sns_messages(d: Digest, *, chatbot: bool = False, limit: int = SNS_MAX_BYTES) -> list[SnsMessage]:
     """The digest as one SNS message, or as few parts as its 256 KB limit allows."""
-    ordered = d.active() + d.resolved()
-    parts: list[list[Announcement]] = []
-    current: list[Announcement] = []
-    widest = (len(ordered), len(ordered))  # measured with the longest "part i/n" a part could carry
-    for a in ordered:
-        trial = [*current, a]
-        if current and sns_message(render(replace(d, announcements=trial, part=widest)), chatbot=chatbot).size > limit:
-            parts.append(current)
-            trial = [a]
-        current = trial
-    parts.append(current)
-    return [
-        sns_message(render(replace(d, announcements=p, part=(i, len(parts)))), chatbot=chatbot)
-        for i, p in enumerate(parts, 1)
-    ]
+    return sns_parts(
+        d.active() + d.resolved(),
+        lambda part, label: sns_message(render(replace(d, announcements=part, part=label)), chatbot=chatbot),
+        limit,
+    )

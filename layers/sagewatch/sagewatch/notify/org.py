@@ -24,6 +24,7 @@ from sagewatch.notify.core import (
     paged_payloads,
     section,
     sns_message,
+    sns_parts,
 )
 from sagewatch.notify.digest import announcement_from, evidence_sentence, size
 from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SNS_MAX_BYTES, chat, code
@@ -369,14 +370,6 @@ def _part(d: OrgDigest, announcements: list[OrgAnnouncement], index: tuple[int, 
 def sns_messages(d: OrgDigest, *, chatbot: bool = False, limit: int = SNS_MAX_BYTES) -> list[SnsMessage]:
     """One SNS message, or as few parts as the limit allows. Every part carries the organization's totals and
     every silent member (they must never be in part 2 only)."""
-    parts: list[list[OrgAnnouncement]] = []
-    current: list[OrgAnnouncement] = []
-    widest = (len(d.announcements), len(d.announcements))  # measured with the longest "part i/n" label
-    for a in d.announcements:
-        trial = [*current, a]
-        if current and sns_message(render(_part(d, trial, widest)), chatbot=chatbot).size > limit:
-            parts.append(current)
-            trial = [a]
-        current = trial
-    parts.append(current)
-    return [sns_message(render(_part(d, p, (i, len(parts)))), chatbot=chatbot) for i, p in enumerate(parts, 1)]
+    return sns_parts(
+        d.announcements, lambda part, label: sns_message(render(_part(d, part, label)), chatbot=chatbot), limit
+    )
