@@ -50,6 +50,8 @@ RETRY_CONFIG = Config(
 )
 
 CLOUDWATCH_CONFIG = RETRY_CONFIG.merge(Config(parameter_validation=False))
+# A synchronous invoke is never retried by the SDK (a retry could act twice if the request_id were not there),
+# and a real run may take minutes (inference components delete asynchronously).
 INVOKE_CONFIG = Config(read_timeout=900, connect_timeout=10, retries={"total_max_attempts": 1})
 # The CLI's first call: an unreachable endpoint (no network, a wrong AWS_ENDPOINT_URL, a proxy that swallows
 # requests) fails in seconds, not after ten adaptive retries of 5 + 30 seconds each.
@@ -68,6 +70,11 @@ NOT_FOUND_CODES = {"ResourceNotFound", "ResourceNotFoundException"}
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", "Unknown"))
+
+
+def conditional_failed(exc: ClientError) -> bool:
+    """DynamoDB refused a conditional write because its condition did not hold (not an outage)."""
+    return error_code(exc) == "ConditionalCheckFailedException"
 
 
 def error_message(exc: ClientError) -> str:
@@ -169,8 +176,6 @@ class Clients:
         return client
 
     def lambda_(self) -> LambdaClient:
-        # An invoke is never retried by the SDK (a retried real run relies on its request_id alone), and a
-        # remediation may take minutes.
         client: LambdaClient = self._client("lambda", config=INVOKE_CONFIG)
         return client
 

@@ -15,15 +15,12 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.exceptions import ClientError
 
 from sagewatch.app.ports import Lease
+from sagewatch.aws.clients import conditional_failed
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 LOCK_PREFIX = "lock#"  # lock#scan: items the finding state store passes over
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class TableLock:
@@ -47,7 +44,7 @@ class TableLock:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise
             # ReturnValuesOnConditionCheckFailure: the item that stood in the way comes with the error
             old: dict[str, Any] = dict(cast(Mapping[str, Any], exc.response).get("Item") or {})
@@ -65,6 +62,6 @@ class TableLock:
                 ExpressionAttributeValues={":me": {"S": holder[:200]}},
             )
         except ClientError as exc:
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise
             # our lease ended and another run took the lock: it is theirs to give back

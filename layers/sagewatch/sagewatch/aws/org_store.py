@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from sagewatch.aws.clients import conditional_failed
 from sagewatch.formats import iso_z
 from sagewatch.org import (
     FINDING_RETENTION,
@@ -55,10 +56,6 @@ class OrgState:
     names: dict[str, str] = field(default_factory=dict)
     unreadable: list[str] = field(default_factory=list)  # keys of items that could not be read back
     held: list[HeldAlerts] = field(default_factory=list)  # alerts held back that no digest has told yet
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class OrgStore:
@@ -172,7 +169,7 @@ class OrgStore:
                 else:
                     self.client.delete_item(Key=body, **condition)
             except ClientError as exc:
-                if not _conditional_failed(exc):
+                if not conditional_failed(exc):
                     raise
                 raced += 1
         return raced
@@ -206,7 +203,7 @@ class OrgStore:
         try:
             self.client.update_item(**args)
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
         return True
@@ -238,7 +235,7 @@ class OrgStore:
             self.client.update_item(**args)
             return True
         except ClientError as exc:
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise
         self.client.update_item(
             TableName=self.table,

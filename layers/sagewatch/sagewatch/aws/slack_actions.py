@@ -12,15 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from sagewatch.aws.clients import conditional_failed
 from sagewatch.slackapp import token_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
-
-
-def _conditional_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
 class SlackTokens:
@@ -60,7 +57,7 @@ class SlackTokens:
                 ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
         return True
@@ -68,7 +65,8 @@ class SlackTokens:
 
 class RemediationFunction:
     """The deployed remediation function, invoked synchronously with who asked (and who applied) in its client
-    context: its rails, idempotency, audit and notice are the ones every other caller gets."""
+    context: its rails, idempotency, audit and notice are the ones every other caller gets (the CLI and the
+    Slack app alike)."""
 
     def __init__(self, client: LambdaClient, function: str):
         self.client = client
@@ -79,13 +77,14 @@ class RemediationFunction:
         response = self.client.invoke(
             FunctionName=self.function,
             InvocationType="RequestResponse",
-            Payload=json.dumps(request).encode(),
+            Payload=json.dumps(request),
             ClientContext=context,
         )
         payload = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError") or not isinstance(payload, dict):
-            error = payload.get("errorMessage") if isinstance(payload, dict) else payload
-            return {"status": "error", "error": f"the remediation function failed: {str(error)[:500]}"}
+        if response.get("FunctionError"):
+            return {"status": "error", "error": payload.get("errorMessage") if isinstance(payload, dict) else payload}
+        if not isinstance(payload, dict):
+            return {"status": "error", "error": f"the remediation function answered no JSON object: {payload!r:.200}"}
         return payload
 
 

@@ -3,13 +3,10 @@ The handlers and the CLI both call these, so a setting means the same thing wher
 
 from __future__ import annotations
 
-import base64
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sagewatch.app.monitor import MonitorDependencies
@@ -221,11 +218,6 @@ def slack_actions_dependencies(
     )
 
 
-# A synchronous invoke must never be retried by the SDK (a retry could act twice if the request_id were
-# not there), and a real run may take minutes (inference components delete asynchronously).
-INVOKE_CONFIG = Config(read_timeout=900, connect_timeout=10, retries={"total_max_attempts": 1})
-
-
 def _stack_function(clients: Clients, stack: str) -> str:
     cfn = clients.session.client("cloudformation", region_name=clients.region)
     resource = cfn.describe_stack_resource(StackName=stack, LogicalResourceId="RemediateFunction")
@@ -237,19 +229,10 @@ def invoke_remediation(
 ) -> dict[str, Any]:
     """Invoke the deployed remediation function (found through its stack unless named) and return its answer."""
     function = function or _stack_function(clients, stack)
-    client = clients.session.client("lambda", region_name=clients.region, config=INVOKE_CONFIG)
     # Lambda does not tell a function who invoked it: the CLI says who it is (as its credentials show) in the
     # client context, and the function records it as claimed; CloudTrail's Invoke data events have the proof.
     caller = caller_identity(clients)
-    context = base64.b64encode(json.dumps({"custom": {"requested_by": caller or ""}}).encode()).decode()
-    response = client.invoke(
-        FunctionName=function, InvocationType="RequestResponse", Payload=json.dumps(request), ClientContext=context
-    )
-    payload = json.loads(response["Payload"].read() or b"null")
-    if response.get("FunctionError"):
-        return {"status": "error", "error": payload.get("errorMessage") if isinstance(payload, dict) else payload}
-    result: dict[str, Any] = payload
-    return result
+    return RemediationFunction(clients.lambda_(), function).run(request, {"requested_by": caller or ""})
 
 
 def caller_identity(clients: Clients) -> str | None:
