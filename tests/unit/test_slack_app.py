@@ -209,6 +209,10 @@ def test_unsigned_stale_retried_and_foreign_requests_do_nothing(app):
     for name, event in cases.items():
         answer = receive(event, app.config, SIGNING_SECRET, app.deps, NOW)
         assert answer["statusCode"] == 401, name
+    for odd in ("²", "1e9", "-1", "9" * 40):  # digits int() refuses, or no Unix time at all
+        event = url_event(body, timestamp=stamp)
+        event["headers"]["x-slack-request-timestamp"] = odd
+        assert receive(event, app.config, SIGNING_SECRET, app.deps, NOW)["statusCode"] == 401, odd
     retry = receive(url_event(body, timestamp=stamp, retry=1), app.config, SIGNING_SECRET, app.deps, NOW)
     assert retry["statusCode"] == 200
     base64ed = url_event(body, timestamp=stamp)

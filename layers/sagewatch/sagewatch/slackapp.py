@@ -88,7 +88,8 @@ def verify(secret: str, headers: Mapping[str, Any], body: bytes, now: float) -> 
         raise SlackRequestError(413, "the body is larger than any Slack interaction")
     timestamp = header(headers, "x-slack-request-timestamp") or ""
     given = header(headers, "x-slack-signature") or ""
-    if not timestamp.isdigit() or not given:
+    # ASCII digits only: str.isdigit() also accepts "²", which int() refuses (a 500 instead of a 401)
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12) or not given:
         raise SlackRequestError(401, "not signed by Slack")
     if abs(now - int(timestamp)) > MAX_SKEW_SECONDS:
         raise SlackRequestError(401, "the request timestamp is more than five minutes away (a replay?)")
