@@ -256,11 +256,7 @@ def scan_permissions(demo: Demo) -> str:
 
 
 def _condition(name: str, when_true: bool) -> str:
-    plain = {
-        "HasRouting": "`RoutingParameterName`",
-        "HasRouteEmail": "`RouteEmailFrom`",
-        "ReservesConcurrency": "`ReserveConcurrency=true`",
-    }
+    plain = {"HasRouting": "`RoutingParameterName`", "HasRouteEmail": "`RouteEmailFrom`"}
     if name == "ReservesConcurrency":
         return "`ReserveConcurrency=true`" if when_true else "`ReserveConcurrency=false`"
     if name not in plain:
