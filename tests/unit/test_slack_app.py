@@ -270,3 +270,25 @@ def test_a_token_applies_exactly_its_own_plan_in_its_own_channel(app):
     app.config = replace(app.config, channels=frozenset())  # every channel may act...
     _, [elsewhere] = app.click(APPLY, first, user=OTHER_APPROVER, channel="C0888888888")
     assert elsewhere["status"] == "refused" and "another channel" in elsewhere["reason"]  # ...but not with this one
+
+
+def test_a_body_larger_than_any_interaction_is_413_before_its_signature_is_computed(app):
+    body = click_body(DRY_RUN, encode(REQUEST)) + "&pad=" + "x" * (64 * 1024)
+    answer = receive(url_event(body, timestamp=int(NOW.timestamp())), app.config, SIGNING_SECRET, app.deps, NOW)
+    assert answer["statusCode"] == 413  # signed or not: never hashed, never parsed
+    assert app.deps.remediation.calls == [] and app.posts == []
+
+
+def test_a_user_name_is_bounded_and_escaped_wherever_it_is_posted(app):
+    """A Slack user name is the user's to choose: `<!channel>` or a link in it must reach Slack as text."""
+    hostile = ("U0HOSTILE1", "<!channel> <https://evil.example|click> & *bold*" + "z" * 200)
+    app.config = replace(app.config, approvers=app.config.approvers | {hostile[0]})
+    app.click(DRY_RUN, encode(REQUEST), user=hostile)
+    plan = app.posts[-1][1]["blocks"][0]["text"]["text"]
+    _, [applied] = app.click(APPLY, app.token(), user=OTHER_APPROVER)
+    assert applied["status"] == "done"
+    app.click(DRY_RUN, encode(REQUEST), user=(STRANGER[0], hostile[1]))
+    refused = app.posts[-1][1]["text"]
+    for text in (plan, refused):
+        assert "<!channel>" not in text and "<https://" not in text, text
+        assert "&lt;!channel&gt;" in text and "z" * 100 not in text  # escaped, and bounded
