@@ -40,7 +40,7 @@ def config_of(sm, endpoint):
 
 def test_the_button_of_a_real_notification_plans_and_says_how_to_apply(chat):
     report = chat.harness.scan(chat.now)
-    digest = preview_digest(report)
+    digest = preview_digest(report, remediation=True)
     context = render_chatbot(digest).to_dict()["metadata"]["additionalContext"]
     assert context["request"] and context["endpoint"] == "image-embedder"  # the digest's first actionable finding
     before = config_of(chat.sm, "image-embedder")

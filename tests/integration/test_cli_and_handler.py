@@ -212,7 +212,21 @@ def test_preview_notification_email(demo, capsys):
     out = capsys.readouterr().out
     assert out.startswith("Subject: sagewatch 123456789012/us-east-1: 13 new")
     assert "HIGH (5)" in out
-    assert "python -m sagewatch remediate delete-endpoint --region us-east-1 --endpoint churn-model-staging" in out
+    # the stack's default (Remediation disabled): the read-only commands, run with the reader's credentials
+    command = "python -m sagewatch remediate delete-endpoint --region us-east-1 --endpoint churn-model-staging"
+    [line] = [line for line in out.splitlines() if command in line]
+    assert line.rstrip().endswith("--local")
+    assert main(["preview-notification", "--format", "email", "--remediation", "enabled"]) == 0
+    [line] = [line for line in capsys.readouterr().out.splitlines() if command in line]
+    assert "--local" not in line  # the remediation function's dry run
+
+
+def test_preview_notification_chatbot_has_a_dry_run_button_only_with_remediation(demo, capsys):
+    assert main(["preview-notification", "--format", "chatbot"]) == 0
+    assert "request" not in json.loads(capsys.readouterr().out)["metadata"]["additionalContext"]
+    assert main(["preview-notification", "--format", "chatbot", "--remediation", "enabled"]) == 0
+    context = json.loads(capsys.readouterr().out)["metadata"]["additionalContext"]
+    assert context["request"] and context["action"] and context["endpoint"]
 
 
 def test_preview_notification_slack_is_valid_block_kit(demo, capsys):
@@ -437,7 +451,7 @@ def test_prices_of_another_region_are_never_silent(demo, capsys, tmp_path, monke
     [warning] = eu.to_dict()["warnings"]
     assert "prices are us-east-1 on-demand" in warning and "this is eu-west-1" in warning
     assert "catalog refresh --region eu-west-1 --cache" in warning
-    digest = preview_digest(eu)
+    digest = preview_digest(eu, remediation=False)
     assert f"Note: {warning}" in render_email(digest) and render_json(digest)["warnings"] == [warning]
     from sagewatch.app.weekly import cost_report
     from sagewatch.costrender import render_table as cost_table

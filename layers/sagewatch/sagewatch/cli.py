@@ -131,6 +131,14 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--format", choices=["email", "slack", "chatbot"], required=True, help="which rendering of the digest to print"
     )
+    preview.add_argument(
+        "--remediation",
+        choices=["disabled", "enabled"],
+        default="disabled",
+        help="the stack's Remediation parameter, which decides the commands and buttons a digest carries: "
+        "disabled (the stack's default) prints the read-only --local commands, enabled the remediation "
+        "function's (default: disabled)",
+    )
     scan.add_argument(
         "--owner-lookup",
         action="store_true",
@@ -339,7 +347,7 @@ def _scan(args: argparse.Namespace) -> ScanReport:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    digest = preview_digest(_scan(args))
+    digest = preview_digest(_scan(args), remediation=args.remediation == "enabled")
     if args.format == "email":
         print(f"Subject: {subject(digest)}\n")
         print(render_email(digest))

@@ -221,12 +221,13 @@ def digest_of(
     )
 
 
-def preview_digest(report: ScanReport) -> Digest:
-    """The digest a first scan of this fleet would send (every finding new; snoozes applied)."""
+def preview_digest(report: ScanReport, *, remediation: bool) -> Digest:
+    """The digest a first scan of this fleet would send (every finding new; snoozes applied), from a stack that
+    deploys remediation or not (its commands and buttons differ)."""
     active, _, _ = snoozes(report.tags, report.generated_at.date())
     lifecycle = announce_all(f for f in report.findings if f.endpoint not in active)
     lifecycle.snoozed = active
-    return digest_of(report, lifecycle)
+    return digest_of(report, lifecycle, remediation=remediation)
 
 
 def _new_endpoints(
