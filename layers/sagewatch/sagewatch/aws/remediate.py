@@ -138,14 +138,15 @@ class RemediationTarget:
 
     def _scheduled(self, resources: list[str]) -> list[dict[str, Any]]:
         """Scheduled actions on the variants and components: an off-hours schedule must not fight others, and a
-        snapshot keeps them. The namespace is listed once and filtered here (the pages are bounded)."""
-        wanted = set(resources)
+        snapshot keeps them. Asked per resource (a few per endpoint): listing the account's whole namespace
+        cost pages in an account of many schedules, and a cap on it could miss one."""
         out: list[dict[str, Any]] = []
-        pages = self.autoscaling.get_paginator("describe_scheduled_actions").paginate(
-            ServiceNamespace="sagemaker", PaginationConfig={"MaxItems": 5000}
-        )
-        for page in pages:
-            out += [dict(a) for a in page.get("ScheduledActions", []) if a.get("ResourceId") in wanted]
+        for resource in resources:
+            pages = self.autoscaling.get_paginator("describe_scheduled_actions").paginate(
+                ServiceNamespace="sagemaker", ResourceId=resource
+            )
+            for page in pages:
+                out += [dict(a) for a in page.get("ScheduledActions", []) if a.get("ResourceId") == resource]
         return out
 
     def _scaling(self, endpoint: str, variants: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
