@@ -1,12 +1,13 @@
 """Remediation on moto: every action, dry and real, and every refusal."""
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import boto3
 import pytest
 
-from sagewatch_testkit import moto_ext
+from sagewatch_testkit import faults, moto_ext
 from sagewatch_testkit.functions import lambda_context
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -276,3 +277,17 @@ def test_a_dry_run_shows_how_fast_the_endpoint_is_now(env):
     assert variant == result["plan"]["variant"] and latency["p50_ms"] == pytest.approx(40.0, abs=1)
     assert latency["p99_ms"] == pytest.approx(90.0, rel=0.1)
     assert latency["requests"] > 0
+
+
+def test_a_dry_run_reads_the_endpoints_metrics_once(env):
+    """The idle re-check and the latency shown beside the plan read the same GetMetricData answer."""
+    calls: Counter[str] = Counter()
+
+    def count(client):
+        if client.meta.service_model.service_name == "cloudwatch":
+            client.meta.events.register("before-call.cloudwatch.*", lambda model, **_: calls.update([model.name]))
+
+    with faults.every_new_client(count):
+        result = env.invoke(request("delete-endpoint-dry-run"))
+    assert result["status"] == "planned" and result["stale"] == [] and result["latency"] == {}, result  # idle: none
+    assert calls["GetMetricData"] == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Protocol
 
 from sagewatch.app.extras import extra
@@ -13,7 +14,8 @@ from sagewatch.app.ports import MetricsReader, Notifier
 from sagewatch.bounds import bounded
 from sagewatch.catalog import Catalog
 from sagewatch.inventory import endpoint_from_api
-from sagewatch.metrics import Windows, plan_queries
+from sagewatch.metrics import MetricResults, Windows, plan_queries
+from sagewatch.models import ScanError
 from sagewatch.notify import RemediationNotice
 from sagewatch.notify.remediation import REMEDIATION_SCHEMA
 from sagewatch.owners import from_tags
@@ -34,7 +36,7 @@ from sagewatch.remediation import (
     stale_reasons,
 )
 from sagewatch.settings import Thresholds
-from sagewatch.usage import variant_usage
+from sagewatch.usage import VariantUsage, variant_usage
 
 # Actions whose real run first takes a sealed snapshot, the key restore-endpoint puts the endpoint back from.
 SNAPSHOT_FIRST = ("delete-endpoint", "schedule-scaling")
@@ -69,40 +71,47 @@ class RemediationDependencies:
     requested_by: Mapping[str, Any] | None = None
 
 
-def recent_invocations(
-    live: LiveEndpoint, deps: RemediationDependencies, now: datetime, variant: str | None = None
-) -> float | None:
-    """Requests served over the idle window (by `variant`, or the whole endpoint), as the scan counts them;
-    None when CloudWatch could not say."""
-    components: dict[str, list[str]] = {}
-    for ic in live.components:
-        components.setdefault(str(ic.get("VariantName")), []).append(str(ic["InferenceComponentName"]))
-    endpoint = endpoint_from_api(live.description, live.config, live.tags, components)
-    windows = Windows.ending_at(now, deps.thresholds)
-    results, errors = deps.metrics.fetch(plan_queries([endpoint]), windows)
-    usages = [
-        variant_usage(endpoint, v, results, windows) for v in endpoint.variants if variant is None or v.name == variant
-    ]
-    if errors or not all(u.traffic_known for u in usages):
-        return None
-    return sum(u.invocations + u.backlog_peak for u in usages)
+class EndpointMetrics:
+    """The endpoint's metrics over the idle window, as the scan reads them, fetched once per request: the idle
+    re-check and the latency shown beside a plan read the same GetMetricData answer."""
 
+    def __init__(self, live: LiveEndpoint, deps: RemediationDependencies, now: datetime) -> None:
+        components: dict[str, list[str]] = {}
+        for ic in live.components:
+            components.setdefault(str(ic.get("VariantName")), []).append(str(ic["InferenceComponentName"]))
+        self.endpoint = endpoint_from_api(live.description, live.config, live.tags, components)
+        self.windows = Windows.ending_at(now, deps.thresholds)
+        self._metrics = deps.metrics
 
-def current_latency(live: LiveEndpoint, deps: RemediationDependencies, now: datetime) -> dict[str, Any]:
-    """Each variant's p50 and p99 ModelLatency over the idle window, as the scan reads them: a dry run shows
-    them next to the plan (a person resizing an endpoint wants to see how fast it is now)."""
-    components: dict[str, list[str]] = {}
-    for ic in live.components:
-        components.setdefault(str(ic.get("VariantName")), []).append(str(ic["InferenceComponentName"]))
-    endpoint = endpoint_from_api(live.description, live.config, live.tags, components)
-    windows = Windows.ending_at(now, deps.thresholds)
-    results, _ = deps.metrics.fetch(plan_queries([endpoint]), windows)
-    out: dict[str, Any] = {}
-    for v in endpoint.variants:
-        latency = variant_usage(endpoint, v, results, windows).latency
-        if latency is not None:
-            out[v.name] = {"p50_ms": latency.p50_ms, "p99_ms": latency.p99_ms, "requests": int(latency.requests)}
-    return out
+    @cached_property
+    def _read(self) -> tuple[MetricResults, list[ScanError]]:
+        return self._metrics.fetch(plan_queries([self.endpoint]), self.windows)
+
+    def usages(self, variant: str | None = None) -> list[VariantUsage]:
+        results, _ = self._read
+        return [
+            variant_usage(self.endpoint, v, results, self.windows)
+            for v in self.endpoint.variants
+            if variant is None or v.name == variant
+        ]
+
+    def recent_invocations(self, variant: str | None = None) -> float | None:
+        """Requests served over the idle window (by `variant`, or the whole endpoint), as the scan counts them;
+        None when CloudWatch could not say."""
+        usages = self.usages(variant)
+        if self._read[1] or not all(u.traffic_known for u in usages):
+            return None
+        return sum(u.invocations + u.backlog_peak for u in usages)
+
+    def latency(self) -> dict[str, Any]:
+        """Each variant's p50 and p99 ModelLatency over the idle window: a dry run shows them next to the plan
+        (a person resizing an endpoint wants to see how fast it is now)."""
+        out: dict[str, Any] = {}
+        for v, usage in zip(self.endpoint.variants, self.usages(), strict=True):
+            if usage.latency is not None:
+                p50, p99, requests = usage.latency.p50_ms, usage.latency.p99_ms, int(usage.latency.requests)
+                out[v.name] = {"p50_ms": p50, "p99_ms": p99, "requests": requests}
+        return out
 
 
 def _execute(
@@ -181,14 +190,15 @@ def remediate(
     else:
         assert live is not None
         the_plan = plan_action(request, live, deps.catalog, now)
-    stale = _stale(request, live, deps, now)
+    metrics = EndpointMetrics(live, deps, now) if live is not None else None
+    stale = _stale(request, live, metrics)
     result: dict[str, Any] = {"dry_run": request.dry_run, "plan": the_plan.to_dict(), "stale": stale}
     if request.dry_run:
         # a plan for an endpoint that no longer matches the finding is no plan to carry out: said as its status
         result["status"] = "stale" if stale and not request.force else "planned"
-        if live is not None:  # how fast it is now, next to the plan (never in the way of the plan)
+        if metrics is not None:  # how fast it is now, next to the plan (never in the way of the plan)
             none: dict[str, Any] = {}
-            result["latency"] = extra("the endpoint's current latency", lambda: current_latency(live, deps, now), none)
+            result["latency"] = extra("the endpoint's current latency", metrics.latency, none)
         result["to_execute"] = f"the same request with dry_run false, confirm {request.endpoint!r} and a new request_id"
         if the_plan.accelerator_change:
             result["to_execute"] += ", allow_accelerator_change true and force true (the accelerator changes)"
@@ -200,14 +210,12 @@ def remediate(
     return {**result, **_carry_out(request, live, restoring, sealed, the_plan, stale, deps, now)}
 
 
-def _stale(
-    request: RemediationRequest, live: LiveEndpoint | None, deps: RemediationDependencies, now: datetime
-) -> list[str]:
+def _stale(request: RemediationRequest, live: LiveEndpoint | None, metrics: EndpointMetrics | None) -> list[str]:
     """How the endpoint differs from what the request expects (the finding saw); empty when nothing is expected."""
-    if live is None or request.expect is None:
+    if live is None or metrics is None or request.expect is None:
         return []
     stale: list[str] = []
-    invocations = recent_invocations(live, deps, now, request.variant) if request.expect.idle else None
+    invocations = metrics.recent_invocations(request.variant) if request.expect.idle else None
     if request.expect.idle and invocations is None:
         stale.append("CloudWatch could not confirm it is still idle")
     return stale + stale_reasons(request, live, invocations=invocations)
