@@ -4,6 +4,8 @@ import json
 from dataclasses import replace
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from slack_sdk.models.blocks import Block
 
 from sagewatch.catalog import Catalog
@@ -12,6 +14,7 @@ from sagewatch.digest import Digest
 from sagewatch.lifecycle import Announcement, Reason
 from sagewatch.metrics import variant_metric
 from sagewatch.models import Action, Finding
+from sagewatch.notify.core import SnsMessage, sns_parts
 from sagewatch.notify.digest import render_chatbot, render_email, render_json, render_slack, sns_messages
 from sagewatch.notify.limits import SLACK_BLOCKS_MAX, SNS_MAX_BYTES
 from sagewatch.rules import judge_endpoint
@@ -133,6 +136,39 @@ def test_large_digest_is_split_under_the_sns_limit():
     seen = [a["finding"]["endpoint"] for p in parts for a in json.loads(json.loads(p.message)["sqs"])["announcements"]]
     assert len(seen) == len(set(seen)) == 200
     assert parts[0].subject.endswith(f"(part 1/{len(parts)})")
+
+
+@given(sizes=st.lists(st.integers(1, 60), max_size=80), limit=st.integers(1, 2000))
+def test_sns_parts_are_the_longest_runs_that_fit_with_few_renders(sizes, limit):
+    """What adding one item at a time gave (each part the longest run that fits, measured with the widest label;
+    a lone item too large still goes, alone), with O(log n) renders a part instead of one per item."""
+    renders = []
+
+    def message(part, label):
+        renders.append(len(part))
+        return SnsMessage(f"part {label[0]}/{label[1]}", "x" * sum(sizes[i] for i in part), {})
+
+    parts = sns_parts(list(range(len(sizes))), message, limit)
+    runs = [json.loads(p.subject.split("/")[0].removeprefix("part ")) for p in parts]
+    assert runs == list(range(1, len(parts) + 1))
+    got = [len(r) for r in _runs(sizes, limit, len(sizes))]
+    assert renders[-len(parts) :] == got or (not sizes and renders == [0])
+    assert sum(got) == len(sizes)
+    assert len(renders) <= len(parts) * (2 * max(1, len(sizes)).bit_length() + 2)
+
+
+def _runs(sizes, limit, count):
+    """The greedy split sns_parts must equal: add items while the part (widest label) fits."""
+    out, current = [], []
+    for i, _ in enumerate(sizes):
+        trial = [*current, i]
+        if current and sum(sizes[j] for j in trial) + len(f"part {count}/{count}") > limit:
+            out.append(current)
+            trial = [i]
+        current = trial
+    if current:
+        out.append(current)
+    return out
 
 
 def test_every_command_is_a_valid_remediation_request():
