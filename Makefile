@@ -8,6 +8,9 @@ CHECKOV_VENV  := $(VENV)/checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 export CHECKOV = $(CURDIR)/$(CHECKOV_VENV)/bin/checkov
 PYTHON ?= python3
+# setuptools announces every editable install of a mapped package-dir ("Editable installation. ... folders
+# with the same name as your package"): information, not a fault here (no such folder at the top), so hushed
+EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
 
 export SAM_CLI_TELEMETRY = 0
 export SAM = $(CURDIR)/$(BIN)/sam
@@ -22,7 +25,7 @@ dev: $(STAMP) $(CHECKOV_STAMP)  ## create .venv with sagewatch (editable) and ev
 $(STAMP): pyproject.toml layers/sagewatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(EDITABLE) $(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
 # make demo needs only the package and moto: a first-time user waits for those, not for every dev tool
@@ -30,7 +33,7 @@ DEMO_STAMP := $(VENV)/.demo-stamp
 $(DEMO_STAMP): pyproject.toml layers/sagewatch/requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[demo]'
+	$(EDITABLE) $(PY) -m pip install --quiet -e '.[demo]'
 	touch $@
 
 $(CHECKOV_STAMP): tests/security/checkov-requirements.txt | $(STAMP)
