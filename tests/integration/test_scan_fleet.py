@@ -102,3 +102,22 @@ def _discovered(harness) -> list[Endpoint]:
     from sagewatch.aws.sagemaker import SageMakerInventory
 
     return SageMakerInventory(harness.sagemaker).discover().endpoints
+
+
+def test_a_fleet_read_in_chunks_is_judged_as_if_read_at_once(demo, now, monkeypatch):
+    """A large fleet is read and judged SCAN_CHUNK endpoints at a time (memory stays flat): the report is the
+    same, to the last figure, as a scan that read every endpoint in one go; only the calls differ."""
+    import sagewatch.app.scan as scan_module
+
+    whole = demo.scan(now).to_dict()
+    calls_whole = demo.calls["GetMetricData"]
+    fetched: list[int] = []
+    fetch = scan_module.plan_queries
+    monkeypatch.setattr(scan_module, "SCAN_CHUNK", 5)
+    monkeypatch.setattr(
+        scan_module, "plan_queries", lambda endpoints: fetched.append(len(endpoints)) or fetch(endpoints)
+    )
+    chunked = demo.scan(now).to_dict()
+    assert fetched and max(fetched) <= 5 and sum(fetched) == whole["scanned"]["endpoints"] > 5
+    assert chunked == whole and len(whole["findings"]) == 13
+    assert demo.calls["GetMetricData"] - calls_whole > calls_whole  # more, partly filled calls: the price of it
