@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from sagewatch.app.slack_actions import receive, work
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import slack_actions_dependencies
-from sagewatch.observability import logger, tracer
+from sagewatch.observability import SLACK_CLICKS_METRIC, SLACK_REFUSED_METRIC, count, logger, tracer
 from sagewatch.settings import SlackActionsSettings
 from sagewatch.slackapp import signing_secret
 
@@ -38,6 +38,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     if isinstance(event, dict) and "sagewatch_slack_click" in event:
         outcome = work(event, SETTINGS, deps, clock())
         logger.info("slack click", extra={"outcome": outcome})
+        count(SLACK_CLICKS_METRIC, Outcome=str(outcome.get("status"))[:32])
         return outcome
     if not isinstance(event, dict):
         return {"statusCode": 400, "body": "not a request"}
@@ -45,4 +46,6 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     secret = signing_secret(parameters.get_secret(SETTINGS.signing_secret_arn, max_age=300))
     answer = receive(event, SETTINGS, secret, deps, clock())
     logger.info("slack request", extra={"status": answer["statusCode"], "why": answer["body"][:200]})
+    if answer["statusCode"] >= 400:  # forged, stale, oversized or not Slack's: a public URL's noise, counted
+        count(SLACK_REFUSED_METRIC, Status=str(answer["statusCode"]))
     return answer

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,7 +24,15 @@ from sagewatch.notify.remediation import requested_by_line
 from sagewatch.settings import SlackActionsSettings
 from sagewatch.slackapp import APPLY, DRY_RUN, token_key
 from sagewatch_testkit.functions import lambda_context, load_function, sample_event
-from sagewatch_testkit.slack_app import APPROVER, OTHER_APPROVER, SIGNING_SECRET, click_body, signed_sample, url_event
+from sagewatch_testkit.slack_app import (
+    APPROVER,
+    OTHER_APPROVER,
+    SIGNING_SECRET,
+    STRANGER,
+    click_body,
+    signed_sample,
+    url_event,
+)
 
 REGION = "us-east-1"
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -144,6 +153,7 @@ def handler(aws, monkeypatch):
         "SAGEWATCH_IDEMPOTENCY_TABLE": "idempotency",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_SERVICE_NAME": "sagewatch",
+        "POWERTOOLS_METRICS_NAMESPACE": "Sagewatch",  # as the template's Globals set it
     }.items():
         monkeypatch.setenv(key, value)
     from aws_lambda_powertools.utilities import parameters
@@ -166,7 +176,7 @@ def handler(aws, monkeypatch):
 @pytest.mark.parametrize(
     ("sample", "status"), [("dry-run.json", 200), ("forged-signature.json", 401), ("stale-timestamp.json", 401)]
 )
-def test_the_sample_events_as_slack_sends_them(handler, sample, status):
+def test_the_sample_events_as_slack_sends_them(handler, sample, status, capsys):
     event = signed_sample(
         str(EVENTS / "slack-actions" / sample),
         now=int(time.time()),
@@ -174,11 +184,21 @@ def test_the_sample_events_as_slack_sends_them(handler, sample, status):
     )
     answer = handler.app.lambda_handler(event, lambda_context("slack-actions"))
     assert answer["statusCode"] == status, answer
+    refused = [m for m in emf(capsys.readouterr().out) if "SlackRequestsRefused" in m]
     if status == 200:
         [job] = handler.queued  # the work, queued for the function's own asynchronous invocation
         assert job["sagewatch_slack_click"]["user"]["id"] == APPROVER[0]
+        assert refused == []
     else:
         assert handler.queued == []
+        [metric] = refused  # counted: a forged or stale request on the public URL is visible in CloudWatch
+        assert metric["Status"] == "401" and metric["SlackRequestsRefused"] == [1.0]
+
+
+def emf(stdout: str) -> list[dict[str, Any]]:
+    """The EMF documents a function printed (Powertools metrics), among its log lines."""
+    docs = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    return [d for d in docs if "_aws" in d]
 
 
 def test_an_unqueueable_click_does_nothing_and_says_so(handler):
@@ -189,3 +209,23 @@ def test_an_unqueueable_click_does_nothing_and_says_so(handler):
     )
     answer = handler.app.lambda_handler(event, lambda_context("slack-actions"))
     assert answer["statusCode"] == 503 and "could not be queued" in answer["body"]
+
+
+def test_a_clicks_outcome_is_counted_by_the_function(handler, capsys, monkeypatch):
+    """The work's invocation counts its outcome (SlackClicks by Outcome): refusals show in CloudWatch."""
+    posted: list[dict[str, Any]] = []
+    wired = handler.app.slack_actions_dependencies
+    monkeypatch.setattr(
+        handler.app, "slack_actions_dependencies", lambda *a: replace(wired(*a), post=lambda _, m: posted.append(m))
+    )
+    click = {
+        "user": {"id": STRANGER[0], "name": STRANGER[1]},
+        "channel": "C0123ABCD",
+        "response_url": "https://hooks.slack.com/actions/T/1/x",
+        "action": DRY_RUN,
+        "value": encode(request()),
+    }
+    outcome = handler.app.lambda_handler({"sagewatch_slack_click": click}, lambda_context("slack-actions"))
+    assert outcome["status"] == "refused" and posted[-1]["response_type"] == "ephemeral"
+    [metric] = [m for m in emf(capsys.readouterr().out) if "SlackClicks" in m]
+    assert metric["Outcome"] == "refused" and metric["SlackClicks"] == [1.0]
