@@ -1,6 +1,8 @@
 """The scan against a simulated fleet in moto: every rule, every trap, every failure mode."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+import pytest
 
 from sagewatch.metrics import fewest_calls, plan_queries, profile_specs
 from sagewatch.models import Endpoint
@@ -22,6 +24,27 @@ def test_demo_fleet_gets_exactly_the_expected_findings(demo, now):
     }
     assert (report.endpoints, report.variants, report.inference_components) == (20, 21, 3)
     validate_report(report.to_dict())
+
+
+def _last(weekday: int, hour: int, minute: int, before: datetime) -> datetime:
+    """The latest given weekday (0 Monday) and UTC time at least a day before `before`."""
+    at = (before - timedelta(days=1)).replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return at - timedelta(days=(at.weekday() - weekday) % 7)
+
+
+@pytest.mark.parametrize(
+    ("weekday", "hour", "minute"),
+    [(6, 0, 30), (5, 20, 0), (0, 7, 0), (2, 0, 20), (3, 12, 0)],
+    ids=["sunday-00:30", "saturday-20:00", "monday-07:00", "wednesday-00:20", "thursday-12:00"],
+)
+def test_the_demo_fleet_is_judged_the_same_at_any_hour_of_the_week(harness, sm, now, weekday, hour, minute):
+    """The findings must not depend on when the scan runs: support-chatbot (busy on weekdays only) silent for
+    the last 24 h of a weekend is its rhythm (off-hours), never idle and "delete" (the test suite found this
+    only when CI ran on a Sunday night... it had run on weekdays), and nightly-scorer just before its night is
+    a batch candidate."""
+    at = _last(weekday, hour, minute, now)
+    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=at)
+    assert conclusions(harness.scan(at)) == EXPECTED, at.isoformat()
 
 
 def test_demo_fleet_figures_are_hand_checkable(demo, now):

@@ -181,6 +181,49 @@ def test_a_batch_candidate_does_not_count_the_off_hours_saving_twice():
     assert "off-hours" in batch.evidence["note"]
 
 
+def scanned(ep, traffic: Callable[[datetime], float]) -> list[Finding]:
+    """Judged with the same traffic in the scan's own read (last week) as in the profile's (two weeks)."""
+    var = ep.variants[0].name
+    main = results(
+        (variant_metric(ep.name, var, "Invocations", "Sum"), [p for p in clocked(traffic, WEEK) if p[1] > 0]),
+        (utilization_metric(ep.name, var, "CPUUtilization"), hourly(240.0, WEEK)),
+        (utilization_metric(ep.name, var, "MemoryUtilization"), hourly(40.0, WEEK)),
+    )
+    return judge_endpoint(ep, main, CATALOG, T, windows(T), schedule=schedule_series(ep.name, var, traffic))
+
+
+def test_a_weekday_endpoint_silent_all_weekend_is_off_hours_never_idle():
+    """NOW is a Sunday noon: the last 24 h were silent, as every weekend; deleting it would be wrong."""
+    assert NOW.weekday() == 6
+    found = scanned(endpoint("support", variant("AllTraffic", "ml.c5.xlarge", 4)), working)
+    assert [f.kind for f in found] == [Kind.OFF_HOURS]
+
+
+@pytest.mark.parametrize(
+    "traffic",
+    [
+        lambda t: 0.0 if t >= NOW - timedelta(hours=48) else 800.0,  # served every hour, stopped two days ago
+        lambda t: 5000.0 if t.hour in (1, 2) and t < NOW - timedelta(hours=24) else 0.0,  # a nightly job missed
+        lambda t: 1000.0 if t.weekday() == 5 and 8 <= t.hour < 18 and t < NOW - timedelta(days=7) else 0.0,
+    ],
+    ids=["stopped", "missed-its-night", "its-saturday-missing"],
+)
+def test_a_new_silence_is_idle(traffic):
+    """Silent over the idle window at hours it used to serve at: the silence is new, and idle says so."""
+    [f] = [f for f in scanned(endpoint("gone", variant("AllTraffic", "ml.c5.xlarge", 1)), traffic)]
+    assert f.kind is Kind.IDLE and f.recommendation.action is Action.DELETE_ENDPOINT
+
+
+def test_a_silence_with_no_earlier_week_to_compare_is_idle():
+    from sagewatch.schedule import Profile, habitually_quiet
+
+    this_week = {(NOW - timedelta(days=d)).date(): [0.0] * 24 for d in range(1, 6)}
+    this_week[(NOW - timedelta(days=6)).date()] = [500.0] * 24
+    profile = Profile("UTC", this_week)
+    assert not habitually_quiet(profile, NOW - timedelta(hours=24), NOW)  # never read a week earlier
+    assert not habitually_quiet(Profile("UTC", {}), NOW - timedelta(hours=24), NOW)  # nothing at all
+
+
 def small(name: str, itype: str = "ml.c5.large", tags=None) -> tuple:
     ep = endpoint(name, variant("AllTraffic", itype, 1), tags=tags)
     return ep, busy(name, cpu=16.0, memory=20.0)  # 8% of 2 vCPUs, 20% of memory

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -132,6 +132,37 @@ def build_profile(
         cpu={d: [mean(v) if v else None for v in hours] for d, hours in cpus.items()},
         gap_hours=gaps,
     )
+
+
+HABIT_READ = 0.8  # habitually quiet: the share of the silent hours that an earlier week must have been read at
+
+
+def habitually_quiet(profile: Profile, start: datetime, end: datetime) -> bool:
+    """Whether a silence from `start` to `end` is the variant's weekly rhythm: it serves at other hours of the
+    week (the profile has busy hours), and each hour of the silence was quiet at the same hour of the week in
+    every earlier week read (at least one earlier week read for most of them). A weekday-only endpoint on a
+    Sunday is then quiet by habit, which off-hours speaks of, not idle; a nightly job that missed its night, or
+    an endpoint whose traffic stopped, is not."""
+    busy = profile.busy_average()
+    if busy <= 0:
+        return False  # nothing served in the whole profile: idle indeed
+    threshold = QUIET_SHARE * busy
+    first = min(profile.days, default=None)
+    hours = read = 0
+    for key in _hours(start, end):
+        day, hour = _local(key, profile.timezone)
+        hours += 1
+        earlier: list[float] = []
+        weeks = 1
+        while first is not None and (past := day - timedelta(weeks=weeks)) >= first:
+            value = profile.days.get(past, [None] * 24)[hour]
+            if value is not None:
+                earlier.append(value)
+            weeks += 1
+        if any(v >= threshold for v in earlier):
+            return False  # it used to serve at this hour: the silence is new
+        read += bool(earlier)
+    return hours > 0 and read >= HABIT_READ * hours
 
 
 def _hours(start: datetime, end: datetime) -> range:

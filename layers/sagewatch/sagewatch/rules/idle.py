@@ -8,6 +8,7 @@ from typing import Any
 from sagewatch.formats import iso_z
 from sagewatch.models import Action, Finding, Kind, Recommendation, Severity, Variant
 from sagewatch.rules.common import Judge, savings_severity
+from sagewatch.schedule import habitually_quiet
 
 
 def idle(ctx: Judge) -> list[Finding]:
@@ -17,7 +18,9 @@ def idle(ctx: Judge) -> list[Finding]:
     # If any variant's traffic is unknown, nothing about idleness is certain.
     if not all(ctx.usages[v.name].traffic_known for v in ctx.endpoint.variants):
         return []
-    idle = [v for v in ctx.endpoint.variants if ctx.is_idle(v)]
+    # silent over the idle window, unless that is its weekly rhythm (a weekday-only endpoint on a Sunday): the
+    # off-hours rule speaks of that, and "delete" would be wrong every weekend
+    idle = [v for v in ctx.endpoint.variants if ctx.is_idle(v) and not _quiet_by_habit(ctx, v)]
     if not idle:
         return []
     evidence = _idle_evidence(ctx, idle)
@@ -42,6 +45,11 @@ def idle(ctx: Judge) -> list[Finding]:
         )
         findings.append(ctx.finding(Kind.IDLE, savings_severity(cost), variant, evidence, rec, cost, cost))
     return findings
+
+
+def _quiet_by_habit(ctx: Judge, variant: Variant) -> bool:
+    profile = ctx.profiles.get(variant.name)
+    return profile is not None and habitually_quiet(profile, ctx.windows.idle_start, ctx.windows.end)
 
 
 def _idle_evidence(ctx: Judge, idle: list[Variant]) -> dict[str, Any]:
