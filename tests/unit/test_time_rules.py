@@ -205,8 +205,9 @@ def test_a_weekday_endpoint_silent_all_weekend_is_off_hours_never_idle():
         lambda t: 0.0 if t >= NOW - timedelta(hours=48) else 800.0,  # served every hour, stopped two days ago
         lambda t: 5000.0 if t.hour in (1, 2) and t < NOW - timedelta(hours=24) else 0.0,  # a nightly job missed
         lambda t: 1000.0 if t.weekday() == 5 and 8 <= t.hour < 18 and t < NOW - timedelta(days=7) else 0.0,
+        lambda t: working(t) if t < NOW - timedelta(days=8) else 0.0,  # no rhythm explains a silent week
     ],
-    ids=["stopped", "missed-its-night", "its-saturday-missing"],
+    ids=["stopped", "missed-its-night", "its-saturday-missing", "weekdays-then-a-silent-week"],
 )
 def test_a_new_silence_is_idle(traffic):
     """Silent over the idle window at hours it used to serve at: the silence is new, and idle says so."""

@@ -135,34 +135,38 @@ def build_profile(
 
 
 HABIT_READ = 0.8  # habitually quiet: the share of the silent hours that an earlier week must have been read at
+WEEK = timedelta(days=7)
 
 
 def habitually_quiet(profile: Profile, start: datetime, end: datetime) -> bool:
-    """Whether a silence from `start` to `end` is the variant's weekly rhythm: it serves at other hours of the
-    week (the profile has busy hours), and each hour of the silence was quiet at the same hour of the week in
-    every earlier week read (at least one earlier week read for most of them). A weekday-only endpoint on a
-    Sunday is then quiet by habit, which off-hours speaks of, not idle; a nightly job that missed its night, or
-    an endpoint whose traffic stopped, is not."""
-    busy = profile.busy_average()
-    if busy <= 0:
-        return False  # nothing served in the whole profile: idle indeed
-    threshold = QUIET_SHARE * busy
-    first = min(profile.days, default=None)
+    """Whether a silence from `start` to `end` is the variant's weekly rhythm: it served in the week up to `end`
+    (no weekly rhythm explains a whole silent week), and each hour of the silence was quiet at the same local
+    hour of the week in every earlier week read (at least one earlier week read for most of them). A weekday-only
+    endpoint on a Sunday is then quiet by habit, which off-hours speaks of, not idle; a nightly job that missed
+    its night, or an endpoint whose traffic stopped, is not."""
+    threshold = QUIET_SHARE * profile.busy_average()
+    if threshold <= 0 or not any((_at(profile, key) or 0.0) >= threshold for key in _hours(end - WEEK, end)):
+        return False  # nothing served in the profile, or not for a week: stopped, not a rhythm
+    first = min(profile.days)
     hours = read = 0
     for key in _hours(start, end):
         day, hour = _local(key, profile.timezone)
-        hours += 1
-        earlier: list[float] = []
-        weeks = 1
-        while first is not None and (past := day - timedelta(weeks=weeks)) >= first:
-            value = profile.days.get(past, [None] * 24)[hour]
-            if value is not None:
-                earlier.append(value)
-            weeks += 1
+        earlier = [
+            value
+            for weeks in range(1, (day - first).days // 7 + 1)
+            if (value := profile.days.get(day - timedelta(weeks=weeks), [None] * 24)[hour]) is not None
+        ]
         if any(v >= threshold for v in earlier):
             return False  # it used to serve at this hour: the silence is new
-        read += bool(earlier)
+        hours, read = hours + 1, read + bool(earlier)
     return hours > 0 and read >= HABIT_READ * hours
+
+
+def _at(profile: Profile, key: int) -> float | None:
+    """The profile's value at a UTC hour (seconds since ORIGIN), None when unknown."""
+    day, hour = _local(key, profile.timezone)
+    hours = profile.days.get(day)
+    return None if hours is None else hours[hour]
 
 
 def _hours(start: datetime, end: datetime) -> range:
