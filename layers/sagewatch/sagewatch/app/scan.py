@@ -130,8 +130,8 @@ def run_scan(
     )
 
 
-# Endpoints read and judged together: at ~25 queries an endpoint, 1,000 fill ~50 GetMetricData calls, so the
-# partly filled last call of each chunk adds ~2% to a large fleet's calls (and nothing below 1,000 endpoints).
+# Endpoints read and judged together: 1,000 fill ~40 GetMetricData calls, so the partly filled last call of each
+# chunk's reads adds a few percent to a large fleet's calls (3% at 5,000 endpoints; nothing below 1,000).
 SCAN_CHUNK = 1000
 
 
