@@ -15,7 +15,7 @@ from sagewatch.bounds import bounded
 from sagewatch.catalog import Catalog
 from sagewatch.inventory import endpoint_from_api
 from sagewatch.metrics import MetricResults, Windows, plan_queries
-from sagewatch.models import ScanError
+from sagewatch.models import Endpoint, ScanError
 from sagewatch.notify import RemediationNotice
 from sagewatch.notify.remediation import REMEDIATION_SCHEMA
 from sagewatch.owners import from_tags
@@ -72,16 +72,21 @@ class RemediationDependencies:
 
 
 class EndpointMetrics:
-    """The endpoint's metrics over the idle window, as the scan reads them, fetched once per request: the idle
-    re-check and the latency shown beside a plan read the same GetMetricData answer."""
+    """The endpoint's metrics over the idle window, as the scan reads them, fetched once per request and only
+    when asked for: the idle re-check and the latency shown beside a plan read the same GetMetricData answer
+    (and a failure reading them stays where it was asked: the latency beside a plan never stops the plan)."""
 
     def __init__(self, live: LiveEndpoint, deps: RemediationDependencies, now: datetime) -> None:
-        components: dict[str, list[str]] = {}
-        for ic in live.components:
-            components.setdefault(str(ic.get("VariantName")), []).append(str(ic["InferenceComponentName"]))
-        self.endpoint = endpoint_from_api(live.description, live.config, live.tags, components)
+        self._live, self._metrics = live, deps.metrics
         self.windows = Windows.ending_at(now, deps.thresholds)
-        self._metrics = deps.metrics
+
+    @cached_property
+    def endpoint(self) -> Endpoint:
+        components: dict[str, list[str]] = {}
+        for ic in self._live.components:
+            components.setdefault(str(ic.get("VariantName")), []).append(str(ic["InferenceComponentName"]))
+        live = self._live
+        return endpoint_from_api(live.description, live.config, live.tags, components)
 
     @cached_property
     def _read(self) -> tuple[MetricResults, list[ScanError]]:
