@@ -242,6 +242,13 @@ def _require(env: Mapping[str, str], name: str) -> str:
     return value
 
 
+def _secret_arn(env: Mapping[str, str], name: str) -> str:
+    arn = _require(env, name)
+    if not arn.startswith("arn:") or ":secretsmanager:" not in arn:
+        raise SettingsError(f"{name} is not a Secrets Manager ARN: {arn[:80]!r}")
+    return arn
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -392,9 +399,7 @@ class SlackSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SlackSettings:
-        arn = _require(env, "SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN")
-        if not arn.startswith("arn:") or ":secretsmanager:" not in arn:
-            raise SettingsError(f"SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN is not a Secrets Manager ARN: {arn!r}")
+        arn = _secret_arn(env, "SAGEWATCH_SLACK_WEBHOOK_SECRET_ARN")
         return cls(
             webhook_secret_arn=arn,
             slack_url_prefix=slack_url_prefix(env),
@@ -476,10 +481,8 @@ class SlackActionsSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> SlackActionsSettings:
-        arn = _require(env, "SAGEWATCH_SLACK_SIGNING_SECRET_ARN")
-        if not arn.startswith("arn:") or ":secretsmanager:" not in arn:
-            raise SettingsError(f"SAGEWATCH_SLACK_SIGNING_SECRET_ARN is not a Secrets Manager ARN: {arn[:80]!r}")
-        approvers = _slack_ids(env, "SAGEWATCH_SLACK_APPROVERS", r"[UW][A-Z0-9]{2,20}")
+        arn = _secret_arn(env, "SAGEWATCH_SLACK_SIGNING_SECRET_ARN")
+        approvers = _slack_ids(env, "SAGEWATCH_SLACK_APPROVERS", SLACK_USER_ID)
         if not approvers:
             raise SettingsError("SAGEWATCH_SLACK_APPROVERS must name at least one Slack user id (U...)")
         function = _require(env, "SAGEWATCH_REMEDIATE_FUNCTION")
@@ -491,10 +494,15 @@ class SlackActionsSettings:
             approvers=approvers,
             remediate_function=function,
             tokens_table=_require(env, "SAGEWATCH_IDEMPOTENCY_TABLE"),
-            channels=_slack_ids(env, "SAGEWATCH_SLACK_ACTION_CHANNELS", r"[CGD][A-Z0-9]{2,20}"),
+            channels=_slack_ids(env, "SAGEWATCH_SLACK_ACTION_CHANNELS", SLACK_CHANNEL_ID),
             four_eyes=_bool(env, "SAGEWATCH_SLACK_FOUR_EYES", default=False),
             slack_url_prefix=slack_url_prefix(env),
         )
+
+
+# Slack's ids: users U... (W... in Enterprise Grid), channels C..., private G..., direct messages D...
+SLACK_USER_ID = r"[UW][A-Z0-9]{2,20}"
+SLACK_CHANNEL_ID = r"[CGD][A-Z0-9]{2,20}"
 
 
 def _slack_ids(env: Mapping[str, str], name: str, pattern: str) -> frozenset[str]:

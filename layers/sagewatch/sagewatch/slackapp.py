@@ -25,14 +25,15 @@ from sagewatch.bounds import bounded
 from sagewatch.chat import SLACK_DRY_RUN, SLACK_VALUE_MAX
 from sagewatch.formats import iso_z, money
 from sagewatch.notify.limits import chat
+from sagewatch.settings import SLACK_CHANNEL_ID, SLACK_USER_ID
 
 MAX_SKEW_SECONDS = 300  # Slack's advice: a request more than five minutes away is refused
 BODY_MAX = 64 * 1024  # an interaction payload is a few KB; more is not Slack
 DRY_RUN = SLACK_DRY_RUN
 APPLY = "sagewatch_apply"
 VALUE_MAX = SLACK_VALUE_MAX
-USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
-CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,20}$")
+USER_ID = re.compile(f"^{SLACK_USER_ID}$")
+CHANNEL_ID = re.compile(f"^{SLACK_CHANNEL_ID}$")
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
 
 
