@@ -15,7 +15,7 @@ from sagewatch.aws.wiring import readers
 from sagewatch.catalog import Catalog
 from sagewatch.scan_report import ScanReport
 from sagewatch.settings import Thresholds
-from sagewatch_testkit import faults, fleet, moto_ext
+from sagewatch_testkit import aws_rules, conformance, faults, fleet, moto_ext
 from sagewatch_testkit.aws_fixtures import ScanStack, drain, id_table, watch_queue
 from sagewatch_testkit.functions import lambda_context, load_function
 
@@ -27,6 +27,27 @@ BUCKET = "sagewatch-remediation"
 def private_cache(monkeypatch, tmp_path_factory):
     """The CLI's caches (endpoint configs, catalogs) in a directory of the test's own, never the user's."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
+def simulated_time(monkeypatch):
+    """The test kit's AWS runs on a virtual clock (an update takes its minutes when a wait sleeps through them);
+    each test starts it afresh."""
+    aws_rules.CLOCK.reset()
+    monkeypatch.setattr("sagewatch.aws.remediate.time", aws_rules.VirtualTime)
+    yield aws_rules.CLOCK
+    aws_rules.CLOCK.reset()
+
+
+@pytest.fixture(autouse=True)
+def shapes_as_aws_answers(request):
+    """Every answer the test kit's AWS gives in a test, held to botocore's output shape (sagewatch_testkit.
+    conformance): a fake that invents or drops a field fails the test that met it. A test that serves malformed
+    answers on purpose (what sagewatch does with them) says so: @pytest.mark.malformed_answers."""
+    with conformance.checking() as found:
+        yield found
+    if found and not request.node.get_closest_marker("malformed_answers"):
+        pytest.fail("the test kit's AWS answered outside botocore's shapes:\n" + "\n".join(sorted(set(found))[:20]))
 
 
 @pytest.fixture(autouse=True)
@@ -168,12 +189,13 @@ def _remediation_function(sm, monkeypatch):
         ]
 
     return SimpleNamespace(
-        invoke=lambda event: app.lambda_handler(event, lambda_context("remediate")),
+        invoke=lambda event: app.lambda_handler(event, lambda_context("remediate", seconds=900)),
         app=app,
         sm=sm,
         s3=s3,
         audits=audits,
         announcements=announcements,
+        elapse=aws_rules.CLOCK.sleep,  # let simulated minutes pass: updates finish, deletes complete
     )
 
 

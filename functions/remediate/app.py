@@ -45,15 +45,16 @@ CONFIG = IdempotencyConfig(
     expires_after_seconds=30 * 24 * 3600,
 )
 PERSISTENCE = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
+MARGIN_SECONDS = 60
 
 
 # Powertools' decorator is untyped; the function keeps its signature.
 @idempotent_function(data_keyword_argument="event", config=CONFIG, persistence_store=PERSISTENCE)  # type: ignore[untyped-decorator]
 def _run_once(
-    event: dict[str, Any], request: RemediationRequest, account: str, asker: dict[str, Any]
+    event: dict[str, Any], request: RemediationRequest, account: str, asker: dict[str, Any], seconds: float
 ) -> dict[str, Any]:
     """`request` is `event` validated; a refusal raises, so that its idempotency record is not kept."""
-    return remediate(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG, asker))
+    return remediate(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG, asker), seconds=seconds)
 
 
 def requested_by(context: LambdaContext) -> dict[str, Any]:
@@ -85,12 +86,14 @@ def slack_people(doc: object) -> dict[str, Any]:
     return out
 
 
-def _answer(event: dict[str, Any], request: RemediationRequest, account: str, asker: dict[str, Any]) -> dict[str, Any]:
+def _answer(
+    event: dict[str, Any], request: RemediationRequest, account: str, asker: dict[str, Any], seconds: float
+) -> dict[str, Any]:
     # Plans, and a real run missing its request_id (refused), are not remembered; real runs are, once.
     if request.dry_run or not request.request_id:
-        return answer(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG, asker))
+        return answer(request, function_remediation(SETTINGS, account, CLIENTS, CATALOG, asker), seconds=seconds)
     try:
-        result: dict[str, Any] = _run_once(event=event, request=request, account=account, asker=asker)
+        result: dict[str, Any] = _run_once(event=event, request=request, account=account, asker=asker, seconds=seconds)
         return result
     except RemediationError as exc:
         return refusal(exc)
@@ -131,7 +134,9 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         logger.warning("invalid remediation request", extra={"problem": message})
         return {"status": "invalid", "error": message}
     logger.info("remediation request", extra={"request": request.model_dump(mode="json")})
-    result = _answer(event, request, account, requested_by(context))
+    # the waits between steps may use what the invocation has left, less a minute to audit and announce
+    seconds = max(0.0, context.get_remaining_time_in_millis() / 1000 - MARGIN_SECONDS)
+    result = _answer(event, request, account, requested_by(context), seconds)
     # the whole result: what was done stays in the log even if the audit write or the announcement failed
     logger.info("remediation result", extra={"result": result})
     return result

@@ -12,7 +12,7 @@ from sagewatch.app.scan import exclusive_scan
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.routes import load_routing
 from sagewatch.aws.wiring import scan_dependencies, stack_catalog
-from sagewatch.observability import logger, new_metrics, record_scan_metrics, tracer
+from sagewatch.observability import SCANS_SKIPPED_METRIC, count, logger, new_metrics, record_scan_metrics, tracer
 from sagewatch.requests import ScanRequest
 from sagewatch.settings import ScanSettings
 
@@ -45,6 +45,7 @@ def lambda_handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]
     )
     if report is None:  # another scan holds the lock (ReserveConcurrency=false)
         logger.warning("scan skipped", extra=result)
+        count(SCANS_SKIPPED_METRIC)  # one skip is an overlap; ScansSkippedAlarm pages when scans keep skipping
         return result
     record_scan_metrics(metrics, report)
     for error in report.errors:

@@ -35,15 +35,15 @@ def clock() -> datetime:
 @tracer.capture_lambda_handler
 def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     deps = slack_actions_dependencies(SETTINGS, CLIENTS, context.invoked_function_arn)
-    if isinstance(event, dict) and "sagewatch_slack_click" in event:
-        outcome = work(event, SETTINGS, deps, clock())
-        logger.info("slack click", extra={"outcome": outcome})
-        count(SLACK_CLICKS_METRIC, Outcome=str(outcome.get("status"))[:32])
-        return outcome
     if not isinstance(event, dict):
         return {"statusCode": 400, "body": "not a request"}
     # Cached for five minutes: a rotated signing secret is picked up without a redeploy.
     secret = signing_secret(parameters.get_secret(SETTINGS.signing_secret_arn, max_age=300))
+    if "sagewatch_slack_click" in event:  # the work, in this function's own asynchronous invocation
+        outcome = work(event, SETTINGS, secret, deps, clock())
+        logger.info("slack click", extra={"outcome": outcome})
+        count(SLACK_CLICKS_METRIC, Outcome=str(outcome.get("status"))[:32])
+        return outcome
     answer = receive(event, SETTINGS, secret, deps, clock())
     logger.info("slack request", extra={"status": answer["statusCode"], "why": answer["body"][:200]})
     if answer["statusCode"] >= 400:  # forged, stale, oversized or not Slack's: a public URL's noise, counted

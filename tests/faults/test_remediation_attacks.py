@@ -10,8 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-import sagewatch.aws.remediate as actor_module
-from sagewatch_testkit import moto_ext
+from sagewatch_testkit import aws_rules
 from sagewatch_testkit.functions import lambda_context
 
 BUCKET = "sagewatch-remediation"
@@ -64,7 +63,8 @@ def test_a_snapshot_sagewatch_did_not_take_is_refused(env):
             restore("churn-model-staging", key, f"attack-restore-000{int(dry_run)}") | {"dry_run": dry_run}
         )
         assert answer["status"] == "refused" and "has no seal" in answer["error"], answer
-    with pytest.raises(env.sm.exceptions.ClientError):
+    env.elapse(aws_rules.DURATIONS.endpoint_delete)
+    with pytest.raises(env.sm.exceptions.ClientError):  # deleted, and never created again
         env.sm.describe_endpoint(EndpointName="churn-model-staging")
 
 
@@ -104,6 +104,7 @@ def test_a_snapshot_key_outside_snapshots_is_refused(env):
 
 def test_a_restore_passes_only_the_role_the_original_config_named(env):
     done = env.invoke(delete("churn-model-staging", "attack-delete-0005"))
+    env.elapse(aws_rules.DURATIONS.endpoint_delete)  # its config is in use until the endpoint is gone
     config = env.sm.describe_endpoint_config(EndpointConfigName="churn-model-staging-config")
     env.sm.delete_endpoint_config(EndpointConfigName="churn-model-staging-config")
     env.sm.create_endpoint_config(
@@ -115,42 +116,62 @@ def test_a_restore_passes_only_the_role_the_original_config_named(env):
     assert answer["status"] == "refused" and "execution role" in answer["error"], answer
 
 
-def test_a_half_done_delete_is_partial_audited_announced_and_resumable(env, monkeypatch):
-    """Components still deleting after the wait: not 'refused, nothing changed'. The resume uses the
-    original snapshot, so a restore brings the models back."""
-    stuck = SimpleNamespace(on=True)
-    real_delete = moto_ext._delete_inference_component
-
-    def deleting_forever(self):
-        if stuck.on:
-            return moto_ext.EmptyResult()  # accepted, but the component stays (Deleting, as it were)
-        return real_delete(self)
-
-    monkeypatch.setattr(moto_ext.SageMakerResponse, "delete_inference_component", deleting_forever)
-    monkeypatch.setattr(actor_module, "COMPONENT_DELETE_WAIT_SECONDS", 0)
-    first = env.invoke(delete("genai-sandbox", "half-delete-0001"))
+def test_a_half_done_delete_is_partial_audited_announced_and_resumable(env):
+    """Components still deleting when the run's time is spent: not 'refused, nothing changed'. The answer gives the
+    exact request that resumes it: the same plan (from the run's snapshot), from the step it stopped at."""
+    aws_rules.set_durations(component_delete=2000)  # longer than the function has (900 s, a minute kept back)
+    try:
+        first = env.invoke(delete("genai-sandbox", "half-delete-0001"))
+    finally:
+        aws_rules.set_durations(component_delete=aws_rules.Durations.component_delete)
     assert first["status"] == "partial", first
-    assert first["done"] == ["deleted inference component sandbox-model-a"]
-    assert any("delete endpoint genai-sandbox" in step for step in first["left"])
-    assert first["snapshot"] and first["audit"] and "resume" in first
+    assert first["done"] == ["step 1: delete inference component sandbox-model-a"]
+    assert any("step 3: delete endpoint genai-sandbox" in step for step in first["left"])
+    assert first["snapshot"] and first["audit"]
+    resume = first["resume"]
+    assert resume["snapshot"] == first["snapshot"] and resume["resume_from"] == 2  # the wait
+    assert resume["request_id"] == "half-delete-0001-r2" and resume["dry_run"] is False
     audit = json.loads(env.s3.get_object(Bucket=BUCKET, Key=first["audit"])["Body"].read())
-    assert audit["status"] == "partial" and audit["snapshot"] == first["snapshot"]
+    assert audit["status"] == "partial" and audit["snapshot"] == first["snapshot"] and audit["resume"] == resume
     [notice] = env.announcements()
     assert notice["status"] == "partial" and notice["left"]
-    env.sm.describe_endpoint(EndpointName="genai-sandbox")  # still there
+    assert env.sm.describe_endpoint(EndpointName="genai-sandbox")["EndpointStatus"] == "InService"  # still there
 
-    stuck.on = False
-    resumed = env.invoke(delete("genai-sandbox", "half-delete-0002", snapshot=first["snapshot"]))
-    assert resumed["status"] == "done" and resumed["snapshot"] == first["snapshot"], resumed
+    env.elapse(1200)  # some minutes later
+    resumed = env.invoke(resume)
+    assert resumed["status"] == "done", resumed
+    assert [d.split(":")[0] for d in resumed["done"]] == ["step 2", "step 3"]  # nothing done twice
     snapshot = json.loads(env.s3.get_object(Bucket=BUCKET, Key=first["snapshot"])["Body"].read())
     assert [c["InferenceComponentName"] for c in snapshot["inference_components"]] == ["sandbox-model-a"]
     restored = env.invoke(restore("genai-sandbox", first["snapshot"], "half-restore-0001"))
-    assert "recreated inference component sandbox-model-a" in restored["done"], restored
+    assert restored["status"] == "done", restored
+    assert any("create inference component sandbox-model-a" in d for d in restored["done"])
+
+
+def test_a_resume_on_an_endpoint_someone_changed_meanwhile_is_refused(env):
+    aws_rules.set_durations(component_delete=2000)
+    try:
+        first = env.invoke(delete("genai-sandbox", "half-delete-0003"))
+    finally:
+        aws_rules.set_durations(component_delete=aws_rules.Durations.component_delete)
+    assert first["status"] == "partial"
+    env.elapse(2000)
+    env.sm.create_inference_component(  # someone deploys a model on it meanwhile
+        InferenceComponentName="newcomer",
+        EndpointName="genai-sandbox",
+        VariantName="AllTraffic",
+        Specification={"ModelName": "genai-sandbox-model"},
+        RuntimeConfig={"CopyCount": 1},
+    )
+    answer = env.invoke(first["resume"])
+    assert answer["status"] == "refused" and "not where the stopped run left it" in answer["error"], answer
+    assert "newcomer" in answer["error"]
+    env.sm.describe_endpoint(EndpointName="genai-sandbox")
 
 
 def test_a_resume_with_another_endpoints_snapshot_is_refused(env):
     done = env.invoke(delete("churn-model-staging", "resume-other-0001"))
-    answer = env.invoke(delete("genai-sandbox", "resume-other-0002", snapshot=done["snapshot"]))
+    answer = env.invoke(delete("genai-sandbox", "resume-other-0002", snapshot=done["snapshot"], resume_from=2))
     assert answer["status"] == "refused" and "is of endpoint churn-model-staging" in answer["error"]
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sagewatch_testkit import faults, moto_ext
+from sagewatch_testkit import aws_rules, faults, moto_ext
 from sagewatch_testkit.functions import ROOT
 
 REGION = moto_ext.DEFAULT_REGION
@@ -23,11 +23,11 @@ def request(name, **changes):
 
 
 def exists(env, name):
+    """Whether the endpoint is there and not being deleted (SageMaker deletes in the background)."""
     try:
-        env.sm.describe_endpoint(EndpointName=name)
+        return env.sm.describe_endpoint(EndpointName=name)["EndpointStatus"] != "Deleting"
     except env.sm.exceptions.ClientError:
         return False
-    return True
 
 
 # 1. a reused request_id never replays another request's result
@@ -81,7 +81,7 @@ def test_oversized_hostile_or_loosely_typed_fields_are_invalid_and_change_nothin
 def test_resize_across_accelerator_kinds_is_refused_even_forced(remediation, target):
     env = remediation
     base = request("resize-variant-execute", endpoint="image-embedder", confirm="image-embedder")
-    base.update(instance_type=target, instance_count=1, expect=None, force=True)
+    base.update(instance_type=target, instance_count=4, expect=None, force=True)  # within its auto scaling 4-8
     result = env.invoke(base)
     assert result["status"] == "refused" and "accelerator" in result["error"], result
     unforced = {**base, "allow_accelerator_change": True, "force": False}
@@ -102,7 +102,7 @@ def test_resize_across_accelerators_with_both_flags_is_carried_out(remediation):
 
 
 def test_resize_within_the_gpu_kind_needs_no_flag(remediation):
-    dry = request("resize-variant-dry-run", endpoint="image-embedder", instance_type="ml.g5.xlarge")
+    dry = request("resize-variant-dry-run", endpoint="image-embedder", instance_type="ml.g5.xlarge", instance_count=4)
     dry.pop("expect", None)
     assert remediation.invoke(dry)["status"] == "planned"
 
@@ -115,7 +115,8 @@ def test_delete_refuses_a_deployment_in_progress(remediation, state):
     moto_ext.set_endpoint_status(REGION, "churn-model-staging", state)
     result = remediation.invoke(request("delete-endpoint-execute", force=True))
     assert result["status"] == "refused" and state in result["error"]
-    assert exists(remediation, "churn-model-staging") and remediation.audits() == []
+    assert remediation.sm.describe_endpoint(EndpointName="churn-model-staging")["EndpointStatus"] == state
+    assert remediation.audits() == []
 
 
 @pytest.mark.parametrize("state", ["Failed", "OutOfService"])
@@ -157,6 +158,7 @@ def test_restore_after_scaling_and_with_auto_scaling_round_trips(remediation):
             {"VariantName": "AllTraffic", "DesiredInstanceCount": initial["InitialInstanceCount"] + 2}
         ],
     )
+    env.elapse(aws_rules.DURATIONS.endpoint_update)
     running = initial["InitialInstanceCount"] + 2
     deleted = env.invoke(
         {
@@ -171,17 +173,27 @@ def test_restore_after_scaling_and_with_auto_scaling_round_trips(remediation):
     assert deleted["status"] == "done", deleted
     snapshot = json.loads(env.s3.get_object(Bucket="sagewatch-remediation", Key=deleted["snapshot"])["Body"].read())
     assert snapshot["scalable_targets"][0]["MinCapacity"] == 2 and snapshot["scaling_policies"]
-    aas.deregister_scalable_target(
-        ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension="sagemaker:variant:DesiredInstanceCount"
-    )
+    # AWS deregisters a deleted endpoint's targets, with their policies
+    assert aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])["ScalableTargets"] == []
+    assert aas.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingPolicies"] == []
 
     restore = {"action": "restore-endpoint", "endpoint": "image-embedder", "snapshot": deleted["snapshot"]}
     dry = env.invoke(restore)
-    assert dry["status"] == "planned"
+    assert dry["status"] == "planned", dry
     assert dry["plan"]["after"]["AllTraffic"]["instance_count"] == running
-    assert any(f"at {running} x ml.g5.2xlarge" in s for s in dry["plan"]["steps"])
-    assert any("register auto scaling" in s and "2-6" in s for s in dry["plan"]["steps"])
-    assert any("put scaling policy invocations" in s for s in dry["plan"]["steps"])
+    calls = dry["plan"]["calls"]
+    assert [c.get("operation") or c["wait"]["until"] for c in calls] == [
+        "CreateEndpointConfig",
+        "gone",  # the delete is still under way: the restore waits for it
+        "CreateEndpoint",
+        "InService",
+        "RegisterScalableTarget",
+        "PutScalingPolicy",
+        "PutScalingPolicy",
+    ]
+    assert calls[0]["params"]["ProductionVariants"][0]["InitialInstanceCount"] == running
+    assert (calls[4]["params"]["MinCapacity"], calls[4]["params"]["MaxCapacity"]) == (2, 6)
+    assert sorted(c["params"]["PolicyName"] for c in calls[5:]) == ["image-embedder-invocations", "invocations"]
 
     real = {**restore, "dry_run": False, "confirm": "image-embedder", "request_id": "restore-image-embedder-01"}
     done = env.invoke(real)
@@ -190,12 +202,12 @@ def test_restore_after_scaling_and_with_auto_scaling_round_trips(remediation):
     assert now["ProductionVariants"][0]["CurrentInstanceCount"] == running
     cfg = env.sm.describe_endpoint_config(EndpointConfigName=now["EndpointConfigName"])
     assert cfg["ProductionVariants"][0]["InitialInstanceCount"] == running
-    again = env.invoke({**real, "request_id": "restore-image-embedder-02"})  # once InService: scaling too
-    assert again["status"] == "done", again
     targets = aas.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])["ScalableTargets"]
     assert [(t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [(2, 6)]
     policies = aas.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)["ScalingPolicies"]
     assert sorted(p["PolicyName"] for p in policies) == ["image-embedder-invocations", "invocations"]
+    again = env.invoke({**real, "request_id": "restore-image-embedder-02"})  # nothing left to do
+    assert again["status"] == "done" and again["plan"]["calls"] == [], again
 
 
 # 6. a request that is not a JSON object

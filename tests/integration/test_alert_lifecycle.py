@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sagewatch_testkit import fleet, moto_ext
+from sagewatch_testkit import aws_rules, fleet, moto_ext
 
 REGION = moto_ext.DEFAULT_REGION
 
@@ -45,8 +45,9 @@ def test_lifecycle_across_scans(stack, sm):
     assert third["announced"]["reminder"] == 1
     assert announced(scan.digests()[0]) == [("new", "busy"), ("reminder", "quiet")]
 
-    # the endpoint is deleted: resolved, once
+    # the endpoint is deleted (SageMaker takes its minutes; the next scan is an hour later): resolved, once
     sm.delete_endpoint(EndpointName="quiet")
+    aws_rules.CLOCK.sleep(aws_rules.DURATIONS.endpoint_delete)
     fourth = scan(t0 + timedelta(days=7, hours=2))
     assert fourth["announced"]["resolved"] == 1 and announced(scan.digests()[0]) == [("resolved", "quiet")]
     assert scan(t0 + timedelta(days=7, hours=3))["announced"]["resolved"] == 0

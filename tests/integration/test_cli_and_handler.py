@@ -10,7 +10,7 @@ import pytest
 from sagewatch.aws.clients import Clients
 from sagewatch.cli import main
 from sagewatch.models import Kind
-from sagewatch_testkit import faults, moto_ext
+from sagewatch_testkit import aws_rules, faults, moto_ext
 from sagewatch_testkit.aws_fixtures import id_table, watch_queue
 from sagewatch_testkit.functions import lambda_context, load_function
 from sagewatch_testkit.schemas import validate_report
@@ -275,6 +275,7 @@ def test_cli_remediate_local_dry_run_then_execute(demo, capsys):
     assert main([*argv, "--execute", "--confirm", "churn-model-staging"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["status"] == "done" and "request_id cli-" in captured.err
+    aws_rules.CLOCK.sleep(aws_rules.DURATIONS.endpoint_delete)  # SageMaker deletes in the background
     assert "churn-model-staging" not in moto_ext.sagemaker_backend(REGION).endpoints
     # deleted by sagewatch: again is already-deleted; an endpoint it never deleted is invalid, exit 1
     assert main([*argv, "--execute", "--confirm", "churn-model-staging"]) == 0

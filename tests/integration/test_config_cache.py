@@ -14,7 +14,7 @@ from sagewatch.aws.wiring import readers
 from sagewatch.catalog import Catalog
 from sagewatch.cli import main
 from sagewatch.settings import Thresholds
-from sagewatch_testkit import fleet, moto_ext
+from sagewatch_testkit import aws_rules, fleet, moto_ext
 from sagewatch_testkit.aws_fixtures import id_table
 
 REGION = moto_ext.DEFAULT_REGION
@@ -68,6 +68,7 @@ def test_a_reused_config_name_is_described_again(harness, sm, now, table):
     scan(harness, now - timedelta(hours=2), archive)  # the cache is two hours old
     # ep-00's config deleted and made again under the same name, now with a bigger type
     sm.delete_endpoint(EndpointName="ep-00")
+    aws_rules.CLOCK.sleep(aws_rules.DURATIONS.endpoint_delete)  # its config is in use until it is gone
     sm.delete_endpoint_config(EndpointConfigName="ep-00-config")
     sm.create_endpoint_config(
         EndpointConfigName="ep-00-config",
@@ -81,6 +82,7 @@ def test_a_reused_config_name_is_described_again(harness, sm, now, table):
         ],
     )
     sm.create_endpoint(EndpointName="ep-00", EndpointConfigName="ep-00-config")
+    moto_ext.in_service(REGION, ["ep-00"])
     moto_ext.set_endpoint_times(REGION, "ep-00", now - timedelta(days=30))
     harness.calls.clear()
     report = scan(harness, now, archive)

@@ -28,8 +28,9 @@ from moto import mock_aws
 
 from sagewatch.aws.clients import Clients
 from sagewatch.chat import encode
+from sagewatch.remediation import ACTIONS, registry
 from sagewatch.slackapp import APPLY, DRY_RUN
-from sagewatch_testkit import fleet, iam, moto_ext
+from sagewatch_testkit import aws_rules, fleet, iam, moto_ext
 from sagewatch_testkit.aws_fixtures import id_table
 from sagewatch_testkit.functions import lambda_context, load_function
 from sagewatch_testkit.local import _seed_stack, signing_secret_arn
@@ -73,21 +74,16 @@ FUNCTIONS: dict[str, tuple[str, list[str]]] = {
     # last: it stores the fixture's four-type catalog, which the other functions would load
     "CatalogRefreshFunction": ("catalog_refresh", ["catalog-refresh-schedule.json", "catalog-at-deploy.json"]),
 }
-# every remediation action, planned and carried out; the restore uses the delete's snapshot
+# every remediation action of the registry, planned and carried out (its sample events); the restores use the
+# snapshots schedule-scaling and delete-endpoint took
 PROVISIONED = [  # what remove-provisioned-concurrency's sample event names (not in the demo fleet)
     fleet.SimEndpoint("reranker-warm", [fleet.SimVariant("AllTraffic", None, provisioned=3)], note="idle, warm")
 ]
+LAST = ("delete-endpoint", "restore-endpoint")
 REMEDIATIONS = [
-    "set-instance-count",
-    "set-scaling-limits",
-    "resize-variant",
-    "remove-variant",
-    "scale-to-zero",
-    "remove-provisioned-concurrency",
-    "schedule-scaling",
+    *[a for a in ACTIONS if a not in LAST],
     "restore-schedule",  # restore-endpoint with schedule-scaling's snapshot: the schedule undone
-    "delete-endpoint",
-    "restore-endpoint",
+    *LAST,
 ]
 
 
@@ -181,26 +177,32 @@ def _invoke(folder: str, event: Any) -> Any:
         return {"raised": f"{type(exc).__name__}: {exc}"}
 
 
-def _remediations(hook_url: str, secret: str, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+def _remediations(
+    hook_url: str, secret: str, monkeypatch: pytest.MonkeyPatch, recorder: iam.CallRecorder
+) -> tuple[list[Any], dict[str, list[iam.Call]]]:
     for key, value in _env("RemediateFunction", hook_url, secret).items():
         monkeypatch.setenv(key, value)
     app = load_function("remediate")
     answers, snapshot = [], None
+    by_action: dict[str, list[iam.Call]] = {}
     # Chatbot's Dry run button first (the fleet as the finding saw it): a plan, and a forged real run refused
     for name in ("dry-run", "not-a-dry-run"):
         chat = json.loads((EVENTS / "chat" / f"{name}.json").read_text())
-        answers.append(("chat", name, app.lambda_handler(chat, lambda_context("remediate"))))
+        answers.append(("chat", name, app.lambda_handler(chat, lambda_context("remediate", seconds=900))))
     for action in REMEDIATIONS:
+        recorder.take()
         for kind in ("dry-run", "execute"):
             event = json.loads((EVENTS / "remediate" / f"{action}-{kind}.json").read_text())
             if kind == "execute":
                 event["force"] = True  # carried out whatever the demo fleet's metrics say
             if event["action"] == "restore-endpoint":
                 event["snapshot"] = snapshot
-            answer = app.lambda_handler(event, lambda_context("remediate"))
+            answer = app.lambda_handler(event, lambda_context("remediate", seconds=900))
             answers.append((action, kind, answer))
             snapshot = answer.get("snapshot") or snapshot
-    return answers
+        by_action[action] = recorder.take()
+        aws_rules.CLOCK.sleep(3600)  # every update, create and delete of that action done before the next one
+    return answers, by_action
 
 
 @pytest.fixture(scope="module")
@@ -222,6 +224,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             mp.delenv(var, raising=False)
         moto_ext.install()
         _pricing(mp)
+        aws_rules.CLOCK.reset()
+        mp.setattr("sagewatch.aws.remediate.time", aws_rules.VirtualTime)  # waits pass on the test kit's clock
         recorder = iam.CallRecorder()
         with mock_aws(), recorder.recording():
             session = boto3.session.Session(region_name=REGION)
@@ -257,13 +261,13 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                     mp.delenv("SAGEWATCH_SCAN_LOCK")
                     fleet.seed(sm, PROVISIONED, region=REGION, now=datetime.now(UTC))
                     recorder.take()
-                    answers["RemediateFunction"] = _remediations(hook.url, secret, mp)
-                    calls["RemediateFunction"] = recorder.take()
+                    answers["RemediateFunction"], by_action = _remediations(hook.url, secret, mp, recorder)
+                    calls["RemediateFunction"] = [c for action in by_action.values() for c in action]
                 for key, value in _env(function, hook.url, secret).items():
                     mp.setenv(key, value)
                 answers[function] = [_invoke(folder, _event(e, hook.url)) for e in events]
                 calls[function] = recorder.take()
-        yield {"calls": calls, "answers": answers, "secret": secret, "signing": signing}
+        yield {"calls": calls, "answers": answers, "secret": secret, "signing": signing, "by_action": by_action}
 
 
 def _route_everything(session: Any, hook_url: str, secret: str, mp: pytest.MonkeyPatch) -> None:
@@ -324,6 +328,37 @@ def test_every_call_a_function_makes_is_allowed_by_its_role(recorded, function, 
     calls = recorded["calls"][function]
     assert calls, f"{function} made no AWS call: the contract proves nothing"
     assert iam.refused(policy, calls) == [], f"{function}'s role in a {role} stack does not allow these"
+
+
+def test_each_action_declares_the_iam_actions_its_calls_need(recorded):
+    """The registry's iam (and its READS) cover every AWS call each action made, dry run and real run: what an
+    action declares is what it does. S3, DynamoDB, KMS, SNS and EventBridge are the function's own records."""
+    records = {"s3", "dynamodb", "kms", "sns", "events", "sts", "ssm", "secretsmanager", "sesv2"}
+    for action, calls in recorded["by_action"].items():
+        spec = ACTIONS["restore-endpoint" if action == "restore-schedule" else action]
+        declared = set(spec.iam) | set(registry.READS)
+        needed = {n.action for c in calls if c.service not in records for n in iam.needs(c)}
+        assert needed, f"{action} made no AWS call"
+        assert needed <= declared, f"{action} needs {sorted(needed - declared)} it does not declare"
+
+
+def test_every_action_of_the_registry_has_its_sample_events_and_ran():
+    for action in ACTIONS:
+        for kind in ("dry-run", "execute"):
+            assert (EVENTS / "remediate" / f"{action}-{kind}.json").exists(), (action, kind)
+    assert set(ACTIONS) <= set(REMEDIATIONS)
+
+
+def test_the_remediation_role_changes_only_sagemakers_auto_scaling(recorded):
+    """Its auto scaling grants carry application-autoscaling:service-namespace = sagemaker: the same calls on
+    another service's namespace are refused."""
+    policy = iam.function_policy("RemediateFunction", _parameters(recorded, "standalone"))
+    assert policy is not None
+    calls = [c for c in recorded["calls"]["RemediateFunction"] if c.service == "application-autoscaling"]
+    mutating = [c for c in calls if not c.operation.startswith("Describe")]
+    assert mutating and iam.refused(policy, mutating) == []
+    ecs = [iam.Call(c.service, c.operation, {**c.params, "ServiceNamespace": "ecs"}, c.region) for c in mutating]
+    assert len(iam.refused(policy, ecs)) == len({c.operation for c in ecs})
 
 
 def test_a_scan_with_every_route_is_allowed_by_the_routed_role(recorded):

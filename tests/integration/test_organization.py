@@ -13,6 +13,7 @@ from sagewatch.aws.events import FindingEvents
 from sagewatch.notify import from_document
 from sagewatch.notify.remediation import REMEDIATION_SCHEMA
 from sagewatch.org import REMEDIATION_DETAIL_TYPE, OrgDigest
+from sagewatch_testkit import aws_rules
 from sagewatch_testkit.org_sim import REGIONS, OrgSimulation, later
 
 pytestmark = pytest.mark.integration
@@ -104,6 +105,7 @@ def test_a_resolved_finding_reaches_the_organization(org, t0):
         e for e in member.clients.sagemaker().list_endpoints()["Endpoints"] if "old-experiment" in e["EndpointName"]
     ]
     member.clients.sagemaker().delete_endpoint(EndpointName=idle["EndpointName"])
+    aws_rules.CLOCK.sleep(aws_rules.DURATIONS.endpoint_delete)  # gone before the next scan, an hour later
     t1 = later(t0, 60)
     assert org.scan(key, t1)["announced"]["resolved"] == 1
     org.deliver(later(t1, 1))

@@ -20,7 +20,7 @@ from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import readers, stack_catalog
 from sagewatch.catalog import Catalog
 from sagewatch.settings import CatalogSettings, SettingsError, Thresholds
-from sagewatch_testkit import fleet, moto_ext
+from sagewatch_testkit import aws_rules, fleet, moto_ext
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = moto_ext.DEFAULT_REGION
@@ -122,6 +122,7 @@ def test_remove_provisioned_concurrency_dry_run_then_real(remediate, sm, stack):
 
     done = remediate(event("remove-provisioned-concurrency-execute"))
     assert done["status"] == "done", done
+    aws_rules.CLOCK.sleep(aws_rules.DURATIONS.endpoint_update)  # the update takes its minutes
     live = sm.describe_endpoint(EndpointName="reranker-warm")
     config = sm.describe_endpoint_config(EndpointConfigName=live["EndpointConfigName"])
     assert live["EndpointConfigName"] != "reranker-warm-config"

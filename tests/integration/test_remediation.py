@@ -7,7 +7,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from sagewatch_testkit import faults, moto_ext
+from sagewatch_testkit import aws_rules, faults, moto_ext
 from sagewatch_testkit.functions import lambda_context
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +48,9 @@ def test_delete_snapshots_first_then_restore_round_trips(env):
     result = env.invoke(request("delete-endpoint-execute"))
     assert result["status"] == "done", result
     assert result["plan"]["monthly_cost_change_usd"] == -round(0.461 * 730, 2)
+    # SageMaker deletes in the background: Deleting for a while, then gone
+    assert env.sm.describe_endpoint(EndpointName="churn-model-staging")["EndpointStatus"] == "Deleting"
+    env.elapse(aws_rules.DURATIONS.endpoint_delete)
     with pytest.raises(env.sm.exceptions.ClientError):
         env.sm.describe_endpoint(EndpointName="churn-model-staging")
     env.sm.describe_endpoint_config(EndpointConfigName="churn-model-staging-config")  # kept
@@ -65,10 +68,13 @@ def test_delete_snapshots_first_then_restore_round_trips(env):
     assert live["EndpointConfigName"] == "churn-model-staging-config"
 
 
-def test_deleting_again_is_success(env):
+def test_deleting_again_is_success_while_it_deletes_and_once_it_is_gone(env):
     assert env.invoke(request("delete-endpoint-execute"))["status"] == "done"
     again = env.invoke(request("delete-endpoint-execute", request_id="delete-again-0002"))
-    assert again["status"] == "already-deleted"
+    assert again["status"] == "already-deleted"  # still Deleting
+    env.elapse(aws_rules.DURATIONS.endpoint_delete)
+    gone = env.invoke(request("delete-endpoint-execute", request_id="delete-again-0003"))
+    assert gone["status"] == "already-deleted"
 
 
 def test_delete_of_an_endpoint_with_inference_components(env):
@@ -83,11 +89,13 @@ def test_delete_of_an_endpoint_with_inference_components(env):
         }
     )
     assert result["status"] == "done", result
-    assert result["done"][0] == "deleted inference component sandbox-model-a"
+    assert result["done"][0] == "step 1: delete inference component sandbox-model-a"
+    assert result["done"][1].startswith("step 2: waited") and "sandbox-model-a is deleted" in result["done"][1]
     assert env.sm.list_inference_components(EndpointNameEquals="genai-sandbox")["InferenceComponents"] == []
     snapshot = json.loads(env.s3.get_object(Bucket=BUCKET, Key=result["snapshot"])["Body"].read())
     assert [c["InferenceComponentName"] for c in snapshot["inference_components"]] == ["sandbox-model-a"]
-    # restore: the endpoint first; its component once the endpoint is InService (moto: at once)
+    # restore right away: it waits until the delete is done, creates the endpoint, waits until it is InService,
+    # then creates the component
     restored = env.invoke(
         {
             "action": "restore-endpoint",
@@ -98,22 +106,35 @@ def test_delete_of_an_endpoint_with_inference_components(env):
             "request_id": "sandbox-restore-0001",
         }
     )
-    assert "recreated inference component sandbox-model-a" in restored["done"]
+    assert restored["status"] == "done", restored
+    operations = [c.get("operation") or "wait" for c in restored["plan"]["calls"]]
+    assert operations == ["wait", "CreateEndpoint", "wait", "CreateInferenceComponent"]
+    assert any("create inference component sandbox-model-a" in d for d in restored["done"])
+    [component] = env.sm.list_inference_components(EndpointNameEquals="genai-sandbox")["InferenceComponents"]
+    assert component["InferenceComponentStatus"] == "Creating"
 
 
 def test_remove_variant_keeps_the_old_config(env):
     result = env.invoke(request("remove-variant-execute"))
     assert result["status"] == "done", result
+    updating = env.sm.describe_endpoint(EndpointName="recsys-ab-test")
+    assert updating["EndpointStatus"] == "Updating"
+    assert updating["EndpointConfigName"] == "recsys-ab-test-config"  # the running one, until the update is done
+    assert updating["PendingDeploymentSummary"]["EndpointConfigName"] == result["plan"]["new_endpoint_config"]
+    env.elapse(aws_rules.DURATIONS.endpoint_update)
     live = env.sm.describe_endpoint(EndpointName="recsys-ab-test")
     new = env.sm.describe_endpoint_config(EndpointConfigName=live["EndpointConfigName"])
     assert [v["VariantName"] for v in new["ProductionVariants"]] == ["control"]
     env.sm.describe_endpoint_config(EndpointConfigName="recsys-ab-test-config")
-    assert "back to endpoint config recsys-ab-test-config" in result["plan"]["rollback"]
+    assert "back to recsys-ab-test-config" in result["plan"]["rollback"]
+    [update] = [c for c in result["plan"]["calls"] if c.get("operation") == "UpdateEndpoint"]
+    assert update["params"]["RetainAllVariantProperties"] is True  # control keeps its live count
 
 
 def test_resize_variant(env):
     result = env.invoke(request("resize-variant-execute"))
     assert result["status"] == "done", result
+    env.elapse(aws_rules.DURATIONS.endpoint_update)
     live = env.sm.describe_endpoint(EndpointName="doc-classifier")
     [variant] = env.sm.describe_endpoint_config(EndpointConfigName=live["EndpointConfigName"])["ProductionVariants"]
     assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.r5.xlarge", 3)
@@ -152,10 +173,11 @@ def test_an_inference_component_endpoint_scales_to_zero_with_a_way_back(env):
     base = {**request("scale-to-zero-execute"), "endpoint": "genai-sandbox", "confirm": "genai-sandbox", "expect": None}
     dry = env.invoke({**base, "dry_run": False, "force": True, "request_id": None, "confirm": None} | {"dry_run": True})
     assert dry["status"] == "planned", dry
-    assert any("managed instance scaling on AllTraffic: minimum 0" in s for s in dry["plan"]["steps"])
-    assert any("inference component sandbox-model-a" in s for s in dry["plan"]["steps"])
+    assert any("managed instance scaling of AllTraffic: minimum 0" in s for s in dry["plan"]["steps"])
+    assert any("inference component sandbox-model-a: minimum 0" in s for s in dry["plan"]["steps"])
     done = env.invoke({**base, "force": True})
     assert done["status"] == "done", done
+    env.elapse(aws_rules.DURATIONS.endpoint_update)  # the update to managed instance scaling takes its minutes
     config = env.sm.describe_endpoint(EndpointName="genai-sandbox")["EndpointConfigName"]
     [variant] = env.sm.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"]
     assert variant["ManagedInstanceScaling"] == {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 1}

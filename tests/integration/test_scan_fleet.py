@@ -89,6 +89,7 @@ def test_discovery_pages_caches_configs_and_batches_metrics(harness, sm, now):
     # two more endpoints sharing one config: it is described once
     for name in ("shared-a", "shared-b"):
         sm.create_endpoint(EndpointName=name, EndpointConfigName="ep-000-config")
+        moto_ext.in_service(REGION, [name])
         moto_ext.set_endpoint_times(REGION, name, now - timedelta(days=30))
     report = harness.scan(now)
     assert report.endpoints == 132 and report.errors == []

@@ -3,6 +3,7 @@ table does (SAGEWATCH_SCAN_LOCK=true). The scan function's handler, run in-proce
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -101,11 +102,14 @@ def test_a_scan_takes_the_lock_scans_and_gives_it_back(locked_stack, ddb):
     assert states and all(not i["id"]["S"].startswith("lock#") for i in states)
 
 
-def test_while_another_scan_holds_the_lock_a_scan_does_nothing_and_says_so(locked_stack, ddb, now):
+def test_while_another_scan_holds_the_lock_a_scan_does_nothing_and_says_so(locked_stack, ddb, now, capsys):
     until = now + timedelta(minutes=5)
     hold(ddb, "other-run", until)
     result = locked_stack.app.lambda_handler(sample_event("scan-schedule.json"), lambda_context("scan"))
     assert result["status"] == "overlapping", result
+    # counted, for ScansSkippedAlarm (scans that keep skipping send no digest)
+    emf = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
+    assert [m["ScansSkipped"] for m in emf if "ScansSkipped" in m] == [[1.0]]
     assert "other-run" in result["reason"] and "lock#scan" in result["reason"]
     assert locked_stack.digests() == []  # nothing announced
     assert [i["id"]["S"] for i in ddb.scan(TableName=TABLE)["Items"]] == ["lock#scan"]  # no state written
@@ -117,6 +121,24 @@ def test_a_lock_left_by_a_run_that_died_does_not_block_the_next_scan(locked_stac
     result = locked_stack.app.lambda_handler(sample_event("scan-schedule.json"), lambda_context("scan"))
     assert result["findings"] == 13 and len(locked_stack.digests()) == 1
     assert lock_item(ddb) is None
+
+
+@pytest.mark.parametrize("hours", [1, 24 * 365])
+def test_a_lease_longer_than_any_run_takes_is_ignored(locked_stack, ddb, now, hours):
+    """A lease ending later than the function's timeout and a minute (and a minute's slack) was written by no run
+    (a planted or corrupt item): it does not stop the scans."""
+    hold(ddb, "planted", now + timedelta(hours=hours))
+    result = locked_stack.app.lambda_handler(sample_event("scan-schedule.json"), lambda_context("scan"))
+    assert result["findings"] == 13 and len(locked_stack.digests()) == 1, result
+    assert lock_item(ddb) is None
+
+
+def test_a_lease_within_a_runs_time_is_respected(ddb, now):
+    lock = TableLock(ddb, TABLE, "scan")
+    started = now - timedelta(seconds=2)  # a run that started a moment earlier than ours: its lease ends later
+    assert lock.acquire("run-1", started, started + timedelta(seconds=300 + 60)).taken
+    ours = lock.acquire("run-2", now, now + timedelta(seconds=299 + 60))
+    assert not ours.taken and ours.holder == "run-1"
 
 
 def test_the_finding_state_passes_over_the_lock_item(locked_stack, ddb, now):

@@ -4,6 +4,7 @@ plans and applies, Apply tokens live in the idempotency table. A forged or repla
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import time
@@ -22,7 +23,8 @@ from sagewatch.aws.slack_actions import SlackTokens
 from sagewatch.chat import decode, encode
 from sagewatch.notify.remediation import requested_by_line
 from sagewatch.settings import SlackActionsSettings
-from sagewatch.slackapp import APPLY, DRY_RUN, token_key
+from sagewatch.slackapp import APPLY, DRY_RUN, signed_job, token_key
+from sagewatch_testkit import aws_rules
 from sagewatch_testkit.functions import lambda_context, load_function, sample_event
 from sagewatch_testkit.slack_app import (
     APPROVER,
@@ -72,7 +74,7 @@ def slack(remediation):
         at = at or datetime.now(UTC)
         event = event or url_event(click_body(action, value, user=user), timestamp=int(at.timestamp()))
         answer = receive(event, config, SIGNING_SECRET, deps, at)
-        outcomes = [work(job, config, deps, at) for job in queue]
+        outcomes = [work(job, config, SIGNING_SECRET, deps, at) for job in queue]
         queue.clear()
         return answer, outcomes
 
@@ -104,6 +106,7 @@ def test_a_click_plans_apply_changes_once_and_the_audit_names_both_people(slack)
     assert variant(sm) == ("ml.m5.4xlarge", 3)  # a plan changes nothing
     _, [applied] = slack.click(APPLY, token, user=OTHER_APPROVER)
     assert applied["status"] == "done", (applied, slack.posts[-1])
+    aws_rules.CLOCK.sleep(aws_rules.DURATIONS.endpoint_update)  # the update takes its minutes
     assert variant(sm) == ("ml.r5.xlarge", 3)
     [audit_key] = slack.remediation.audits()
     audit = json.loads(slack.remediation.s3.get_object(Bucket="sagewatch-remediation", Key=audit_key)["Body"].read())
@@ -113,8 +116,9 @@ def test_a_click_plans_apply_changes_once_and_the_audit_names_both_people(slack)
     assert who["slack_applied_by"] == {"id": OTHER_APPROVER[0], "name": OTHER_APPROVER[1]}
     [notice] = slack.remediation.announcements()
     line = requested_by_line(notice["requested_by"])  # the notice's "Requested by" line, in every rendering
-    assert "in Slack, through the sagewatch app" in line
-    assert "dry run asked by alice (U0123ABCD)" in line and "applied by bob (U0456EFGH)" in line
+    assert line.startswith("Requested by: bob (U0456EFGH) in Slack, through the sagewatch app")
+    assert "dry run asked by alice (U0123ABCD)" in line
+    assert line.count("bob") == 1 and line.count("U0456EFGH") == 1 and line.count("alice") == 1  # each once
     # replayed: the token is gone, nothing more happens
     _, [again] = slack.click(APPLY, token, user=OTHER_APPROVER)
     assert again["status"] == "refused" and len(slack.remediation.audits()) == 1
@@ -187,7 +191,8 @@ def test_the_sample_events_as_slack_sends_them(handler, sample, status, capsys):
     refused = [m for m in emf(capsys.readouterr().out) if "SlackRequestsRefused" in m]
     if status == 200:
         [job] = handler.queued  # the work, queued for the function's own asynchronous invocation
-        assert job["sagewatch_slack_click"]["user"]["id"] == APPROVER[0]
+        assert set(job["sagewatch_slack_click"]) == {"body", "timestamp", "signature"}  # as Slack signed it
+        assert APPROVER[0] in base64.b64decode(job["sagewatch_slack_click"]["body"]).decode()
         assert refused == []
     else:
         assert handler.queued == []
@@ -218,14 +223,10 @@ def test_a_clicks_outcome_is_counted_by_the_function(handler, capsys, monkeypatc
     monkeypatch.setattr(
         handler.app, "slack_actions_dependencies", lambda *a: replace(wired(*a), post=lambda _, m: posted.append(m))
     )
-    click = {
-        "user": {"id": STRANGER[0], "name": STRANGER[1]},
-        "channel": "C0123ABCD",
-        "response_url": "https://hooks.slack.com/actions/T/1/x",
-        "action": DRY_RUN,
-        "value": encode(request()),
-    }
-    outcome = handler.app.lambda_handler({"sagewatch_slack_click": click}, lambda_context("slack-actions"))
+    body = click_body(DRY_RUN, encode(request()), user=STRANGER, response_url="https://hooks.slack.com/actions/T/1/x")
+    signed = url_event(body, timestamp=int(time.time()))["headers"]
+    job = {"sagewatch_slack_click": signed_job(signed, body.encode())}
+    outcome = handler.app.lambda_handler(job, lambda_context("slack-actions"))
     assert outcome["status"] == "refused" and posted[-1]["response_type"] == "ephemeral"
     [metric] = [m for m in emf(capsys.readouterr().out) if "SlackClicks" in m]
     assert metric["Outcome"] == "refused" and metric["SlackClicks"] == [1.0]

@@ -5,7 +5,7 @@ restore-endpoint; its refusals; the weekly cost report's waste in time."""
 from __future__ import annotations
 
 import shlex
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -13,7 +13,7 @@ import pytest
 from sagewatch.cli import _parser, _remediation_request
 from sagewatch.commands import command_for
 from sagewatch.models import Kind
-from sagewatch_testkit import moto_ext
+from sagewatch_testkit import aws_rules, moto_ext
 
 REGION = moto_ext.DEFAULT_REGION
 RESOURCE = "endpoint/support-chatbot/variant/AllTraffic"
@@ -67,22 +67,34 @@ def test_the_finding_command_plans_then_schedules_then_restore_removes_it(remedi
     [note] = remediation.announcements()
     assert note["request"]["action"] == "schedule-scaling" and note["snapshot"] == done["snapshot"]
 
-    # the schedule ran at night: the variant is down to its off-hours limits when the restore comes
-    autoscaling.register_scalable_target(
-        ServiceNamespace="sagemaker",
-        ResourceId=RESOURCE,
-        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
-        MinCapacity=1,
-        MaxCapacity=1,
-    )
+    # the schedule runs: at 18:00 UTC the down action takes the variant to its off-hours limits (1-1), and
+    # Application Auto Scaling takes the endpoint from 4 instances to 1 (an update of its own)
+    now = aws_rules.CLOCK.now()
+    evening = now.replace(hour=18, minute=0, second=0, microsecond=0)
+    evening += timedelta(days=1) if evening <= now else timedelta(0)
+    remediation.elapse((evening - now).total_seconds() + 60)
+    target = targets(autoscaling)[RESOURCE]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 1)
+    [variant] = remediation.sm.describe_endpoint(EndpointName="support-chatbot")["ProductionVariants"]
+    assert variant["DesiredInstanceCount"] == 1
+    remediation.elapse(aws_rules.DURATIONS.endpoint_update)
+
     restore = {"action": "restore-endpoint", "endpoint": "support-chatbot", "snapshot": done["snapshot"]}
     dry = remediation.invoke(restore)
-    assert dry["status"] == "planned" and any("sagewatch-offhours-down" in s for s in dry["plan"]["steps"]), dry
+    assert dry["status"] == "planned", dry
+    assert [(c["operation"], c["params"].get("ResourceId")) for c in dry["plan"]["calls"]] == [
+        ("DeregisterScalableTarget", RESOURCE),  # its scheduled actions go with it
+        ("UpdateEndpointWeightsAndCapacities", None),
+    ]
+    assert dry["plan"]["calls"][1]["params"]["DesiredWeightsAndCapacities"] == [
+        {"VariantName": "AllTraffic", "DesiredInstanceCount": 4}
+    ]
     undone = remediation.invoke(restore | {"dry_run": False, "confirm": "support-chatbot", "request_id": "undo-0001"})
     assert undone["status"] == "done", undone
     assert scheduled(autoscaling) == {}
     assert RESOURCE not in targets(autoscaling)  # sagewatch registered it: gone again
-    assert any("deleted scheduled action sagewatch-offhours-up" in s for s in undone["done"])
+    [variant] = remediation.sm.describe_endpoint(EndpointName="support-chatbot")["ProductionVariants"]
+    assert variant["DesiredInstanceCount"] == 4
 
 
 def test_existing_auto_scaling_is_kept_and_a_foreign_schedule_refused(remediation, harness, autoscaling):

@@ -414,4 +414,45 @@ def test_the_slack_app_exists_only_with_its_secret_approvers_and_remediation() -
     for role_name in ("standalone", "readonly", "member", "central"):
         assert "SlackActionsFunction" not in translate(role=role_name)["Resources"], role_name
     rules = yaml_parse((ROOT / "template.yaml").read_text())["Rules"]["SlackButtonsNeedApprovers"]["Assertions"]
-    assert len(rules) == 3  # approvers, the notifier, remediation
+    assert len(rules) == 4  # approvers, the notifier, remediation, reserved concurrency
+
+
+def _rule_value(node: Any, params: dict[str, str]) -> Any:
+    """A template Rule's intrinsic, evaluated as CloudFormation does for these parameter values."""
+    if isinstance(node, dict) and len(node) == 1:
+        ((fn, arg),) = node.items()
+        if fn == "Ref":
+            return params[arg]
+        if fn == "Fn::Equals":
+            return _rule_value(arg[0], params) == _rule_value(arg[1], params)
+        if fn == "Fn::Not":
+            return not _rule_value(arg[0], params)
+        if fn == "Fn::And":
+            return all(_rule_value(a, params) for a in arg)
+    return node
+
+
+def _broken_rules(changes: dict[str, str]) -> list[str]:
+    template = yaml_parse((ROOT / "template.yaml").read_text())
+    params = {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()} | changes
+    broken = []
+    for name, rule in template["Rules"].items():
+        if "RuleCondition" in rule and not _rule_value(rule["RuleCondition"], params):
+            continue
+        broken += [
+            f"{name}: {a['AssertDescription']}" for a in rule["Assertions"] if not _rule_value(a["Assert"], params)
+        ]
+    return broken
+
+
+def test_the_slack_apps_public_url_is_refused_without_reserved_concurrency() -> None:
+    slack_app = {
+        "SlackSigningSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:sagewatch/signing-AbCdEf",
+        "SlackWebhookSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:sagewatch/slack-AbCdEf",
+        "SlackApprovers": "U0123ABCD",
+        "Remediation": "enabled",
+    }
+    assert _broken_rules(slack_app) == []
+    [broken] = _broken_rules(slack_app | {"ReserveConcurrency": "false"})
+    assert broken.startswith("SlackButtonsNeedApprovers: the Slack app's public URL needs reserved concurrency")
+    assert _broken_rules({"ReserveConcurrency": "false"}) == []  # no Slack app: no public URL

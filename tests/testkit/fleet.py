@@ -441,7 +441,9 @@ def endpoint_config(ep: SimEndpoint) -> dict[str, Any]:
     return config
 
 
-def _create(sm: Any, ep: SimEndpoint) -> None:
+def _create(sm: Any, ep: SimEndpoint, region: str, account: str) -> None:
+    from sagewatch_testkit import moto_ext
+
     sm.create_model(
         ModelName=f"{ep.name}-model",
         ExecutionRoleArn=ROLE,
@@ -450,6 +452,7 @@ def _create(sm: Any, ep: SimEndpoint) -> None:
     sm.create_endpoint_config(**endpoint_config(ep))
     tags = [{"Key": k, "Value": v} for k, v in ep.tags.items()]
     sm.create_endpoint(EndpointName=ep.name, EndpointConfigName=f"{ep.name}-config", **({"Tags": tags} if tags else {}))
+    moto_ext.in_service(region, [ep.name], account)  # components need it InService
     for v in ep.variants:
         for c in v.components:
             sm.create_inference_component(
@@ -570,7 +573,8 @@ def seed(
     moto_ext.install()
     catalog = catalog or Catalog.load()
     for ep in fleet:
-        _create(sm, ep)
+        _create(sm, ep, region, account)
+        moto_ext.in_service(region, [ep.name], account)  # a fleet that has been running: its minutes have passed
         created = now - timedelta(days=ep.age_days)
         moto_ext.set_endpoint_times(region, ep.name, created, created, account)
         moto_ext.set_config_time(region, f"{ep.name}-config", created, account)

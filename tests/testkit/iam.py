@@ -167,6 +167,8 @@ def _resources(call: Call) -> list[str]:  # noqa: C901 - one branch a service, r
         return [_arn("ses", r, f"identity/{p.get('FromEmailAddress', '*')}")]
     if s == "cloudwatch" and call.operation == "PutMetricAlarm":
         return [_arn("cloudwatch", r, f"alarm:{p['AlarmName']}")]
+    if s == "cloudwatch" and call.operation == "DeleteAlarms":
+        return [_arn("cloudwatch", r, f"alarm:{name}") for name in p["AlarmNames"]]
     if s == "application-autoscaling" and call.operation in (
         "RegisterScalableTarget",
         "PutScalingPolicy",
@@ -191,6 +193,12 @@ def _context(call: Call) -> dict[str, tuple[str, ...]]:
     if call.service == "dynamodb" and call.operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
         key = p.get("Key") or p.get("Item") or {}  # the partition key's value: what dynamodb:LeadingKeys sees
         return {"dynamodb:LeadingKeys": (str(key.get("id", {}).get("S", "")),)}
+    if call.service == "application-autoscaling" and "ServiceNamespace" in p:
+        # the service-defined keys Application Auto Scaling sets (list_awsapplicationautoscaling.html)
+        out = {"application-autoscaling:service-namespace": (str(p["ServiceNamespace"]),)}
+        if "ScalableDimension" in p:
+            out["application-autoscaling:scalable-dimension"] = (str(p["ScalableDimension"]),)
+        return out
     return {}
 
 

@@ -2,10 +2,16 @@
 
 - CreateEndpointConfig accepts every ml.* instance type (moto rejects newer families such as g5, inf2)
   and variants without a ModelName (variants that host inference components).
-- Inference components: Create/Describe/List/DeleteInferenceComponent(s).
-- Endpoint ages and statuses can be set (moto stamps every endpoint "now" and InService).
+- Inference components: Create/Describe/List/DeleteInferenceComponent(s), UpdateInferenceComponentRuntimeConfig.
+- What SageMaker and Application Auto Scaling refuse, and when, with simulated time (sagewatch_testkit.aws_rules:
+  each rule names its documentation page): updates of endpoints not InService, of auto scaled variants' types,
+  counts from the config unless retained, Creating/Updating/Deleting that take minutes on a virtual clock,
+  targets deregistered with their endpoint, policies and scheduled actions with their target, scheduled actions
+  that fire, DescribeInferenceComponent's real shape, CloudTrail's delivery delay.
+- Endpoint ages and statuses can be set (moto stamps every endpoint "now").
 - Model Monitor: DescribeMonitoringSchedule, and DescribeProcessingJob for monitoring runs.
 - UpdateEndpoint; DeleteEndpoint refuses while inference components remain (as SageMaker does).
+- DescribeEndpoint answers only the members SageMaker's own answer has (moto's adds its Tags).
 - EventBridge: a rule whose target is another account's bus delivers the event as EventBridge does, with the
   source's `account`, `region`, `id` and `time` kept (moto 5.2.5 re-puts it, so the event claims the target
   bus's own account: a central aggregator would see every member as itself); and events delivered to a
@@ -35,10 +41,12 @@ from typing import Any
 from moto.cloudwatch.exceptions import ValidationError as CloudWatchValidationError
 from moto.cloudwatch.models import CloudWatchBackend, MetricAggregatedDatum, MetricDatum, cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
-from moto.core.responses import ActionResult, EmptyResult
+from moto.core.responses import ActionResult
 from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
 from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
+
+from sagewatch_testkit import aws_rules
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -57,9 +65,10 @@ def install() -> None:
     _add_inference_components()
     _indexed_get_metric_data()
     _add_monitoring()
-    _add_endpoint_updates()
+    _add_endpoint_lifecycle()
     _add_metrics_config()
     _add_component_scaling_dimension()
+    _add_autoscaling_rules()
     _keep_origin_across_buses()
     _add_lookup_events()
     _tags_of_what_is_missing()
@@ -89,12 +98,19 @@ def _keep_execution_roles() -> None:
         role = roles(self).get(name)
         return {**response, "ExecutionRoleArn": role} if role else response
 
+    def answer_endpoint_config(self: SageMakerResponse) -> ActionResult:
+        # SageMaker leaves out what a config does not set; moto answers an empty DataCaptureConfig
+        response = self.sagemaker_backend.describe_endpoint_config(self._get_param("EndpointConfigName"))
+        return ActionResult({k: v for k, v in response.items() if v not in (None, {})})
+
     def delete_endpoint_config(self: SageMakerResponse) -> Any:
+        aws_rules.refuse_deleting_a_config_in_use(self.sagemaker_backend, self._get_param("EndpointConfigName"))
         roles(self.sagemaker_backend).pop(self._get_param("EndpointConfigName"), None)
         return delete(self)
 
     SageMakerResponse.create_endpoint_config = create_endpoint_config
     SageMakerModelBackend.describe_endpoint_config = describe_endpoint_config
+    SageMakerResponse.describe_endpoint_config = answer_endpoint_config
     SageMakerResponse.delete_endpoint_config = delete_endpoint_config
 
 
@@ -125,8 +141,11 @@ def _trail(backend: Any) -> list[dict[str, Any]]:
     return store
 
 
-def put_trail_event(region: str, record: dict[str, Any], account: str = DEFAULT_ACCOUNT) -> None:
-    """One CloudTrail record (as CloudTrail writes it) into the event history LookupEvents reads."""
+def put_trail_event(
+    region: str, record: dict[str, Any], account: str = DEFAULT_ACCOUNT, delivered: datetime | None = None
+) -> None:
+    """One CloudTrail record (as CloudTrail writes it) into the event history LookupEvents reads, from
+    `delivered` on (default: its event time plus CloudTrail's delivery delay, aws_rules.DURATIONS)."""
     import json
     import uuid
 
@@ -145,6 +164,9 @@ def put_trail_event(region: str, record: dict[str, Any], account: str = DEFAULT_
             "Username": identity.get("userName") or str(identity.get("arn", "")).rsplit("/", 1)[-1],
             "Resources": [{"ResourceType": "AWS::SageMaker::Endpoint", "ResourceName": name}] if name else [],
             "CloudTrailEvent": json.dumps(record),
+            "_delivered": delivered
+            or datetime.fromisoformat(record["eventTime"].replace("Z", "+00:00"))
+            + timedelta(seconds=aws_rules.DURATIONS.trail_delivery),
         }
     )
 
@@ -156,7 +178,9 @@ def _lookup_events(self: Any) -> ActionResult:
     if len(attributes) > 1:
         raise JsonRESTError("InvalidLookupAttributesException", "You cannot specify more than one lookup attribute.")
     keys = {"EventName": "EventName", "Username": "Username", "EventSource": "EventSource", "EventId": "EventId"}
-    events = list(_trail(self.cloudtrail_backend))
+    # an event is in the history once CloudTrail has delivered it: minutes after its call
+    now = aws_rules.CLOCK.now()
+    events = [e for e in _trail(self.cloudtrail_backend) if e["_delivered"] <= now]
     for a in attributes:
         key, value = a["AttributeKey"], a["AttributeValue"]
         if key == "ResourceName":
@@ -172,7 +196,9 @@ def _lookup_events(self: Any) -> ActionResult:
     events = sorted((e for e in events if low <= e["EventTime"] <= high), key=lambda e: e["EventTime"], reverse=True)
     size = min(int(self._get_param("MaxResults") or LOOKUP_PAGE), LOOKUP_PAGE)
     offset = int(self._get_param("NextToken") or 0)
-    page: dict[str, Any] = {"Events": events[offset : offset + size]}
+    page: dict[str, Any] = {
+        "Events": [{k: v for k, v in e.items() if not k.startswith("_")} for e in events[offset : offset + size]]
+    }
     if offset + size < len(events):
         page["NextToken"] = str(offset + size)
     return ActionResult(page)
@@ -264,52 +290,7 @@ def _relax_instance_types() -> None:
 
 
 def _components(backend: SageMakerModelBackend) -> dict[str, dict[str, Any]]:
-    # Stored on the backend so that moto's reset clears it with everything else.
-    store: dict[str, dict[str, Any]] = backend.__dict__.setdefault("_sagewatch_components", {})
-    return store
-
-
-def _create_inference_component(self: SageMakerResponse) -> ActionResult:
-    backend = self.sagemaker_backend
-    name = self._get_param("InferenceComponentName")
-    endpoint_name = self._get_param("EndpointName")
-    if endpoint_name not in backend.endpoints:
-        raise SageMakerValidationError(message=f"Could not find endpoint '{endpoint_name}'.")
-    endpoint = backend.endpoints[endpoint_name]
-    variant = self._get_param("VariantName")
-    if variant not in {v["VariantName"] for v in endpoint.production_variants}:
-        raise SageMakerValidationError(message=f"Could not find variant '{variant}' on '{endpoint_name}'.")
-    if name in _components(backend):
-        raise SageMakerValidationError(message=f"Inference component '{name}' already exists.")
-    now = datetime.now(UTC)
-    arn = f"arn:aws:sagemaker:{backend.region_name}:{backend.account_id}:inference-component/{name}"
-    _components(backend)[name] = {
-        "InferenceComponentName": name,
-        "InferenceComponentArn": arn,
-        "EndpointName": endpoint_name,
-        "EndpointArn": endpoint.arn,
-        "VariantName": variant,
-        "InferenceComponentStatus": "InService",
-        "CreationTime": now,
-        "LastModifiedTime": now,
-        "Specification": self._get_param("Specification") or {},
-        "RuntimeConfig": self._get_param("RuntimeConfig") or {"CopyCount": 1},
-    }
-    return ActionResult({"InferenceComponentArn": arn})
-
-
-def _describe_inference_component(self: SageMakerResponse) -> ActionResult:
-    name = self._get_param("InferenceComponentName")
-    ic = _components(self.sagemaker_backend).get(name)
-    if ic is None:
-        raise SageMakerValidationError(message=f"Could not find inference component '{name}'.")
-    out = {k: v for k, v in ic.items() if k not in ("Specification", "RuntimeConfig")}
-    out["Specification"] = ic["Specification"]
-    out["RuntimeConfig"] = {
-        "DesiredCopyCount": ic["RuntimeConfig"].get("CopyCount", 1),
-        "CurrentCopyCount": ic["RuntimeConfig"].get("CopyCount", 1),
-    }
-    return ActionResult(out)
+    return aws_rules._components(backend)
 
 
 def _list_inference_components(self: SageMakerResponse) -> ActionResult:
@@ -345,25 +326,19 @@ def _list_inference_components(self: SageMakerResponse) -> ActionResult:
     return ActionResult(result)
 
 
-def _delete_inference_component(self: SageMakerResponse) -> EmptyResult:
-    name = self._get_param("InferenceComponentName")
-    if _components(self.sagemaker_backend).pop(name, None) is None:
-        raise SageMakerValidationError(message=f"Could not find inference component '{name}'.")
-    return EmptyResult()
-
-
 def _add_inference_components() -> None:
-    for name in (
-        "create_inference_component",
-        "describe_inference_component",
-        "list_inference_components",
-        "delete_inference_component",
-    ):
-        setattr(SageMakerResponse, name, globals()[f"_{name}"])
+    SageMakerResponse.create_inference_component = aws_rules.create_inference_component
+    SageMakerResponse.describe_inference_component = aws_rules.describe_inference_component
+    SageMakerResponse.list_inference_components = _list_inference_components
+    SageMakerResponse.delete_inference_component = aws_rules.delete_inference_component
+    SageMakerResponse.update_inference_component_runtime_config = aws_rules.update_component_runtime_config
 
 
 def sagemaker_backend(region: str, account: str = DEFAULT_ACCOUNT) -> SageMakerModelBackend:
-    return sagemaker_backends[account][region]
+    """The backend as it is now on the test kit's clock (what simulated time has finished, finished)."""
+    backend = sagemaker_backends[account][region]
+    aws_rules.settle(backend)
+    return backend
 
 
 def set_endpoint_times(
@@ -386,27 +361,54 @@ def set_config_time(region: str, name: str, created: datetime, account: str = DE
 
 
 def _add_metrics_config() -> None:
-    # moto drops CreateEndpointConfig's MetricsConfig and DescribeEndpoint has none: set_enhanced_metrics stands in.
+    """DescribeEndpoint as SageMaker answers it: only its own members (moto's FakeEndpoint adds Tags), with
+    MetricsConfig (moto drops CreateEndpointConfig's: set_enhanced_metrics stands in) and, while an update runs,
+    PendingDeploymentSummary."""
     original = SageMakerModelBackend.describe_endpoint
 
     def describe_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> dict[str, Any]:
-        response = dict(original(self, endpoint_name))
-        config = self.endpoints[endpoint_name].__dict__.get("_sagewatch_metrics_config")
+        response = {k: v for k, v in dict(original(self, endpoint_name)).items() if k in DESCRIBE_ENDPOINT}
+        config = _metrics_configs(self).get(endpoint_name)
         if config:
             response["MetricsConfig"] = config
+        pending = aws_rules.pending_summary(self, endpoint_name)
+        if pending:
+            response["PendingDeploymentSummary"] = pending
         return response
 
     SageMakerModelBackend.describe_endpoint = describe_endpoint  # type: ignore[method-assign]
 
 
+def _metrics_configs(backend: SageMakerModelBackend) -> dict[str, dict[str, Any]]:
+    store: dict[str, dict[str, Any]] = backend.__dict__.setdefault("_sagewatch_metrics_configs", {})
+    return store
+
+
 def set_enhanced_metrics(region: str, name: str, enabled: bool = True, account: str = DEFAULT_ACCOUNT) -> None:
     """What MetricsConfig.EnableEnhancedMetrics in the endpoint's config would show in DescribeEndpoint."""
     config = {"EnableEnhancedMetrics": enabled, "MetricPublishFrequencyInSeconds": 60}
-    sagemaker_backend(region, account).endpoints[name].__dict__["_sagewatch_metrics_config"] = config
+    _metrics_configs(sagemaker_backend(region, account))[name] = config
 
 
 def set_endpoint_status(region: str, name: str, status: str, account: str = DEFAULT_ACCOUNT) -> None:
+    """The endpoint is `status` from now on (whatever it was going through is finished first)."""
+    aws_rules.settle_now(region, name, account)
     sagemaker_backend(region, account).endpoints[name].endpoint_status = status
+
+
+def in_service(region: str, names: list[str] | None = None, account: str = DEFAULT_ACCOUNT) -> None:
+    """Endpoints (all, or `names`) and their inference components done with whatever they were going through, as
+    if the minutes they take had passed (a seeded fleet starts InService)."""
+    backend = sagemaker_backend(region, account)
+    for name in list(names if names is not None else backend.endpoints):
+        aws_rules.settle_now(region, name, account)
+    for component in _components(backend).values():
+        if names is None or component["EndpointName"] in names:
+            component.pop("_until", None)
+            if component["InferenceComponentStatus"] in ("Creating", "Updating"):
+                component["InferenceComponentStatus"] = "InService"
+                runtime = component["RuntimeConfig"]
+                runtime["CurrentCopyCount"] = runtime["DesiredCopyCount"]
 
 
 # --- CloudWatch ----------------------------------------------------------------------------------
@@ -626,8 +628,16 @@ def _describe_processing_job(self: SageMakerResponse) -> ActionResult | str:
     if job is None:
         return _moto_describe_processing_job(self)
     # The document as the wire carries it: moto's serializer would refuse a field of another shape (an
-    # Environment that is a string), which botocore, parsing an answer, passes on as it is.
-    return json.dumps(job, default=str)
+    # Environment that is a string), which botocore, parsing an answer, passes on as it is. Only the members
+    # DescribeProcessingJob has: an event's detail carries more (Tags)
+    return json.dumps({k: v for k, v in job.items() if k in _processing_job_members()}, default=str)
+
+
+def _processing_job_members() -> frozenset[str]:
+    import botocore.session
+
+    shape = botocore.session.get_session().get_service_model("sagemaker").shape_for("DescribeProcessingJobResponse")
+    return frozenset(shape.members)
 
 
 def _add_monitoring() -> None:
@@ -635,34 +645,71 @@ def _add_monitoring() -> None:
     SageMakerResponse.describe_processing_job = _describe_processing_job
 
 
-# --- UpdateEndpoint, and deletes blocked by inference components ---------------------------------
+# --- the endpoint lifecycle: sagewatch_testkit.aws_rules ------------------------------------------------
+
+# What DescribeEndpoint answers (botocore's DescribeEndpointOutput): moto's FakeEndpoint carries more (its Tags)
+DESCRIBE_ENDPOINT = (
+    "EndpointName",
+    "EndpointArn",
+    "EndpointConfigName",
+    "ProductionVariants",
+    "DataCaptureConfig",
+    "EndpointStatus",
+    "FailureReason",
+    "CreationTime",
+    "LastModifiedTime",
+    "AsyncInferenceConfig",
+    "PendingDeploymentSummary",
+    "MetricsConfig",
+)
 
 
-def _update_endpoint(self: SageMakerResponse) -> ActionResult:
-    backend = self.sagemaker_backend
-    name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
-    endpoint = backend.endpoints.get(name)
-    if endpoint is None:
-        raise SageMakerValidationError(message=f"Could not find endpoint '{name}'.")
-    config = backend.describe_endpoint_config(config_name)  # raises if missing, as SageMaker does
-    endpoint.endpoint_config_name = config_name
-    endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
-    endpoint.last_modified_time = datetime.now(UTC)
-    return ActionResult({"EndpointArn": endpoint.arn})
+def _add_endpoint_lifecycle() -> None:
+    """Every SageMaker and Application Auto Scaling request first settles what simulated time has finished;
+    creates, updates and deletes take the time they take and are refused when AWS refuses them."""
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    sagemaker = SageMakerResponse.sagemaker_backend
+    autoscaling = ApplicationAutoScalingResponse.applicationautoscaling_backend
+
+    def settled_sagemaker(self: SageMakerResponse) -> SageMakerModelBackend:
+        backend = sagemaker.fget(self)  # type: ignore[attr-defined]
+        aws_rules.settle(backend)
+        return backend  # type: ignore[no-any-return]
+
+    def settled_autoscaling(self: Any) -> Any:
+        aws_rules.settle(sagemaker_backend(self.region, self.current_account))
+        return autoscaling.fget(self)  # type: ignore[attr-defined]
+
+    def describe_endpoint(self: SageMakerResponse) -> ActionResult:
+        # SageMaker leaves out what an endpoint does not have; moto answers an empty DataCaptureConfig
+        response = self.sagemaker_backend.describe_endpoint(self._get_param("EndpointName"))
+        return ActionResult({k: v for k, v in response.items() if v not in (None, {})})
+
+    SageMakerResponse.describe_endpoint = describe_endpoint
+    SageMakerResponse.sagemaker_backend = property(settled_sagemaker)  # type: ignore[assignment,method-assign]
+    ApplicationAutoScalingResponse.applicationautoscaling_backend = property(settled_autoscaling)  # type: ignore[method-assign]
+    create = SageMakerResponse.create_endpoint
+
+    def create_endpoint(self: SageMakerResponse) -> Any:
+        answer = create(self)
+        aws_rules.after_create_endpoint(self.sagemaker_backend, self._get_param("EndpointName"))
+        return answer
+
+    SageMakerResponse.create_endpoint = create_endpoint
+    SageMakerResponse.update_endpoint = aws_rules.update_endpoint
+    SageMakerResponse.update_endpoint_weights_and_capacities = aws_rules.update_weights_and_capacities
+    SageMakerResponse.delete_endpoint = aws_rules.delete_endpoint
 
 
-_moto_delete_endpoint = SageMakerResponse.delete_endpoint
+def _add_autoscaling_rules() -> None:
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse as Response
 
-
-def _delete_endpoint(self: SageMakerResponse) -> Any:
-    name = self._get_param("EndpointName")
-    if any(c["EndpointName"] == name for c in _components(self.sagemaker_backend).values()):
-        raise SageMakerValidationError(
-            message=f"Cannot delete endpoint {name} because it has inference components. Delete them first."
-        )
-    return _moto_delete_endpoint(self)
-
-
-def _add_endpoint_updates() -> None:
-    SageMakerResponse.update_endpoint = _update_endpoint
-    SageMakerResponse.delete_endpoint = _delete_endpoint
+    for name, rule in (
+        ("register_scalable_target", aws_rules.register_scalable_target),
+        ("deregister_scalable_target", aws_rules.deregister_scalable_target),
+        ("put_scaling_policy", aws_rules.put_scaling_policy),
+        ("put_scheduled_action", aws_rules.put_scheduled_action),
+    ):
+        original = getattr(Response, name)
+        setattr(Response, name, lambda self, rule=rule, original=original: rule(self, original))

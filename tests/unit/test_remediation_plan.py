@@ -5,9 +5,11 @@ from pydantic import ValidationError
 
 from sagewatch.catalog import Catalog
 from sagewatch.remediation import (
+    Call,
     LiveEndpoint,
     RemediationError,
     RemediationRequest,
+    Wait,
     derived_config,
     describe_validation_error,
     plan_action,
@@ -50,26 +52,59 @@ def req(**kw):
     return RemediationRequest.model_validate({"endpoint": "ep", **kw})
 
 
-def test_resize_plan_costs_and_keeps_the_rest_of_the_config():
+def ops(plan) -> list[str]:
+    return [s.operation if isinstance(s, Call) else f"wait {s.until}" for s in plan.calls]
+
+
+def test_resize_plan_is_its_calls_and_keeps_the_rest_of_the_config():
     p = plan_action(
         req(action="resize-variant", variant="AllTraffic", instance_type="ml.r5.xlarge"), live(), CATALOG, NOW
     )
-    assert p.before == {"AllTraffic": {"instance_type": "ml.m5.4xlarge", "instance_count": 3, "serverless": False}}
+    assert p.before == {
+        "AllTraffic": {"instance_type": "ml.m5.4xlarge", "instance_count": 3, "serverless": False, "scaling": None}
+    }
     assert p.after["AllTraffic"]["instance_type"] == "ml.r5.xlarge" and p.after["AllTraffic"]["instance_count"] == 3
     assert p.monthly_cost_change_usd == round((0.302 - 0.922) * 3 * 730, 2)
-    assert p.new_config is not None
-    assert p.new_config["EndpointConfigName"] == "ep-config-sw20261122120000"
-    assert p.new_config["DataCaptureConfig"]["InitialSamplingPercentage"] == 20  # carried over
-    assert "EndpointConfigArn" not in p.new_config and "CreationTime" not in p.new_config
-    assert "back to endpoint config ep-config" in p.rollback
+    assert ops(p) == ["CreateEndpointConfig", "UpdateEndpoint"]
+    create, update = p.calls
+    assert isinstance(create, Call) and isinstance(update, Call)
+    config = create.params
+    assert config["EndpointConfigName"].startswith("ep-config-sw-") and len(config["EndpointConfigName"]) <= 63
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 20  # carried over
+    assert "EndpointConfigArn" not in config and "CreationTime" not in config
+    # the count does not change: every variant keeps its live count
+    assert update.params == {
+        "EndpointName": "ep",
+        "EndpointConfigName": config["EndpointConfigName"],
+        "RetainAllVariantProperties": True,
+    }
+    assert "restore-endpoint" in p.rollback and "back to ep-config" in p.rollback
+
+
+def test_planning_twice_gives_the_same_calls_and_digest():
+    request = req(action="resize-variant", variant="AllTraffic", instance_type="ml.r5.xlarge")
+    a = plan_action(request, live(), CATALOG, NOW)
+    b = plan_action(request, live(), CATALOG, NOW.replace(year=2030))  # another minute, the same plan
+    assert a.calls == b.calls and a.digest == b.digest
+    other = plan_action(req(action="resize-variant", variant="AllTraffic", instance_count=2), live(), CATALOG, NOW)
+    assert other.digest != a.digest
+
+
+def test_a_config_that_exists_already_under_its_name_is_not_created_again():
+    request = req(action="resize-variant", variant="AllTraffic", instance_type="ml.r5.xlarge")
+    name = plan_action(request, live(), CATALOG, NOW).new_config["EndpointConfigName"]
+    ep = live()
+    again = plan_action(request, LiveEndpoint(ep.description, ep.config, {}, configs=frozenset({name})), CATALOG, NOW)
+    assert ops(again) == ["UpdateEndpoint"]
 
 
 def test_derived_config_drops_empty_structures_and_long_names_fit():
-    config = {**live().config, "DataCaptureConfig": {}, "KmsKeyId": None}
-    doc = derived_config(config, "n", "AllTraffic", instance_count=2)
+    config = {**live().config, "DataCaptureConfig": {}, "KmsKeyId": None, "EndpointConfigName": "c" * 63}
+    doc = derived_config(config, "AllTraffic", instance_count=2)
     assert "DataCaptureConfig" not in doc and "KmsKeyId" not in doc
-    long = plan_action(req(action="set-instance-count", variant="AllTraffic", instance_count=1), live(), CATALOG, NOW)
-    assert long.after["AllTraffic"]["instance_count"] == 1
+    assert len(doc["EndpointConfigName"]) <= 63
+    # a config derived from a derived one does not grow its name
+    assert derived_config(doc, "AllTraffic", instance_count=3)["EndpointConfigName"].count("-sw-") == 1
 
 
 def test_remove_the_only_variant_is_refused():
@@ -95,13 +130,27 @@ def test_resize_to_what_it_already_is_is_refused():
         plan_action(req(action="resize-variant", variant="AllTraffic", instance_count=3), live(), CATALOG, NOW)
 
 
-def test_delete_plan_lists_components_first():
-    ep = LiveEndpoint(
-        live().description, live().config, {}, [{"InferenceComponentName": "ic-1"}, {"InferenceComponentName": "ic-2"}]
-    )
+def test_delete_plan_deletes_components_waits_for_them_then_the_endpoint():
+    components = [{"InferenceComponentName": n, "VariantName": "AllTraffic"} for n in ("ic-1", "ic-2")]
+    ep = LiveEndpoint(live().description, live().config, {}, components)
     p = plan_action(req(action="delete-endpoint"), ep, CATALOG, NOW)
-    assert p.steps[1:3] == ["delete inference component ic-1", "delete inference component ic-2"]
+    assert ops(p) == [
+        "DeleteInferenceComponent",
+        "DeleteInferenceComponent",
+        "wait gone",
+        "wait gone",
+        "DeleteEndpoint",
+    ]
+    assert [s.name for s in p.calls if isinstance(s, Wait)] == ["ic-1", "ic-2"]
     assert p.after == {} and p.monthly_cost_after_usd == 0.0
+    # its undo: once the endpoint is gone, recreate it, then (once InService) the components
+    assert [s.operation if isinstance(s, Call) else s.until for s in p.undo] == [
+        "gone",
+        "CreateEndpoint",
+        "InService",
+        "CreateInferenceComponent",
+        "CreateInferenceComponent",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -111,7 +160,12 @@ def test_delete_plan_lists_components_first():
         ({"action": "resize-variant", "variant": "v"}, "needs instance_type and/or instance_count"),
         ({"action": "set-instance-count", "variant": "v"}, "set-instance-count needs instance_count"),
         ({"action": "restore-endpoint"}, "restore-endpoint needs snapshot"),
-        ({"action": "delete-endpoint", "instance_count": 2}, "delete-endpoint takes no instance_type"),
+        ({"action": "delete-endpoint", "instance_count": 2}, "delete-endpoint takes no instance_count"),
+        ({"action": "delete-endpoint", "snapshot": "snapshots/x"}, "takes a snapshot only to resume"),
+        ({"action": "delete-endpoint", "resume_from": 2}, "resume_from needs snapshot"),
+        ({"action": "resize-variant", "variant": "v", "instance_count": 2, "min_capacity": 2}, "together"),
+        ({"action": "set-scaling-limits", "variant": "v", "min_capacity": 3, "max_capacity": 2}, "is above"),
+        ({"action": "delete-endpoint", "expect": {"plan_digest": "x"}}, "expect.plan_digest: String should match"),
         ({"action": "explode"}, "action: Input should be"),
         ({"action": "delete-endpoint", "dry_run": "no"}, "dry_run: Input should be a valid boolean"),
         ({"action": "delete-endpoint", "request_id": "x"}, "request_id: String should match pattern"),
@@ -172,6 +226,8 @@ def test_remove_provisioned_concurrency_keeps_the_serverless_config_and_prices_t
     variant = p.new_config["ProductionVariants"][0]
     assert variant["ServerlessConfig"] == {"MemorySizeInMB": 4096, "MaxConcurrency": 20}
     assert p.new_config["KmsKeyId"] and p.new_config["EndpointConfigName"] != "ep-config"
+    update = p.calls[-1]
+    assert isinstance(update, Call) and update.params["RetainAllVariantProperties"] is True
     # the live config the plan was made from is untouched (a dry run must not change what it read)
     assert serverless_live().config["ProductionVariants"][0]["ServerlessConfig"]["ProvisionedConcurrency"] == 5
 
@@ -214,5 +270,5 @@ def test_remove_provisioned_concurrency_on_an_instance_variant_is_refused():
 
 
 def test_remove_provisioned_concurrency_takes_no_instance_fields():
-    with pytest.raises(ValidationError, match="takes no instance_type"):
+    with pytest.raises(ValidationError, match="takes no instance_count"):
         req(action="remove-provisioned-concurrency", instance_count=1)

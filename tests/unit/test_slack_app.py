@@ -111,7 +111,7 @@ def app():
                 click_body(action, value, user=user, channel=channel), timestamp=int(at.timestamp()), **kw
             )
             answer = receive(event, self.config, SIGNING_SECRET, deps, at)
-            outcomes = [work(job, self.config, deps, at) for job in queue]
+            outcomes = [work(job, self.config, SIGNING_SECRET, deps, at) for job in queue]
             queue.clear()
             return answer, outcomes
 
@@ -176,7 +176,10 @@ def test_apply_refuses_when_the_plan_changed_since_the_dry_run(app):
     _, [outcome] = app.click(APPLY, token, user=OTHER_APPROVER)
     assert outcome["status"] == "changed"
     assert not [r for r, _ in app.deps.remediation.calls if r.get("dry_run") is False]
-    assert "plan changed" in app.posts[-1][1]["blocks"][0]["text"]["text"]
+    said = app.posts[-1][1]["blocks"][0]["text"]["text"]
+    assert "plan changed" in said
+    assert 'after: "ml.r5.xlarge" is now "ml.r5.2xlarge"' in outcome["why"][0]  # why, not only that
+    assert "is now" in said
 
 
 @pytest.mark.parametrize(
@@ -195,6 +198,33 @@ def test_a_dry_run_button_carries_only_what_sagewatch_writes(app):
         _, [outcome] = app.click(DRY_RUN, value)
         assert outcome["status"] == "invalid"
     assert app.deps.remediation.calls == []
+
+
+def test_the_work_verifies_slacks_signature_again_and_an_unsigned_job_does_nothing(app):
+    """Anyone who may invoke the function could hand it a job: only the request exactly as Slack signed it, within
+    its five minutes, is acted on; anything else does nothing and is answered nowhere."""
+    body = click_body(DRY_RUN, encode(REQUEST))
+    event = url_event(body, timestamp=int(NOW.timestamp()))
+    assert receive(event, app.config, SIGNING_SECRET, app.deps, NOW)["statusCode"] == 200
+    [job] = app.deps.enqueue.__self__  # the queued work
+    signed = job["sagewatch_slack_click"]
+    assert set(signed) == {"body", "timestamp", "signature"}
+    forged_body = base64.b64encode(click_body(APPLY, "x" * 43, user=STRANGER).encode()).decode()
+    attempts = [
+        {"sagewatch_slack_click": {"user": {"id": APPROVER[0], "name": "alice"}, "channel": CHANNEL,
+                                   "response_url": "https://hooks.slack.com/a", "action": APPLY, "value": "x"}},
+        {"sagewatch_slack_click": {**signed, "body": forged_body}},
+        {"sagewatch_slack_click": {**signed, "signature": "v0=" + "0" * 64}},
+        {"sagewatch_slack_click": "not a job"},
+        {},
+    ]  # fmt: skip
+    for attempt in attempts:
+        outcome = work(attempt, app.config, SIGNING_SECRET, app.deps, NOW)
+        assert outcome["status"] == "unsigned", (attempt, outcome)
+    late = work(job, app.config, SIGNING_SECRET, app.deps, NOW + timedelta(minutes=6))
+    assert late["status"] == "unsigned" and "five minutes" in late["reason"]
+    assert app.deps.remediation.calls == [] and app.posts == []
+    assert work(job, app.config, SIGNING_SECRET, app.deps, NOW)["status"] == "planned"
 
 
 def test_unsigned_stale_retried_and_foreign_requests_do_nothing(app):

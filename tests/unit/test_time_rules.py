@@ -16,6 +16,7 @@ from sagewatch.commands import command_for
 from sagewatch.metrics import MetricResults, component_metric, utilization_metric, variant_metric
 from sagewatch.models import Action, Autoscaling, Finding, Kind, ManagedScaling
 from sagewatch.remediation import (
+    Call,
     LiveEndpoint,
     RemediationError,
     RemediationRequest,
@@ -316,10 +317,18 @@ def request(**kw) -> RemediationRequest:
     )
 
 
+def calls(plan) -> list[tuple[str, dict]]:
+    return [(c.operation, dict(c.params)) for c in plan.calls if isinstance(c, Call)]
+
+
 def test_the_plan_registers_a_target_and_prices_the_hours():
     plan = plan_action(request(), live(), CATALOG, NOW)
-    assert plan.steps[0].startswith("RegisterScalableTarget endpoint/chat/variant/AllTraffic: minimum 4, maximum 4")
-    assert any("PutScheduledAction sagewatch-offhours-down" in s for s in plan.steps)
+    (first, register), *rest = calls(plan)
+    assert first == "RegisterScalableTarget" and (register["MinCapacity"], register["MaxCapacity"]) == (4, 4)
+    assert register["ResourceId"] == "endpoint/chat/variant/AllTraffic"
+    put = {p["ScheduledActionName"]: p for op, p in rest if op == "PutScheduledAction"}
+    assert put["sagewatch-offhours-down"]["ScalableTargetAction"] == {"MinCapacity": 1, "MaxCapacity": 1}
+    assert put["sagewatch-offhours-down"]["Schedule"] == "cron(0 18 * * ? *)" and len(rest) == 2
     hours = 4 * 168 - 3 * (4 * 14 + 62)
     assert plan.after["AllTraffic"]["instance_hours_per_week"] == hours
     assert plan.monthly_cost_after_usd == round(0.204 * hours * 730 / 168, 2)
@@ -328,14 +337,16 @@ def test_the_plan_registers_a_target_and_prices_the_hours():
 def test_existing_limits_are_kept_and_foreign_scheduled_actions_refused():
     target = {"ResourceId": "endpoint/chat/variant/AllTraffic", "MinCapacity": 2, "MaxCapacity": 6}
     plan = plan_action(request(), live(targets=[target]), CATALOG, NOW)
-    kept = "keep the scalable target of endpoint/chat/variant/AllTraffic (minimum 2, maximum 6)"
-    assert plan.steps[0] == kept + " and its scaling policies"
+    assert [op for op, _ in calls(plan)] == ["PutScheduledAction", "PutScheduledAction"]  # no register
+    assert "keeps its limits (minimum 2, maximum 6) and its policies" in plan.notes[0]
     theirs = {"ScheduledActionName": "black-friday", "ResourceId": "endpoint/chat/variant/AllTraffic"}
     with pytest.raises(RemediationError, match="conflict with scheduled actions that exist: black-friday"):
         plan_action(request(), live(scheduled=[theirs]), CATALOG, NOW)
     ours = {"ScheduledActionName": "sagewatch-offhours-old", "ResourceId": "endpoint/chat/variant/AllTraffic"}
-    replanned = plan_action(request(), live(scheduled=[ours]), CATALOG, NOW)
-    assert any("DeleteScheduledAction sagewatch-offhours-old" in s for s in replanned.steps)
+    ours |= {"ServiceNamespace": "sagemaker", "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"}
+    replanned = plan_action(request(), live(targets=[target], scheduled=[ours]), CATALOG, NOW)
+    [delete] = [p for op, p in calls(replanned) if op == "DeleteScheduledAction"]
+    assert delete["ScheduledActionName"] == "sagewatch-offhours-old"
 
 
 @pytest.mark.parametrize(

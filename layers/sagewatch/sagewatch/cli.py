@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, get_args
+from typing import Any, NoReturn
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 from pydantic import ValidationError as PydanticValidationError
@@ -44,7 +44,7 @@ from sagewatch.multiscan import MultiScanReport
 from sagewatch.multiscan import render_table as render_multi_table
 from sagewatch.notify.digest import render_chatbot, render_email, render_slack, subject
 from sagewatch.progress import TerminalProgress
-from sagewatch.remediation import Action as RemediationAction
+from sagewatch.remediation import ACTIONS as REMEDIATION_ACTIONS
 from sagewatch.remediation import RemediationRequest, describe_validation_error
 from sagewatch.scan_report import ScanReport, render_table
 from sagewatch.settings import (
@@ -189,15 +189,31 @@ def _parser() -> argparse.ArgumentParser:
         "remediate",
         help="plan (dry run, the default) or carry out one action on one endpoint through the remediation function",
     )
-    fix.add_argument("action", choices=get_args(RemediationAction), help="what to do (a finding's command names it)")
+    fix.add_argument(
+        "action",
+        choices=list(REMEDIATION_ACTIONS),
+        help="what to do (a finding's command names it): "
+        + "; ".join(f"{name}: {spec.summary}" for name, spec in REMEDIATION_ACTIONS.items()),
+    )
     fix.add_argument("--endpoint", required=True, help="the endpoint to act on")
     fix.add_argument("--variant", help="the variant (needed when the endpoint has several)")
     fix.add_argument("--instance-type", help="resize-variant: the new instance type")
     fix.add_argument("--instance-count", type=int, help="resize-variant, set-instance-count: the new count")
-    fix.add_argument("--min-capacity", type=int, help="set-scaling-limits: the auto scaling minimum")
-    fix.add_argument("--max-capacity", type=int, help="set-scaling-limits: the auto scaling maximum")
     fix.add_argument(
-        "--snapshot", help="restore-endpoint: the snapshot key delete-endpoint (or schedule-scaling) returned"
+        "--min-capacity", type=int, help="set-scaling-limits, resize-variant of an auto scaled variant: the new minimum"
+    )
+    fix.add_argument(
+        "--max-capacity", type=int, help="set-scaling-limits, resize-variant of an auto scaled variant: the new maximum"
+    )
+    fix.add_argument(
+        "--snapshot",
+        help="restore-endpoint: the snapshot key a run returned; with --resume-from: the snapshot of the run to resume",
+    )
+    fix.add_argument(
+        "--resume-from",
+        type=int,
+        metavar="STEP",
+        help="go on with a run that stopped half way, from this step of its plan (its answer gives the command)",
     )
     fix.add_argument(
         "--schedule",
@@ -209,6 +225,16 @@ def _parser() -> argparse.ArgumentParser:
     fix.add_argument("--expect-instance-count", type=int, help="what the finding saw (refused if it changed)")
     fix.add_argument("--expect-idle", action="store_true", help="refuse if the endpoint served requests since")
     fix.add_argument("--finding-id", help="the finding this carries out (kept in the audit record)")
+    fix.add_argument(
+        "--expect-max-capacity",
+        type=int,
+        help="the auto scaling maximum the finding recommends: a maximum may grow to it, never past it",
+    )
+    fix.add_argument(
+        "--expect-plan-digest",
+        metavar="SHA256",
+        help="the dry run's plan digest: the real run carries out that plan or nothing",
+    )
     fix.add_argument("--execute", action="store_true", help="carry it out (needs --confirm ENDPOINT)")
     fix.add_argument("--confirm", help="the endpoint name again, for a real run")
     fix.add_argument("--request-id", help="unique id of a real run (default: a new one, printed)")
@@ -533,11 +559,22 @@ def _remediation_request(args: argparse.Namespace) -> dict[str, Any]:
             "instance_count": args.expect_instance_count,
             "idle": args.expect_idle or None,
             "finding_id": args.finding_id,
+            "max_capacity": args.expect_max_capacity,
+            "plan_digest": args.expect_plan_digest,
         }.items()
         if v is not None
     }
     request: dict[str, Any] = {"action": args.action, "endpoint": args.endpoint, "dry_run": not args.execute}
-    for key in ("variant", "instance_type", "instance_count", "min_capacity", "max_capacity", "snapshot", "confirm"):
+    for key in (
+        "variant",
+        "instance_type",
+        "instance_count",
+        "min_capacity",
+        "max_capacity",
+        "snapshot",
+        "resume_from",
+        "confirm",
+    ):
         if getattr(args, key) is not None:
             request[key] = getattr(args, key)
     if args.schedule is not None:
@@ -595,9 +632,12 @@ def cmd_remediate(args: argparse.Namespace) -> int:
         result = invoke_remediation(clients, raw, function=args.function_name, stack=args.stack_name)
     if "to_execute" in result:  # the function's answer names its payload's fields: here, this command's flags
         extra = " --allow-accelerator-change --force" if result.get("plan", {}).get("accelerator_change") else ""
+        digest = result.get("plan", {}).get("digest")
+        bound = f" --expect-plan-digest {digest}" if digest else ""
         result["to_execute"] = (
-            f"run this command again with --execute --confirm {request.endpoint}{extra} (a request id is made and "
-            "printed; pass it as --request-id to retry safely)"
+            f"run this command again with --execute --confirm {request.endpoint}{bound}{extra} (a request id is made "
+            "and printed; pass it as --request-id to retry safely; the plan digest makes the real run carry out "
+            "this plan or nothing)"
         )
     print(json.dumps(result, indent=2, default=str))  # once: the answer says why, on stdout
     return EXIT_FAILED if result.get("status") in ("refused", "invalid", "stale") else EXIT_OK

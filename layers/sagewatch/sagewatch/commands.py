@@ -48,6 +48,8 @@ def request_for(finding: Finding) -> dict[str, Any] | None:
         expect["instance_count"] = finding.instance_count
     if finding.kind is Kind.IDLE:
         expect["idle"] = True
+    if rec.max_capacity is not None and action in ("set-scaling-limits", "resize-variant"):
+        expect["max_capacity"] = rec.max_capacity  # the largest maximum the finding allows the request to set
     if finding.id:
         expect["finding_id"] = finding.id
     if expect:
@@ -64,8 +66,22 @@ def command_for(finding: Finding, region: str, *, local: bool = False) -> str | 
     return None if request is None else command_of(request, region, local=local)
 
 
-_FLAGS = ("variant", "instance_type", "instance_count", "min_capacity", "max_capacity", "schedule", "snapshot")
-_EXPECT_FLAGS = {"instance_type": "--expect-instance-type", "instance_count": "--expect-instance-count"}
+_FLAGS = (
+    "variant",
+    "instance_type",
+    "instance_count",
+    "min_capacity",
+    "max_capacity",
+    "schedule",
+    "snapshot",
+    "resume_from",
+)
+_EXPECT_FLAGS = {
+    "instance_type": "--expect-instance-type",
+    "instance_count": "--expect-instance-count",
+    "max_capacity": "--expect-max-capacity",
+    "plan_digest": "--expect-plan-digest",
+}
 
 
 def command_of(request: Mapping[str, Any], region: str, *, local: bool = False, function: str | None = None) -> str:
@@ -116,7 +132,8 @@ def _target(finding: Finding, action: str) -> dict[str, Any]:
         out["instance_type"] = rec.instance_type
     if action in ("resize-variant", "set-instance-count"):
         out["instance_count"] = rec.instance_count
-    if action == "set-scaling-limits":
+    # the new auto scaling limits travel with the change (a resize of an auto scaled variant: "4-8 become 2-4")
+    if action in ("set-scaling-limits", "resize-variant") and rec.min_capacity is not None and rec.max_capacity:
         out |= {"min_capacity": rec.min_capacity, "max_capacity": rec.max_capacity}
     if action == "schedule-scaling" and rec.schedule is not None:
         out["schedule"] = {

@@ -29,6 +29,7 @@ UNEXPECTED_ERRORS_METRIC = "UnexpectedErrors"
 REFUSED_EVENTS_METRIC = "RefusedForwardedEvents"
 SLACK_REFUSED_METRIC = "SlackRequestsRefused"  # by Status: 401 unsigned or stale, 400 not a click, 413, 503
 SLACK_CLICKS_METRIC = "SlackClicks"  # by Outcome: planned, done, refused, changed, invalid...
+SCANS_SKIPPED_METRIC = "ScansSkipped"  # a scan that found lock#scan held: ScansSkippedAlarm when it keeps happening
 
 
 def count(name: str, **dimensions: str) -> None:

@@ -142,6 +142,30 @@ class Click:
         )
 
 
+def signed_job(headers: Mapping[str, Any], body: bytes) -> dict[str, Any]:
+    """The work queued for this function's own asynchronous invocation: the request as Slack signed it (body,
+    timestamp, signature), so that the work verifies Slack's signature again (no unsigned path to an Apply)."""
+    return {
+        "body": base64.b64encode(body).decode(),
+        "timestamp": header(headers, "x-slack-request-timestamp") or "",
+        "signature": header(headers, "x-slack-signature") or "",
+    }
+
+
+def verified_click(secret: str, job: object, now: float) -> Click:
+    """The click of a queued job, after Slack's signature and five-minute window are checked again; raises
+    SlackRequestError for a job that is not exactly what Slack signed."""
+    if not isinstance(job, Mapping) or not all(isinstance(job.get(k), str) for k in ("body", "timestamp", "signature")):
+        raise SlackRequestError(401, "the job does not carry a signed Slack request")
+    try:
+        body = base64.b64decode(str(job["body"]).encode(), validate=True)
+    except (binascii.Error, ValueError):
+        raise SlackRequestError(401, "the job's body is not base64") from None
+    headers = {"x-slack-request-timestamp": job["timestamp"], "x-slack-signature": job["signature"]}
+    verify(secret, headers, body, now)
+    return parse(body)
+
+
 def parse(body: bytes) -> Click:
     """The click in a signed body; SlackRequestError(400) for anything sagewatch does not answer."""
     try:
@@ -182,19 +206,56 @@ def refusal(click: Click, approvers: frozenset[str], channels: frozenset[str]) -
     return None
 
 
-# What a plan says will change; not the names derived from the clock (a new endpoint config is named for the
-# minute it is made) nor the steps and rollback that spell those names out.
+# What a plan says will change, in words: what a refused Apply compares to say why the plan changed.
 PLAN_SUBSTANCE = ("action", "endpoint", "variant", "before", "after", "monthly_cost_after_usd", "accelerator_change")
 
 
 def plan_digest(result: Mapping[str, Any]) -> str:
-    """What Apply must find unchanged: what the plan changes, from what to what, at what cost (not the latency
-    beside it, nor the config names a later minute would give), canonically."""
+    """What Apply must find unchanged: the plan's own digest of its calls (every call, every parameter: config
+    names come from their content, so planning again gives the same ones), with what it changes and at what cost
+    (not the latency beside it)."""
     plan = result.get("plan") if isinstance(result.get("plan"), Mapping) else {}
     assert isinstance(plan, Mapping)
-    substance = {key: plan.get(key) for key in PLAN_SUBSTANCE}
+    substance = {key: plan.get(key) for key in (*PLAN_SUBSTANCE, "digest")}
     canonical = json.dumps(substance, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def plan_summary(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What the dry run showed, kept with its Apply token: what a refused Apply says changed."""
+    plan = result.get("plan") if isinstance(result.get("plan"), Mapping) else {}
+    assert isinstance(plan, Mapping)
+    steps = plan.get("steps") if isinstance(plan.get("steps"), list) else []
+    assert isinstance(steps, list)
+    return {
+        **{key: plan.get(key) for key in PLAN_SUBSTANCE},
+        "steps": [bounded(str(s), 300) for s in steps[:30]],
+        "digest": plan.get("digest"),
+    }
+
+
+def plan_changes(shown: Mapping[str, Any], now: Mapping[str, Any]) -> list[str]:
+    """How the plan made now differs from the one the dry run showed, in words (at most a few lines)."""
+    plan = now.get("plan") if isinstance(now.get("plan"), Mapping) else {}
+    assert isinstance(plan, Mapping)
+    if now.get("status") != "planned":
+        return [f"it is no longer planned: {bounded(str(now.get('error') or now.get('status')), 300)}"]
+    out = []
+    for key in ("before", "after"):
+        if shown.get(key) != plan.get(key):
+            out.append(f"{key}: {_short(shown.get(key))} is now {_short(plan.get(key))}")
+    if shown.get("monthly_cost_after_usd") != plan.get("monthly_cost_after_usd"):
+        was_cost, now_cost = shown.get("monthly_cost_after_usd"), plan.get("monthly_cost_after_usd")
+        out.append(f"cost after: {money(was_cost)} is now {money(now_cost)}")
+    was = [str(s) for s in shown.get("steps") or []]
+    steps = [str(s) for s in plan.get("steps") or []] if isinstance(plan.get("steps"), list) else []
+    out += [f"new step: {bounded(s, 200)}" for s in steps if s not in was][:3]
+    out += [f"step gone: {bounded(s, 200)}" for s in was if s not in steps][:3]
+    return out or ["its calls differ (digest)"]
+
+
+def _short(value: object) -> str:
+    return bounded(json.dumps(value, default=str, sort_keys=True), 200)
 
 
 def token_key(token: str) -> str:

@@ -1,9 +1,10 @@
 """Manual remediation: plan (dry run) or carry out one action on one endpoint, after every check; then
-audit and announce it. The rules live in sagewatch.remediation; sagewatch.aws.remediate acts."""
+audit and announce it. The plan (the exact calls) comes from sagewatch.remediation; sagewatch.aws.remediate
+executes those calls and nothing else."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -20,6 +21,7 @@ from sagewatch.notify import RemediationNotice
 from sagewatch.notify.remediation import REMEDIATION_SCHEMA
 from sagewatch.owners import from_tags
 from sagewatch.remediation import (
+    ACTIONS,
     PROTECT_TAG,
     ActionPlan,
     InvalidTargetError,
@@ -27,35 +29,31 @@ from sagewatch.remediation import (
     PartialChangeError,
     RemediationError,
     RemediationRequest,
-    ScheduledChange,
     SnapshotRef,
     check_real_run,
     plan_action,
-    restore_plan,
-    schedule_changes,
+    resume_differences,
     stale_reasons,
 )
+from sagewatch.remediation.calls import Step
+from sagewatch.remediation.model import State
 from sagewatch.settings import Thresholds
 from sagewatch.usage import VariantUsage, variant_usage
 
-# Actions whose real run first takes a sealed snapshot, the key restore-endpoint puts the endpoint back from.
-SNAPSHOT_FIRST = ("delete-endpoint", "schedule-scaling")
+# What a real run may spend waiting when the caller does not say (the CLI's --local): an update takes 5-15 min.
+DEFAULT_SECONDS = 900
 
 
 class RemediationActor(Protocol):
     def read(self, endpoint: str) -> LiveEndpoint | None: ...
+    def config_names(self, config: str) -> frozenset[str]: ...
     def snapshot(self, live: LiveEndpoint, now: datetime) -> SnapshotRef: ...
     def load_snapshot(self, key: str) -> tuple[dict[str, Any], SnapshotRef]: ...
+    def original_role(self, snapshot: dict[str, Any]) -> str | None: ...
     def audit(self, record: dict[str, Any], now: datetime) -> str: ...
     def deleted_before(self, endpoint: str) -> bool: ...
-    def delete(self, live: LiveEndpoint) -> list[str]: ...
-    def restore(self, snapshot: dict[str, Any]) -> list[str]: ...
-    def update_config(self, live: LiveEndpoint, new_config: dict[str, Any]) -> list[str]: ...
-    def set_instance_count(self, endpoint: str, variant: str, count: int) -> list[str]: ...
-    def set_scaling_limits(self, endpoint: str, variant: str, minimum: int, maximum: int) -> list[str]: ...
-    def scale_to_zero(self, endpoint: str, variant: str, current: int) -> list[str]: ...
-    def components_to_zero(self, live: LiveEndpoint, variant: str, new_config: dict[str, Any]) -> list[str]: ...
-    def schedule_scaling(self, live: LiveEndpoint, changes: list[ScheduledChange]) -> list[str]: ...
+    def mark_deleted(self, endpoint: str) -> None: ...
+    def execute(self, steps: Sequence[Step], *, start: int = 1, seconds: float) -> list[str]: ...
 
 
 @dataclass(frozen=True)
@@ -119,48 +117,11 @@ class EndpointMetrics:
         return out
 
 
-def _execute(
-    request: RemediationRequest,
-    live: LiveEndpoint | None,
-    snapshot: dict[str, Any] | None,
-    the_plan: ActionPlan,
-    actor: RemediationActor,
-) -> list[str]:
-    """Carry out a checked plan; what was done. Raises PartialChangeError when it stopped half way."""
-    if request.action == "restore-endpoint":
-        assert snapshot is not None
-        return actor.restore(snapshot)
-    if live is None:
-        raise RemediationError(f"endpoint {request.endpoint} does not exist")
-    if request.action == "delete-endpoint":
-        return actor.delete(live)
-    return _act_on_variant(request, live, the_plan, actor)
-
-
-def _act_on_variant(
-    request: RemediationRequest, live: LiveEndpoint, the_plan: ActionPlan, actor: RemediationActor
-) -> list[str]:
-    variant = the_plan.variant or ""
-    if request.action == "schedule-scaling":
-        return actor.schedule_scaling(live, schedule_changes(request, live, variant))
-    if request.action == "scale-to-zero" and the_plan.new_config is not None:  # an inference-component endpoint
-        return actor.components_to_zero(live, variant, the_plan.new_config)
-    if the_plan.new_config is not None:  # resize-variant, remove-variant
-        return actor.update_config(live, the_plan.new_config)
-    if request.action == "set-instance-count" and request.instance_count is not None:
-        return actor.set_instance_count(live.name, variant, request.instance_count)
-    if request.action == "set-scaling-limits":
-        return actor.set_scaling_limits(
-            live.name, variant, int(request.min_capacity or 0), int(request.max_capacity or 1)
-        )
-    return actor.scale_to_zero(live.name, variant, int(the_plan.before[variant]["instance_count"]))
-
-
 def _snapshot_for(
     request: RemediationRequest, actor: RemediationActor
 ) -> tuple[dict[str, Any] | None, SnapshotRef | None]:
-    """The sealed snapshot a restore brings back, or a delete resumes from (request.snapshot); verified."""
-    if not request.snapshot or request.action not in ("restore-endpoint", "delete-endpoint"):
+    """The sealed snapshot a restore brings back, or a stopped run resumes from (request.snapshot); verified."""
+    if not request.snapshot:
         return None, None
     doc, ref = actor.load_snapshot(request.snapshot)
     name = (doc.get("endpoint") or {}).get("EndpointName")
@@ -169,34 +130,94 @@ def _snapshot_for(
     return doc, ref
 
 
-def remediate(
-    request: RemediationRequest, deps: RemediationDependencies, now: datetime | None = None
-) -> dict[str, Any]:
-    """Plan (dry run) or carry out one action on one endpoint. Raises RemediationError, having changed
-    nothing, when the request is refused; once something has changed, every outcome is audited, announced
-    and answered (status done or partial)."""
-    now = now or datetime.now(UTC)
+def _check_role(snapshot: Mapping[str, Any], actor: RemediationActor) -> None:
+    """The execution role a restore passes to SageMaker is the one the endpoint's original config names (configs
+    are never deleted by sagewatch): a snapshot cannot name another role."""
+    wanted = snapshot["endpoint_config"].get("ExecutionRoleArn")
+    original = actor.original_role(dict(snapshot))
+    if original is not None and original != (wanted or ""):
+        name = snapshot["endpoint_config"].get("EndpointConfigName")
+        raise RemediationError(
+            f"the snapshot names execution role {str(wanted)[:200]!r}, but endpoint config {str(name)[:63]} "
+            f"names {original[:200]!r}: refused"
+        )
+
+
+@dataclass(frozen=True)
+class _Basis:
+    """What a request is planned against: the endpoint as read, or (resuming a stopped run) as that run's
+    snapshot saw it, so that the resume plans exactly the calls the run planned."""
+
+    live: LiveEndpoint | None
+    planned_on: LiveEndpoint | None
+    snapshot: dict[str, Any] | None = None
+    sealed: SnapshotRef | None = None
+    resuming: bool = False
+
+
+def _basis(request: RemediationRequest, deps: RemediationDependencies) -> _Basis:
     live = deps.actor.read(request.endpoint)
     snapshot, sealed = _snapshot_for(request, deps.actor)
-    restoring = snapshot if request.action == "restore-endpoint" else None
-    if live is None and restoring is None:
+    if live is not None and live.protected:
+        raise RemediationError(f"endpoint {live.name} is tagged {PROTECT_TAG}=true: sagewatch will not change it")
+    if request.action == "restore-endpoint":
+        assert snapshot is not None  # the request needs one
+        _check_role(snapshot, deps.actor)
+        return _Basis(live, live, snapshot, sealed)
+    if live is None:
         # asked to delete what sagewatch itself deleted: done; anything else about a missing endpoint is a mistake
         # (a typo, another account or region), never "already deleted"
-        if request.action == "delete-endpoint" and deps.actor.deleted_before(request.endpoint):
-            return {"status": "already-deleted", "dry_run": request.dry_run, "endpoint": request.endpoint}
         raise InvalidTargetError(
             f"endpoint {request.endpoint} does not exist in this account and region"
             + (" (and sagewatch has no record of deleting it)" if request.action == "delete-endpoint" else "")
         )
-    if live is not None and live.protected:
-        raise RemediationError(f"endpoint {live.name} is tagged {PROTECT_TAG}=true: sagewatch will not change it")
-    if restoring is not None:
-        the_plan = restore_plan(request, live, restoring, deps.catalog)
-    else:
-        assert live is not None
-        the_plan = plan_action(request, live, deps.catalog, now)
-    metrics = EndpointMetrics(live, deps, now) if live is not None else None
-    stale = _stale(request, live, metrics)
+    if snapshot is not None:  # the request validation allows one only with resume_from
+        return _Basis(live, LiveEndpoint.from_snapshot(snapshot), snapshot, sealed, resuming=True)
+    return _Basis(live, live)
+
+
+def _basis_unless_deleted(request: RemediationRequest, deps: RemediationDependencies) -> _Basis | None:
+    """The basis of the request; None when it asks to delete what sagewatch deleted (gone, or its delete under way:
+    what was asked is done)."""
+    deleting = request.action == "delete-endpoint"
+    try:
+        basis = _basis(request, deps)
+    except InvalidTargetError:
+        if deleting and deps.actor.deleted_before(request.endpoint):
+            return None
+        raise
+    under_way = basis.live is not None and basis.live.status == "Deleting" and not basis.resuming
+    return None if deleting and under_way and deps.actor.deleted_before(request.endpoint) else basis
+
+
+def _plan(request: RemediationRequest, basis: _Basis, deps: RemediationDependencies) -> ActionPlan:
+    if request.action == "restore-endpoint":
+        assert basis.snapshot is not None
+        configs = basis.live.configs if basis.live else deps.actor.config_names(
+            str(basis.snapshot["endpoint_config"]["EndpointConfigName"])
+        )  # fmt: skip
+        return plan_action(request, basis.live, deps.catalog, snapshot=basis.snapshot, configs=configs)
+    return plan_action(request, basis.planned_on, deps.catalog)
+
+
+def remediate(
+    request: RemediationRequest,
+    deps: RemediationDependencies,
+    now: datetime | None = None,
+    *,
+    seconds: float = DEFAULT_SECONDS,
+) -> dict[str, Any]:
+    """Plan (dry run) or carry out one action on one endpoint. Raises RemediationError, having changed nothing,
+    when the request is refused; once something has changed, every outcome is audited, announced and answered
+    (status done or partial). `seconds`: what a real run may spend, waits included."""
+    now = now or datetime.now(UTC)
+    basis = _basis_unless_deleted(request, deps)
+    if basis is None:
+        return {"status": "already-deleted", "dry_run": request.dry_run, "endpoint": request.endpoint}
+    live = basis.live
+    the_plan = _plan(request, basis, deps)
+    metrics = EndpointMetrics(live, deps, now) if live is not None and not basis.resuming else None
+    stale = _stale(request, basis.planned_on, metrics) if not basis.resuming else []
     result: dict[str, Any] = {"dry_run": request.dry_run, "plan": the_plan.to_dict(), "stale": stale}
     if request.dry_run:
         # a plan for an endpoint that no longer matches the finding is no plan to carry out: said as its status
@@ -204,15 +225,28 @@ def remediate(
         if metrics is not None:  # how fast it is now, next to the plan (never in the way of the plan)
             none: dict[str, Any] = {}
             result["latency"] = extra("the endpoint's current latency", metrics.latency, none)
-        result["to_execute"] = f"the same request with dry_run false, confirm {request.endpoint!r} and a new request_id"
+        result["to_execute"] = (
+            f"the same request with dry_run false, confirm {request.endpoint!r}, a new request_id and "
+            f"expect.plan_digest {the_plan.digest!r} (the real run then carries out this plan or nothing)"
+        )
         if the_plan.accelerator_change:
             result["to_execute"] += ", allow_accelerator_change true and force true (the accelerator changes)"
         return result
     check_real_run(request, live, stale, the_plan)
-    if request.action in SNAPSHOT_FIRST and sealed is None:
+    if basis.resuming:
+        assert live is not None
+        assert basis.planned_on is not None
+        moved = resume_differences(request, State.of(basis.planned_on), live, the_plan)
+        if moved:
+            raise RemediationError(
+                f"endpoint {request.endpoint} is not where the stopped run left it (before step "
+                f"{request.resume_from}): " + "; ".join(moved[:5]) + ". Nothing was done: plan it afresh"
+            )
+    sealed = basis.sealed
+    if ACTIONS[request.action].snapshot_first and sealed is None:
         assert live is not None
         sealed = deps.actor.snapshot(live, now)  # first: nothing is changed unless it can be put back
-    return {**result, **_carry_out(request, live, restoring, sealed, the_plan, stale, deps, now)}
+    return {**result, **_carry_out(request, basis, sealed, the_plan, stale, deps, now, seconds)}
 
 
 def _stale(request: RemediationRequest, live: LiveEndpoint | None, metrics: EndpointMetrics | None) -> list[str]:
@@ -226,23 +260,38 @@ def _stale(request: RemediationRequest, live: LiveEndpoint | None, metrics: Endp
     return stale + stale_reasons(request, live, invocations=invocations)
 
 
+def _resume_request(request: RemediationRequest, sealed: SnapshotRef | None, step: int | None) -> dict[str, Any]:
+    """The exact request that goes on from where a run stopped: the same request, from the snapshot it took,
+    from `step`, under a request id of its own (one per resume point: retrying it acts once)."""
+    doc = request.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    doc.update(dry_run=False, confirm=request.endpoint)
+    base = str(request.request_id or "resume")[:116]
+    if request.action != "restore-endpoint" and sealed is not None and step is not None:
+        doc.update(snapshot=sealed.key, resume_from=step)
+    doc["request_id"] = f"{base}-r{step or 1}"
+    return doc
+
+
 def _carry_out(
     request: RemediationRequest,
-    live: LiveEndpoint | None,
-    restoring: dict[str, Any] | None,
+    basis: _Basis,
     sealed: SnapshotRef | None,
     the_plan: ActionPlan,
     stale: list[str],
     deps: RemediationDependencies,
     now: datetime,
+    seconds: float,
 ) -> dict[str, Any]:
     """Act, then audit and announce whatever happened: done, or partial (what was done and what is left)."""
     left: list[str] = []
+    resume_from: int | None = None
     try:
-        done, status = _execute(request, live, restoring, the_plan, deps.actor), "done"
+        done, status = deps.actor.execute(the_plan.calls, start=request.resume_from or 1, seconds=seconds), "done"
+        if request.action == "delete-endpoint":
+            deps.actor.mark_deleted(request.endpoint)
     except PartialChangeError as exc:
-        done, left, status = exc.done, [*exc.left, f"why it stopped: {exc}"], "partial"
-    raw_tags = live.tags if live is not None else (restoring or {}).get("tags") or {}
+        done, left, status, resume_from = exc.done, [*exc.left, f"why it stopped: {exc}"], "partial", exc.resume_from
+    raw_tags = basis.live.tags if basis.live is not None else (basis.snapshot or {}).get("tags") or {}
     tags = {bounded(k, 128): bounded(v, 256) for k, v in list(dict(raw_tags).items())[:50]}
     record = {
         "schema": REMEDIATION_SCHEMA,
@@ -256,13 +305,18 @@ def _carry_out(
         "plan": the_plan.to_dict(),
         "done": done,
         "left": left,
-        "snapshot": sealed.key if sealed and request.action in SNAPSHOT_FIRST else None,
+        "snapshot": sealed.key if sealed and request.action != "restore-endpoint" else None,
         "snapshot_version_id": sealed.version_id if sealed else None,
         "snapshot_sha256": sealed.sha256 if sealed else None,
         "forced_over": stale if request.force else [],
     }
+    answer: dict[str, Any] = {}
+    if status == "partial":
+        resume = _resume_request(request, sealed, resume_from)
+        record["resume"] = resume
+        answer = {"left": left, "resume": resume}
     warnings = _record_and_tell(record, deps, now)
-    answer: dict[str, Any] = {
+    return {
         "status": status,
         "done": done,
         "snapshot": record["snapshot"],
@@ -270,15 +324,8 @@ def _carry_out(
         "snapshot_sha256": record["snapshot_sha256"],
         "audit": record.get("audit"),
         "warnings": warnings,
+        **answer,
     }
-    if status == "partial":
-        answer["left"] = left
-        if request.action == "delete-endpoint" and sealed is not None:
-            answer["resume"] = (
-                f"run delete-endpoint again with snapshot {sealed.key!r} and a new request_id: it resumes from this "
-                "snapshot (a new one would miss what was already deleted)"
-            )
-    return answer
 
 
 AUDIT_ATTEMPTS = 3
@@ -311,9 +358,11 @@ def refusal(exc: RemediationError) -> dict[str, Any]:
     return {"status": "invalid" if isinstance(exc, InvalidTargetError) else "refused", "error": str(exc)[:2000]}
 
 
-def answer(request: RemediationRequest, deps: RemediationDependencies) -> dict[str, Any]:
+def answer(
+    request: RemediationRequest, deps: RemediationDependencies, *, seconds: float = DEFAULT_SECONDS
+) -> dict[str, Any]:
     """remediate(), with a refusal as an answer instead of an exception."""
     try:
-        return remediate(request, deps)
+        return remediate(request, deps, seconds=seconds)
     except RemediationError as exc:
         return refusal(exc)

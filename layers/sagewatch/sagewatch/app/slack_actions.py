@@ -31,10 +31,14 @@ from sagewatch.slackapp import (
     ephemeral,
     header,
     parse,
+    plan_changes,
     plan_digest,
     plan_message,
+    plan_summary,
     raw_body,
     refusal,
+    signed_job,
+    verified_click,
     verify,
 )
 
@@ -84,7 +88,8 @@ def receive(
     if not click.response_url.startswith(settings.slack_url_prefix):
         return _http(400, "the response_url is not Slack's")
     try:
-        deps.enqueue({"sagewatch_slack_click": click.to_dict()})
+        # the request as Slack signed it: the work verifies the signature again before it acts
+        deps.enqueue({"sagewatch_slack_click": signed_job(headers, body)})
     except Exception as exc:  # nothing was done: Slack shows the click failed, and it can be clicked again
         return _http(503, f"the click could not be queued ({type(exc).__name__}): nothing was done, click again")
     return _http(200)
@@ -100,10 +105,21 @@ def who(asked: Person, applied: Person | None = None) -> dict[str, Any]:
 
 
 def work(
-    job: Mapping[str, Any], settings: SlackActionsSettings, deps: SlackActionsDependencies, now: datetime
+    job: Mapping[str, Any],
+    settings: SlackActionsSettings,
+    signing_secret: str,
+    deps: SlackActionsDependencies,
+    now: datetime,
 ) -> dict[str, Any]:
-    """One verified click: refused, planned (with an Apply button) or applied. Returns what happened, for the log."""
-    click = Click.from_dict(job["sagewatch_slack_click"])
+    """One click, its Slack signature verified again: refused, planned (with an Apply button) or applied. Returns
+    what happened, for the log. A job that is not exactly what Slack signed (an invocation by anyone who may invoke
+    this function) does nothing and is answered nowhere: it names no URL sagewatch may trust."""
+    try:
+        click = verified_click(signing_secret, job.get("sagewatch_slack_click"), now.timestamp())
+    except SlackRequestError as exc:
+        return {"status": "unsigned", "reason": str(exc)}
+    if not click.response_url.startswith(settings.slack_url_prefix):
+        return {"status": "unsigned", "reason": "the response_url is not Slack's"}
 
     def say(message: Mapping[str, Any]) -> None:
         deps.post(click.response_url, message)
@@ -149,6 +165,7 @@ def _dry_run(
     grant = {
         "request": request,
         "plan": plan_digest(result),
+        "shown": plan_summary(result),  # what a refused Apply compares to say why the plan changed
         "asked_by": click.user.to_dict(),
         "channel": click.channel,
     }
@@ -183,9 +200,20 @@ def _apply(
     request: dict[str, Any] = dict(grant["request"])
     again = deps.remediation.run(request, who(asked, click.user))
     if again.get("status") != "planned" or plan_digest(again) != grant["plan"]:
-        say(answer_message(again, click.user, "Not applied: the plan changed since the dry run (ask for a new one)"))
-        return {"status": "changed", "endpoint": request.get("endpoint")}
-    real = {**request, "dry_run": False, "confirm": request["endpoint"], "request_id": apply_request_id(click.value)}
+        why = plan_changes(grant.get("shown") or {}, again)
+        say(answer_message(again, click.user, "Not applied: the plan changed since the dry run (" + "; ".join(why)
+                           + "); ask for a new one"))  # fmt: skip
+        return {"status": "changed", "endpoint": request.get("endpoint"), "why": why}
+    # the real run carries out the plan the dry run showed, or nothing: its digest travels in the request
+    digest = (grant.get("shown") or {}).get("digest")
+    expect = {**(request.get("expect") or {}), **({"plan_digest": digest} if digest else {})}
+    real = {
+        **request,
+        **({"expect": expect} if expect else {}),
+        "dry_run": False,
+        "confirm": request["endpoint"],
+        "request_id": apply_request_id(click.value),
+    }
     done = deps.remediation.run(real, who(asked, click.user))
     say(answer_message(done, click.user, "Applied" if done.get("status") == "done" else "Apply"))
     return {

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 OWNER_PREFIX = "owner#"  # state table ids of cached CloudTrail answers; finding ids never start so
 KEEP_DAYS = 120  # past CloudTrail's 90 days: an endpoint older than that is never looked up again anyway
 MIN_INTERVAL = 0.5  # seconds between LookupEvents calls: 2 a second per account and region
+# CloudTrail delivers an event typically within about 5 minutes of its call, without a promise: a creator not
+# found for an endpoint younger than this is not final (asked again next scan, never cached as unknown)
+DELIVERY = timedelta(minutes=15)
 PAGE = 50
 
 
@@ -181,21 +184,20 @@ class TrailOwners:
         for r in wanted:
             made = creator(records, r.name, r.created_at)
             update = last_updater(records, r.name, r.created_at)
-            if (
-                made is None
-                and update is None
-                and not (r not in recent or (reached and reached <= r.created_at - CREATE_SLACK))
-            ):
-                continue  # nothing found, and the history was not read back far enough: ask again another time
+            # nothing found is an answer only once the history was read back far enough, and once CloudTrail has
+            # had the time to deliver the endpoint's CreateEndpoint
+            read_back = r not in recent or (
+                reached is not None and reached <= r.created_at - CREATE_SLACK and r.created_at <= now - DELIVERY
+            )
+            if made is None and update is None and not read_back:
+                continue  # ask again another time
             out[r.name] = TrailFacts(
                 made.principal if made else None,
                 update.principal if update else None,
                 reached,
                 update.event_time if update else None,
             )
-            creator_final = (
-                made is not None or r not in recent or (reached is not None and reached <= r.created_at - CREATE_SLACK)
-            )
+            creator_final = made is not None or read_back
             if creator_final and (update is not None or updates_read or r not in updated):
                 settled.add(r.name)  # final: cached, never asked again
         return out, settled, problem

@@ -1,15 +1,17 @@
 """A lease on one item of a DynamoDB table: what keeps two scans apart when the stack reserves no concurrency.
 
 A conditional PutItem takes the item only if nobody holds it or the holder's lease has ended (a run that died
-without giving it back blocks nobody for longer than its own timeout); a DeleteItem conditioned on the holder
-gives it back, never someone else's. The item also carries the table's TTL attribute, so a forgotten lock
+without giving it back blocks nobody for longer than its own timeout), or the lease ends later than any run's can
+(a lease longer than the function's timeout and a minute, with a minute's slack: written by no run, so ignored:
+a planted or corrupt item cannot stop every scan); a DeleteItem conditioned on the holder gives it back, never
+someone else's. The item also carries the table's TTL attribute, so a forgotten lock
 disappears by itself.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
@@ -21,6 +23,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 LOCK_PREFIX = "lock#"  # lock#scan: items the finding state store passes over
+SLACK = timedelta(minutes=1)  # how much longer than our own lease another run's may end (it started a little earlier)
 
 
 class TableLock:
@@ -39,8 +42,11 @@ class TableLock:
                     "taken_at": {"N": str(int(now.timestamp()))},
                     "expires_at": {"N": str(int(until.timestamp()))},  # the lease's end, and the table's TTL
                 },
-                ConditionExpression="attribute_not_exists(id) OR expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(int(now.timestamp()))}},
+                ConditionExpression="attribute_not_exists(id) OR expires_at < :now OR expires_at > :longest",
+                ExpressionAttributeValues={
+                    ":now": {"N": str(int(now.timestamp()))},
+                    ":longest": {"N": str(int((until + SLACK).timestamp()))},
+                },
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:

@@ -74,9 +74,14 @@ def lines(n: RemediationNotice, level: int = 0) -> list[str]:
 
 def requested_by_line(who: object) -> str:
     """Who asked for the action: Lambda does not say who invoked a function, so this is what the caller's
-    credentials (CLI --local) or its client context (the CLI through the function) claim."""
+    credentials (CLI --local) or its client context (the CLI through the function, the Slack app) claim. Each
+    person is named once."""
     doc = who if isinstance(who, Mapping) else {}
     principal = optional(doc.get("principal"), 2048)
+    request = optional(doc.get("lambda_request_id"), 64)
+    lambda_request = f"; Lambda request {request}" if request else ""
+    if doc.get("source") == "slack" and isinstance(doc.get("slack_applied_by") or doc.get("slack_asked_by"), Mapping):
+        return _slack_line(doc) + lambda_request
     if not principal:
         return "Requested by: unknown (the invocation did not say; CloudTrail's Invoke data events do)"
     how = {
@@ -88,15 +93,18 @@ def requested_by_line(who: object) -> str:
     source = how.get(str(doc.get("source")), "unverified")
     if doc.get("verified") is not True:
         source += ", a claim: not verified"
-    request = optional(doc.get("lambda_request_id"), 64)
-    slack = "".join(
-        f"; {label} {_slack_person(doc.get(key))}"
-        for key, label in (("slack_asked_by", "dry run asked by"), ("slack_applied_by", "applied by"))
-        if isinstance(doc.get(key), Mapping)
-    )
-    return f"Requested by: {display_name(principal)} ({principal}, {source}){slack}" + (
-        f"; Lambda request {request}" if request else ""
-    )
+    return f"Requested by: {display_name(principal)} ({principal}, {source}){lambda_request}"
+
+
+def _slack_line(doc: Mapping[str, Any]) -> str:
+    """A Slack click: who applied (else who asked), once, and who asked for the dry run when that is someone else.
+    The Slack app verified Slack's signature; to the remediation function it is the app's claim."""
+    applied, asked = doc.get("slack_applied_by"), doc.get("slack_asked_by")
+    person = applied if isinstance(applied, Mapping) else asked
+    line = f"Requested by: {_slack_person(person)} in Slack, through the sagewatch app (a claim: not verified)"
+    if isinstance(applied, Mapping) and isinstance(asked, Mapping) and asked.get("id") != applied.get("id"):
+        line += f"; dry run asked by {_slack_person(asked)}"
+    return line
 
 
 def _slack_person(doc: object) -> str:
