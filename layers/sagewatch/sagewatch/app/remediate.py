@@ -31,6 +31,7 @@ from sagewatch.remediation import (
     RemediationRequest,
     SnapshotRef,
     check_real_run,
+    in_service,
     plan_action,
     resume_differences,
     stale_reasons,
@@ -215,6 +216,8 @@ def remediate(
     if basis is None:
         return {"status": "already-deleted", "dry_run": request.dry_run, "endpoint": request.endpoint}
     live = basis.live
+    if not request.dry_run and not basis.resuming:
+        in_service(request, live)  # the rail first: an endpoint being deployed is no endpoint to plan a change on
     the_plan = _plan(request, basis, deps)
     metrics = EndpointMetrics(live, deps, now) if live is not None and not basis.resuming else None
     stale = _stale(request, basis.planned_on, metrics) if not basis.resuming else []

@@ -10,7 +10,7 @@ re-exports what callers import from it.
 """
 
 from sagewatch.remediation.calls import Call, Ref, Step, Wait
-from sagewatch.remediation.checks import check_real_run, resume_differences, stale_reasons
+from sagewatch.remediation.checks import check_real_run, in_service, resume_differences, stale_reasons
 from sagewatch.remediation.configs import (
     accelerator_change,
     derived_config,
@@ -80,6 +80,7 @@ __all__ = [
     "derived_config",
     "describe_validation_error",
     "hours_any_up_per_week",
+    "in_service",
     "instance_hours_per_week",
     "monthly_cost",
     "plan_action",

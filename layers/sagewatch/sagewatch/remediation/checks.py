@@ -94,17 +94,18 @@ def check_real_run(
             f"{expected[:12]}..., planned now it is {the_plan.digest[:12]}...): the endpoint changed since; run the "
             "dry run again and read the new plan (force does not override this)"
         )
-    _in_service(request, live, the_plan)
+    in_service(request, live, the_plan)
 
 
-def _in_service(request: RemediationRequest, live: LiveEndpoint | None, the_plan: ActionPlan) -> None:
+def in_service(request: RemediationRequest, live: LiveEndpoint | None, the_plan: ActionPlan | None = None) -> None:
     """No action starts while the endpoint is being deployed or is failing (Creating, Updating, SystemUpdating,
     RollingBack, UpdateRollbackFailed...): SageMaker refuses changes then, and someone is changing it. A resume
     whose first step waits for InService may start while it still updates (that is what it waits for)."""
     if live is None or request.action in NOT_ONLY_IN_SERVICE or live.status == "InService":
         return
     start = request.resume_from
-    if start is not None and start <= len(the_plan.calls) and isinstance(the_plan.calls[start - 1], Wait):
+    steps = the_plan.calls if the_plan is not None else []
+    if start is not None and start <= len(steps) and isinstance(steps[start - 1], Wait):
         return
     raise RemediationError(f"endpoint {live.name} is {live.status}: try again when it is InService")
 
