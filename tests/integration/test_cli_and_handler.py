@@ -2,6 +2,7 @@
 
 import base64
 import json
+import shlex
 from pathlib import Path
 
 import boto3
@@ -545,3 +546,47 @@ def test_all_regions_says_the_empty_ones_in_one_line_and_keeps_what_was_skipped(
     skipped = lines[lines.index("Skipped:") + 1 :]
     assert f"  123456789012 / {REGION} / legacy-ignored: tagged sagewatch:ignore=true" in skipped
     assert f"  123456789012 / {REGION} / translator-updating: status is Updating" in skipped
+
+
+def test_cli_remediate_local_that_stops_half_way_prints_the_command_that_resumes_it(demo, capsys):
+    """An update that takes longer than the run may wait: status partial, and the exact command that goes on."""
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket="snapshots")
+    argv = [
+        "remediate",
+        "resize-variant",
+        "--endpoint",
+        "image-embedder",
+        "--variant",
+        "AllTraffic",
+        "--instance-type",
+        "ml.g5.xlarge",
+        "--instance-count",
+        "2",
+        "--min-capacity",
+        "2",
+        "--max-capacity",
+        "4",
+        "--force",
+        "--local",
+        "--bucket",
+        "snapshots",
+        "--region",
+        REGION,
+        "--execute",
+        "--confirm",
+        "image-embedder",
+    ]
+    aws_rules.set_durations(endpoint_update=5000)
+    try:
+        assert main(argv) == 0
+    finally:
+        aws_rules.set_durations(endpoint_update=aws_rules.Durations.endpoint_update)
+    stopped = json.loads(capsys.readouterr().out)
+    assert stopped["status"] == "partial", stopped
+    command = stopped["resume_command"]
+    assert "--resume-from" in command and f"--snapshot {stopped['snapshot']}" in command
+    assert command.endswith("--local --bucket snapshots")
+    aws_rules.CLOCK.sleep(5000)
+    assert main(shlex.split(command)[3:]) == 0
+    resumed = json.loads(capsys.readouterr().out)
+    assert resumed["status"] == "done", resumed

@@ -15,7 +15,7 @@ from sagewatch.aws.cloudtrail import FileOwnerCache, TrailOwners
 from sagewatch.aws.wiring import scan_dependencies
 from sagewatch.owners import EndpointRef, describe
 from sagewatch.requests import ScanRequest
-from sagewatch_testkit import fleet, moto_ext
+from sagewatch_testkit import aws_rules, fleet, moto_ext
 from sagewatch_testkit.calls import count_calls
 from sagewatch_testkit.faults import fail_call
 from sagewatch_testkit.trail import record
@@ -229,3 +229,23 @@ def test_an_answer_cut_short_is_used_but_not_kept(tmp_path, aws, now):
     facts, _ = whole.facts([ref], {"tuned"}, now)
     assert facts["tuned"].last_updated_by == "arn:aws:iam::123456789012:root"
     assert ref.key in cache.load("s")
+
+
+def test_a_brand_new_endpoints_creator_is_not_cached_as_unknown_before_cloudtrail_delivers_it(tmp_path, aws):
+    """CloudTrail delivers an event minutes after its call (the test kit holds it back that long): a lookup just
+    after the create finds nothing, and that is not an answer to keep for 120 days."""
+    moto_ext.install()
+    created = aws_rules.CLOCK.now() - timedelta(minutes=2)
+    moto_ext.put_trail_event(REGION, record("assumed-role", "brand-new", created))
+    cache = FileOwnerCache(tmp_path / "owners.json")
+    ref = EndpointRef("brand-new", created, created)
+    owners = TrailOwners(Clients(REGION).cloudtrail(), cache, "s", min_interval=0)
+    early, _ = owners.facts([ref], {"brand-new"}, aws_rules.CLOCK.now())
+    assert "brand-new" not in early and cache.load("s") == {}  # not yet: asked again next scan
+    aws_rules.CLOCK.sleep(aws_rules.DURATIONS.trail_delivery + 60)
+    later, _ = owners.facts([ref], {"brand-new"}, aws_rules.CLOCK.now())
+    assert later["brand-new"].created_by == ROLE_ARN and ref.key in cache.load("s")
+    # an endpoint old enough for CloudTrail to have delivered its create, and still nothing: unknown, kept
+    old = EndpointRef("never-seen", created - timedelta(hours=1), created - timedelta(hours=1))
+    facts, _ = owners.facts([old], {"never-seen"}, aws_rules.CLOCK.now())
+    assert facts["never-seen"].created_by is None and old.key in cache.load("s")

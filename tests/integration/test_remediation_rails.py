@@ -266,7 +266,10 @@ def test_rail_capacity_never_grows_by_surprise(remediation):
     refused(remediation.invoke(schedule), "both run on endpoint/support-chatbot/variant/AllTraffic at MON 20:00")
     thousand = json.loads(json.dumps(sample("schedule-scaling-execute")["schedule"]))
     thousand["scheduled_actions"][1] |= {"min_capacity": 1000, "max_capacity": 1000}
-    refused(remediation.invoke(sample("schedule-scaling-execute", schedule=thousand)), "a maximum of 1000 on scheduled action sagewatch-offhours-up")
+    refused(
+        remediation.invoke(sample("schedule-scaling-execute", schedule=thousand)),
+        "a maximum of 1000 on scheduled action sagewatch-offhours-up",
+    )
     targets = aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
     assert "endpoint/support-chatbot/variant/AllTraffic" not in {t["ResourceId"] for t in targets}  # nothing done
     assert remediation.audits() == []

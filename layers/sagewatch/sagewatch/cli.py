@@ -7,6 +7,7 @@ import difflib
 import json
 import os
 import re
+import shlex
 import shutil
 import sys
 import uuid
@@ -37,6 +38,7 @@ from sagewatch.aws.targets import (
 )
 from sagewatch.aws.wiring import deployed_thresholds, invoke_remediation, local_remediation, readers
 from sagewatch.catalog import Catalog, CatalogError
+from sagewatch.commands import command_of
 from sagewatch.costrender import render_html, to_csv
 from sagewatch.costrender import render_table as render_cost_table
 from sagewatch.costs import CostReport
@@ -638,6 +640,13 @@ def cmd_remediate(args: argparse.Namespace) -> int:
             f"run this command again with --execute --confirm {request.endpoint}{bound}{extra} (a request id is made "
             "and printed; pass it as --request-id to retry safely; the plan digest makes the real run carry out "
             "this plan or nothing)"
+        )
+    if isinstance(result.get("resume"), dict):  # stopped half way: the command that goes on from there
+        region = args.region or clients.region
+        bucket = ["--bucket", args.bucket] if args.local and args.bucket else []
+        result["resume_command"] = (
+            command_of(result["resume"], region, local=args.local, function=args.function_name)
+            + "".join(f" {shlex.quote(b)}" for b in bucket)
         )
     print(json.dumps(result, indent=2, default=str))  # once: the answer says why, on stdout
     return EXIT_FAILED if result.get("status") in ("refused", "invalid", "stale") else EXIT_OK
