@@ -280,3 +280,19 @@ def test_a_violations_file_of_unreadable_entries_beside_readable_ones_counts_the
         "2 entries of constraint_violations.json could not be read"
         in json.loads(sns_messages(alert)[0].message)["email"]
     )
+
+
+def test_a_remediation_record_too_large_for_one_event_goes_to_the_bus_shortened():
+    """A plan of many calls can outgrow EventBridge's 256 KB: the bus gets the record whole when it fits, else a
+    shorter form that still names the action (the audit record keeps everything)."""
+    from sagewatch.aws.events import DETAIL_MAX_BYTES
+    from sagewatch.notify.remediation import fitting_record
+
+    small = RemediationNotice({**hostile_remediation().record, "done": ["step 1: x"], "warnings": []})
+    small = RemediationNotice({**small.record, "request": {"action": "delete-endpoint", "endpoint": "e"}})
+    assert fitting_record(small, DETAIL_MAX_BYTES) == dict(small.record)
+    big = hostile_remediation()
+    assert len(json.dumps(dict(big.record)).encode()) > DETAIL_MAX_BYTES
+    doc = fitting_record(big, DETAIL_MAX_BYTES)
+    assert len(json.dumps(doc).encode()) <= DETAIL_MAX_BYTES
+    assert doc["schema"] == "sagewatch.remediation/1" and doc["request"]["action"] == "delete-endpoint"

@@ -644,10 +644,9 @@ def cmd_remediate(args: argparse.Namespace) -> int:
     if isinstance(result.get("resume"), dict):  # stopped half way: the command that goes on from there
         region = args.region or clients.region
         bucket = ["--bucket", args.bucket] if args.local and args.bucket else []
-        result["resume_command"] = (
-            command_of(result["resume"], region, local=args.local, function=args.function_name)
-            + "".join(f" {shlex.quote(b)}" for b in bucket)
-        )
+        result["resume_command"] = command_of(
+            result["resume"], region, local=args.local, function=args.function_name
+        ) + "".join(f" {shlex.quote(b)}" for b in bucket)
     print(json.dumps(result, indent=2, default=str))  # once: the answer says why, on stdout
     return EXIT_FAILED if result.get("status") in ("refused", "invalid", "stale") else EXIT_OK
 

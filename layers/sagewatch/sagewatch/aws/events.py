@@ -14,6 +14,7 @@ from sagewatch.lifecycle import Announcement
 from sagewatch.monitoring import Alert
 from sagewatch.notify import Notice, RemediationNotice, WeeklyNotice, event_detail
 from sagewatch.notify.limits import EVENT_MAX_BYTES, utf8_len
+from sagewatch.notify.remediation import fitting_record
 from sagewatch.org import (
     ALERT_DETAIL_TYPE,
     COST_SUMMARY_DETAIL_TYPE,
@@ -109,5 +110,7 @@ class StackNotifier:
         if isinstance(notice, WeeklyNotice):
             self.events.put_document(COST_SUMMARY_DETAIL_TYPE, notice.summary)
         elif isinstance(notice, RemediationNotice):
-            self.events.put_document(REMEDIATION_DETAIL_TYPE, notice.record)
+            # the whole record when it fits one event, else its shorter forms (a plan of many calls: the audit
+            # record in the bucket keeps everything)
+            self.events.put_document(REMEDIATION_DETAIL_TYPE, fitting_record(notice, DETAIL_MAX_BYTES))
         return ids

@@ -3,6 +3,7 @@ as every other notice, in the Chatbot format when the stack uses Chatbot."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -145,6 +146,19 @@ def document(n: RemediationNotice, level: int = 0) -> dict[str, Any]:
     doc["plan"] = {"monthly_cost_change_usd": n.plan.get("monthly_cost_change_usd")}
     doc["truncated"] = "the audit record holds the whole request and plan"
     return doc
+
+
+def fitting_record(n: RemediationNotice, limit: int) -> dict[str, Any]:
+    """The record as one event carries it: whole when it fits `limit` bytes of JSON, else the first of its
+    shorter documents that does (the last keeps only what identifies the action)."""
+    whole = dict(n.record)
+    if len(json.dumps(whole, default=str).encode()) <= limit:
+        return whole
+    for level in range(len(LEVELS)):
+        doc = document(n, level)
+        if len(json.dumps(doc, default=str).encode()) <= limit:
+            return doc
+    return document(n, len(LEVELS) - 1)
 
 
 def render(n: RemediationNotice, level: int = 0) -> Rendering:
