@@ -272,3 +272,19 @@ def test_remove_provisioned_concurrency_on_an_instance_variant_is_refused():
 def test_remove_provisioned_concurrency_takes_no_instance_fields():
     with pytest.raises(ValidationError, match="takes no instance_count"):
         req(action="remove-provisioned-concurrency", instance_count=1)
+
+
+def test_the_request_schema_is_the_requests_own_and_its_actions_the_registrys():
+    """schemas/remediation-request.schema.json is written from the request model (`make docs` rewrites it): an
+    action added to the registry is in its enum, and a request it accepts validates."""
+    import json
+    from importlib import resources
+
+    import jsonschema
+
+    from sagewatch.remediation import ACTIONS, request_schema
+
+    stored = json.loads(resources.files("sagewatch.schemas").joinpath("remediation-request.schema.json").read_text())
+    assert stored == json.loads(json.dumps(request_schema(), sort_keys=True))
+    assert stored["properties"]["action"]["enum"] == list(ACTIONS)
+    jsonschema.validate(req(action="resize-variant", variant="AllTraffic", instance_count=2).model_dump(), stored)

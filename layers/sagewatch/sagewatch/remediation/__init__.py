@@ -12,6 +12,7 @@ re-exports what callers import from it.
 from sagewatch.remediation.calls import Call, Ref, Step, Wait
 from sagewatch.remediation.checks import check_real_run, in_service, resume_differences, stale_reasons
 from sagewatch.remediation.configs import (
+    ACCELERATOR_NAMES,
     accelerator_change,
     derived_config,
     monthly_cost,
@@ -20,6 +21,7 @@ from sagewatch.remediation.configs import (
 from sagewatch.remediation.errors import InvalidTargetError, PartialChangeError, RemediationError, SnapshotRef
 from sagewatch.remediation.live import (
     COMPONENT_DIMENSION,
+    DELETABLE_STATES,
     OFFHOURS_PREFIX,
     PROTECT_TAG,
     PROVISIONED_CONCURRENCY_DIMENSION,
@@ -31,13 +33,20 @@ from sagewatch.remediation.plan import ActionPlan
 from sagewatch.remediation.planner import plan_action, restore_plan
 from sagewatch.remediation.registry import ACTIONS, DESTRUCTIVE, NAMES, SNAPSHOT_FIRST, ActionSpec
 from sagewatch.remediation.request import (
+    CRON,
+    FINDING_ID,
+    INSTANCE_TYPE,
+    INSTANCE_TYPE_MAX,
     NAME,
+    SNAPSHOT_MAX,
+    TIMEZONE,
     Action,
     Expectation,
     RemediationRequest,
     ScheduledActionSpec,
     ScheduleSpec,
     describe_validation_error,
+    request_schema,
 )
 from sagewatch.remediation.schedules import (
     ScheduledChange,
@@ -47,16 +56,24 @@ from sagewatch.remediation.schedules import (
 )
 
 __all__ = [
+    "ACCELERATOR_NAMES",
     "ACTIONS",
     "COMPONENT_DIMENSION",
+    "CRON",
+    "DELETABLE_STATES",
     "DESTRUCTIVE",
+    "FINDING_ID",
+    "INSTANCE_TYPE",
+    "INSTANCE_TYPE_MAX",
     "NAME",
     "NAMES",
     "OFFHOURS_PREFIX",
     "PROTECT_TAG",
     "PROVISIONED_CONCURRENCY_DIMENSION",
     "SNAPSHOT_FIRST",
+    "SNAPSHOT_MAX",
     "SNAPSHOT_SCHEMA",
+    "TIMEZONE",
     "VARIANT_DIMENSION",
     "Action",
     "ActionPlan",
@@ -84,6 +101,7 @@ __all__ = [
     "instance_hours_per_week",
     "monthly_cost",
     "plan_action",
+    "request_schema",
     "restore_config",
     "restore_plan",
     "resume_differences",

@@ -12,6 +12,9 @@ VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 PROVISIONED_CONCURRENCY_DIMENSION = "sagemaker:variant:DesiredProvisionedConcurrency"
 SNAPSHOT_SCHEMA = "sagewatch.snapshot/1"
+# Endpoint states a delete may act in. A deployment in progress (Creating, Updating, SystemUpdating,
+# RollingBack) or a delete already under way is refused: someone is changing the endpoint.
+DELETABLE_STATES = ("InService", "Failed", "OutOfService")
 OFFHOURS_PREFIX = "sagewatch-offhours-"  # the scheduled actions of sagewatch's off-hours schedules
 
 

@@ -84,7 +84,7 @@ class ScheduleSpec(BaseModel):
 class RemediationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-    action: str
+    action: str = Field(json_schema_extra={"enum": list(ACTIONS)})  # the registry's actions, checked below
     endpoint: str = Field(max_length=63, pattern=NAME)
     variant: str | None = Field(default=None, max_length=63, pattern=NAME)
     instance_type: str | None = Field(default=None, max_length=INSTANCE_TYPE_MAX, pattern=INSTANCE_TYPE)
@@ -131,6 +131,14 @@ class RemediationRequest(BaseModel):
         if problem:
             raise ValueError(problem)
         return self
+
+
+def request_schema() -> dict[str, Any]:
+    """The JSON schema of a remediation request (schemas/remediation-request.schema.json is this, written out)."""
+    schema = RemediationRequest.model_json_schema()
+    schema["$id"] = "https://github.com/sagewatch/sagewatch/schemas/remediation-request.schema.json"
+    schema["title"] = "sagewatch remediation request"
+    return schema
 
 
 def describe_validation_error(exc: Exception) -> str:

@@ -8,15 +8,12 @@ from typing import TYPE_CHECKING
 
 from sagewatch.remediation.calls import SAGEMAKER, Call
 from sagewatch.remediation.errors import RemediationError
+from sagewatch.remediation.live import DELETABLE_STATES
 from sagewatch.remediation.plan import Draft, PlanContext
 from sagewatch.remediation.registry import ActionSpec
 
 if TYPE_CHECKING:
     from sagewatch.remediation.request import RemediationRequest
-
-# Endpoint states a delete may act in. A deployment in progress (Creating, Updating, SystemUpdating,
-# RollingBack) or a delete already under way is refused: someone is changing the endpoint.
-DELETABLE_STATES = ("InService", "Failed", "OutOfService")
 
 
 def check(request: RemediationRequest) -> str | None:
