@@ -357,6 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if problems:
             print("run `make docs` to write them from the code", file=sys.stderr)
         return 1 if problems else 0
+    from sagewatch.remediation import request_schema
+
     schema = ROOT / "layers" / "sagewatch" / "sagewatch" / "schemas" / "remediation-request.schema.json"
     written = json.dumps(request_schema(), indent=2, sort_keys=True) + "\n"
     if schema.read_text() != written:
