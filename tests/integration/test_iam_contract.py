@@ -30,7 +30,7 @@ from sagewatch.aws.clients import Clients
 from sagewatch.chat import encode
 from sagewatch.remediation import ACTIONS, registry
 from sagewatch.slackapp import APPLY, DRY_RUN
-from sagewatch_testkit import aws_rules, fleet, iam, moto_ext
+from sagewatch_testkit import aws_rules, conformance, fleet, iam, moto_ext
 from sagewatch_testkit.aws_fixtures import id_table
 from sagewatch_testkit.functions import lambda_context, load_function
 from sagewatch_testkit.local import _seed_stack, signing_secret_arn
@@ -227,7 +227,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
         aws_rules.CLOCK.reset()
         mp.setattr("sagewatch.aws.remediate.time", aws_rules.VirtualTime)  # waits pass on the test kit's clock
         recorder = iam.CallRecorder()
-        with mock_aws(), recorder.recording():
+        with mock_aws(), recorder.recording(), conformance.checking() as off_shape:
             session = boto3.session.Session(region_name=REGION)
             sm = session.client("sagemaker")
             fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=datetime.now(UTC))
@@ -267,7 +267,14 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                     mp.setenv(key, value)
                 answers[function] = [_invoke(folder, _event(e, hook.url)) for e in events]
                 calls[function] = recorder.take()
-        yield {"calls": calls, "answers": answers, "secret": secret, "signing": signing, "by_action": by_action}
+        yield {
+            "calls": calls,
+            "answers": answers,
+            "secret": secret,
+            "signing": signing,
+            "by_action": by_action,
+            "off_shape": list(off_shape),
+        }
 
 
 def _route_everything(session: Any, hook_url: str, secret: str, mp: pytest.MonkeyPatch) -> None:
@@ -297,6 +304,10 @@ def _route_everything(session: Any, hook_url: str, secret: str, mp: pytest.Monke
 
 # The deployment roles each function is checked in (a function not created in a role is skipped there).
 ROLE_PARAMETERS = {name: dict(ROLES[name]) for name in ("standalone", "member", "central")}
+
+
+def test_every_answer_of_the_runs_had_botocores_shape(recorded):
+    assert recorded["off_shape"] == []
 
 
 def test_the_runs_did_what_their_events_ask(recorded):

@@ -73,7 +73,21 @@ def install() -> None:
     _add_lookup_events()
     _tags_of_what_is_missing()
     _keep_execution_roles()
+    _describe_secret_as_aws_does()
     _installed = True
+
+
+def _describe_secret_as_aws_does() -> None:
+    """moto 5.2's DescribeSecret carries ListSecrets' SecretVersionsToStages too (a member DescribeSecret has not)."""
+    from moto.secretsmanager.responses import SecretsManagerResponse
+
+    def describe_secret(self: Any) -> str:
+        secret = self.backend.describe_secret(secret_id=self._get_param("SecretId"))
+        doc = secret.to_dict()
+        doc.pop("SecretVersionsToStages", None)
+        return json.dumps(doc)
+
+    SecretsManagerResponse.describe_secret = describe_secret
 
 
 def _keep_execution_roles() -> None:
