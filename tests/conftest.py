@@ -1,8 +1,10 @@
 """Fixtures shared by the integration and fault suites: moto, fake credentials, a counted scan harness."""
 
 import json
+import tempfile
 from collections import Counter
 from datetime import UTC, datetime
+from pathlib import Path
 from types import SimpleNamespace
 
 import boto3
@@ -11,7 +13,8 @@ from moto import mock_aws
 
 from sagewatch.app.scan import run_scan
 from sagewatch.aws.clients import Clients
-from sagewatch.aws.wiring import readers
+from sagewatch.aws.serving import FileDailyCache
+from sagewatch.aws.wiring import readers, serving_checks
 from sagewatch.catalog import Catalog
 from sagewatch.scan_report import ScanReport
 from sagewatch.settings import Thresholds
@@ -79,6 +82,8 @@ class Harness:
         session = boto3.session.Session(region_name=REGION)
         self.calls: Counter[str] = faults.count_calls(session.events)
         self.clients = Clients(REGION, session)
+        # the daily checks' answers, kept between this harness's scans as the CLI keeps them
+        self.daily = FileDailyCache(Path(tempfile.mkdtemp(prefix="sagewatch-daily-")) / "daily.json")
 
     @property
     def sagemaker(self):
@@ -88,8 +93,10 @@ class Harness:
     def cloudwatch(self):
         return self.clients.cloudwatch()
 
-    def scan(self, now: datetime, thresholds: Thresholds | None = None) -> ScanReport:
-        """The read-only scan, wired as the CLI and the scan function wire it."""
+    def scan(self, now: datetime, thresholds: Thresholds | None = None, *, serving: bool = True) -> ScanReport:
+        """The read-only scan, wired as the CLI and the scan function wire it (`serving`: with the keep-serving
+        checks' reads of quotas, dependencies and logs)."""
+        checks = serving_checks(self.clients, self.daily, account=moto_ext.DEFAULT_ACCOUNT, region=REGION)
         return run_scan(
             *readers(self.clients),
             Catalog.load(),
@@ -97,6 +104,7 @@ class Harness:
             now=now,
             region=REGION,
             account=None,
+            serving=checks if serving else None,
         )
 
 

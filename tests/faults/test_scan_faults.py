@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sagewatch_testkit import faults, fleet, moto_ext
 from sagewatch_testkit.fleet import DEMO_EXPECTED as EXPECTED
-from sagewatch_testkit.fleet import conclusions
+from sagewatch_testkit.fleet import DEMO_FINDINGS, conclusions
 from sagewatch_testkit.schemas import validate_report
 
 REGION = moto_ext.DEFAULT_REGION
@@ -29,13 +29,13 @@ def test_a_third_of_all_calls_throttled_every_endpoint_is_still_judged(scan_stac
     assert report.judged == set(report.listed) - skipped and set(EXPECTED) <= report.judged
     assert waited["backoff"] > 0  # botocore backed off (its waits recorded, not slept)
     assert conclusions(report) == EXPECTED
-    assert result["announced"]["new"] == 13 and result["state_available"] and result["failed_events"] == 0
-    assert len(scan_stack.digests()) == 1 and len(scan_stack.bus()) == 13
+    assert result["announced"]["new"] == DEMO_FINDINGS and result["state_available"] and result["failed_events"] == 0
+    assert len(scan_stack.digests()) == 1 and len(scan_stack.bus()) == DEMO_FINDINGS
     assert all(attempts[f"{service}:throttled"] for service in SERVICES), attempts  # every service the scan uses
     throttled = sum(n for key, n in attempts.items() if key.endswith(":throttled"))
     assert 0.25 < throttled / sum(n for key, n in attempts.items() if key.endswith(":sent")) < 0.45, attempts
     # and state was written despite the throttling: the next run is quiet
-    assert scan_stack(now)["announced"]["unchanged"] == 13
+    assert scan_stack(now)["announced"]["unchanged"] == DEMO_FINDINGS
 
 
 def test_endpoint_deleted_mid_scan_and_access_denied_are_errors_not_crashes(demo, now):

@@ -8,6 +8,7 @@ import boto3
 
 from sagewatch_testkit import faults, fleet, moto_ext
 from sagewatch_testkit.aws_fixtures import drain
+from sagewatch_testkit.fleet import DEMO_FINDINGS
 from sagewatch_testkit.functions import lambda_context, load_function, sample_event
 from sagewatch_testkit.lambda_async import invoke_async
 from sagewatch_testkit.webhook_server import fake_webhook
@@ -37,10 +38,10 @@ def test_state_table_unreadable_still_sends_the_digest_and_catches_up(scan_stack
         down = scan_stack(t0)
     assert down["state_available"] is False and down["warnings"]
     [digest] = scan_stack.digests()
-    assert len(digest["announcements"]) == 13 and digest["state_available"] is False
+    assert len(digest["announcements"]) == DEMO_FINDINGS and digest["state_available"] is False
     # next run: state is back, everything is new once more (then quiet)
-    assert scan_stack(t0 + timedelta(hours=1))["announced"]["new"] == 13
-    assert scan_stack(t0 + timedelta(hours=2))["announced"]["unchanged"] == 13
+    assert scan_stack(t0 + timedelta(hours=1))["announced"]["new"] == DEMO_FINDINGS
+    assert scan_stack(t0 + timedelta(hours=2))["announced"]["unchanged"] == DEMO_FINDINGS
 
 
 def test_state_table_unwritable_announces_again_rather_than_never(scan_stack, sm):
@@ -48,14 +49,14 @@ def test_state_table_unwritable_announces_again_rather_than_never(scan_stack, sm
     _seed_until_last_scan(sm, t0)
     with _dynamodb_fails("BatchWriteItem"):
         first = scan_stack(t0)
-    assert first["announced"]["new"] == 13 and any("state" in w.lower() for w in first["warnings"])
-    assert len(scan_stack.digests()) == 1 and len(scan_stack.bus()) == 13
+    assert first["announced"]["new"] == DEMO_FINDINGS and any("state" in w.lower() for w in first["warnings"])
+    assert len(scan_stack.digests()) == 1 and len(scan_stack.bus()) == DEMO_FINDINGS
     # what was said could not be remembered: the next scan says it again (a duplicate, never silence) ...
     again = scan_stack(t0 + timedelta(hours=1))
-    assert again["announced"]["new"] == 13 and again["warnings"] == []
+    assert again["announced"]["new"] == DEMO_FINDINGS and again["warnings"] == []
     assert len(scan_stack.digests()) == 1
     # ... and from then on it is remembered
-    assert scan_stack(t0 + timedelta(hours=2))["announced"]["unchanged"] == 13
+    assert scan_stack(t0 + timedelta(hours=2))["announced"]["unchanged"] == DEMO_FINDINGS
 
 
 def test_slack_down_every_digest_ends_whole_in_the_dead_letter_queue(secret):

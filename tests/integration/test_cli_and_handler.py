@@ -11,8 +11,9 @@ import pytest
 from sagewatch.aws.clients import Clients
 from sagewatch.cli import main
 from sagewatch.models import Kind
-from sagewatch_testkit import aws_rules, faults, moto_ext
+from sagewatch_testkit import aws_rules, faults, fleet, moto_ext
 from sagewatch_testkit.aws_fixtures import id_table, watch_queue
+from sagewatch_testkit.fleet import DEMO_ENDPOINTS, DEMO_FINDINGS, DEMO_KINDS, DEMO_VARIANTS
 from sagewatch_testkit.functions import lambda_context, load_function
 from sagewatch_testkit.schemas import validate_report
 
@@ -29,10 +30,10 @@ def test_cli_json_report_validates_and_is_read_only(demo, capsys):
     doc = json.loads(capsys.readouterr().out)
     validate_report(doc)
     assert doc["account"] == "123456789012" and doc["region"] == REGION
-    assert doc["scanned"] == {"endpoints": 20, "variants": 21, "inference_components": 3}
-    assert len(doc["findings"]) == 13
+    assert doc["scanned"] == {"endpoints": DEMO_ENDPOINTS, "variants": DEMO_VARIANTS, "inference_components": 3}
+    assert len(doc["findings"]) == DEMO_FINDINGS
     # read-only: the fleet is untouched
-    assert len(moto_ext.sagemaker_backend(REGION).endpoints) == 22
+    assert len(moto_ext.sagemaker_backend(REGION).endpoints) == len(fleet.demo_fleet())
 
 
 def test_cli_flags_reach_the_rules(demo, capsys):
@@ -113,36 +114,20 @@ def messages(queue, sqs):
 def test_scheduled_scan_publishes_a_digest_and_emits_metrics(handler_env, topic_queue, demo, capsys):
     _, queue, sqs = topic_queue
     result = load_handler().lambda_handler(event("scan-schedule.json"), context())
-    assert result["endpoints"] == 20 and result["findings"] == 13 and result["errors"] == 0
-    assert result["findings_by_kind"] == {
-        "idle": 5,
-        "oversized": 2,
-        "saturated": 2,
-        "errors": 1,
-        "off-hours": 1,
-        "batch-candidate": 1,
-        "consolidate": 1,
-    }
-    assert result["announced"]["new"] == 13 and len(result["published_message_ids"]) == 1
+    assert result["endpoints"] == DEMO_ENDPOINTS and result["findings"] == DEMO_FINDINGS and result["errors"] == 0
+    assert result["findings_by_kind"] == DEMO_KINDS
+    assert result["announced"]["new"] == DEMO_FINDINGS and len(result["published_message_ids"]) == 1
     [note] = messages(queue, sqs)
-    assert note["Subject"] == "sagewatch 123456789012/us-east-1: 13 new"
+    assert note["Subject"] == f"sagewatch 123456789012/us-east-1: {DEMO_FINDINGS} new"
     digest = json.loads(note["Message"])  # the queue gets the machine-readable body
-    assert digest["schema"] == "sagewatch.digest/1" and len(digest["announcements"]) == 13
+    assert digest["schema"] == "sagewatch.digest/1" and len(digest["announcements"]) == DEMO_FINDINGS
     out = capsys.readouterr().out
     emf = [json.loads(line) for line in out.splitlines() if line.startswith("{") and '"_aws"' in line]
     names = {m["Name"] for doc in emf for d in doc["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert {"EndpointsScanned", "FleetMonthlyCost", "MonthlyWaste", "Findings"} <= names
     kinds = {doc.get("Kind"): doc.get("Findings") for doc in emf if "Kind" in doc}
     # every kind has its series, zeros included (dashboards and alarms see them all)
-    assert kinds == {k.value: [0.0] for k in Kind} | {
-        "idle": [5.0],
-        "oversized": [2.0],
-        "saturated": [2.0],
-        "errors": [1.0],
-        "off-hours": [1.0],
-        "batch-candidate": [1.0],
-        "consolidate": [1.0],
-    }
+    assert kinds == {k.value: [0.0] for k in Kind} | {kind: [float(n)] for kind, n in DEMO_KINDS.items()}
 
 
 def test_scan_errors_are_logged_and_counted_not_raised(handler_env, topic_queue, demo, caplog):
@@ -155,7 +140,7 @@ def test_scan_errors_are_logged_and_counted_not_raised(handler_env, topic_queue,
         when=lambda p: p["EndpointName"] == "doc-classifier",
     )
     result = app.lambda_handler(event("scan-schedule.json"), context())
-    assert result["errors"] == 1 and result["endpoints"] == 19 and result["findings"] == 12
+    assert (result["errors"], result["endpoints"], result["findings"]) == (1, DEMO_ENDPOINTS - 1, DEMO_FINDINGS - 1)
     [record] = [r for r in caplog.records if r.getMessage() == "not judged"]
     assert record.levelname == "WARNING"
     assert record.scan_error == {
@@ -168,13 +153,13 @@ def test_scan_errors_are_logged_and_counted_not_raised(handler_env, topic_queue,
 
 def test_eventbridge_scheduled_event_shape_is_accepted(handler_env, topic_queue, demo):
     result = load_handler().lambda_handler(event("scan-eventbridge-scheduled.json"), context())
-    assert result["findings"] == 13
+    assert result["findings"] == DEMO_FINDINGS
 
 
 def test_manual_run_without_publishing(handler_env, topic_queue, demo):
     _, queue, sqs = topic_queue
     result = load_handler().lambda_handler(event("scan-manual-no-publish.json"), context())
-    assert result["findings"] == 13 and result["published_message_ids"] == []
+    assert result["findings"] == DEMO_FINDINGS and result["published_message_ids"] == []
     assert messages(queue, sqs) == []
 
 
@@ -211,8 +196,8 @@ def test_missing_setting_fails_at_cold_start(handler_env, monkeypatch):
 def test_preview_notification_email(demo, capsys):
     assert main(["preview-notification", "--format", "email"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Subject: sagewatch 123456789012/us-east-1: 13 new")
-    assert "HIGH (5)" in out
+    assert out.startswith(f"Subject: sagewatch 123456789012/us-east-1: {DEMO_FINDINGS} new")
+    assert "HIGH (9)" in out  # 5 that cost money, 4 that will stop serving
     # the stack's default (Remediation disabled): the read-only commands, run with the reader's credentials
     command = "python -m sagewatch remediate delete-endpoint --region us-east-1 --endpoint churn-model-staging"
     [line] = [line for line in out.splitlines() if command in line]
@@ -235,7 +220,7 @@ def test_preview_notification_slack_is_valid_block_kit(demo, capsys):
 
     assert main(["preview-notification", "--format", "slack"]) == 0
     payloads = json.loads(capsys.readouterr().out)
-    assert len(payloads) == 1 and len(payloads[0]["blocks"]) == 15
+    assert len(payloads) == 1 and len(payloads[0]["blocks"]) == 2 + DEMO_FINDINGS  # header, context, findings
     for raw in payloads[0]["blocks"]:
         Block.parse(raw).validate_json()
 
@@ -514,7 +499,7 @@ def test_a_narrow_terminal_gets_tables_that_fit(demo, capsys, monkeypatch):
     assert "high  oversized  image-embedder  AllTraffic" in lines
     assert "  RECOMMENDATION resize-variant -> 2 x ml.g5.xlarge (auto scaling 2-4)" in lines
     assert "SAVE/MO +$5,176 more" in out  # a scale-out costs, in the narrow layout too
-    assert sum(1 for line in lines if line.startswith(("high ", "medium ", "low "))) == 13
+    assert sum(1 for line in lines if line.startswith(("high ", "medium ", "low "))) == DEMO_FINDINGS
     assert main(["report"]) == 0
     report = capsys.readouterr().out.splitlines()
     assert all(len(line) <= 100 and line == line.rstrip() for line in report), max(report, key=len)
@@ -532,14 +517,16 @@ def test_a_pipe_gets_one_line_per_row_with_the_scan_tables_header_style(demo, ca
     for lines, at in ((scan, scan_header), (report, report_header)):
         assert lines[at] == lines[at].upper() and set(lines[at + 1].replace(" ", "")) == {"-"}
         assert all(line == line.rstrip() for line in lines)
-    assert len(scan[scan_header + 2 : scan_header + 15]) == 13 and max(map(len, scan)) > 120
+    rows = scan[scan_header + 2 : scan_header + 2 + DEMO_FINDINGS]
+    assert all(row.startswith(("high ", "medium ", "low ")) for row in rows) and max(map(len, scan)) > 120
 
 
 def test_all_regions_says_the_empty_ones_in_one_line_and_keeps_what_was_skipped(demo, capsys):
     assert main(["scan", "--all-regions"]) == 0
     lines = capsys.readouterr().out.splitlines()
     per_region = lines[lines.index("Per account and region:") + 1 :]
-    assert per_region[0] == f"  123456789012 / {REGION}: 20 endpoints, 13 findings, $20,619/month"
+    expected = f"{DEMO_ENDPOINTS} endpoints, {DEMO_FINDINGS} findings, $25,316/month"
+    assert per_region[0] == f"  123456789012 / {REGION}: {expected}"
     [empty] = [line for line in per_region if "no endpoints in" in line]
     assert empty.startswith("  123456789012: no endpoints in ") and "eu-west-1" in empty and REGION not in empty
     assert not [line for line in per_region if line.startswith("  123456789012 / eu-west-1")]  # not one per region

@@ -7,8 +7,8 @@ import pytest
 from sagewatch.metrics import fewest_calls, plan_queries, profile_specs
 from sagewatch.models import Endpoint
 from sagewatch_testkit import fleet, moto_ext
+from sagewatch_testkit.fleet import DEMO_ENDPOINTS, DEMO_FINDINGS, DEMO_VARIANTS, conclusions
 from sagewatch_testkit.fleet import DEMO_EXPECTED as EXPECTED
-from sagewatch_testkit.fleet import conclusions
 from sagewatch_testkit.schemas import validate_report
 
 REGION = moto_ext.DEFAULT_REGION
@@ -22,7 +22,7 @@ def test_demo_fleet_gets_exactly_the_expected_findings(demo, now):
         "legacy-ignored": "tagged sagewatch:ignore=true",
         "translator-updating": "status is Updating",
     }
-    assert (report.endpoints, report.variants, report.inference_components) == (20, 21, 3)
+    assert (report.endpoints, report.variants, report.inference_components) == (DEMO_ENDPOINTS, DEMO_VARIANTS, 3)
     validate_report(report.to_dict())
 
 
@@ -67,7 +67,7 @@ def test_ids_are_stable_across_scans(harness, sm, now):
     fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=now + timedelta(hours=1))
     first = {f.id for f in harness.scan(now).findings}
     second = {f.id for f in harness.scan(now + timedelta(hours=1)).findings}
-    assert first == second and len(first) == 13
+    assert first == second and len(first) == DEMO_FINDINGS
 
 
 def test_thresholds_change_conclusions(demo, now):
@@ -91,7 +91,7 @@ def test_discovery_pages_caches_configs_and_batches_metrics(harness, sm, now):
         sm.create_endpoint(EndpointName=name, EndpointConfigName="ep-000-config")
         moto_ext.in_service(REGION, [name])
         moto_ext.set_endpoint_times(REGION, name, now - timedelta(days=30))
-    report = harness.scan(now)
+    report = harness.scan(now, serving=False)  # discovery's own calls (the daily checks': test_keep_serving)
     assert report.endpoints == 132 and report.errors == []
     calls = harness.calls
     assert calls["ListEndpoints"] == 2  # 100 per page
@@ -146,5 +146,5 @@ def test_a_fleet_read_in_chunks_is_judged_as_if_read_at_once(demo, now, monkeypa
     )
     chunked = demo.scan(now).to_dict()
     assert fetched and max(fetched) <= 5 and sum(fetched) == whole["scanned"]["endpoints"] > 5
-    assert chunked == whole and len(whole["findings"]) == 13
+    assert chunked == whole and len(whole["findings"]) == DEMO_FINDINGS
     assert demo.calls["GetMetricData"] - calls_whole > calls_whole  # more, partly filled calls: the price of it

@@ -19,6 +19,7 @@ from sagewatch.requests import ScanRequest
 from sagewatch.settings import ScanSettings, SettingsError
 from sagewatch_testkit import fleet
 from sagewatch_testkit.aws_fixtures import ScanStack, drain, id_table, watch_queue
+from sagewatch_testkit.fleet import DEMO_FINDINGS
 from sagewatch_testkit.functions import lambda_context, load_function, sample_event
 
 REGION = "us-east-1"
@@ -95,7 +96,7 @@ def test_only_the_holder_gives_it_back(ddb, now):
 
 def test_a_scan_takes_the_lock_scans_and_gives_it_back(locked_stack, ddb):
     result = locked_stack.app.lambda_handler(sample_event("scan-schedule.json"), lambda_context("scan"))
-    assert result["findings"] == 13 and result["published_message_ids"] and result["warnings"] == []
+    assert result["findings"] == DEMO_FINDINGS and result["published_message_ids"] and result["warnings"] == []
     assert len(locked_stack.digests()) == 1
     assert lock_item(ddb) is None  # given back
     states = ddb.scan(TableName=TABLE)["Items"]
@@ -119,7 +120,7 @@ def test_while_another_scan_holds_the_lock_a_scan_does_nothing_and_says_so(locke
 def test_a_lock_left_by_a_run_that_died_does_not_block_the_next_scan(locked_stack, ddb, now):
     hold(ddb, "dead-run", now - timedelta(minutes=1))
     result = locked_stack.app.lambda_handler(sample_event("scan-schedule.json"), lambda_context("scan"))
-    assert result["findings"] == 13 and len(locked_stack.digests()) == 1
+    assert result["findings"] == DEMO_FINDINGS and len(locked_stack.digests()) == 1
     assert lock_item(ddb) is None
 
 
@@ -129,7 +130,7 @@ def test_a_lease_longer_than_any_run_takes_is_ignored(locked_stack, ddb, now, ho
     (a planted or corrupt item): it does not stop the scans."""
     hold(ddb, "planted", now + timedelta(hours=hours))
     result = locked_stack.app.lambda_handler(sample_event("scan-schedule.json"), lambda_context("scan"))
-    assert result["findings"] == 13 and len(locked_stack.digests()) == 1, result
+    assert result["findings"] == DEMO_FINDINGS and len(locked_stack.digests()) == 1, result
     assert lock_item(ddb) is None
 
 
@@ -147,14 +148,14 @@ def test_the_finding_state_passes_over_the_lock_item(locked_stack, ddb, now):
     locked_stack.digests()
     hold(ddb, "dead-run", now - timedelta(minutes=1))
     again = locked_stack.app.lambda_handler(sample_event("scan-schedule.json"), lambda_context("scan"))
-    assert again["announced"]["new"] == 0 and again["announced"]["unchanged"] == 13, again
+    assert again["announced"]["new"] == 0 and again["announced"]["unchanged"] == DEMO_FINDINGS, again
     assert locked_stack.digests() == []  # nothing new: no second digest
 
 
 def test_a_scan_that_does_not_publish_needs_no_lock(locked_stack, ddb, now):
     hold(ddb, "other-run", now + timedelta(minutes=5))
     result = locked_stack.app.lambda_handler(sample_event("scan-manual-no-publish.json"), lambda_context("scan"))
-    assert result["findings"] == 13 and "status" not in result
+    assert result["findings"] == DEMO_FINDINGS and "status" not in result
 
 
 def test_without_the_setting_there_is_no_lock(aws, sm, now):
@@ -167,7 +168,7 @@ def test_without_the_setting_there_is_no_lock(aws, sm, now):
     ddb.put_item(
         TableName=table, Item={"id": {"S": "lock#scan"}, "holder": {"S": "x"}, "expires_at": {"N": "4102444800"}}
     )
-    assert stack(now)["findings"] == 13
+    assert stack(now)["findings"] == DEMO_FINDINGS
 
 
 class BrokenLock:
@@ -184,7 +185,7 @@ def test_an_unreachable_lock_does_not_stop_the_scan(aws, sm, now):
     stack = ScanStack.create(REGION)
     deps = replace(scan_dependencies(stack.settings, "123456789012"), lock=BrokenLock())
     report, result = exclusive_scan(stack.settings, ScanRequest(), deps, holder="run-1", lease_seconds=360, now=now)
-    assert report is not None and result["findings"] == 13
+    assert report is not None and result["findings"] == DEMO_FINDINGS
     assert result["warnings"][0].startswith("the scan lock could not be taken (RuntimeError: DynamoDB is having a day)")
     assert len(stack.digests()) == 1
 

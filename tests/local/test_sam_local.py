@@ -5,20 +5,25 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+from sagewatch_testkit.fleet import DEMO_ENDPOINTS, DEMO_FINDINGS
 from sagewatch_testkit.local import EVENTS
 from sagewatch_testkit.slack_app import signed_sample
 
 
 def test_scan_finds_and_publishes(stack):
     result = stack.invoke("ScanFunction", "scan-schedule.json")
-    assert result["endpoints"] == 20 and result["findings"] == 13 and result["errors"] == 0, result
-    assert result["announced"]["new"] == 13 and len(result["published_message_ids"]) == 1
+    assert result["endpoints"] == DEMO_ENDPOINTS and result["findings"] == DEMO_FINDINGS and result["errors"] == 0, (
+        result
+    )
+    assert result["announced"]["new"] == DEMO_FINDINGS and len(result["published_message_ids"]) == 1
     [digest] = stack.received("topic")
-    assert digest["schema"] == "sagewatch.digest/1" and len(digest["announcements"]) == 13
+    assert digest["schema"] == "sagewatch.digest/1" and len(digest["announcements"]) == DEMO_FINDINGS
     kinds = [e["detail-type"] for e in stack.received("bus")]
-    assert kinds.count("SageMaker Endpoint Finding") == 13 and kinds.count("SageMaker Fleet Scan Summary") == 1
+    assert (
+        kinds.count("SageMaker Endpoint Finding") == DEMO_FINDINGS and kinds.count("SageMaker Fleet Scan Summary") == 1
+    )
     again = stack.invoke("ScanFunction", "scan-schedule.json")  # state in DynamoDB: nothing new to say
-    assert again["announced"]["unchanged"] == 13 and again["published_message_ids"] == []
+    assert again["announced"]["unchanged"] == DEMO_FINDINGS and again["published_message_ids"] == []
 
 
 def test_slack_notifier_posts_block_kit(stack):

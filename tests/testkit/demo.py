@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import UTC, datetime
 
 import boto3
@@ -15,6 +16,9 @@ from sagewatch_testkit.server import REGION, start_seeded_server
 def main() -> int:
     print("Seeding a simulated fleet of SageMaker endpoints (8 days of metrics) into an embedded moto...\n")
     server, url = start_seeded_server("demo")
+    # the simulated account's caches (owners, configs, the daily checks) never mix with the user's own
+    cache = tempfile.TemporaryDirectory(prefix="sagewatch-demo-")
+    os.environ["XDG_CACHE_HOME"] = cache.name
     try:
         sm = boto3.client(
             "sagemaker", region_name=REGION, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="t"
@@ -49,6 +53,7 @@ def main() -> int:
         return code
     finally:
         server.stop()
+        cache.cleanup()
 
 
 if __name__ == "__main__":

@@ -8,9 +8,12 @@ server in this process), then sets ages, statuses and metric history on the back
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import random
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -104,7 +107,10 @@ class SimVariant:
     gpu_memory: float | None = None
     components: list[SimComponent] = field(default_factory=list)
     autoscaling: tuple[int, int] | None = None  # (min, max) instances, with a target tracking policy
+    # what that policy tracks: invocations per instance, or (asynchronous) the backlog per instance
+    scaling_metric: str = "SageMakerVariantInvocationsPerInstance"
     provisioned: int = 0  # serverless only: ProvisionedConcurrency
+    quota: float | None = None  # the account's applied "<type> for endpoint usage" quota (Service Quotas)
     latency_ms: tuple[float, float] = (40.0, 90.0)  # ModelLatency (p50, p99) of every hour with requests
 
 
@@ -119,6 +125,10 @@ class SimEndpoint:
     backlog: Profile | None = None  # async queue depth per hour
     note: str = ""
     history_days: float = 0.0  # days of metrics when more than HISTORY_DAYS (the hour-of-week profile's)
+    failure_reason: str | None = None  # an update that failed and rolled back (the endpoint stays InService)
+    artifact: str | None = None  # the model's ModelDataUrl (stored in S3 unless artifact_missing)
+    artifact_missing: bool = False
+    log: tuple[str, ...] = ()  # lines of its log group over the last hours (the model server's own words)
 
 
 def demo_fleet() -> list[SimEndpoint]:
@@ -185,7 +195,12 @@ def demo_fleet() -> list[SimEndpoint]:
         SimEndpoint(
             "search-ranker",
             [SimVariant("AllTraffic", "ml.c6i.xlarge", 2, diurnal(50_000, seed=6), 0.03, cpu=55, memory=40)],
-            note="3% server errors: errors",
+            log=(
+                *["[WARN] WORKER TIMEOUT (pid:412) while handling /invocations after 60 s"] * 40,
+                *["Backend worker process died."] * 6,
+                "Load model failed: ranker, error: worker died",
+            ),
+            note="3% server errors: errors, its log saying the model server times out",
         ),
         SimEndpoint(
             "memory-hungry-ner",
@@ -305,6 +320,91 @@ def demo_fleet() -> list[SimEndpoint]:
             )
             for i, name in enumerate(("langid", "sentiment", "spam", "toxicity"))
         ],
+        # --- will it keep serving? ---
+        SimEndpoint(
+            "ads-ranker",
+            [
+                SimVariant(
+                    "AllTraffic",
+                    "ml.g5.4xlarge",
+                    2,
+                    diurnal(4000, seed=30),
+                    cpu=45,
+                    memory=50,
+                    gpu=55,
+                    gpu_memory=60,
+                    autoscaling=(2, 12),
+                    quota=8,
+                )
+            ],
+            tags={"team": "ads"},
+            note="auto scaling may reach 12 ml.g5.4xlarge, the quota allows 8: quota-risk",
+        ),
+        SimEndpoint(
+            "pricing-model",
+            [SimVariant("AllTraffic", "ml.m5.large", 1, diurnal(900, seed=31), cpu=50, memory=40)],
+            failure_reason=(
+                "Failed to update endpoint pricing-model: the primary container for production variant AllTraffic "
+                "did not pass the ping health check. Please check CloudWatch logs for this endpoint."
+            ),
+            tags={"team": "pricing"},
+            note="InService, but its last update failed and rolled back: stuck-deployment",
+        ),
+        SimEndpoint(
+            "credit-scorer",
+            [SimVariant("AllTraffic", "ml.m5.large", 1, diurnal(700, seed=32), cpu=45, memory=35)],
+            artifact="s3://sagewatch-demo-models/credit-scorer/model.tar.gz",
+            artifact_missing=True,
+            tags={"team": "risk"},
+            note="its model artifact was deleted from S3: broken-dependency",
+        ),
+        SimEndpoint(
+            "summarizer-gpu",
+            [
+                SimVariant(
+                    "AllTraffic",
+                    "ml.g5.xlarge",
+                    1,
+                    diurnal(2000, seed=33),
+                    0.04,
+                    cpu=40,
+                    memory=55,
+                    gpu=70,
+                    gpu_memory=85,
+                )
+            ],
+            artifact="s3://sagewatch-demo-models/summarizer/model.tar.gz",
+            log=(
+                *[
+                    "torch.cuda.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; "
+                    "22.20 GiB total capacity; 19.85 GiB already allocated)"
+                ]
+                * 25,
+                "Backend worker process died.",
+            ),
+            tags={"team": "genai-platform"},
+            note="4% server errors, CUDA out of memory in its log: errors, a type with more GPU memory priced",
+        ),
+        SimEndpoint(
+            "transcribe-async",
+            [
+                SimVariant(
+                    "AllTraffic",
+                    "ml.g4dn.xlarge",
+                    1,
+                    diurnal(150, seed=34),
+                    cpu=50,
+                    memory=45,
+                    gpu=60,
+                    gpu_memory=55,
+                    autoscaling=(0, 4),
+                    scaling_metric="ApproximateBacklogSizePerInstance",
+                )
+            ],
+            is_async=True,
+            backlog=diurnal(30, seed=35),
+            note="async, auto scaling down to 0 with target tracking only: scale-from-zero",
+        ),
         SimEndpoint(
             "legacy-ignored",
             [SimVariant("AllTraffic", "ml.m5.xlarge", 1)],
@@ -315,7 +415,7 @@ def demo_fleet() -> list[SimEndpoint]:
             "translator-updating",
             [SimVariant("AllTraffic", "ml.m5.xlarge", 1)],
             status="Updating",
-            note="not InService: skipped",
+            note="Updating for 30 days: skipped, and a stuck-deployment",
         ),
     ]
 
@@ -441,14 +541,91 @@ def endpoint_config(ep: SimEndpoint) -> dict[str, Any]:
     return config
 
 
+def role_of(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/sagemaker-execution"
+
+
+def image_of(region: str, account: str) -> str:
+    """The demo's model image: in this account's ECR (what the dependency check can see)."""
+    return f"{account}.dkr.ecr.{region}.amazonaws.com/model:latest"
+
+
+def _client(sm: Any, service: str, region: str) -> Any:
+    """A client of `service` with `sm`'s credentials and endpoint (the same account of the same moto)."""
+    server = sm.meta.endpoint_url if sm.meta.endpoint_url.startswith("http://") else None
+    creds = sm._request_signer._credentials.get_frozen_credentials()
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=server,
+        aws_access_key_id=creds.access_key,
+        aws_secret_access_key=creds.secret_key,
+        aws_session_token=creds.token,
+    )
+
+
+def _seed_dependencies(sm: Any, fleet: list[SimEndpoint], region: str, account: str) -> None:
+    """What the endpoints need to start instances: the execution role, the image in ECR, the artifacts in S3
+    (except those the fleet says were deleted)."""
+    iam, ecr, s3 = (_client(sm, name, region) for name in ("iam", "ecr", "s3"))
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(
+            RoleName="sagemaker-execution",
+            AssumeRolePolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sagemaker.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
+            ),
+        )
+    try:
+        ecr.create_repository(repositoryName="model")
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json"}
+        ecr.put_image(repositoryName="model", imageManifest=json.dumps(manifest), imageTag="latest")
+    except ecr.exceptions.RepositoryAlreadyExistsException:
+        pass
+    for ep in fleet:
+        if not ep.artifact or ep.artifact_missing:
+            continue
+        bucket, _, key = ep.artifact[len("s3://") :].partition("/")
+        with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+            s3.create_bucket(
+                Bucket=bucket,
+                **({} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}),
+            )
+        s3.put_object(Bucket=bucket, Key=key, Body=b"model weights")
+
+
+def _seed_keep_serving(ep: SimEndpoint, region: str, now: datetime, account: str) -> None:
+    from sagewatch_testkit import serving_aws
+
+    if ep.failure_reason:
+        serving_aws.set_failure_reason(region, ep.name, ep.failure_reason, account)
+    for v in ep.variants:
+        if v.quota is not None and v.instance_type:
+            serving_aws.set_service_quota(region, v.instance_type, v.quota, account)
+    if ep.log:
+        # spread over the last hours, oldest first, as the model server wrote them
+        step = timedelta(hours=6) / len(ep.log)
+        start = now - timedelta(hours=6)
+        serving_aws.put_endpoint_log(
+            region, ep.name, [(start + i * step, line) for i, line in enumerate(ep.log)], account=account
+        )
+
+
 def _create(sm: Any, ep: SimEndpoint, region: str, account: str) -> None:
     from sagewatch_testkit import moto_ext
 
-    sm.create_model(
-        ModelName=f"{ep.name}-model",
-        ExecutionRoleArn=ROLE,
-        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/model:latest"},
-    )
+    container = {"Image": image_of(region, account)}
+    if ep.artifact:
+        container["ModelDataUrl"] = ep.artifact
+    sm.create_model(ModelName=f"{ep.name}-model", ExecutionRoleArn=role_of(account), PrimaryContainer=container)
     sm.create_endpoint_config(**endpoint_config(ep))
     tags = [{"Key": k, "Value": v} for k, v in ep.tags.items()]
     sm.create_endpoint(EndpointName=ep.name, EndpointConfigName=f"{ep.name}-config", **({"Tags": tags} if tags else {}))
@@ -572,6 +749,7 @@ def seed(
 
     moto_ext.install()
     catalog = catalog or Catalog.load()
+    _seed_dependencies(sm, fleet, region, account)
     for ep in fleet:
         _create(sm, ep, region, account)
         moto_ext.in_service(region, [ep.name], account)  # a fleet that has been running: its minutes have passed
@@ -582,6 +760,7 @@ def seed(
             moto_ext.set_endpoint_status(region, ep.name, ep.status, account)
         _seed_metrics(region, ep, catalog, now, account)
         _seed_autoscaling(sm, ep, region)
+        _seed_keep_serving(ep, region, now, account)
 
 
 def _seed_autoscaling(sm: Any, ep: SimEndpoint, region: str) -> None:
@@ -614,11 +793,22 @@ def _seed_autoscaling(sm: Any, ep: SimEndpoint, region: str) -> None:
             ResourceId=resource,
             ScalableDimension=dimension,
             PolicyType="TargetTrackingScaling",
-            TargetTrackingScalingPolicyConfiguration={
-                "TargetValue": 750.0,
-                "PredefinedMetricSpecification": {"PredefinedMetricType": "SageMakerVariantInvocationsPerInstance"},
-            },
+            TargetTrackingScalingPolicyConfiguration=_tracking(ep, v),
         )
+
+
+def _tracking(ep: SimEndpoint, v: SimVariant) -> dict[str, Any]:
+    if v.scaling_metric == "SageMakerVariantInvocationsPerInstance":
+        return {"TargetValue": 750.0, "PredefinedMetricSpecification": {"PredefinedMetricType": v.scaling_metric}}
+    return {  # AWS's asynchronous example: the backlog per instance, a customized metric
+        "TargetValue": 5.0,
+        "CustomizedMetricSpecification": {
+            "MetricName": v.scaling_metric,
+            "Namespace": "AWS/SageMaker",
+            "Dimensions": [{"Name": "EndpointName", "Value": ep.name}],
+            "Statistic": "Average",
+        },
+    }
 
 
 # What sagewatch must conclude about each endpoint of demo_fleet(): {(kind, variant, action)}.
@@ -643,7 +833,19 @@ DEMO_EXPECTED: dict[str, set[tuple[str, str | None, str]]] = {
     "tiny-sentiment": set(),
     "tiny-spam": set(),
     "tiny-toxicity": set(),
+    "ads-ranker": {("quota-risk", None, "investigate")},
+    "pricing-model": {("stuck-deployment", None, "investigate")},
+    "credit-scorer": {("broken-dependency", None, "investigate")},
+    "summarizer-gpu": {("errors", "AllTraffic", "investigate")},
+    "transcribe-async": {("scale-from-zero", "AllTraffic", "scale-to-zero")},
+    "translator-updating": {("stuck-deployment", None, "investigate")},
 }
+DEMO_FINDINGS = sum(len(found) for found in DEMO_EXPECTED.values())
+DEMO_KINDS = dict(Counter(kind for found in DEMO_EXPECTED.values() for kind, _, _ in found))
+# the demo endpoints a scan judges (InService, not ignored), and their variants
+_JUDGED = [e for e in demo_fleet() if e.status == "InService" and e.tags.get("sagewatch:ignore") != "true"]
+DEMO_ENDPOINTS = len(_JUDGED)
+DEMO_VARIANTS = sum(len(e.variants) for e in _JUDGED)
 
 
 def conclusions(report: Any) -> dict[str, set[tuple[str, str | None, str]]]:

@@ -35,7 +35,12 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 # botocore service name -> IAM service prefix, where they differ
-PREFIX = {"resourcegroupstaggingapi": "tag", "sesv2": "ses", "monitoring": "cloudwatch"}
+PREFIX = {
+    "resourcegroupstaggingapi": "tag",
+    "sesv2": "ses",
+    "monitoring": "cloudwatch",
+    "service-quotas": "servicequotas",
+}
 # calls no IAM policy has to allow
 NO_PERMISSION = {("sts", "GetCallerIdentity"): "anyone may ask who they are"}
 # the IAM action of an operation, where it is not service:Operation
@@ -128,6 +133,8 @@ def _sagemaker(call: Call) -> list[str]:
         return [_arn("sagemaker", r, f"endpoint-config/{str(p['EndpointConfigName']).lower()}")]
     if "EndpointName" in p:  # UpdateEndpoint names a config too: it acts on the endpoint
         return [_arn("sagemaker", r, f"endpoint/{str(p['EndpointName']).lower()}")]
+    if "ModelName" in p and op == "DescribeModel":
+        return [_arn("sagemaker", r, f"model/{str(p['ModelName']).lower()}")]
     if "ProcessingJobName" in p:
         return [_arn("sagemaker", r, f"processing-job/{str(p['ProcessingJobName']).lower()}")]
     if "MonitoringScheduleName" in p:
@@ -167,6 +174,14 @@ def _resources(call: Call) -> list[str]:  # noqa: C901 - one branch a service, r
         return [_arn("ses", r, f"identity/{p.get('FromEmailAddress', '*')}")]
     if s == "cloudwatch" and call.operation == "PutMetricAlarm":
         return [_arn("cloudwatch", r, f"alarm:{p['AlarmName']}")]
+    if s == "cloudwatch" and call.operation == "DescribeAlarms" and p.get("AlarmNames"):
+        return [_arn("cloudwatch", r, f"alarm:{name}") for name in p["AlarmNames"]]
+    if s == "ecr" and "repositoryName" in p:
+        return [_arn("ecr", r, f"repository/{p['repositoryName']}", str(p.get("registryId") or ACCOUNT))]
+    if s == "iam" and "RoleName" in p:
+        return [f"arn:aws:iam::{ACCOUNT}:role/{p['RoleName']}"]
+    if s == "logs" and "logGroupName" in p:
+        return [_arn("logs", r, f"log-group:{p['logGroupName']}")]
     if s == "cloudwatch" and call.operation == "DeleteAlarms":
         return [_arn("cloudwatch", r, f"alarm:{name}") for name in p["AlarmNames"]]
     if s == "application-autoscaling" and call.operation in (

@@ -25,6 +25,9 @@
   a fleet), with CloudWatch's real limits: 500 queries per call, and at most 100,800 datapoints per
   response, the rest behind NextToken with StatusCode PartialData.
 
+- Service Quotas for SageMaker, FilterLogEvents' OR patterns, failure reasons and endpoint logs:
+  sagewatch_testkit.serving_aws.
+
 `install()` patches moto's classes in this process; it works for `mock_aws()` and for a moto server
 started in the same process (ThreadedMotoServer).
 """
@@ -46,7 +49,7 @@ from moto.sagemaker.exceptions import ValidationError as SageMakerValidationErro
 from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
-from sagewatch_testkit import aws_rules
+from sagewatch_testkit import aws_rules, serving_aws
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -74,6 +77,7 @@ def install() -> None:
     _tags_of_what_is_missing()
     _keep_execution_roles()
     _describe_secret_as_aws_does()
+    serving_aws.install()
     _installed = True
 
 
@@ -118,7 +122,6 @@ def _keep_execution_roles() -> None:
         return ActionResult({k: v for k, v in response.items() if v not in (None, {})})
 
     def delete_endpoint_config(self: SageMakerResponse) -> Any:
-        aws_rules.refuse_deleting_a_config_in_use(self.sagemaker_backend, self._get_param("EndpointConfigName"))
         roles(self.sagemaker_backend).pop(self._get_param("EndpointConfigName"), None)
         return delete(self)
 

@@ -58,3 +58,10 @@ def test_only_the_remediation_function_can_change_endpoints():
     for function, actions in function_actions().items():
         if function != "RemediateFunction":
             assert not actions & mutating, function
+
+
+def test_no_function_may_delete_an_endpoint_config():
+    """AWS lets a config an endpoint runs be deleted (the endpoint can then no longer be patched or recovered:
+    broken-dependency); sagewatch never does it, restore included (it creates configs, never deletes them)."""
+    for function, actions in function_actions().items():
+        assert "sagemaker:DeleteEndpointConfig" not in actions, function

@@ -27,6 +27,7 @@ from sagewatch.aws.clients import Clients, UnreachableError, error_code, error_m
 from sagewatch.aws.cloudtrail import FileOwnerCache, TrailOwners
 from sagewatch.aws.config_cache import FileConfigArchive
 from sagewatch.aws.pricing import PriceList
+from sagewatch.aws.serving import FileDailyCache
 from sagewatch.aws.targets import (
     Credentials,
     Target,
@@ -36,7 +37,7 @@ from sagewatch.aws.targets import (
     org_accounts,
     scan_targets,
 )
-from sagewatch.aws.wiring import deployed_thresholds, invoke_remediation, local_remediation, readers
+from sagewatch.aws.wiring import deployed_thresholds, invoke_remediation, local_remediation, readers, serving_checks
 from sagewatch.catalog import Catalog, CatalogError
 from sagewatch.commands import command_of
 from sagewatch.costrender import render_html, to_csv
@@ -359,6 +360,7 @@ def _scan(args: argparse.Namespace) -> ScanReport:
     _connect(clients)
     progress = TerminalProgress(sys.stderr)
     now = datetime.now(UTC)
+    account = clients.account_id()
     try:
         report = run_scan(
             *readers(clients, configs=FileConfigArchive(cache_dir() / "endpoint-configs.json"), progress=progress),
@@ -366,8 +368,11 @@ def _scan(args: argparse.Namespace) -> ScanReport:
             thresholds,
             now=now,
             region=clients.region,
-            account=clients.account_id(),
+            account=account,
             owner_tags=_owner_tags(args),
+            serving=serving_checks(
+                clients, FileDailyCache(cache_dir() / "daily.json"), account=account, region=clients.region
+            ),
         )
     finally:
         progress.close()
@@ -458,15 +463,19 @@ def _scan_many(args: argparse.Namespace) -> MultiScanReport:
 
     owner_tags = _owner_tags(args)
 
+    daily = FileDailyCache(cache_dir() / "daily.json")
+
     def scan(clients: Clients, target: Target) -> ScanReport:
+        account = target.account or clients.account_id()
         report = run_scan(
             *readers(clients, configs=configs),
             catalogs[target.region],
             thresholds,
             now=now,
             region=target.region,
-            account=target.account or clients.account_id(),
+            account=account,
             owner_tags=owner_tags,
+            serving=serving_checks(clients, daily, account=account, region=target.region),
         )
         return _with_owners(report, clients, args, now)
 

@@ -95,6 +95,27 @@ def _off_hours(value: object, key: str) -> object:
     return value
 
 
+def _quota(value: object, key: str) -> object:
+    doc = fields.mapping(value, key)
+    _text(doc.get("instance_type"), f"{key}.instance_type")
+    for name in ("quota", "in_use", "can_reach"):
+        _number(doc.get(name), f"{key}.{name}")
+    _pct(doc.get("in_use_pct"), f"{key}.in_use_pct")
+    _names(doc.get("endpoints", []), f"{key}.endpoints")
+    _objects(doc.get("by_variant", []), f"{key}.by_variant")
+    return value
+
+
+def _signatures(value: object, key: str) -> object:
+    _objects(value, key)
+    assert isinstance(value, list)
+    for i, item in enumerate(value):
+        _text(item.get("signature"), f"{key}[{i}].signature")
+        _number(item.get("count"), f"{key}[{i}].count")
+        _text(item.get("example"), f"{key}[{i}].example")
+    return value
+
+
 COMMON: dict[str, Check] = {
     "window_start": _text,
     "window_end": _text,
@@ -135,7 +156,13 @@ BY_KIND: dict[Kind, dict[str, Check]] = {
     },
     Kind.OVERSIZED: SIZING,
     Kind.SATURATED: SIZING,
-    Kind.ERRORS: {"error_rate_pct": _pct, "model_latency_ms_avg": _number},
+    Kind.ERRORS: {
+        "error_rate_pct": _pct,
+        "model_latency_ms_avg": _number,
+        "log_signatures": _signatures,
+        "log_group": _text,
+        "log_note": _text,
+    },
     Kind.SLOW: {"monthly_cost_change_usd": _number},
     Kind.LATENCY_REGRESSION: {
         "before_p99_ms": _number,
@@ -185,6 +212,10 @@ BY_KIND: dict[Kind, dict[str, Check]] = {
         "monthly_cost_usd": _number,
         "monthly_cost_after_usd": _number,
     },
+    Kind.QUOTA_RISK: {"quota": _quota},
+    Kind.STUCK_DEPLOYMENT: {"status": _text, "since": _text, "minutes": _number, "failure_reason": _text},
+    Kind.BROKEN_DEPENDENCY: {"missing": _objects, "not_checked": _objects, "checked_at": _text},
+    Kind.SCALE_FROM_ZERO: {"missing": _text},
     Kind.IMBALANCED: {
         "resource": _text,
         "unit": _text,
@@ -198,7 +229,7 @@ BY_KIND: dict[Kind, dict[str, Check]] = {
 
 def check(kind: Kind, evidence: Mapping[str, Any]) -> None:
     """Raises FieldError naming the first known key of `kind`'s evidence whose value is not of its type."""
-    known = COMMON | BY_KIND.get(kind, {})
+    known = COMMON | BY_KIND[kind]  # every kind has its entry (a test holds each kind to it)
     for key, value in evidence.items():
         checker = known.get(key)
         if checker is not None:

@@ -82,4 +82,5 @@ def endpoint_from_api(
         tags=dict(tags),
         inference_components_known=components_known,
         enhanced_metrics=bool((description.get("MetricsConfig") or {}).get("EnableEnhancedMetrics")),
+        failure_reason=str(description["FailureReason"])[:1000] if description.get("FailureReason") else None,
     )

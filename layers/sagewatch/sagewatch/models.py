@@ -29,6 +29,15 @@ class Kind(StrEnum):
     OFF_HOURS = "off-hours"
     BATCH_CANDIDATE = "batch-candidate"
     CONSOLIDATE = "consolidate"
+    # will it keep serving? (sagewatch.serving)
+    QUOTA_RISK = "quota-risk"
+    STUCK_DEPLOYMENT = "stuck-deployment"
+    BROKEN_DEPENDENCY = "broken-dependency"
+    SCALE_FROM_ZERO = "scale-from-zero"
+
+
+# What says whether an endpoint will keep serving, not what it costs: no cost, no saving (shown as "-")
+SERVING_KINDS = frozenset({Kind.QUOTA_RISK, Kind.STUCK_DEPLOYMENT, Kind.BROKEN_DEPENDENCY, Kind.SCALE_FROM_ZERO})
 
 
 class Severity(StrEnum):
@@ -64,9 +73,19 @@ class ScalingPolicy:
     type: str  # TargetTrackingScaling | StepScaling
     target_value: float | None = None  # target tracking only
     metric: str | None = None  # predefined metric type (SageMakerVariantInvocationsPerInstance) or custom metric
+    # step scaling: the metrics of the CloudWatch alarms that drive it (what brings a resource back from zero)
+    alarm_metrics: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "target_value": self.target_value, "metric": self.metric}
+        doc: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "target_value": self.target_value,
+            "metric": self.metric,
+        }
+        if self.type == "StepScaling":
+            doc["alarm_metrics"] = list(self.alarm_metrics)
+        return doc
 
 
 @dataclass(frozen=True)
@@ -136,6 +155,10 @@ class Endpoint:
     inference_components_known: bool = True
     # MetricsConfig.EnableEnhancedMetrics: utilization is also published per instance (and per GPU).
     enhanced_metrics: bool = False
+    # DescribeEndpoint's FailureReason: on an InService endpoint, an update that failed and rolled back
+    failure_reason: str | None = None
+    # Application Auto Scaling of its inference components' copy counts, by component
+    component_scaling: Mapping[str, Autoscaling] = field(default_factory=dict)
 
     @property
     def history_start(self) -> datetime:
@@ -148,6 +171,9 @@ class Skipped:
     endpoint: str
     reason: str
     status: str | None = None
+    arn: str | None = None
+    since: datetime | None = None  # LastModifiedTime: when it entered the state it is in
+    failure_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "reason": self.reason, "status": self.status}
@@ -265,13 +291,23 @@ class Finding:
     def effect(self, *, bold: str = "") -> str:
         """ "saves $1,358/month", or "costs +$5,176/month" when the recommendation raises the cost (never
         "saves $0/month" for a change that costs money). `bold`: Slack's * around the figure."""
+        if self.kind in SERVING_KINDS:
+            return f"{bold}serving at risk{bold}"
         more = self.cost_increase_usd
         if more is not None:
             return f"the change costs {bold}+{money(more)}/month{bold}"
         return f"saves {bold}{money(self.monthly_savings_usd)}/month{bold}"
 
+    def cost_text(self, *, bold: str = "", sep: str = "; ") -> str:
+        """Costs $X/month; saves $Y/month (empty for a finding about serving, which has no cost to state)."""
+        if self.kind in SERVING_KINDS:
+            return ""
+        return f"Costs {money(self.monthly_cost_usd)}/month{sep}{self.effect(bold=bold)}."
+
     def saving_cell(self) -> str:
         """The SAVE/MO cell of a table: $1,358, or +$5,176 (costs more)."""
+        if self.kind in SERVING_KINDS:
+            return "-"
         more = self.cost_increase_usd
         return f"+{money(more)} more" if more is not None else money(self.monthly_savings_usd)
 
@@ -283,6 +319,8 @@ class Finding:
             return f"{len(members) if isinstance(members, list) else '?'} endpoints"
         if self.instance_type:
             return f"{self.instance_count} x {self.instance_type}"
+        if self.instance_count is None:
+            return "-"
         return "serverless" if self.instance_count == 0 else f"{self.instance_count} instances"
 
     @classmethod
@@ -339,3 +377,5 @@ class Discovery:
     errors: list[ScanError] = field(default_factory=list)
     listed: list[str] = field(default_factory=list)  # every endpoint that exists, whatever its state
     ignored: list[Endpoint] = field(default_factory=list)  # tagged sagewatch:ignore=true: not judged, still costed
+    # InService endpoints whose endpoint config no longer exists: (endpoint, its ARN, the config's name)
+    missing_configs: list[tuple[str, str, str]] = field(default_factory=list)

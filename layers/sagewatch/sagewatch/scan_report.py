@@ -11,7 +11,7 @@ from sagewatch.bounds import bounded
 from sagewatch.commands import command_for
 from sagewatch.formats import iso_z, money
 from sagewatch.hidden import Hidden
-from sagewatch.models import Action, Finding, ScanError, Severity, Skipped
+from sagewatch.models import SERVING_KINDS, Action, Finding, Kind, ScanError, Severity, Skipped
 
 REPORT_SCHEMA = "sagewatch.scan-report/2"
 _SEVERITY_ORDER = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
@@ -136,13 +136,24 @@ def finding_row(f: Finding) -> list[str]:
         action += f" -> min {rec.min_capacity}, max {rec.max_capacity}"
     elif rec.action is Action.SCHEDULE_SCALING and rec.schedule:
         action += f" -> {rec.schedule.get('min_capacity')} off-hours ({rec.schedule.get('hours_per_week')} h a week)"
+    elif f.kind is Kind.QUOTA_RISK:
+        action += _quota_ask(f.evidence.get("quota"))
     elif rec.instance_type:
         action += f" -> {rec.instance_count} x {rec.instance_type}"
         if rec.min_capacity is not None:
             action += f" (auto scaling {rec.min_capacity}-{rec.max_capacity})"
-    cost, saves = _money(f.monthly_cost_usd), f.saving_cell()
+    cost, saves = ("-" if f.kind in SERVING_KINDS else _money(f.monthly_cost_usd)), f.saving_cell()
     owner = bounded(f.owner.name, 40) if f.owner.name else "?"
     return [f.severity.value, f.kind.value, f.endpoint, target, size, p99_text(f), cost, saves, owner, action]
+
+
+def _quota_ask(quota: Any) -> str:
+    """A quota-risk finding's ask, in a table cell: the quota raised to what can be reached, or how full it is."""
+    if not isinstance(quota, dict) or not all(isinstance(quota.get(k), int | float) for k in ("quota", "can_reach")):
+        return ""
+    if quota["can_reach"] > quota["quota"]:
+        return f" -> quota {quota['quota']:g} to {quota['can_reach']:g}"
+    return f" -> quota {quota['quota']:g} ({quota.get('in_use')} in use)"
 
 
 def p99_text(f: Finding) -> str:

@@ -129,6 +129,14 @@ _RULES: dict[str, _Rule] = {
         28,
         "days of hourly invocations the hour-of-week profile (off-hours, batch candidates) is built from",
     ),
+    "stuck_minutes": _Rule(
+        "SAGEWATCH_STUCK_MINUTES",
+        "--stuck-minutes",
+        _int,
+        15,
+        24 * 60,
+        "minutes an endpoint may stay Creating, Updating or SystemUpdating before it is a stuck deployment",
+    ),
     "schedule_timezone": _Rule(
         "SAGEWATCH_SCHEDULE_TIMEZONE",
         "--schedule-timezone",
@@ -161,6 +169,7 @@ class Thresholds:
     regression_hours: int = 48  # a change this recent: its p99 is compared with the week before it
     schedule_days: int = 14  # hourly invocations read for the hour-of-week profile
     schedule_timezone: str = "UTC"  # IANA name: the profile's hours and the schedules' cron are local to it
+    stuck_minutes: int = 90  # Creating/Updating/SystemUpdating longer than this: a stuck deployment
 
     def __post_init__(self) -> None:
         for f in fields(self):

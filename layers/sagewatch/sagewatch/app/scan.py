@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from sagewatch import hidden
 from sagewatch.app.extras import extra
 from sagewatch.app.ports import Lock, MetricsReader, Notifier
+from sagewatch.app.serving import ServingChecks, keep_serving
 from sagewatch.catalog import Catalog
 from sagewatch.digest import Digest
 from sagewatch.formats import iso_z
@@ -37,7 +38,7 @@ from sagewatch.metrics import (
 )
 from sagewatch.models import Discovery, Endpoint, ScanError
 from sagewatch.org import SCAN_SUMMARY_DETAIL_TYPE, scan_summary
-from sagewatch.owners import DEFAULT_OWNER_TAGS, EndpointRef, TrailFacts, from_tags, refs_of, with_trail
+from sagewatch.owners import DEFAULT_OWNER_TAGS, EndpointRef, Owner, TrailFacts, from_tags, refs_of, with_trail
 from sagewatch.requests import ScanRequest
 from sagewatch.rules import Need, judge_endpoint, latency_target
 from sagewatch.rules.consolidate import consolidate
@@ -59,6 +60,7 @@ def run_scan(
     region: str,
     account: str | None,
     owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
+    serving: ServingChecks | None = None,
 ) -> ScanReport:
     windows = Windows.ending_at(now, thresholds)
     discovery = inventory.discover()
@@ -93,10 +95,17 @@ def run_scan(
             costs[endpoint.name] = hidden.endpoint_cost(endpoint, catalog)
     if account is None and discovery.endpoints:
         account = discovery.endpoints[0].arn.split(":")[4]
-    tags = {e.name: e.tags for e in discovery.endpoints}
+    tags = {e.name: e.tags for e in discovery.endpoints} | {e.name: e.tags for e in discovery.ignored}
     findings += [
-        replace(f, owner=with_trail(from_tags(tags[f.endpoint], owner_tags), None, None))
+        replace(f, owner=_owner(tags[f.endpoint], owner_tags))
         for f in consolidate(needs, catalog, thresholds, windows, account=account, region=region)
+    ]
+    before = {f.id for f in findings}
+    findings, serving_problems = keep_serving(
+        discovery, findings, serving, catalog, thresholds, windows, now=now, region=region, account=account
+    )
+    findings = [
+        f if f.id in before else replace(f, owner=_owner(tags.get(f.endpoint, {}), owner_tags)) for f in findings
     ]
     return ScanReport(
         account=account,
@@ -123,11 +132,18 @@ def run_scan(
         warnings=catalog.warnings_for(region)
         + catalog.unpriced_warnings(v.instance_type for e in discovery.endpoints for v in e.variants)
         + tag_problems
-        + container_problems,
+        + container_problems
+        + serving_problems,
         listed=list(discovery.listed),
         tags={e.name: dict(e.tags) for e in discovery.endpoints},
-        endpoint_times={e.name: (e.creation_time, e.last_modified_time) for e in discovery.endpoints},
+        endpoint_times={
+            e.name: (e.creation_time, e.last_modified_time) for e in [*discovery.ignored, *discovery.endpoints]
+        },
     )
+
+
+def _owner(tags: Mapping[str, str], owner_tags: Sequence[str]) -> Owner:
+    return with_trail(from_tags(tags, owner_tags), None, None)
 
 
 # Endpoints read and judged together: 1,000 fill ~40 GetMetricData calls, so the partly filled last call of each
@@ -187,7 +203,8 @@ class OwnerDirectory(Protocol):
 def attach_owners(report: ScanReport, directory: OwnerDirectory, look_up: set[str], now: datetime) -> list[str]:
     """CloudTrail's creator (and last updater) onto findings whose endpoint no tag names an owner of: from the
     cache, looked up only for endpoints in `look_up`. Returns what to warn of (a lookup refused or cut short)."""
-    unknown = {f.endpoint for f in report.findings if not f.owner.known}
+    # an endpoint not described (one stuck Updating) has no creation time to look CloudTrail up from
+    unknown = {f.endpoint for f in report.findings if not f.owner.known and f.endpoint in report.endpoint_times}
     if not unknown:
         return []
     facts, warnings = directory.facts(refs_of(unknown, report.endpoint_times), look_up & unknown, now)
@@ -228,6 +245,7 @@ class ScanDependencies:
     account: str | None
     owners: OwnerDirectory
     lock: Lock | None = None  # with ReserveConcurrency=false only: reserved concurrency 1 does it otherwise
+    serving: ServingChecks | None = None  # the keep-serving checks' reads (quotas, dependencies, logs)
 
 
 def digest_of(
@@ -289,6 +307,7 @@ def scheduled_scan(
         region=settings.region,
         account=deps.account,
         owner_tags=settings.owner_tags,
+        serving=deps.serving,
     )
     warnings = list(report.warnings)
     try:

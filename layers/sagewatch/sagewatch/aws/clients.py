@@ -26,13 +26,17 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecr import ECRClient
     from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_iam import IAMClient
     from mypy_boto3_lambda import LambdaClient
+    from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_organizations import OrganizationsClient
     from mypy_boto3_pricing import PricingClient
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_service_quotas import ServiceQuotasClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_sts import STSClient
@@ -217,4 +221,20 @@ class Clients:
 
     def sesv2(self) -> SESV2Client:
         client: SESV2Client = self._client("sesv2")
+        return client
+
+    def service_quotas(self) -> ServiceQuotasClient:
+        client: ServiceQuotasClient = self._client("service-quotas")
+        return client
+
+    def logs(self) -> CloudWatchLogsClient:
+        client: CloudWatchLogsClient = self._client("logs")
+        return client
+
+    def ecr(self) -> ECRClient:
+        client: ECRClient = self._client("ecr")
+        return client
+
+    def iam(self) -> IAMClient:
+        client: IAMClient = self._client("iam")
         return client

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sagewatch.aws.autoscaling import ScalingReader, variant_resource
+from sagewatch.aws.autoscaling import ScalingReader, component_resource, variant_resource
 from sagewatch.aws.clients import MAX_POOL, error_code, error_message, is_not_found
 from sagewatch.aws.config_cache import CLOCK_MARGIN, CachedConfigs, ConfigArchive, scope_of, storable
 from sagewatch.aws.tagging import EndpointTags, arn_key
@@ -69,6 +69,7 @@ class _Outcome:
     skipped: Skipped | None = None
     error: ScanError | None = None
     ignored: Endpoint | None = None  # skipped for its tag, described all the same: its cost is still listed
+    missing_config: tuple[str, str, str] | None = None  # (endpoint, ARN, config): the config was deleted
 
 
 def _scan_error(operation: str, exc: ClientError | BotoCoreError, note: str = "") -> ScanError:
@@ -82,7 +83,13 @@ def _with_scaling(endpoint: Endpoint, scaling: dict[str, Autoscaling]) -> Endpoi
     variants = tuple(
         replace(v, autoscaling=scaling.get(variant_resource(endpoint.name, v.name))) for v in endpoint.variants
     )
-    return replace(endpoint, variants=variants)
+    components = {
+        c: scaling[component_resource(c)]
+        for v in endpoint.variants
+        for c in v.inference_components
+        if component_resource(c) in scaling
+    }
+    return replace(endpoint, variants=variants, component_scaling=components)
 
 
 class SageMakerInventory:
@@ -217,12 +224,21 @@ class SageMakerInventory:
             description: dict[str, Any] = dict(self.client.describe_endpoint(EndpointName=name))
             status = description["EndpointStatus"]
             if status != IN_SERVICE:  # changed since the listing
-                return _Outcome(skipped=Skipped(name, f"status is {status}", status))
+                since = description.get("LastModifiedTime")
+                reason = description.get("FailureReason")
+                return _Outcome(
+                    skipped=Skipped(name, f"status is {status}", status, summary.get("EndpointArn"), since, reason)
+                )
             operation = "DescribeEndpointConfig"
             config = self._config(description["EndpointConfigName"])
         except ClientError as exc:
             code = "ResourceNotFound" if is_not_found(exc) else error_code(exc)
-            return _Outcome(error=ScanError(operation, code, error_message(exc), name))
+            error = ScanError(operation, code, error_message(exc), name)
+            if operation == "DescribeEndpointConfig" and code == "ResourceNotFound":
+                # the endpoint serves on; AWS cannot patch or recover it (a broken-dependency finding says so)
+                gone = (name, str(description["EndpointArn"]), str(description["EndpointConfigName"]))
+                return _Outcome(error=error, missing_config=gone)
+            return _Outcome(error=error)
         return _Outcome(endpoint_from_api(description, config, tags, components.get(name, {}), components_known=known))
 
     def _ignored(self, summary: dict[str, Any], tags: dict[str, str], components: dict[str, list[str]]) -> _Outcome:
@@ -246,11 +262,7 @@ class SageMakerInventory:
         self.progress("listed", len(summaries), len(summaries))
         components, components_known = self._components_or_unknown(found)
         in_service = [s for s in summaries if s["EndpointStatus"] == IN_SERVICE]
-        found.skipped += [
-            Skipped(s["EndpointName"], f"status is {s['EndpointStatus']}", s["EndpointStatus"])
-            for s in summaries
-            if s["EndpointStatus"] != IN_SERVICE
-        ]
+        found.skipped += [self._skipped(s) for s in summaries if s["EndpointStatus"] != IN_SERVICE]
         index = self._all_tags(found) if in_service else None
         scope = scope_of(in_service[0]["EndpointArn"]) if in_service else ""
         if scope:
@@ -268,7 +280,28 @@ class SageMakerInventory:
                 found.ignored.append(outcome.ignored)
             if outcome.error:
                 found.errors.append(outcome.error)
+            if outcome.missing_config:
+                found.missing_configs.append(outcome.missing_config)
         return found
+
+    def _skipped(self, summary: dict[str, Any]) -> Skipped:
+        """An endpoint not judged for its state, with when it entered it; a rollback's failure reason read too
+        (DescribeEndpoint, rare): what a stuck-deployment finding says."""
+        status = str(summary["EndpointStatus"])
+        reason = None
+        if status in ("RollingBack", "UpdateRollbackFailed"):
+            try:
+                reason = self.client.describe_endpoint(EndpointName=summary["EndpointName"]).get("FailureReason")
+            except (ClientError, BotoCoreError):
+                reason = None  # said as no reason given
+        return Skipped(
+            summary["EndpointName"],
+            f"status is {status}",
+            status,
+            arn=summary.get("EndpointArn"),
+            since=summary.get("LastModifiedTime"),
+            failure_reason=reason,
+        )
 
     def _components_or_unknown(self, found: Discovery) -> tuple[dict[str, dict[str, list[str]]], bool]:
         try:

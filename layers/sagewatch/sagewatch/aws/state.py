@@ -12,6 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from sagewatch.aws.cloudtrail import OWNER_PREFIX
 from sagewatch.aws.config_cache import CONFIG_PREFIX
 from sagewatch.aws.lock import LOCK_PREFIX
+from sagewatch.aws.serving import DAILY_PREFIX
 from sagewatch.lifecycle import FindingState, SnoozeAnchor, StateUnavailableError
 
 if TYPE_CHECKING:
@@ -75,7 +76,7 @@ class StateStore:
         for page in self.client.get_paginator("scan").paginate(TableName=self.table, ConsistentRead=True):
             for item in page.get("Items", []):
                 key = item["id"]["S"]
-                if key.startswith((CONFIG_PREFIX, OWNER_PREFIX, LOCK_PREFIX)):
+                if key.startswith((CONFIG_PREFIX, OWNER_PREFIX, LOCK_PREFIX, DAILY_PREFIX)):
                     continue  # the config and owner caches and the scan lock share the table
                 if key.startswith(SNOOZE_PREFIX):
                     doc = json.loads(item["doc"]["S"])

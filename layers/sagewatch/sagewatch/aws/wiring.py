@@ -32,6 +32,7 @@ from sagewatch.aws.remediate import RemediationTarget
 from sagewatch.aws.report_store import OrgReportStore, ReportStore
 from sagewatch.aws.routes import Router, RouteSender, load_routing
 from sagewatch.aws.sagemaker import SageMakerInventory
+from sagewatch.aws.serving import DailyCache, ServingReader, TableDailyCache
 from sagewatch.aws.slack_actions import RemediationFunction, SelfInvoke, SlackTokens
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.aws.state import StateStore
@@ -75,11 +76,26 @@ def readers(
 ) -> tuple[SageMakerInventory, CloudWatchMetrics]:
     """What a read-only scan (with the variants' auto scaling) or cost report (without) needs; `configs` keeps
     endpoint config descriptions between scans; `progress` hears how far discovery and metric reads are."""
-    reader = ScalingReader(clients.autoscaling()) if scaling else None
+    reader = ScalingReader(clients.autoscaling(), clients.cloudwatch()) if scaling else None
     inventory = SageMakerInventory(
         clients.sagemaker(), scaling=reader, tags=EndpointTags(clients.tagging()), configs=configs, progress=progress
     )
     return inventory, CloudWatchMetrics(clients.cloudwatch(), progress)
+
+
+def serving_checks(clients: Clients, cache: DailyCache, *, account: str | None, region: str) -> ServingReader:
+    """The keep-serving checks' reads of one account and region (quotas and dependencies kept a day in `cache`)."""
+    return ServingReader(
+        sagemaker=clients.sagemaker(),
+        quotas=clients.service_quotas(),
+        s3=clients.s3(),
+        ecr=clients.ecr(),
+        iam=clients.iam(),
+        logs=clients.logs(),
+        cache=cache,
+        scope=f"{account}/{region}",
+        account=account,
+    )
 
 
 def scan_dependencies(
@@ -102,6 +118,9 @@ def scan_dependencies(
             TableOwnerCache(clients.dynamodb(), settings.state_table),
             f"{account}/{settings.region}",
             budget=settings.owner_lookups,
+        ),
+        serving=serving_checks(
+            clients, TableDailyCache(clients.dynamodb(), settings.state_table), account=account, region=settings.region
         ),
     )
 

@@ -12,7 +12,7 @@ from sagewatch.bounds import bounded
 from sagewatch.chat import SLACK_DRY_RUN, SLACK_VALUE_MAX, chatbot_context, encode
 from sagewatch.commands import request_for
 from sagewatch.digest import DIGEST_SCHEMA, SEVERITIES, Digest
-from sagewatch.formats import iso_z, money
+from sagewatch.formats import duration, iso_z, money
 from sagewatch.hidden import LISTED_MAX, Hidden, summary_line, total
 from sagewatch.lifecycle import Announcement, Reason
 from sagewatch.models import Finding, Kind
@@ -28,6 +28,7 @@ from sagewatch.notify.core import (
 )
 from sagewatch.notify.limits import CHATBOT_DESCRIPTION_MAX, SNS_MAX_BYTES, chat, code
 from sagewatch.owners import describe
+from sagewatch.serving import label
 
 
 def size(finding: Finding) -> str:
@@ -89,9 +90,11 @@ def _imbalanced(ev: Mapping[str, Any]) -> str:
 
 
 def _errors(ev: Mapping[str, Any]) -> str:
+    causes = [s for s in ev.get("log_signatures") or [] if isinstance(s, Mapping)]
+    said = ", ".join(f"{label(str(s.get('signature')))} ({_number(s.get('count'))} lines)" for s in causes[:3])
     return (
         f"{ev.get('error_rate_pct')}% of {ev.get('invocations', 0):,} requests failed with server errors "
-        f"(threshold {ev.get('threshold_pct')}%)."
+        f"(threshold {ev.get('threshold_pct')}%)." + (f" Its log shows {bounded(said, 300)}." if said else "")
     )
 
 
@@ -139,7 +142,44 @@ def _consolidate(ev: Mapping[str, Any]) -> str:
     )
 
 
-# What each kind's evidence says, in one sentence (a kind without one falls back to the errors sentence).
+def _number(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, int | float) and not isinstance(value, bool) else "?"
+
+
+def _quota(ev: Mapping[str, Any]) -> str:
+    q = _mapping(ev.get("quota"))
+    source = "the account's" if q.get("quota_source") == "applied" else "AWS's default"
+    return (
+        f"{_number(q.get('in_use'))} {bounded(str(q.get('instance_type')), 32)} instances in use, up to "
+        f"{_number(q.get('can_reach'))} with auto scaling, against a quota of {_number(q.get('quota'))} ({source})."
+    )
+
+
+def _stuck(ev: Mapping[str, Any]) -> str:
+    since = f" since {bounded(str(ev.get('since')), 40)}" if ev.get("since") else ""
+    said = str(ev.get("failure_reason") or "").rstrip(". ")
+    reason = f": {bounded(said, 300)}" if said else ""
+    minutes = ev.get("minutes")
+    how_long = f" ({duration(minutes)})" if isinstance(minutes, int) and not isinstance(minutes, bool) else ""
+    return f"{bounded(str(ev.get('status')), 32)}{since}{how_long}{reason}."
+
+
+def _broken(ev: Mapping[str, Any]) -> str:
+    missing = [m for m in ev.get("missing") or [] if isinstance(m, Mapping)]
+    names = "; ".join(f"{bounded(str(m.get('what')), 20)} {bounded(str(m.get('ref')), 120)}" for m in missing[:3])
+    more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    return f"Missing: {names}{more} (checked {bounded(str(ev.get('checked_at')), 40)})."
+
+
+def _zero(ev: Mapping[str, Any]) -> str:
+    scaling = _mapping(ev.get("autoscaling"))
+    return (
+        f"Auto scaling {scaling.get('min_capacity')}-{scaling.get('max_capacity')}, and no "
+        f"{bounded(str(ev.get('missing')), 200)}."
+    )
+
+
+# What each kind's evidence says, in one sentence (every kind has one: a test holds each kind to it).
 _SENTENCES: dict[Kind, Callable[[Mapping[str, Any]], str]] = {
     Kind.IDLE: _idle,
     Kind.OVERSIZED: _sizing,
@@ -153,11 +193,15 @@ _SENTENCES: dict[Kind, Callable[[Mapping[str, Any]], str]] = {
     Kind.OFF_HOURS: _off_hours,
     Kind.BATCH_CANDIDATE: _batch,
     Kind.CONSOLIDATE: _consolidate,
+    Kind.QUOTA_RISK: _quota,
+    Kind.STUCK_DEPLOYMENT: _stuck,
+    Kind.BROKEN_DEPENDENCY: _broken,
+    Kind.SCALE_FROM_ZERO: _zero,
 }
 
 
 def evidence_sentence(finding: Finding) -> str:
-    return _SENTENCES.get(finding.kind, _errors)(finding.evidence)
+    return _SENTENCES[finding.kind](finding.evidence)
 
 
 def subject(d: Digest) -> str:
@@ -220,9 +264,9 @@ def hidden_lines(hidden: Sequence[Hidden]) -> list[str]:
 def _email_finding(d: Digest, a: Announcement) -> list[str]:
     f = a.finding
     lines = [
-        f"[{a.reason.value.upper()}] {f.kind}: {f.where} ({size(f)})",
+        f"[{a.reason.value.upper()}] {f.kind}: {f.where}" + (f" ({size(f)})" if size(f) != "-" else ""),
         f"  {evidence_sentence(f)}",
-        f"  Costs {money(f.monthly_cost_usd)}/month; {f.effect()}.",
+        *([f"  {f.cost_text()}"] if f.cost_text() else []),
         f"  {bounded(describe(f.owner, d.generated_at), 600)}",
     ]
     if a.previous:
@@ -332,8 +376,7 @@ def _slack_block(d: Digest, a: Announcement, buttons: bool = False) -> dict[str,
     else:
         text = (
             f"{icon} *{a.reason.value}* {f.kind} · *{f.severity}*: {code(f.where, 400)} "
-            f"({chat(size(f), 80)})\n{chat(evidence_sentence(f), 800)} Costs {money(f.monthly_cost_usd)}"
-            f"/month, {f.effect(bold='*')}.\n"
+            f"({chat(size(f), 80)})\n{chat(evidence_sentence(f), 800)} {f.cost_text(bold='*', sep=', ')}\n"
             f"{chat(f.recommendation.summary, 800)}\n_{chat(describe(f.owner, d.generated_at), 400)}_"
         )
         command = d.command(a)

@@ -88,7 +88,7 @@ def _email_announcement(region: str, a: Announcement, now: datetime) -> list[str
     lines = [
         f"  [{a.reason.value.upper()}] {f.kind} ({f.severity}): {bounded(f.where, 600)} ({bounded(size(f), 120)})",
         f"    {bounded(evidence_sentence(f), 1000)}",
-        f"    Costs {money(f.monthly_cost_usd)}/month; {f.effect()}.",
+        *([f"    {f.cost_text()}"] if f.cost_text() else []),
         f"    {bounded(describe(f.owner, now), 600)}",
         f"    Do: {bounded(f.recommendation.summary, 1000)}",
     ]

@@ -1,0 +1,144 @@
+"""The scan's keep-serving checks: after the rules, what says whether the fleet will still serve tomorrow
+(sagewatch.serving judges; the reads come through a ServingChecks, once a day where they change rarely)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from sagewatch.app.extras import extra
+from sagewatch.catalog import Catalog
+from sagewatch.formats import money
+from sagewatch.metrics import Windows
+from sagewatch.models import Discovery, Finding, Kind, Recommendation
+from sagewatch.serving import (
+    DependencyFacts,
+    Quota,
+    advice,
+    dependency_finding,
+    label,
+    missing_config_finding,
+    more_gpu_memory,
+    quota_findings,
+    scale_from_zero_findings,
+    stuck_findings,
+)
+from sagewatch.settings import Thresholds
+
+LOG_LOOKUPS = 5  # endpoints whose log is read for the causes of their errors, each scan (the worst first)
+
+
+class ServingChecks(Protocol):
+    def quotas(self, now: datetime) -> tuple[dict[str, Quota], list[str]]: ...
+    def dependencies(self, endpoints: Sequence[Any], now: datetime) -> tuple[dict[str, DependencyFacts], list[str]]: ...
+    def log_signatures(
+        self, endpoint: str, start: datetime, end: datetime
+    ) -> tuple[list[dict[str, Any]], str | None]: ...
+
+
+def keep_serving(
+    discovery: Discovery,
+    findings: list[Finding],
+    serving: ServingChecks | None,
+    catalog: Catalog,
+    thresholds: Thresholds,
+    windows: Windows,
+    *,
+    now: datetime,
+    region: str,
+    account: str | None,
+) -> tuple[list[Finding], list[str]]:
+    """`findings` with the keep-serving findings added (and the errors findings given their log's causes), and
+    what to warn of. Without `serving` (a scan that reads no more than metrics), what needs no more reads:
+    scale-from-zero and stuck deployments."""
+    warnings: list[str] = []
+    added: list[Finding] = []
+    for endpoint in discovery.endpoints:
+        added += scale_from_zero_findings(endpoint, catalog)
+    failures: dict[str, dict[str, str]] = {}
+    for name, arn, config in discovery.missing_configs:
+        added.append(missing_config_finding(name, arn, config, now))
+    if serving is not None:
+        facts, said = _or_nothing("the dependency checks", lambda: serving.dependencies(discovery.endpoints, now))
+        warnings += said
+        for endpoint in discovery.endpoints:
+            found = facts.get(endpoint.name)
+            if found is None:
+                continue
+            failures[endpoint.name] = dict(found.component_failures)
+            broken = dependency_finding(endpoint, found)
+            if broken is not None:
+                added.append(broken)
+        quotas, said = _or_nothing("Service Quotas", lambda: serving.quotas(now))
+        warnings += said
+        added += quota_findings([*discovery.endpoints, *discovery.ignored], quotas, region=region, account=account)
+        findings = _with_log_causes(findings, serving, catalog, windows)
+    added += stuck_findings(
+        discovery.endpoints, discovery.skipped, failures, now=now, stuck_minutes=thresholds.stuck_minutes
+    )
+    return findings + added, warnings
+
+
+def _or_nothing(what: str, read: Any) -> tuple[Any, list[str]]:
+    """A read that fails in an unforeseen way is said and skipped: the keep-serving checks never stop a scan."""
+    empty: tuple[Any, list[str]] = ({}, [])
+    answer: tuple[Any, list[str]] = extra(what, read, empty)
+    return answer
+
+
+def _with_log_causes(
+    findings: list[Finding], serving: ServingChecks, catalog: Catalog, windows: Windows
+) -> list[Finding]:
+    """The worst LOG_LOOKUPS errors findings with the known signatures in their endpoint's log over the idle
+    window, and what follows from the most frequent one."""
+    errors = [f for f in findings if f.kind is Kind.ERRORS]
+    worst = sorted(errors, key=lambda f: -float(f.evidence.get("error_rate_pct") or 0))[:LOG_LOOKUPS]
+    chosen = {f.id for f in worst}
+    out = []
+    for f in findings:
+        if f.id not in chosen:
+            out.append(f)
+            continue
+        none: tuple[list[dict[str, Any]], str | None] = ([], "the log could not be read")
+        signatures, note = extra("the endpoint's log", _reader(serving, f.endpoint, windows), none)
+        out.append(_caused(f, signatures, note, catalog))
+    return out
+
+
+def _reader(serving: ServingChecks, endpoint: str, windows: Windows) -> Any:
+    return lambda: serving.log_signatures(endpoint, windows.idle_start, windows.end)
+
+
+def _caused(finding: Finding, signatures: list[dict[str, Any]], note: str | None, catalog: Catalog) -> Finding:
+    evidence = {
+        **finding.evidence,
+        "log_group": f"/aws/sagemaker/Endpoints/{finding.endpoint}",
+        "log_signatures": signatures,
+    }
+    if note:
+        evidence["log_note"] = note
+    cause = advice(signatures)
+    if not cause:
+        return replace(finding, evidence=evidence)
+    top = signatures[0]
+    summary = (
+        f"{finding.recommendation.summary} The log shows {label(str(top['signature']))} "
+        f"({top['count']} lines over the window): {cause}."
+    )
+    rec = finding.recommendation
+    if top["signature"] == "cuda-out-of-memory":
+        bigger = more_gpu_memory(finding.instance_type, catalog)
+        spec = catalog.get(bigger)
+        if bigger and spec is not None:
+            count = finding.instance_count or 1
+            summary += (
+                f" The cheapest type with more GPU memory is {bigger} ({spec.accelerator_memory_gib:g} GiB, "
+                f"{money(spec.monthly_cost(count))}/month for {count})."
+            )
+            rec = Recommendation(
+                rec.action, bigger, count, summary, spec.monthly_cost(count), rec.min_capacity, rec.max_capacity
+            )
+            return replace(finding, evidence=evidence, recommendation=rec)
+    return replace(finding, evidence=evidence, recommendation=replace(rec, summary=summary))
