@@ -61,6 +61,8 @@ FUNCTIONS: dict[str, tuple[str, list[str]]] = {
             "endpoint-failed.json",
             "endpoint-deployment-rollback.json",
             "endpoint-in-service.json",
+            "endpoint-update-rolled-back.json",
+            "health-sagemaker-endpoint.json",
         ],
     ),
     "SlackNotifierFunction": ("slack_notifier", ["slack-sns-digest.json"]),
@@ -202,6 +204,8 @@ def _remediations(
             snapshot = answer.get("snapshot") or snapshot
         by_action[action] = recorder.take()
         aws_rules.CLOCK.sleep(3600)  # every update, create and delete of that action done before the next one
+        # and whatever a scheduled action began in that hour (off-hours schedules fire at wall-clock times)
+        aws_rules.wait_until_settled(iam.ACCOUNT, REGION)
     return answers, by_action
 
 

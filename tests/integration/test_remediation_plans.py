@@ -19,7 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
@@ -473,6 +473,12 @@ def _run(request: dict[str, Any], seconds: float = 900) -> dict[str, Any]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ep=endpoints(), pick=st.integers(0, 1000))
+# found by CI: a delete takes a step policy whose alarm stays; restore puts the policy back under a new ARN, and
+# a second restore must see that alarm as already put back (compared by the policy it names, not its id)
+@example(
+    ep=GenEndpoint([GenVariant("AllTraffic", "ml.m5.xlarge", 1, scaling=(1, 1), policies=["target", "step"])]),
+    pick=0,
+)
 def test_every_action_does_what_its_plan_said_and_its_undo_puts_everything_back(ep, pick, monkeypatch):
     monkeypatch.setattr("sagewatch.aws.remediate.time", aws_rules.VirtualTime)
     aws_rules.CLOCK.reset()

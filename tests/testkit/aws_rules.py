@@ -152,12 +152,16 @@ def _components(backend: Any) -> dict[str, dict[str, Any]]:
     return store
 
 
-def begin(backend: Any, name: str, status: str, seconds: float, then: dict[str, Any]) -> None:
-    """Endpoint `name` is `status` until `seconds` from now; then `then` happens (see _finish)."""
+def begin(
+    backend: Any, name: str, status: str, seconds: float, then: dict[str, Any], at: datetime | None = None
+) -> None:
+    """Endpoint `name` is `status` until `seconds` after `at` (now, unless it began earlier: a scheduled action
+    that fired while the clock was slept over); then `then` happens (see _finish)."""
+    start = at or CLOCK.now()
     endpoint = backend.endpoints[name]
     endpoint.endpoint_status = status
-    endpoint.last_modified_time = _naive(CLOCK.now())
-    endpoints_state(backend)[name] = {"until": CLOCK.now() + timedelta(seconds=seconds), "then": then}
+    endpoint.last_modified_time = _naive(start)
+    endpoints_state(backend)[name] = {"until": start + timedelta(seconds=seconds), "then": then}
     settle(backend)
 
 
@@ -179,6 +183,21 @@ def settle(backend: Any) -> None:
             c["InferenceComponentStatus"] = "InService"
             c["RuntimeConfig"]["CurrentCopyCount"] = c["RuntimeConfig"]["DesiredCopyCount"]
     _fire_scheduled(backend.account_id, backend.region_name, now)
+
+
+def wait_until_settled(account: str, region: str, step: float = 60.0, most: float = 7200.0) -> float:
+    """Sleep the clock a minute at a time until no endpoint or component of the region is in a transition (what
+    an operator waits for before the next change: a scheduled action may have begun an update while the clock was
+    slept over); the simulated seconds waited. Bounded: `most` seconds at most."""
+    backend = _sm_backend(account, region)
+    waited = 0.0
+    while True:
+        settle(backend)
+        busy = endpoints_state(backend) or any("_until" in c for c in _components(backend).values())
+        if not busy or waited >= most:
+            return waited
+        CLOCK.sleep(step)
+        waited += step
 
 
 def _finish(backend: Any, name: str, then: dict[str, Any]) -> None:
@@ -317,7 +336,7 @@ def update_weights_and_capacities(self: Any) -> ActionResult:
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
-def set_capacity(backend: Any, endpoint_name: str, variant: str, count: int) -> None:
+def set_capacity(backend: Any, endpoint_name: str, variant: str, count: int, at: datetime | None = None) -> None:
     """What an Application Auto Scaling activity does to a variant (UpdateEndpointWeightsAndCapacities), when the
     endpoint is InService (else the activity waits, as AWS's does: not modelled further)."""
     endpoint = backend.endpoints.get(endpoint_name)
@@ -326,7 +345,7 @@ def set_capacity(backend: Any, endpoint_name: str, variant: str, count: int) -> 
     for v in endpoint.production_variants:
         if v["VariantName"] == variant and v.get("DesiredInstanceCount") != count:
             v["DesiredInstanceCount"] = count
-            begin(backend, endpoint_name, "Updating", DURATIONS.endpoint_update, {"kind": "capacity"})
+            begin(backend, endpoint_name, "Updating", DURATIONS.endpoint_update, {"kind": "capacity"}, at)
 
 
 # --- Application Auto Scaling -----------------------------------------------------------------------------
@@ -365,8 +384,11 @@ def capacity_of(account: str, region: str, resource: str) -> int | None:
     return None if count is None else int(count)
 
 
-def clamp(account: str, region: str, resource: str, low: int | None, high: int | None) -> None:
-    """Application Auto Scaling moves a capacity outside the limits into them (DOCS["register"])."""
+def clamp(
+    account: str, region: str, resource: str, low: int | None, high: int | None, at: datetime | None = None
+) -> None:
+    """Application Auto Scaling moves a capacity outside the limits into them (DOCS["register"]), from `at` (now
+    unless earlier)."""
     now = capacity_of(account, region, resource)
     if now is None:
         return
@@ -383,10 +405,10 @@ def clamp(account: str, region: str, resource: str, low: int | None, high: int |
         if c["InferenceComponentStatus"] == "InService":
             c["RuntimeConfig"]["DesiredCopyCount"] = wanted
             c["InferenceComponentStatus"] = "Updating"
-            c["_until"] = CLOCK.now() + timedelta(seconds=DURATIONS.component_update)
+            c["_until"] = (at or CLOCK.now()) + timedelta(seconds=DURATIONS.component_update)
         return
     endpoint, variant = resource.split("/")[1], resource.split("/")[3]
-    set_capacity(backend, endpoint, variant, wanted)
+    set_capacity(backend, endpoint, variant, wanted, at)
 
 
 def deregister_everything_of(account: str, region: str, resource_prefix: str) -> None:
@@ -535,13 +557,14 @@ def _fire_scheduled(account: str, region: str, now: datetime) -> None:
         if action.service_namespace != "sagemaker":
             continue
         due += [(t, action) for t in _fires(action, last, now)]
-    for _, action in sorted(due, key=lambda d: d[0]):
+    for fired, action in sorted(due, key=lambda d: d[0]):
         target = aas.targets.get(action.scalable_dimension, {}).get(action.resource_id)
         limits = action.scalable_target_action or {}
         if target is None:
             continue
         target.update(limits.get("MinCapacity"), limits.get("MaxCapacity"), None)
-        clamp(account, region, action.resource_id, target.min_capacity, target.max_capacity)
+        # the activity began when the action fired, not when the slept-over clock is next looked at
+        clamp(account, region, action.resource_id, target.min_capacity, target.max_capacity, fired)
 
 
 # --- inference components ---------------------------------------------------------------------------------

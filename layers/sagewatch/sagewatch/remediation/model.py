@@ -242,7 +242,7 @@ class State:
                 for n, c in sorted(self.components.items())
                 if c.status != "Deleting"
             },
-            "alarms": {n: _alarm_facts(a) for n, a in sorted(self.alarms.items())},
+            "alarms": {n: alarm_facts(a) for n, a in sorted(self.alarms.items())},
         }
 
     # --- the calls ------------------------------------------------------------------------------------
@@ -510,7 +510,7 @@ def _component_of(call: Call) -> str | None:
     return None
 
 
-def _alarm_facts(alarm: Mapping[str, Any]) -> dict[str, Any]:
+def alarm_facts(alarm: Mapping[str, Any]) -> dict[str, Any]:
     """An alarm as compared: its defaults as absent (actions enabled), policy ARNs as the policies they name."""
     facts = {k: v for k, v in alarm.items() if not (k == "ActionsEnabled" and v is True)}
     return dict(_without_policy_ids(facts))

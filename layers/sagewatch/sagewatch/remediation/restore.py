@@ -18,7 +18,7 @@ from typing import Any
 from sagewatch.remediation.calls import CLOUDWATCH, SAGEMAKER, Call, Ref, Step
 from sagewatch.remediation.configs import restore_config
 from sagewatch.remediation.live import component_resource, policy_key, policy_of_arn, variant_resource
-from sagewatch.remediation.model import Builder, State
+from sagewatch.remediation.model import Builder, State, alarm_facts
 from sagewatch.remediation.scaling import (
     delete_policy,
     delete_scheduled,
@@ -194,12 +194,18 @@ def _alarms(then: State, now: State, put: set[tuple[str, str]]) -> list[Call]:
         )
     for name, alarm in sorted(then.alarms.items()):
         actions = list(alarm.get("AlarmActions") or [])
+        # the ARN each policy has now, as the alarm names it today (a policy put back earlier has a new id)
+        current = {policy_of_arn(str(a)): a for a in (now.alarms.get(name) or {}).get("AlarmActions") or []}
         new_actions: list[Any] = []
         for action in actions:
             policy = policy_of_arn(str(action))
-            new_actions.append(Ref(policy_key(*policy), "PolicyARN") if policy and policy in put else action)
-        if new_actions == actions and now.alarms.get(name) == alarm:
-            continue
+            if policy and policy in put:
+                new_actions.append(Ref(policy_key(*policy), "PolicyARN"))
+            else:
+                new_actions.append(current.get(policy, action) if policy else action)
+        unchanged = name in now.alarms and alarm_facts(now.alarms[name]) == alarm_facts(alarm)
+        if unchanged and not any(isinstance(a, Ref) for a in new_actions):
+            continue  # the same alarm on the same policies: nothing to put back
         calls.append(
             Call(
                 CLOUDWATCH,
