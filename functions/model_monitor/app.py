@@ -1,7 +1,9 @@
-"""Model Monitor runs and endpoint health: EventBridge -> this function -> one alert per run or failure.
+"""Model Monitor runs, endpoint health and AWS Health notices about SageMaker: EventBridge -> this function -> one
+alert per run or failure (one per affected endpoint for an AWS Health event).
 
 Duplicate deliveries of one state change produce one alert (Powertools idempotency, keyed on the job
-ARN and status, or the endpoint, status and modification time). Events of an unexpected shape, at any depth
+ARN and status, the endpoint, status and modification time, or the Health event's ARN, status, update time and
+page). Events of an unexpected shape, at any depth
 (and DescribeProcessingJob documents likewise), are logged and acknowledged: retrying them could only fail
 again. Transient AWS failures (throttling, 5xx, the network, the idempotency table) raise, so Lambda retries.
 """
@@ -39,7 +41,9 @@ load_routing(
     SETTINGS.notifications.routing_parameter, SETTINGS.notifications.email_domains
 )  # a bad routing table fails the cold start, naming it
 IDEMPOTENCY_KEY = (
-    "detail.ProcessingJobStatus && [detail.ProcessingJobArn || detail.ProcessingJobName, detail.ProcessingJobStatus]"
+    "detail.eventArn && [detail.eventArn, detail.statusCode, detail.lastUpdatedTime, detail.page, account]"
+    " || detail.ProcessingJobStatus"
+    " && [detail.ProcessingJobArn || detail.ProcessingJobName, detail.ProcessingJobStatus]"
     " || [detail.EndpointArn || detail.EndpointName, detail.EndpointStatus, detail.LastModifiedTime]"
 )
 CONFIG = IdempotencyConfig(

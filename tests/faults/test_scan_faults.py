@@ -12,6 +12,7 @@ from sagewatch_testkit.schemas import validate_report
 
 REGION = moto_ext.DEFAULT_REGION
 SERVICES = ("sagemaker", "cloudwatch", "dynamodb", "sns", "eventbridge")
+CONTROL_PLANE_KINDS = {"quota-risk", "stuck-deployment", "broken-dependency", "scale-from-zero"}
 
 
 def test_a_third_of_all_calls_throttled_every_endpoint_is_still_judged(scan_stack, sm):
@@ -26,7 +27,8 @@ def test_a_third_of_all_calls_throttled_every_endpoint_is_still_judged(scan_stac
         report, result = scan_stack.run(now)
     assert report.errors == [] and report.complete
     skipped = {s.endpoint for s in report.skipped}  # updating, opted out: skipped by design, not by faults
-    assert report.judged == set(report.listed) - skipped and set(EXPECTED) <= report.judged
+    # (a skipped endpoint is still looked at: translator-updating's stuck-deployment comes from its status alone)
+    assert report.judged == set(report.listed) - skipped and set(EXPECTED) - skipped <= report.judged
     assert waited["backoff"] > 0  # botocore backed off (its waits recorded, not slept)
     assert conclusions(report) == EXPECTED
     assert result["announced"]["new"] == DEMO_FINDINGS and result["state_available"] and result["failed_events"] == 0
@@ -62,7 +64,7 @@ def test_endpoint_deleted_mid_scan_and_access_denied_are_errors_not_crashes(demo
     found = conclusions(report)
     assert "churn-model-staging" not in {f.endpoint for f in report.findings}
     assert found["image-embedder"] == EXPECTED["image-embedder"]  # the rest is judged
-    assert report.endpoints == 18
+    assert report.endpoints == fleet.DEMO_ENDPOINTS - 2  # the deleted one and the denied one are not counted
     validate_report(report.to_dict())
 
 
@@ -71,14 +73,18 @@ def test_throttling_is_retried_with_backoff(demo, now):
     report = demo.scan(now)
     assert attempts["throttled"] == 3 and report.errors == []
     assert conclusions(report) == EXPECTED
-    # retries are not new calls (20 judged endpoints, and the ignored one: described for its cost)
-    assert demo.calls["DescribeEndpoint"] == 21
+    # retries are not new calls (each judged endpoint, and the ignored one: described for its cost)
+    assert demo.calls["DescribeEndpoint"] == fleet.DEMO_ENDPOINTS + 1
 
 
 def test_unreadable_metrics_never_make_an_endpoint_idle(demo, now):
     faults.fail_call(demo.cloudwatch, "GetMetricData", "AccessDenied", "no cloudwatch:GetMetricData")
     report = demo.scan(now)
-    assert report.findings == []
+    # only what is read from the control plane stays (quotas, stuck deployments, dependencies, scaling rules)
+    assert {f.kind.value for f in report.findings} <= CONTROL_PLANE_KINDS, report.findings
+    assert {f.endpoint for f in report.findings} == {
+        e for e, found in EXPECTED.items() if {k for k, _, _ in found} & CONTROL_PLANE_KINDS
+    }
     # both reads (the scan's window, the hour-of-week profile's) said so
     assert [(e.operation, e.code) for e in report.errors] == [("GetMetricData", "AccessDenied")] * 2
 

@@ -148,6 +148,58 @@ def test_deployment_rollback_alert(stack):
     assert "Rolling back: alarm fraud-detector-5xx went into ALARM" in alert["reason"]
 
 
+def test_an_update_that_rolled_back_is_announced_with_its_stuck_facts(stack):
+    """InService again, with a FailureReason: the change is not live. The same facts a stuck-deployment finding
+    states (status, since, failure reason), when it happens."""
+    result = stack.app.lambda_handler(event("endpoint-update-rolled-back.json"), context())
+    assert result["kind"] == "deployment-rollback"
+    [alert] = stack.drain("alerts")
+    assert (alert["status"], alert["since"], alert["severity"]) == ("IN_SERVICE", "2026-11-22T10:41:07Z", "medium")
+    assert "did not pass the ping health check" in alert["reason"] and "not live" in alert["summary"]
+    rollback = stack.app.lambda_handler(event("endpoint-deployment-rollback.json"), context())
+    assert rollback["kind"] == "deployment-rollback"
+    [alert] = stack.drain("alerts")
+    assert (alert["status"], alert["since"], alert["severity"]) == ("ROLLING_BACK", "2026-11-22T09:18:20Z", "high")
+
+
+def test_an_aws_health_event_alerts_each_affected_endpoints_owner_once(stack):
+    boto3.client("sagemaker", region_name=REGION)  # the endpoints need not exist: tags are read if they do
+    ev = event("health-sagemaker-endpoint.json")
+    result = stack.app.lambda_handler(ev, context())
+    assert result["status"] == "alerted" and result["kind"] == "aws-health", result
+    assert result["endpoints"] == ["fraud-detector-prod", "llm-chat-prod"] and result["alerts"] == 2
+    alerts = stack.drain("alerts")
+    assert sorted(a["endpoint"] for a in alerts) == ["fraud-detector-prod", "llm-chat-prod"]
+    for alert in alerts:
+        assert alert["health_event"] == "AWS_SAGEMAKER_OPERATIONAL_NOTIFICATION" and alert["severity"] == "medium"
+        assert alert["affected_endpoints"] == ["fraud-detector-prod", "llm-chat-prod"]
+        assert "cannot be automatically patched" in alert["reason"]
+        assert alert["links"]["health_event"].startswith("https://health.aws.amazon.com/")
+    assert len(stack.drain("bus")) == 2
+    assert stack.app.lambda_handler(ev, context()) == result  # a repeated delivery alerts no one again
+    assert stack.drain("alerts") == []
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"service": "EC2"}, "ignored"),
+        ({"statusCode": "closed"}, "ignored"),
+        ({"eventArn": None}, "rejected"),
+        ({"affectedEntities": "not a list"}, "alerted"),  # no endpoint named: one alert for the account
+    ],
+    ids=["other-service", "closed", "no-arn", "entities-malformed"],
+)
+def test_health_events_of_other_services_closed_or_malformed(stack, change, status):
+    ev = event("health-sagemaker-endpoint.json")
+    ev["detail"] |= change
+    result = stack.app.lambda_handler(ev, context())
+    assert result["status"] == status, result
+    if status == "alerted":
+        [alert] = stack.drain("alerts")
+        assert alert["endpoint"] is None and alert["summary"].endswith("for SageMaker.")
+
+
 def test_healthy_endpoint_change_is_ignored(stack):
     assert stack.app.lambda_handler(event("endpoint-in-service.json"), context())["status"] == "ignored"
 

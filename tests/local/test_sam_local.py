@@ -46,6 +46,10 @@ def test_model_monitor_cases(stack):
     assert stack.invoke("ModelMonitorFunction", "processing-job-not-monitoring.json")["status"] == "ignored"
     assert stack.invoke("ModelMonitorFunction", "monitor-run-failed.json")["kind"] == "monitoring-failed"
     assert stack.invoke("ModelMonitorFunction", "endpoint-failed.json")["kind"] == "endpoint-failed"
+    rolled_back = stack.invoke("ModelMonitorFunction", "endpoint-update-rolled-back.json")
+    assert rolled_back["kind"] == "deployment-rollback", rolled_back
+    health = stack.invoke("ModelMonitorFunction", "health-sagemaker-endpoint.json")
+    assert health["kind"] == "aws-health" and health["endpoints"] == ["fraud-detector-prod", "llm-chat-prod"], health
 
 
 def test_remediation_plans_acts_and_refuses(stack):

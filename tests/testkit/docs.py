@@ -222,9 +222,10 @@ def monitor_alert(demo: Demo) -> str:
     env = json.loads((ROOT / "events" / "env.json").read_text())["ModelMonitorFunction"]
     settings = MonitorSettings.from_env({**env, "AWS_REGION": REGION})
     event = json.loads((ROOT / "events" / "monitor-run-violations.json").read_text())
-    alert = alert_of(classify(event), event, monitor_dependencies(settings, "123456789012", Clients(REGION)))
-    if isinstance(alert, str):
-        raise RuntimeError(f"the sample monitoring run made no alert: {alert}")
+    alerts = alert_of(classify(event), event, monitor_dependencies(settings, "123456789012", Clients(REGION)))
+    if isinstance(alerts, str) or len(alerts) != 1:
+        raise RuntimeError(f"the sample monitoring run made not one alert: {alerts}")
+    (alert,) = alerts
     return f"Subject: {subject(alert)}\n\n{text(alert)}".rstrip()
 
 

@@ -89,7 +89,18 @@ class FakeAws:
             "ListMetrics": lambda p: {"Metrics": []},
             "GetMetricData": self._get_metric_data,
             "GetMetricStatistics": self._get_metric_statistics,
+            # the keep-serving checks: quotas and dependencies once a day, the log of a few errors findings
+            "ListAWSDefaultServiceQuotas": self._quotas,
+            "ListServiceQuotas": lambda p: {"Quotas": []},  # no quota raised: AWS's defaults apply
+            "DescribeModel": self._describe_model,
+            "DescribeInferenceComponent": self._describe_component,
+            "ListObjectsV2": self._list_objects,
+            "DescribeImages": self._describe_images,
+            "GetRole": self._get_role,
+            "FilterLogEvents": lambda p: {"events": [], "searchedLogStreams": []},
+            "DescribeAlarms": lambda p: {"MetricAlarms": [], "CompositeAlarms": []},
         }
+        self.components = {c: ep.name for ep in self.fleet.values() for v in ep.variants for c in v.components}
 
     def install(self, session: Any) -> None:
         def keep(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
@@ -165,6 +176,88 @@ class FakeAws:
         if token:
             out["NextToken"] = token
         return out
+
+    def _describe_model(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["ModelName"]
+        endpoint = name.removesuffix("-model")
+        return {
+            "ModelName": name,
+            "ModelArn": _arn("model", name),
+            "CreationTime": self.created.get(endpoint, self.now),
+            "ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/sagemaker-execution",
+            "PrimaryContainer": {
+                "Image": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/model:latest",
+                "ModelDataUrl": f"s3://bench-models/{endpoint}/model.tar.gz",
+            },
+        }
+
+    def _describe_component(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["InferenceComponentName"]
+        endpoint = self.components[name]
+        return {
+            "InferenceComponentName": name,
+            "InferenceComponentArn": _arn("inference-component", name),
+            "EndpointName": endpoint,
+            "EndpointArn": _arn("endpoint", endpoint),
+            "VariantName": "AllTraffic",
+            "InferenceComponentStatus": "InService",
+            "CreationTime": self.created[endpoint],
+            "LastModifiedTime": self.created[endpoint],
+            "Specification": {"ModelName": f"{endpoint}-model"},
+            "RuntimeConfig": {"DesiredCopyCount": 1, "CurrentCopyCount": 1},
+        }
+
+    # --- Service Quotas, S3, ECR, IAM --------------------------------------------------------------------
+    def _quotas(self, p: dict[str, Any]) -> dict[str, Any]:
+        types = sorted({v.instance_type for ep in self.fleet.values() for v in ep.variants if v.instance_type})
+        quotas = [
+            {
+                "ServiceCode": "sagemaker",
+                "QuotaCode": f"L-{i:08X}",
+                "QuotaName": f"{t} for endpoint usage",
+                "Value": 1000.0,
+                "Adjustable": True,
+                "GlobalQuota": False,
+            }
+            for i, t in enumerate(types)
+        ]
+        page, token = _page(quotas, p.get("NextToken"), int(p.get("MaxResults", PAGE)))
+        return {"Quotas": page, **({"NextToken": token} if token else {})}
+
+    def _list_objects(self, p: dict[str, Any]) -> dict[str, Any]:
+        key = p.get("Prefix", "")
+        return {
+            "IsTruncated": False,
+            "Contents": [{"Key": key, "Size": 1, "StorageClass": "STANDARD"}],
+            "Name": p["Bucket"],
+            "Prefix": key,
+            "MaxKeys": p.get("MaxKeys", 1000),
+            "KeyCount": 1,
+        }
+
+    def _describe_images(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "imageDetails": [
+                {
+                    "registryId": ACCOUNT,
+                    "repositoryName": p["repositoryName"],
+                    "imageDigest": "sha256:" + "0" * 64,
+                    "imageTags": ["latest"],
+                }
+            ]
+        }
+
+    def _get_role(self, p: dict[str, Any]) -> dict[str, Any]:
+        name = p["RoleName"]
+        return {
+            "Role": {
+                "Path": "/",
+                "RoleName": name,
+                "RoleId": "AROA" + "0" * 17,
+                "Arn": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+                "CreateDate": self.now,
+            }
+        }
 
     # --- tagging -------------------------------------------------------------------------------------
     def _get_resources(self, p: dict[str, Any]) -> dict[str, Any]:

@@ -46,6 +46,8 @@ INVOCATIONS = [
     ("ModelMonitorFunction", "processing-job-not-monitoring.json"),
     ("ModelMonitorFunction", "endpoint-failed.json"),
     ("ModelMonitorFunction", "endpoint-deployment-rollback.json"),
+    ("ModelMonitorFunction", "endpoint-update-rolled-back.json"),
+    ("ModelMonitorFunction", "health-sagemaker-endpoint.json"),
     ("RemediateFunction", "remediate/resize-variant-dry-run.json"),
     ("RemediateFunction", "remediate/set-instance-count-execute.json"),
     ("RemediateFunction", "remediate/bad-request.json"),

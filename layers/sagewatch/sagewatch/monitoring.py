@@ -1,4 +1,4 @@
-"""Model Monitor runs and endpoint health events -> alerts (pure).
+"""Model Monitor runs, endpoint state changes and AWS Health events -> alerts (pure).
 
 There is no "violations" event: a monitoring run is a processing job whose completion event says
 Completed whether or not it found violations. The violations file in its output folder decides.
@@ -15,6 +15,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 from urllib.parse import quote
@@ -25,6 +26,8 @@ from sagewatch.owners import Owner
 PROCESSING_JOB_CHANGE = "SageMaker Processing Job State Change"
 ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
 DEPLOYMENT_CHANGE = "SageMaker Endpoint Deployment State Change"
+HEALTH_EVENT = "AWS Health Event"
+HEALTH_ENDPOINTS_MAX = 20  # one alert per affected endpoint (to its owner), at most this many per event
 VIOLATIONS_FILE = "constraint_violations.json"
 
 MONITORING_TYPES = {
@@ -74,6 +77,7 @@ class AlertKind(StrEnum):
     MONITORING_UNREADABLE = "monitoring-unreadable"
     ENDPOINT_FAILED = "endpoint-failed"
     DEPLOYMENT_ROLLBACK = "deployment-rollback"
+    AWS_HEALTH = "aws-health"
 
 
 def _status(value: object) -> str:
@@ -135,13 +139,33 @@ class EndpointEvent:
     failure_reason: str | None
     detail: Mapping[str, Any]
 
+    @property
+    def since(self) -> str | None:
+        """When the endpoint entered this state (LastModifiedTime, epoch milliseconds in these events)."""
+        return _instant(self.detail.get("LastModifiedTime"))
+
+
+@dataclass(frozen=True)
+class HealthEvent:
+    """An AWS Health event about SageMaker (detail-type "AWS Health Event", detail.service SAGEMAKER)."""
+
+    arn: str
+    type_code: str
+    category: str  # issue | accountNotification | scheduledChange | investigation
+    status: str  # open | upcoming (closed ones are not alerted)
+    description: str
+    endpoints: tuple[str, ...]  # the affected endpoints, by name
+    others: int  # affected entities that are not endpoints (notebooks, jobs...)
+    start: str | None
+    region: str | None
+
 
 @dataclass(frozen=True)
 class Ignored:
     reason: str
 
 
-Incoming = ProcessingJobEvent | EndpointEvent | Ignored
+Incoming = ProcessingJobEvent | EndpointEvent | HealthEvent | Ignored
 
 
 def classify(event: object) -> Incoming:
@@ -149,8 +173,14 @@ def classify(event: object) -> Incoming:
     if not isinstance(event, Mapping):
         raise EventShapeError(f"event is a {type(event).__name__}, not a JSON object")
     detail_type, detail = event.get("detail-type"), event.get("detail")
+    if event.get("source") == "aws.health":
+        if detail_type != HEALTH_EVENT:
+            return Ignored(f"detail-type {bounded(repr(detail_type))} of aws.health is not handled")
+        if not isinstance(detail, Mapping):
+            raise EventShapeError("AWS Health event has no detail object")
+        return _health(detail)
     if event.get("source") != "aws.sagemaker":
-        return Ignored(f"source is {bounded(repr(event.get('source')))}, not aws.sagemaker")
+        return Ignored(f"source is {bounded(repr(event.get('source')))}, not aws.sagemaker or aws.health")
     if not isinstance(detail, Mapping):
         raise EventShapeError(f"{bounded(repr(detail_type))} event has no detail object")
     if detail_type == PROCESSING_JOB_CHANGE:
@@ -182,7 +212,56 @@ def _endpoint_change(detail_type: str, detail: Mapping[str, Any]) -> Incoming:
         return EndpointEvent(AlertKind.ENDPOINT_FAILED, name, shown, reason, detail)
     if detail_type == DEPLOYMENT_CHANGE and status in ("rollingback", "updaterollbackfailed", "failed"):
         return EndpointEvent(AlertKind.DEPLOYMENT_ROLLBACK, name, shown, reason or _variant_messages(detail), detail)
+    if status == "inservice" and reason:
+        # back in service after an update that failed and rolled back: it serves the previous config
+        return EndpointEvent(AlertKind.DEPLOYMENT_ROLLBACK, name, shown, reason, detail)
     return Ignored(f"endpoint {name} is {shown}: nothing to report")
+
+
+ENDPOINT_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]*:\d{12}:endpoint/([A-Za-z0-9-]{1,63})$")
+ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9](-*[A-Za-z0-9]){0,62}$")
+
+
+def _health(detail: Mapping[str, Any]) -> Incoming:
+    service = bounded(detail.get("service", ""), 64)
+    if service.upper() != "SAGEMAKER":
+        return Ignored(f"AWS Health event for {service or '?'}, not SageMaker")
+    arn, code = optional(detail.get("eventArn"), URI_MAX), optional(detail.get("eventTypeCode"))
+    if not arn or not code:
+        raise EventShapeError("AWS Health event lacks eventArn or eventTypeCode")
+    status = bounded(detail.get("statusCode") or "open", 32)
+    if status.lower() == "closed":
+        return Ignored(f"AWS Health event {code} is closed")
+    endpoints: list[str] = []
+    others = 0
+    for entity in sequence(detail.get("affectedEntities")):
+        value = optional(mapping(entity).get("entityValue"), URI_MAX) or ""
+        found = ENDPOINT_ARN.match(value)
+        name = found.group(1) if found else (value if ENDPOINT_NAME.match(value) else None)
+        if name and name not in endpoints:
+            endpoints.append(name)
+        elif not name:
+            others += 1
+    descriptions = [mapping(d) for d in sequence(detail.get("eventDescription"))]
+    english = next((d for d in descriptions if d.get("language") == "en_US"), descriptions[0] if descriptions else {})
+    return HealthEvent(
+        arn=arn,
+        type_code=code,
+        category=bounded(detail.get("eventTypeCategory") or "?", 32),
+        status=status,
+        description=optional(english.get("latestDescription"), TEXT_MAX) or "",
+        endpoints=tuple(endpoints),
+        others=others,
+        start=optional(detail.get("startTime"), 64),
+        region=optional(detail.get("eventRegion"), 32),
+    )
+
+
+def _instant(value: object) -> str | None:
+    """An event's time as ISO 8601 (these events carry epoch milliseconds, or ISO text)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value < 1e14:
+        return datetime.fromtimestamp(value / 1000, UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return optional(value, 64)
 
 
 def _variant_messages(detail: Mapping[str, Any]) -> str | None:
@@ -414,9 +493,16 @@ class Alert:
     time: str | None = None
     owner: Owner = field(default_factory=Owner)  # the endpoint's owner, from its tags (sagewatch.owners)
     tags: dict[str, str] = field(default_factory=dict)  # the endpoint's tags, for routing (never rendered)
+    status: str | None = None  # the endpoint's status (endpoint alerts), or the Health event's
+    since: str | None = None  # when it entered that status (endpoint alerts), or the Health event's start
+    health_event: str | None = None  # the AWS Health event type code (aws-health)
+    affected: list[str] = field(default_factory=list)  # every endpoint the Health event names
+    level: str | None = None  # the severity, when the kind alone does not decide it
 
     @property
     def severity(self) -> str:
+        if self.level:
+            return self.level
         return "medium" if self.kind is AlertKind.VIOLATIONS else "high"
 
     @property
@@ -530,8 +616,20 @@ def unreadable_alert(
 
 
 def endpoint_alert(event: EndpointEvent, *, region: str, account: str | None, time: str | None) -> Alert:
+    """The facts a stuck-deployment finding states (status, since, failure reason), when they happen."""
+    status = _status(event.status)
     if event.kind is AlertKind.ENDPOINT_FAILED:
         summary = f"Endpoint {event.endpoint} failed ({event.status})."
+    elif status == "inservice":
+        summary = (
+            f"An update of endpoint {event.endpoint} failed and was rolled back: it serves on its previous "
+            "configuration, and the change is not live."
+        )
+    elif status == "updaterollbackfailed":
+        summary = (
+            f"A deployment to endpoint {event.endpoint} failed and so did its rollback ({event.status}): it needs "
+            "a person (update it to a configuration that works)."
+        )
     else:
         summary = f"A deployment to endpoint {event.endpoint} is rolling back ({event.status})."
     return Alert(
@@ -543,7 +641,50 @@ def endpoint_alert(event: EndpointEvent, *, region: str, account: str | None, ti
         summary=summary,
         reason=event.failure_reason or "no failure reason given",
         links={"endpoint": console_url(region, f"endpoints/{event.endpoint}")},
+        status=event.status,
+        since=event.since,
+        level="medium" if status == "inservice" else None,
     )
+
+
+def health_alerts(event: HealthEvent, *, region: str, account: str | None, time: str | None) -> list[Alert]:
+    """One alert per affected endpoint (each goes to its owner), naming them all; one without an endpoint when
+    the event names none. An issue or a scheduled change is high; a notification medium."""
+    where = event.region or region
+    level = "high" if event.category in ("issue", "scheduledChange") else "medium"
+    names = list(event.endpoints)
+    more = f" and {event.others} other resources" if event.others else ""
+
+    def alert(endpoint: str | None) -> Alert:
+        subject = f"endpoint {endpoint}" if endpoint else "SageMaker"
+        others = [n for n in names if n != endpoint]
+        also = (
+            f" ({len(others)} other endpoints too{more})"
+            if others
+            else (f" ({event.others} other resources)" if event.others else "")
+        )
+        links = {
+            "health_event": f"https://health.aws.amazon.com/health/home#/account/event-log?eventID={quote(event.arn)}"
+        }
+        if endpoint:
+            links["endpoint"] = console_url(where, f"endpoints/{endpoint}")
+        return Alert(
+            kind=AlertKind.AWS_HEALTH,
+            endpoint=endpoint,
+            region=where,
+            account=account,
+            time=time,
+            summary=f"AWS Health: {event.type_code} ({event.category}, {event.status}) for {subject}{also}.",
+            reason=event.description or "AWS Health gave no description",
+            links=links,
+            status=event.status,
+            since=event.start,
+            health_event=event.type_code,
+            affected=names[:50],
+            level=level,
+        )
+
+    return [alert(name) for name in names[:HEALTH_ENDPOINTS_MAX]] or [alert(None)]
 
 
 def _links(job: ProcessingJobEvent, region: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from sagewatch.monitoring import (
     VIOLATIONS_FILE,
     Alert,
     EndpointEvent,
+    HealthEvent,
     Ignored,
     Incoming,
     ProcessingJobEvent,
@@ -21,6 +22,7 @@ from sagewatch.monitoring import (
     ViolationsReadError,
     endpoint_alert,
     failed_run_alert,
+    health_alerts,
     is_monitoring_job,
     parse_violations,
     unreadable_alert,
@@ -49,17 +51,21 @@ class MonitorDependencies:
     account: str | None
 
 
-def monitor_alert(incoming: Incoming, event: Mapping[str, Any], deps: MonitorDependencies) -> Alert | str:
-    """The alert a classified EventBridge event calls for, or why it calls for none."""
+def monitor_alert(incoming: Incoming, event: Mapping[str, Any], deps: MonitorDependencies) -> list[Alert] | str:
+    """The alerts a classified EventBridge event calls for (one, or one per endpoint an AWS Health event names),
+    or why it calls for none."""
     time = optional(event.get("time"), 64)
     if isinstance(incoming, Ignored):
         return incoming.reason
     if isinstance(incoming, EndpointEvent):
-        return endpoint_alert(incoming, region=deps.region, account=deps.account, time=time)
+        return [endpoint_alert(incoming, region=deps.region, account=deps.account, time=time)]
+    if isinstance(incoming, HealthEvent):
+        return health_alerts(incoming, region=deps.region, account=deps.account, time=time)
     job = _monitoring_run(incoming, deps.source)
     if job is None:
         return f"processing job {incoming.job_name} is not a monitoring run"
-    return _run_alert(job, deps, time)
+    found = _run_alert(job, deps, time)
+    return found if isinstance(found, str) else [found]
 
 
 def _monitoring_run(job: ProcessingJobEvent, source: MonitorSource) -> ProcessingJobEvent | None:
@@ -105,21 +111,34 @@ def handle_monitor_event(incoming: Incoming, event: Mapping[str, Any], deps: Mon
     outcome = monitor_alert(incoming, event, deps)
     if isinstance(outcome, str):
         return {"status": "ignored", "reason": outcome}
-    if outcome.endpoint:  # whose endpoint it is: the alert names them, and goes to their route
-        endpoint = outcome.endpoint
-        tags: dict[str, str] = extra(
-            "the endpoint's tags (its owner and route)", lambda: deps.source.endpoint_tags(endpoint), {}
-        )
-        owner = extra("the endpoint's owner", lambda: from_tags(tags), Owner())
-        outcome = replace(outcome, owner=owner, tags=tags)
-    ids = deliver(deps.publisher, outcome)
-    message_id = ids[0] if ids else None  # None: left to the central account (LocalNotifications=false)
-    failed_events = deps.events.put_alert(outcome)
-    return {
+    message_ids: list[str | None] = []
+    failed_events = 0
+    for alert in outcome:
+        alert = _owned(alert, deps)
+        ids = deliver(deps.publisher, alert)
+        message_ids.append(ids[0] if ids else None)  # None: left to the central account (LocalNotifications=false)
+        failed_events += deps.events.put_alert(alert)
+    first = outcome[0]
+    result: dict[str, Any] = {
         "status": "alerted",
-        "kind": outcome.kind.value,
-        "endpoint": outcome.endpoint,
-        "violations": outcome.violation_count,
-        "message_id": message_id,
+        "kind": first.kind.value,
+        "endpoint": first.endpoint,
+        "violations": first.violation_count,
+        "message_id": message_ids[0],
         "failed_events": failed_events,
     }
+    if len(outcome) > 1:  # an AWS Health event about several endpoints: one alert to each owner
+        result |= {"alerts": len(outcome), "endpoints": [a.endpoint for a in outcome], "message_ids": message_ids}
+    return result
+
+
+def _owned(alert: Alert, deps: MonitorDependencies) -> Alert:
+    """The alert with its endpoint's owner and tags: it names them, and goes to their route."""
+    if not alert.endpoint:
+        return alert
+    endpoint = alert.endpoint
+    tags: dict[str, str] = extra(
+        "the endpoint's tags (its owner and route)", lambda: deps.source.endpoint_tags(endpoint), {}
+    )
+    owner = extra("the endpoint's owner", lambda: from_tags(tags), Owner())
+    return replace(alert, owner=owner, tags=tags)

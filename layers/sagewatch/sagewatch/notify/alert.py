@@ -63,7 +63,12 @@ def subject(alert: Alert) -> str:
         AlertKind.MONITORING_FAILED: f"monitoring broken for {endpoint}",
         AlertKind.MONITORING_UNREADABLE: f"monitoring results unreadable for {endpoint}",
         AlertKind.ENDPOINT_FAILED: f"endpoint {endpoint} failed",
-        AlertKind.DEPLOYMENT_ROLLBACK: f"deployment to {endpoint} rolling back",
+        AlertKind.DEPLOYMENT_ROLLBACK: (
+            f"update of {endpoint} rolled back"
+            if (alert.status or "").replace("_", "").lower() == "inservice"
+            else f"deployment to {endpoint} rolling back"
+        ),
+        AlertKind.AWS_HEALTH: f"AWS Health {clip(alert.health_event or '?', 40)} for {endpoint}",
     }[alert.kind]
     text = f"sagewatch {alert.account or '?'}/{alert.region}: {what}"
     return text if len(text) <= 100 else f"sagewatch: {what}"
@@ -93,6 +98,10 @@ def document(alert: Alert, level: int = 0) -> dict[str, Any]:
         "output_uri": alert.output_uri,
         "links": alert.links,
         "owner": alert.owner.to_dict(),
+        "status": alert.status,
+        "since": alert.since,
+        "health_event": alert.health_event,
+        "affected_endpoints": alert.affected,
     }
 
 
@@ -109,6 +118,9 @@ def text(alert: Alert, level: int = 0) -> str:
     lines = [f"[{alert.severity.upper()}] {alert.summary}", ""]
     for label, value in (
         ("Endpoint", alert.endpoint),
+        ("AWS Health event", alert.health_event),
+        ("Status", f"{alert.status} since {alert.since}" if alert.status and alert.since else alert.status),
+        ("Affected endpoints", _affected(alert)),
         ("Monitoring schedule", alert.schedule),
         ("Monitoring type", alert.monitoring_type),
         ("Processing job", alert.job),
@@ -134,11 +146,22 @@ def text(alert: Alert, level: int = 0) -> str:
     return "\n".join(lines)
 
 
+def _affected(alert: Alert) -> str | None:
+    """The endpoints an AWS Health event names, beside the one this alert is for."""
+    if len(alert.affected) <= 1:
+        return None
+    return clip(", ".join(alert.affected), 600)
+
+
 def _markdown_fields(alert: Alert, reason_max: int) -> list[str]:
+    status = f"{alert.status} since {alert.since}" if alert.status and alert.since else alert.status
     fields = [
-        f"*{label}:* {code(value) if label in ('Endpoint', 'Job') else chat(value, NAME_MAX)}"
+        f"*{label}:* {code(value) if label in ('Endpoint', 'Job', 'Event') else chat(value, NAME_MAX)}"
         for label, value in (
             ("Endpoint", alert.endpoint),
+            ("Event", alert.health_event),
+            ("Status", status),
+            ("Also affected", _affected(alert)),
             ("Schedule", alert.schedule),
             ("Type", alert.monitoring_type),
             ("Job", alert.job),
@@ -280,4 +303,9 @@ def from_document(doc: Mapping[str, Any]) -> Alert:
         links=links,
         time=optional(doc.get("time"), 64),
         owner=Owner.from_dict(doc.get("owner")),
+        status=optional(doc.get("status"), 64),
+        since=optional(doc.get("since"), 64),
+        health_event=optional(doc.get("health_event")),
+        affected=[bounded(a) for a in doc.get("affected_endpoints") or [] if isinstance(a, str)][:50],
+        level=optional(doc.get("severity"), 16) if doc.get("severity") in ("high", "medium", "low") else None,
     )
