@@ -479,6 +479,17 @@ def _run(request: dict[str, Any], seconds: float = 900) -> dict[str, Any]:
     ep=GenEndpoint([GenVariant("AllTraffic", "ml.m5.xlarge", 1, scaling=(1, 1), policies=["target", "step"])]),
     pick=0,
 )
+# found by CI: removing a variant deregisters its target and policies; the owner's alarm stays in CloudWatch but
+# out of the endpoint's sight, and the plan's prediction must say the same
+@example(
+    ep=GenEndpoint(
+        [
+            GenVariant("AllTraffic", "ml.m5.xlarge", 1, scaling=(1, 1), policies=["step"]),
+            GenVariant("challenger", "ml.m5.xlarge", 1),
+        ]
+    ),
+    pick=3,
+)
 def test_every_action_does_what_its_plan_said_and_its_undo_puts_everything_back(ep, pick, monkeypatch):
     monkeypatch.setattr("sagewatch.aws.remediate.time", aws_rules.VirtualTime)
     aws_rules.CLOCK.reset()

@@ -242,8 +242,24 @@ class State:
                 for n, c in sorted(self.components.items())
                 if c.status != "Deleting"
             },
-            "alarms": {n: alarm_facts(a) for n, a in sorted(self.alarms.items())},
+            "alarms": {n: alarm_facts(a) for n, a in sorted(self.alarms.items()) if self._observed(n, a)},
         }
+
+    def _observed(self, name: str, alarm: Mapping[str, Any]) -> bool:
+        """Whether a read of the endpoint finds this alarm: sagewatch's own (read by name), or one whose actions
+        invoke a policy the endpoint still has (found through DescribeScalingPolicies' Alarms). An owner's alarm
+        whose policy went with its target stays in CloudWatch, out of the endpoint's sight."""
+        if name.startswith("sagewatch-"):
+            return True
+        for action in alarm.get("AlarmActions") or []:
+            if isinstance(action, Ref) and action.call.startswith("policy "):
+                _, resource, policy = action.call.split(" ", 2)
+                key: tuple[str, str] | None = (resource, policy)
+            else:
+                key = policy_of_arn(str(action))
+            if key in self.policies:
+                return True
+        return False
 
     # --- the calls ------------------------------------------------------------------------------------
     def wait_needed(self, call: Call) -> list[Wait]:
