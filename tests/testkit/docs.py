@@ -91,6 +91,8 @@ class Demo:
         fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=FIXED)
         fleet.seed_demo_trail(sm, REGION)
         fleet.seed_latency_showcase(sm, REGION, FIXED)
+        fleet.seed_demo_commitments(FIXED)
+        fleet.seed_demo_aws_view(REGION)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -136,7 +138,13 @@ def _ok(run: Run) -> Run:
 
 
 def demo_scan(demo: Demo) -> str:
-    return _ok(demo.cli("scan", "--region", REGION, "--owner-lookup")).out.rstrip()
+    """The scan, with Compute Optimizer's view cut to its first line (docs/findings.md shows it whole)."""
+    lines = _ok(demo.cli("scan", "--region", REGION, "--owner-lookup")).out.rstrip().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("AWS Compute Optimizer")), None)
+    if start is not None:
+        end = next(i for i in range(start + 1, len(lines) + 1) if i == len(lines) or not lines[i].startswith("  "))
+        lines[start:end] = [lines[start], "  ... (each with sagewatch's reason)"]
+    return "\n".join(lines)
 
 
 def scan_narrow(demo: Demo) -> str:
@@ -154,6 +162,20 @@ def cost_table(demo: Demo) -> str:
     total = next(i for i, line in enumerate(lines) if line.startswith("TOTAL "))
     waste = next(i for i, line in enumerate(lines) if line.startswith("Waste: "))
     return "\n".join([*lines[: header + 8], "...", lines[total], "", lines[waste]])
+
+
+def commitments(demo: Demo) -> str:
+    """The cost report's commitments: its lines in the table, then its JSON object."""
+    table = _ok(demo.cli("report", "--days", "7", "--region", REGION)).out.splitlines()
+    start = next(i for i, line in enumerate(table) if line.startswith("Commitments "))
+    end = next((i for i in range(start + 1, len(table)) if not table[i].startswith(" ")), len(table))
+    doc = json.loads(_ok(demo.cli("report", "--days", "7", "--region", REGION, "--format", "json")).out)
+    found = doc["commitments"]
+    for part in (found, found["recommendation"]):  # the first two of the waste taken out
+        part["waste_excluded"] = [*part["waste_excluded"][:2], "..."]
+    shown = json.dumps(found, indent=2).replace('"..."', "...")
+    head = [*table[start:end], "", "$ sagewatch report --format json  # its commitments object (waste_excluded cut)"]
+    return "\n".join([*head, shown])
 
 
 def report_json(demo: Demo) -> str:
@@ -297,6 +319,7 @@ EXAMPLES: dict[str, Callable[[Demo], str]] = {
     "scan-narrow": scan_narrow,
     "report-json": report_json,
     "cost-table": cost_table,
+    "commitments": commitments,
     "email": email,
     "slack": slack,
     "errors": errors,

@@ -763,6 +763,41 @@ def seed(
         _seed_keep_serving(ep, region, now, account)
 
 
+def seed_demo_commitments(now: datetime, account: str = DEFAULT_ACCOUNT) -> None:
+    """The demo account's SageMaker Savings Plan (a year old: it ends within 60 days), a Compute plan (which does
+    not cover SageMaker), its last 30 days of SageMaker spend, and Cost Explorer's recommendation, sized on
+    spend that includes the demo's waste."""
+    from sagewatch_testkit import commitments_aws
+
+    commitments_aws.add_savings_plan(
+        "3f5e2a1c-demo-sagemaker", commitment_per_hour=4.8, start=now - timedelta(days=330), used_share=0.93,
+        account=account,
+    )  # fmt: skip
+    commitments_aws.add_savings_plan(
+        "9b1d7c44-demo-compute", commitment_per_hour=2.0, start=now - timedelta(days=100), plan_type="Compute",
+        account=account,
+    )  # fmt: skip
+    commitments_aws.set_commitments(
+        monthly_covered_usd=5_400.0,
+        monthly_on_demand_usd=20_600.0,
+        recommendation_hourly_usd=9.5,
+        recommendation_monthly_savings_usd=2_140.0,
+        account=account,
+    )
+
+
+def seed_demo_aws_view(region: str, account: str = DEFAULT_ACCOUNT) -> None:
+    """What Compute Optimizer says of the demo fleet: two idle endpoints sagewatch agrees on, an asynchronous one
+    serving its queue that it calls idle; the rest not idle (recsys-ab-test's idle challenger included)."""
+    from sagewatch_testkit import awsview_aws
+
+    awsview_aws.set_idle_recommendations(
+        region,
+        {"genai-sandbox": 1106.0, "churn-model-staging": 337.0, "transcribe-async": 536.0},
+        account=account,
+    )
+
+
 def _seed_autoscaling(sm: Any, ep: SimEndpoint, region: str) -> None:
     """Application Auto Scaling on the variants that have it, as a team would set it up."""
     scaled = [v for v in ep.variants if v.autoscaling]

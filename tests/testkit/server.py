@@ -40,6 +40,8 @@ def start_seeded_server(
     fleet.seed(sm, sims, region=REGION, now=now or datetime.now(UTC))
     if which == "demo":
         fleet.seed_demo_trail(sm, REGION)
+        fleet.seed_demo_commitments(now or datetime.now(UTC))
+        fleet.seed_demo_aws_view(REGION)
     return server, url
 
 

@@ -37,9 +37,18 @@ from sagewatch.aws.targets import (
     org_accounts,
     scan_targets,
 )
-from sagewatch.aws.wiring import deployed_thresholds, invoke_remediation, local_remediation, readers, serving_checks
+from sagewatch.aws.wiring import (
+    aws_view,
+    commitments_reader,
+    deployed_thresholds,
+    invoke_remediation,
+    local_remediation,
+    readers,
+    serving_checks,
+)
 from sagewatch.catalog import Catalog, CatalogError
 from sagewatch.commands import command_of
+from sagewatch.commitments import PAYMENT_CHOICES, TERM_CHOICES, CommitmentOptions
 from sagewatch.costrender import render_html, to_csv
 from sagewatch.costrender import render_table as render_cost_table
 from sagewatch.costs import CostReport
@@ -187,6 +196,25 @@ def _parser() -> argparse.ArgumentParser:
     cost.add_argument(flag, dest=name, metavar="N", help=f"{text}; waste is measured against it (default {default:g})")
     name, (flag, text, default) = "schedule_timezone", threshold_flags()["schedule_timezone"]
     cost.add_argument(flag, dest=name, metavar="ZONE", help=f"{text} (default {default})")
+    cost.add_argument(
+        "--no-commitments",
+        dest="commitments",
+        action="store_false",
+        help="leave out SageMaker Savings Plans and Cost Explorer's recommendation (otherwise read: at most 8 Cost "
+        "Explorer requests at $0.01, kept a day)",
+    )
+    cost.add_argument(
+        "--savings-plans-term",
+        choices=sorted(TERM_CHOICES),
+        default="1y",
+        help="the term of the Savings Plans recommendation (default 1y)",
+    )
+    cost.add_argument(
+        "--savings-plans-payment",
+        choices=sorted(PAYMENT_CHOICES),
+        default="no-upfront",
+        help="its payment option (default no-upfront)",
+    )
 
     fix = commands.add_parser(
         "remediate",
@@ -373,6 +401,7 @@ def _scan(args: argparse.Namespace) -> ScanReport:
             serving=serving_checks(
                 clients, FileDailyCache(cache_dir() / "daily.json"), account=account, region=clients.region
             ),
+            aws_view=aws_view(clients, FileDailyCache(cache_dir() / "daily.json"), account=account),
         )
     finally:
         progress.close()
@@ -476,6 +505,7 @@ def _scan_many(args: argparse.Namespace) -> MultiScanReport:
             account=account,
             owner_tags=owner_tags,
             serving=serving_checks(clients, daily, account=account, region=target.region),
+            aws_view=aws_view(clients, daily, account=account),
         )
         return _with_owners(report, clients, args, now)
 
@@ -533,6 +563,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     clients = _clients(args.region)
     catalog = _catalog(args.catalog, clients.region)
     _connect(clients)
+    account = clients.account_id()
+    commitments = None
+    if args.commitments:
+        options = CommitmentOptions.parse(args.savings_plans_term, args.savings_plans_payment)
+        commitments = commitments_reader(clients, FileDailyCache(cache_dir() / "daily.json"), account, options)
     report = cost_report(
         *readers(clients),
         catalog,
@@ -540,8 +575,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         target_utilization_pct=thresholds.target_utilization_pct,
         now=datetime.now(UTC),
         region=clients.region,
-        account=clients.account_id(),
+        account=account,
         schedule_timezone=thresholds.schedule_timezone,
+        commitments=commitments,
     )
     width = None if args.output else _width()  # a file keeps one line per row
     renderers: dict[str, Callable[[CostReport], str]] = {

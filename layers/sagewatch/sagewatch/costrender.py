@@ -9,6 +9,7 @@ from html import escape
 
 from sagewatch import textable
 from sagewatch.bounds import bounded
+from sagewatch.commitments import Commitments
 from sagewatch.costs import RESOURCES, CostReport, CostRow
 from sagewatch.formats import money
 
@@ -137,11 +138,57 @@ def render_table(report: CostReport, width: int | None = None) -> str:
 def _notes(report: CostReport) -> list[str]:
     lines = [f"WARNING: {w}" for w in report.warnings]
     lines += _time(report)
+    lines += commitment_lines(report.commitments)
     if report.not_costed:
         lines += ["", "Not costed:"] + [f"  {s.endpoint}: {s.reason}" for s in report.not_costed]
     if report.errors:
         lines += ["", "Errors (figures involving these are unknown):"]
         lines += [f"  {e.endpoint or '-'} {e.operation}: {e.code} {e.message}" for e in report.errors]
+    return lines
+
+
+WASTE_SHOWN = 5
+
+
+def commitment_lines(commitments: Commitments | None) -> list[str]:
+    """SageMaker Savings Plans: coverage, utilization, each plan (those ending soon said so), and Cost Explorer's
+    recommendation beside sagewatch's, net of waste. Nothing when they were not read."""
+    if commitments is None:
+        return []
+    c = commitments.to_dict()
+    lines = ["", "Commitments (SageMaker Savings Plans, the last 30 days):"]
+    if not c["available"]:
+        lines.append(f"  not available: {bounded(str(c['reason']), 400)}")
+    if c["coverage_pct"] is not None:
+        lines.append(
+            f"  coverage {c['coverage_pct']:g}% ({_money(c['covered_usd'])} of {_money(c['total_usd'])} covered, "
+            f"{_money(c['on_demand_usd'])} on demand)"
+            + (f"; utilization {c['utilization_pct']:g}%" if c["utilization_pct"] is not None else "")
+        )
+    for plan in c["plans"]:
+        soon = "  <- ends soon: renew or let it lapse on purpose" if plan["ending_soon"] else ""
+        lines.append(
+            f"  plan {bounded(plan['id'], 64)}: {_money(plan['commitment_per_hour_usd'])}/hour, {plan['term'] or '?'}, "
+            f"{plan['state']}, ends {(plan['end'] or '?')[:10]}"
+            + (f" ({plan['days_left']} days)" if plan["days_left"] is not None else "")
+            + soon
+        )
+    r = c["recommendation"]
+    if r and r["hourly_commitment_usd"]:
+        lines.append(
+            f"  Cost Explorer recommends ${r['hourly_commitment_usd']:,.3f}/hour ({r['term']}, "
+            f"{r['payment_option'].lower().replace('_', ' ')}; saves {_money(r['estimated_monthly_savings_usd'])} "
+            f"a month); net of waste: ${r['net_hourly_commitment_usd']:,.3f}/hour"
+        )
+        lines.append(f"  {bounded(str(r['why']), 600)}")
+        for w in r["waste_excluded"][:WASTE_SHOWN]:
+            where = f"{w['endpoint']}/{w['variant']}" if w["variant"] else w["endpoint"]
+            lines.append(f"    {bounded(where, 130)} ({w['kind']}): ${w['hourly_usd']:,.3f}/hour on demand")
+        if len(r["waste_excluded"]) > WASTE_SHOWN:
+            lines.append(f"    and {len(r['waste_excluded']) - WASTE_SHOWN} more (the JSON report lists them)")
+    elif r:
+        lines.append("  Cost Explorer recommends no SageMaker Savings Plan")
+    lines += [f"  {bounded(n, 200)}" for n in c["notes"]]
     return lines
 
 

@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sagewatch.catalog import HOURS_PER_MONTH, Catalog, InstanceSpec
+from sagewatch.commitments import Commitments
 from sagewatch.formats import iso_z
 from sagewatch.hidden import Hidden
 from sagewatch.metrics import (
@@ -186,6 +187,8 @@ class CostReport:
     # off-hours and batch-candidate hours priced, and the consolidation groups (sagewatch.timewaste)
     time_waste: list[TimeWaste] = field(default_factory=list)
     consolidation: list[dict[str, Any]] = field(default_factory=list)
+    # SageMaker Savings Plans and the advice net of waste (sagewatch.commitments); None: not read
+    commitments: Commitments | None = None
 
     @property
     def days(self) -> float:
@@ -226,6 +229,7 @@ class CostReport:
             "errors": [e.to_dict() for e in self.errors],
             "waste_in_time": self.waste_in_time(),
             "consolidation": self.consolidation,
+            "commitments": (self.commitments or Commitments(False, "not read")).to_dict(),
         }
 
     def waste_in_time(self, top: int | None = None) -> dict[str, Any]:

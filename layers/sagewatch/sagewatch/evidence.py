@@ -153,6 +153,7 @@ BY_KIND: dict[Kind, dict[str, Check]] = {
         "provisioned_concurrency": _number,
         "memory_mb": _number,
         "provisioned_concurrency_usd_per_gb_second": _number,
+        "aws_view": _text,  # Compute Optimizer's view: idle, not idle, no recommendation, not enrolled, not read
     },
     Kind.OVERSIZED: SIZING,
     Kind.SATURATED: SIZING,

@@ -33,6 +33,8 @@ class ScanReport:
     thresholds: dict[str, Any] = field(default_factory=dict)
     catalog: dict[str, str] = field(default_factory=dict)
     listed: list[str] = field(default_factory=list)  # every endpoint listed, judged or not
+    # Compute Optimizer's idle view beside sagewatch's (sagewatch.awsview.annotate); None: not asked
+    aws_view: dict[str, Any] | None = None
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # tags of the judged endpoints
     hidden: list[Hidden] = field(default_factory=list)  # tagged sagewatch:ignore=true, with their cost
     endpoint_costs: dict[str, float | None] = field(default_factory=dict)  # judged endpoints' monthly cost
@@ -100,6 +102,15 @@ class ScanReport:
             "thresholds": self.thresholds,
             "catalog": self.catalog,
             "warnings": self.warnings,
+            "aws_view": self.aws_view
+            or {
+                "source": "compute-optimizer",
+                "status": "not read",
+                "note": "not asked",
+                "idle_endpoints": None,
+                "agree": [],
+                "disagreements": [],
+            },
         }
 
 
@@ -201,6 +212,7 @@ def render_table(report: ScanReport, width: int | None = None) -> str:
         f"Fleet cost {_money(report.fleet_monthly_cost_usd)}/month; "
         f"{len(findings)} findings could save {_money(report.monthly_savings_usd)}/month.",
     ]
+    lines += _aws_view_lines(report.aws_view)
     if report.skipped:
         lines += ["", "Skipped:"]
         lines += [f"  {s.endpoint}: {s.reason}" for s in report.skipped]
@@ -208,3 +220,23 @@ def render_table(report: ScanReport, width: int | None = None) -> str:
         lines += ["", "Errors (these endpoints were not judged):"]
         lines += [f"  {e.endpoint or '-'}: {e.operation} {e.code}: {e.message}" for e in report.errors]
     return "\n".join(textable.fit(lines, width))
+
+
+def _aws_view_lines(view: dict[str, Any] | None) -> list[str]:
+    """AWS Compute Optimizer beside sagewatch: where they agree, and each disagreement with sagewatch's reason."""
+    if not view:
+        return []
+    if view.get("status") != "read":
+        note = view.get("note")
+        return [] if note == "not asked" else ["", f"AWS Compute Optimizer: {bounded(str(note), 200)}."]
+    agree, differ = view.get("agree") or [], view.get("disagreements") or []
+    out = [
+        "",
+        f"AWS Compute Optimizer finds {view.get('idle_endpoints')} endpoints idle; it agrees with sagewatch on "
+        f"{len(agree)}" + (", differs on:" if differ else "."),
+    ]
+    for d in differ:
+        out.append(
+            f"  {d['endpoint']}: AWS says {d['aws']}, sagewatch {d['sagewatch']}: {bounded(str(d['reason']), 300)}"
+        )
+    return out

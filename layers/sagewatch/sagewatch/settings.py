@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sagewatch.catalog import pc_rate_in_range
+from sagewatch.commitments import CommitmentOptions
 from sagewatch.org import interval_of
 from sagewatch.owners import DEFAULT_OWNER_TAGS
 from sagewatch.webhook import SLACK_HOOKS, url_prefix
@@ -533,9 +534,19 @@ class ReportSettings:
     days: int = 7
     max_snooze_days: int = 30  # how long a sagewatch:snooze-until may silence an endpoint
     schedule_timezone: str = "UTC"  # the hours "waste in time" is read in (sagewatch.schedule)
+    commitments: bool = True  # Savings Plans and Cost Explorer's recommendation, net of waste
+    commitment_options: CommitmentOptions = field(default_factory=CommitmentOptions)
+    state_table: str | None = None  # where the day's Cost Explorer answers are kept
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReportSettings:
+        try:
+            options = CommitmentOptions.parse(
+                env.get("SAGEWATCH_SAVINGS_PLANS_TERM") or "ONE_YEAR",
+                env.get("SAGEWATCH_SAVINGS_PLANS_PAYMENT") or "NO_UPFRONT",
+            )
+        except ValueError as exc:
+            raise SettingsError(f"SAGEWATCH_SAVINGS_PLANS_TERM/PAYMENT: {exc}") from None
         return cls(
             region=_require(env, "AWS_REGION"),
             notifications=Notifications.from_env(env),
@@ -546,6 +557,9 @@ class ReportSettings:
             schedule_timezone=Thresholds.from_strings(
                 {"schedule_timezone": env.get("SAGEWATCH_SCHEDULE_TIMEZONE") or None}
             ).schedule_timezone,
+            commitments=_bool(env, "SAGEWATCH_COMMITMENTS", True),
+            commitment_options=options,
+            state_table=env.get("SAGEWATCH_STATE_TABLE") or None,
         )
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sagewatch import commitments
 from sagewatch.costs import CostReport
 from sagewatch.hidden import LISTED_MAX, total
 
@@ -87,6 +88,7 @@ def cost_summary(report: CostReport, previous: Mapping[str, Any] | None, where: 
         ],
         "waste_in_time": report.waste_in_time(top=TOP),
         "consolidation": report.consolidation[:TOP],
+        "commitments": commitments.summary(report.commitments),
         "report": {"bucket": where.bucket, "keys": where.keys},
         "warnings": list(report.warnings),
         "hidden": [h.to_dict() for h in report.hidden[:LISTED_MAX]],

@@ -12,6 +12,7 @@ from sagewatch import hidden
 from sagewatch.app.extras import extra
 from sagewatch.app.ports import Lock, MetricsReader, Notifier
 from sagewatch.app.serving import ServingChecks, keep_serving
+from sagewatch.awsview import NOT_READ, AwsIdle, annotate
 from sagewatch.catalog import Catalog
 from sagewatch.digest import Digest
 from sagewatch.formats import iso_z
@@ -50,6 +51,10 @@ class Inventory(Protocol):
     def discover(self) -> Discovery: ...
 
 
+class AwsView(Protocol):
+    def idle(self, now: datetime) -> AwsIdle: ...
+
+
 def run_scan(
     inventory: Inventory,
     metrics: MetricsReader,
@@ -61,6 +66,7 @@ def run_scan(
     account: str | None,
     owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
     serving: ServingChecks | None = None,
+    aws_view: AwsView | None = None,
 ) -> ScanReport:
     windows = Windows.ending_at(now, thresholds)
     discovery = inventory.discover()
@@ -107,6 +113,9 @@ def run_scan(
     findings = [
         f if f.id in before else replace(f, owner=_owner(tags.get(f.endpoint, {}), owner_tags)) for f in findings
     ]
+    # AWS's own view beside ours: each idle finding says what Compute Optimizer thinks, and where they differ
+    view = aws_view.idle(now) if aws_view is not None else AwsIdle(NOT_READ, note="not asked")
+    findings, aws_section = annotate(findings, discovery.endpoints, discovery.skipped, view, now)
     return ScanReport(
         account=account,
         region=region,
@@ -135,6 +144,7 @@ def run_scan(
         + container_problems
         + serving_problems,
         listed=list(discovery.listed),
+        aws_view=aws_section,
         tags={e.name: dict(e.tags) for e in discovery.endpoints},
         endpoint_times={
             e.name: (e.creation_time, e.last_modified_time) for e in [*discovery.ignored, *discovery.endpoints]
@@ -246,6 +256,7 @@ class ScanDependencies:
     owners: OwnerDirectory
     lock: Lock | None = None  # with ReserveConcurrency=false only: reserved concurrency 1 does it otherwise
     serving: ServingChecks | None = None  # the keep-serving checks' reads (quotas, dependencies, logs)
+    aws_view: AwsView | None = None  # Compute Optimizer's idle recommendations
 
 
 def digest_of(
@@ -308,6 +319,7 @@ def scheduled_scan(
         account=deps.account,
         owner_tags=settings.owner_tags,
         serving=deps.serving,
+        aws_view=deps.aws_view,
     )
     warnings = list(report.warnings)
     try:

@@ -3,6 +3,7 @@ bucket and sends a short digest."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -10,6 +11,7 @@ from typing import Any, Protocol
 from sagewatch import hidden
 from sagewatch.app.ports import MetricsReader, Notifier
 from sagewatch.catalog import Catalog
+from sagewatch.commitments import Commitments, Waste, waste_of
 from sagewatch.costs import CostReport, Reservation, build_cost_report, plan_report_queries, report_windows
 from sagewatch.lifecycle import MAX_SNOOZE_DAYS, snoozes
 from sagewatch.models import Discovery, Endpoint, ScanError
@@ -18,6 +20,10 @@ from sagewatch.requests import ReportRequest
 from sagewatch.settings import ReportSettings, Thresholds
 from sagewatch.timewaste import waste_in_time
 from sagewatch.weekly import ReportLocation, cost_summary
+
+
+class CommitmentsSource(Protocol):
+    def commitments(self, now: datetime, waste: Sequence[Waste]) -> Commitments: ...
 
 
 class CostInventory(Protocol):
@@ -38,8 +44,10 @@ def cost_report(
     account: str | None,
     max_snooze_days: int = MAX_SNOOZE_DAYS,
     schedule_timezone: str = "UTC",
+    commitments: CommitmentsSource | None = None,
 ) -> CostReport:
-    """What every endpoint, variant and inference component cost in the `days` before `now` (read-only)."""
+    """What every endpoint, variant and inference component cost in the `days` before `now` (read-only); with
+    `commitments`, the account's Savings Plans and the commitment advice net of the waste found here."""
     windows = report_windows(now, days)
     discovery = inventory.discover()
     reservations, reservation_errors = inventory.reservations(discovery.endpoints)
@@ -74,6 +82,8 @@ def cost_report(
     report.time_waste, report.consolidation = waste_in_time(
         discovery.endpoints, results, catalog, windows, thresholds, account=account, region=region
     )
+    if commitments is not None:
+        report.commitments = commitments.commitments(now, waste_of(report))
     return report
 
 
@@ -90,6 +100,7 @@ class WeeklyDependencies:
     archive: ReportArchive
     publisher: Notifier
     account: str | None
+    commitments: CommitmentsSource | None = None
 
 
 def weekly_report(
@@ -107,6 +118,7 @@ def weekly_report(
         account=deps.account,
         max_snooze_days=settings.max_snooze_days,
         schedule_timezone=settings.schedule_timezone,
+        commitments=deps.commitments,
     )
     previous = deps.archive.latest()
     if previous and previous.get("period", {}).get("end", "") >= report.period["end"]:

@@ -22,8 +22,10 @@ from sagewatch import __version__
 
 if TYPE_CHECKING:
     from mypy_boto3_application_autoscaling import ApplicationAutoScalingClient
+    from mypy_boto3_ce import CostExplorerClient
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_cloudwatch import CloudWatchClient
+    from mypy_boto3_compute_optimizer import ComputeOptimizerClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from mypy_boto3_resourcegroupstaggingapi import ResourceGroupsTaggingAPIClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
+    from mypy_boto3_savingsplans import SavingsPlansClient
     from mypy_boto3_service_quotas import ServiceQuotasClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sns import SNSClient
@@ -186,6 +189,19 @@ class Clients:
     def pricing(self) -> PricingClient:
         # The Price List API lives in a few regions only; us-east-1 serves every region's prices.
         client: PricingClient = self._client("pricing", "us-east-1")
+        return client
+
+    def ce(self) -> CostExplorerClient:
+        # Cost Explorer has one endpoint, in us-east-1, for every region's costs
+        client: CostExplorerClient = self._client("ce", "us-east-1")
+        return client
+
+    def savingsplans(self) -> SavingsPlansClient:
+        client: SavingsPlansClient = self._client("savingsplans", "us-east-1")  # a global service
+        return client
+
+    def compute_optimizer(self) -> ComputeOptimizerClient:
+        client: ComputeOptimizerClient = self._client("compute-optimizer")
         return client
 
     def probe(self) -> str:

@@ -17,10 +17,12 @@ from sagewatch.app.scan import ScanDependencies
 from sagewatch.app.slack_actions import SlackActionsDependencies
 from sagewatch.app.weekly import WeeklyDependencies
 from sagewatch.aws.autoscaling import ScalingReader
+from sagewatch.aws.awsview import ComputeOptimizerReader
 from sagewatch.aws.catalog_store import CatalogStore
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudtrail import TableOwnerCache, TrailOwners
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
+from sagewatch.aws.commitments import CommitmentsReader
 from sagewatch.aws.config_cache import ConfigArchive, TableConfigArchive
 from sagewatch.aws.events import FindingEvents, StackNotifier
 from sagewatch.aws.lock import TableLock
@@ -38,6 +40,7 @@ from sagewatch.aws.sns import TopicPublisher
 from sagewatch.aws.state import StateStore
 from sagewatch.aws.tagging import EndpointTags
 from sagewatch.catalog import Catalog
+from sagewatch.commitments import CommitmentOptions
 from sagewatch.notify import Notice
 from sagewatch.progress import ProgressSink, no_progress
 from sagewatch.remediation import RemediationRequest
@@ -122,7 +125,13 @@ def scan_dependencies(
         serving=serving_checks(
             clients, TableDailyCache(clients.dynamodb(), settings.state_table), account=account, region=settings.region
         ),
+        aws_view=aws_view(clients, TableDailyCache(clients.dynamodb(), settings.state_table), account=account),
     )
+
+
+def aws_view(clients: Clients, cache: DailyCache | None, *, account: str | None) -> ComputeOptimizerReader:
+    """Compute Optimizer's idle recommendations of one account and region, kept a day in `cache`."""
+    return ComputeOptimizerReader(clients.compute_optimizer(), cache, f"{account or '-'}/{clients.region}")
 
 
 def weekly_dependencies(
@@ -130,6 +139,7 @@ def weekly_dependencies(
 ) -> WeeklyDependencies:
     clients = clients or Clients(settings.region)
     inventory, metrics = readers(clients)  # with auto scaling: an auto scaled floor is what off-hours lowers
+    cache = TableDailyCache(clients.dynamodb(), settings.state_table) if settings.state_table else None
     return WeeklyDependencies(
         inventory=inventory,
         metrics=metrics,
@@ -137,7 +147,17 @@ def weekly_dependencies(
         archive=ReportStore(clients.s3(), settings.bucket),
         publisher=publisher(clients, settings.notifications),
         account=account,
+        commitments=commitments_reader(clients, cache, account, settings.commitment_options)
+        if settings.commitments
+        else None,
     )
+
+
+def commitments_reader(
+    clients: Clients, cache: DailyCache | None, account: str | None, options: CommitmentOptions
+) -> CommitmentsReader:
+    """Savings Plans and Cost Explorer (payer-wide where the account may read it), kept a day per account."""
+    return CommitmentsReader(clients.ce(), clients.savingsplans(), cache, f"{account or '-'}/commitments", options)
 
 
 def monitor_dependencies(settings: MonitorSettings, account: str | None, clients: Clients) -> MonitorDependencies:

@@ -73,6 +73,7 @@ def lines(doc: Mapping[str, Any]) -> list[str]:
         "Top waste:",
         *([f"  {r.get('endpoint')}: {_money(r.get('waste_usd'))}" for r in waste] or ["  none"]),
         *_time(doc),
+        *_commitments(doc),
         *_hidden(doc),
         "",
         "Full report (CSV, HTML, JSON):",
@@ -106,6 +107,33 @@ def _time(doc: Mapping[str, Any]) -> list[str]:
                 f"{_money(g.get('monthly_savings_usd'))}/month"
             )
     return out
+
+
+def _commitments(doc: Mapping[str, Any]) -> list[str]:
+    """SageMaker Savings Plans: coverage, utilization, plans ending within 60 days, the advice net of waste."""
+    c = as_mapping(doc.get("commitments"))
+    if not c:
+        return []
+    out = ["", "Commitments (SageMaker Savings Plans):"]
+    if not c.get("available"):
+        out.append(f"  not available: {bounded(str(c.get('reason')), 300)}")
+    cov, use = c.get("coverage_pct"), c.get("utilization_pct")
+    if isinstance(cov, int | float):
+        out.append(f"  coverage {cov:g}%" + (f", utilization {use:g}%" if isinstance(use, int | float) else ""))
+    for p in [as_mapping(p) for p in c.get("ending_soon") or []][:10]:
+        out.append(
+            f"  plan {bounded(str(p.get('id')), NAME_MAX)} ({_money(p.get('commitment_per_hour_usd'))}/hour) ends "
+            f"{str(p.get('end') or '?')[:10]}, in {p.get('days_left')} days: renew it, or let it lapse on purpose"
+        )
+    hourly, net = c.get("hourly_commitment_usd"), c.get("net_hourly_commitment_usd")
+    if isinstance(hourly, int | float) and hourly > 0 and isinstance(net, int | float):
+        out.append(
+            f"  Cost Explorer recommends ${hourly:,.3f}/hour ({c.get('term')}); net of the waste found here "
+            f"${net:,.3f}/hour: fix the waste before committing to it"
+            if net < hourly
+            else f"  Cost Explorer recommends ${hourly:,.3f}/hour ({c.get('term')}); no waste found to take out"
+        )
+    return out if len(out) > 2 else []
 
 
 def _hidden(doc: Mapping[str, Any]) -> list[str]:
