@@ -30,7 +30,7 @@ from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.config_cache import FileConfigArchive
 from sagewatch.aws.serving import FileDailyCache
-from sagewatch.aws.wiring import readers, serving_checks
+from sagewatch.aws.wiring import aws_view, readers, serving_checks
 from sagewatch.catalog import Catalog
 from sagewatch.metrics import MetricResults, MetricSpec, Windows, datapoints_per_query, fewest_calls, plan_queries
 from sagewatch.models import ScanError
@@ -124,6 +124,7 @@ def control_plane(endpoints: int, latency_ms: float, sample: int) -> dict[str, b
                 region=REGION,
                 account=None,
                 serving=checks,
+                aws_view=aws_view(clients, daily, account=ACCOUNT),  # Compute Optimizer: once a day, kept
             )
             wall = time.perf_counter() - started
             endpoints = max(1, report.endpoints)

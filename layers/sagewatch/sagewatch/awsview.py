@@ -127,7 +127,7 @@ def annotate(
         if theirs == IDLE and whole:
             agree.append(names.get(key, key))
             continue
-        reason = _reason(key, theirs, mine, by_name.get(key), skipped_by.get(key), ages.get(key))
+        reason = _reason(theirs, mine, by_name.get(key), skipped_by.get(key), ages.get(key))
         disagree.append(
             {
                 "endpoint": names.get(key, key),
@@ -145,7 +145,6 @@ def annotate(
 
 
 def _reason(
-    key: str,
     theirs: str,
     mine: Sequence[Finding],
     endpoint: Endpoint | None,
