@@ -129,6 +129,7 @@ class SimEndpoint:
     artifact: str | None = None  # the model's ModelDataUrl (stored in S3 unless artifact_missing)
     artifact_missing: bool = False
     log: tuple[str, ...] = ()  # lines of its log group over the last hours (the model server's own words)
+    capture_pct: int | None = None  # DataCaptureConfig's InitialSamplingPercentage (None: no capture)
 
 
 def demo_fleet() -> list[SimEndpoint]:
@@ -185,7 +186,8 @@ def demo_fleet() -> list[SimEndpoint]:
                 )
             ],
             tags={"team": "genai-platform"},
-            note="GPUs at 96%: saturated, scale out",
+            capture_pct=100,
+            note="GPUs at 96%: saturated, scale out; and every prompt captured to S3, kept forever: data-capture",
         ),
         SimEndpoint(
             "doc-classifier",
@@ -538,6 +540,13 @@ def endpoint_config(ep: SimEndpoint) -> dict[str, Any]:
     config: dict[str, Any] = {"EndpointConfigName": f"{ep.name}-config", "ProductionVariants": variants}
     if ep.is_async:
         config["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": f"s3://async-out/{ep.name}/"}}
+    if ep.capture_pct is not None:
+        config["DataCaptureConfig"] = {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": ep.capture_pct,
+            "DestinationS3Uri": f"s3://capture-{ep.name}/datacapture",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        }
     return config
 
 
@@ -591,6 +600,12 @@ def _seed_dependencies(sm: Any, fleet: list[SimEndpoint], region: str, account: 
     except ecr.exceptions.RepositoryAlreadyExistsException:
         pass
     for ep in fleet:
+        if ep.capture_pct is not None:  # its capture bucket, with no lifecycle rule (captures kept forever)
+            with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists):
+                s3.create_bucket(
+                    Bucket=f"capture-{ep.name}",
+                    **({} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}),
+                )
         if not ep.artifact or ep.artifact_missing:
             continue
         bucket, _, key = ep.artifact[len("s3://") :].partition("/")
@@ -852,7 +867,7 @@ DEMO_EXPECTED: dict[str, set[tuple[str, str | None, str]]] = {
     "churn-model-staging": {("idle", None, "delete-endpoint")},
     "recsys-ab-test": {("idle", "challenger", "remove-variant")},
     "image-embedder": {("oversized", "AllTraffic", "resize-variant")},
-    "llm-chat-prod": {("saturated", "AllTraffic", "scale-out")},
+    "llm-chat-prod": {("saturated", "AllTraffic", "scale-out"), ("data-capture", None, "investigate")},
     "doc-classifier": {("oversized", "AllTraffic", "resize-variant")},
     "search-ranker": {("errors", "AllTraffic", "investigate")},
     "memory-hungry-ner": {("saturated", "AllTraffic", "resize-variant")},

@@ -50,6 +50,9 @@ ACTION = {
     ("s3", "HeadObject"): "GetObject",
     ("s3", "HeadBucket"): "ListBucket",
     ("s3", "ListObjectVersions"): "ListBucketVersions",
+    # "Actions, resources, and condition keys for Amazon S3": GetBucketLifecycleConfiguration needs
+    # s3:GetLifecycleConfiguration
+    ("s3", "GetBucketLifecycleConfiguration"): "GetLifecycleConfiguration",
     ("sesv2", "SendEmail"): "SendEmail",
     ("lambda", "Invoke"): "InvokeFunction",
 }

@@ -11,7 +11,8 @@
 - Endpoint ages and statuses can be set (moto stamps every endpoint "now").
 - Model Monitor: DescribeMonitoringSchedule, and DescribeProcessingJob for monitoring runs.
 - UpdateEndpoint; DeleteEndpoint refuses while inference components remain (as SageMaker does).
-- DescribeEndpoint answers only the members SageMaker's own answer has (moto's adds its Tags).
+- DescribeEndpoint answers only the members SageMaker's own answer has (moto's adds its Tags), and its
+  DataCaptureConfig as the summary SageMaker answers (moto copies the config's).
 - EventBridge: a rule whose target is another account's bus delivers the event as EventBridge does, with the
   source's `account`, `region`, `id` and `time` kept (moto 5.2.5 re-puts it, so the event claims the target
   bus's own account: a central aggregator would see every member as itself); and events delivered to a
@@ -705,7 +706,10 @@ def _add_endpoint_lifecycle() -> None:
     def describe_endpoint(self: SageMakerResponse) -> ActionResult:
         # SageMaker leaves out what an endpoint does not have; moto answers an empty DataCaptureConfig
         response = self.sagemaker_backend.describe_endpoint(self._get_param("EndpointName"))
-        return ActionResult({k: v for k, v in response.items() if v not in (None, {})})
+        answer = {k: v for k, v in response.items() if v not in (None, {})}
+        if answer.get("DataCaptureConfig"):
+            answer["DataCaptureConfig"] = _capture_summary(answer["DataCaptureConfig"])
+        return ActionResult(answer)
 
     SageMakerResponse.describe_endpoint = describe_endpoint
     SageMakerResponse.sagemaker_backend = property(settled_sagemaker)  # type: ignore[assignment,method-assign]
@@ -734,3 +738,17 @@ def _add_autoscaling_rules() -> None:
     ):
         original = getattr(Response, name)
         setattr(Response, name, lambda self, rule=rule, original=original: rule(self, original))
+
+
+def _capture_summary(config: dict[str, Any]) -> dict[str, Any]:
+    """DescribeEndpoint answers a DataCaptureConfigSummary (its capture status and current sampling), not the
+    config's DataCaptureConfig that moto copies ("DescribeEndpoint", SageMaker API reference). KmsKeyId is
+    required there: the config's key, else the empty text (the test kit's buckets use S3's own encryption)."""
+    enabled = config.get("EnableCapture") is not False
+    return {
+        "EnableCapture": enabled,
+        "CaptureStatus": "Started" if enabled else "Stopped",
+        "CurrentSamplingPercentage": int(config.get("InitialSamplingPercentage") or 0),
+        "DestinationS3Uri": str(config.get("DestinationS3Uri") or ""),
+        "KmsKeyId": str(config.get("KmsKeyId") or ""),
+    }

@@ -35,6 +35,12 @@ def _names(value: object, key: str) -> object:
     return fields.strings(value, key)
 
 
+def _maybe_bool(value: object, key: str) -> object:
+    if value is not None and not isinstance(value, bool):
+        raise fields.FieldError(f"{key} must be true, false or null, got {type(value).__name__}")
+    return value
+
+
 def _pcts(value: object, key: str) -> object:
     return fields.numbers_by_name(value, key, maximum=PCT_MAX, items=1000)  # per instance or GPU, too
 
@@ -217,6 +223,16 @@ BY_KIND: dict[Kind, dict[str, Check]] = {
     Kind.STUCK_DEPLOYMENT: {"status": _text, "since": _text, "minutes": _number, "failure_reason": _text},
     Kind.BROKEN_DEPENDENCY: {"missing": _objects, "not_checked": _objects, "checked_at": _text},
     Kind.SCALE_FROM_ZERO: {"missing": _text},
+    Kind.DATA_CAPTURE: {
+        "sampling_pct": _pct,
+        "requests_per_day": _number,
+        "captured_per_day": _number,
+        "destination": _text,
+        "capture_modes": _names,
+        "recommended_sampling_pct": _pct,
+        "samples_per_day_target": _number,
+        "lifecycle_rule": _maybe_bool,
+    },
     Kind.IMBALANCED: {
         "resource": _text,
         "unit": _text,

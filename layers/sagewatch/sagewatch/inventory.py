@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sagewatch.models import Endpoint, ManagedScaling, ServerlessSpec, Variant
+from sagewatch.models import DataCapture, Endpoint, ManagedScaling, ServerlessSpec, Variant
 
 IGNORE_TAG = "sagewatch:ignore"
 
@@ -36,6 +36,20 @@ def _managed(doc: Mapping[str, Any] | None) -> ManagedScaling | None:
         enabled=doc.get("Status") == "ENABLED",
         min_instances=int(low) if isinstance(low, int) else None,
         max_instances=int(high) if isinstance(high, int) else None,
+    )
+
+
+def _data_capture(doc: object) -> DataCapture | None:
+    """DataCaptureConfig (EnableCapture is optional: a config that has one captures unless it says false)."""
+    if not isinstance(doc, Mapping) or not doc:
+        return None
+    pct = doc.get("InitialSamplingPercentage")
+    modes = [o.get("CaptureMode") for o in doc.get("CaptureOptions") or [] if isinstance(o, Mapping)]
+    return DataCapture(
+        enabled=doc.get("EnableCapture") is not False,
+        sampling_pct=float(pct) if isinstance(pct, int | float) and not isinstance(pct, bool) else 0.0,
+        destination=str(doc["DestinationS3Uri"])[:1024] if doc.get("DestinationS3Uri") else None,
+        modes=tuple(str(m) for m in modes if m),
     )
 
 
@@ -83,4 +97,5 @@ def endpoint_from_api(
         inference_components_known=components_known,
         enhanced_metrics=bool((description.get("MetricsConfig") or {}).get("EnableEnhancedMetrics")),
         failure_reason=str(description["FailureReason"])[:1000] if description.get("FailureReason") else None,
+        data_capture=_data_capture(config.get("DataCaptureConfig")),
     )

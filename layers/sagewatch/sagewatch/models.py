@@ -34,10 +34,14 @@ class Kind(StrEnum):
     STUCK_DEPLOYMENT = "stuck-deployment"
     BROKEN_DEPENDENCY = "broken-dependency"
     SCALE_FROM_ZERO = "scale-from-zero"
+    # configuration hygiene (sagewatch.rules.hygiene)
+    DATA_CAPTURE = "data-capture"
 
 
 # What says whether an endpoint will keep serving, not what it costs: no cost, no saving (shown as "-")
 SERVING_KINDS = frozenset({Kind.QUOTA_RISK, Kind.STUCK_DEPLOYMENT, Kind.BROKEN_DEPENDENCY, Kind.SCALE_FROM_ZERO})
+# What costs money sagewatch cannot price (S3 storage of captured payloads): no cost, no saving either
+UNPRICED_KINDS = frozenset({Kind.DATA_CAPTURE})
 
 
 class Severity(StrEnum):
@@ -56,6 +60,16 @@ class Action(StrEnum):
     REMOVE_PROVISIONED_CONCURRENCY = "remove-provisioned-concurrency"
     SCHEDULE_SCALING = "schedule-scaling"
     INVESTIGATE = "investigate"
+
+
+@dataclass(frozen=True)
+class DataCapture:
+    """An endpoint config's DataCaptureConfig: what share of requests is written to S3, and where."""
+
+    enabled: bool
+    sampling_pct: float
+    destination: str | None
+    modes: tuple[str, ...] = ()  # Input, Output
 
 
 @dataclass(frozen=True)
@@ -157,6 +171,7 @@ class Endpoint:
     enhanced_metrics: bool = False
     # DescribeEndpoint's FailureReason: on an InService endpoint, an update that failed and rolled back
     failure_reason: str | None = None
+    data_capture: DataCapture | None = None
     # Application Auto Scaling of its inference components' copy counts, by component
     component_scaling: Mapping[str, Autoscaling] = field(default_factory=dict)
 
@@ -293,6 +308,8 @@ class Finding:
         "saves $0/month" for a change that costs money). `bold`: Slack's * around the figure."""
         if self.kind in SERVING_KINDS:
             return f"{bold}serving at risk{bold}"
+        if self.kind in UNPRICED_KINDS:
+            return f"{bold}S3 storage not priced{bold}"
         more = self.cost_increase_usd
         if more is not None:
             return f"the change costs {bold}+{money(more)}/month{bold}"
@@ -300,13 +317,13 @@ class Finding:
 
     def cost_text(self, *, bold: str = "", sep: str = "; ") -> str:
         """Costs $X/month; saves $Y/month (empty for a finding about serving, which has no cost to state)."""
-        if self.kind in SERVING_KINDS:
+        if self.kind in SERVING_KINDS | UNPRICED_KINDS:
             return ""
         return f"Costs {money(self.monthly_cost_usd)}/month{sep}{self.effect(bold=bold)}."
 
     def saving_cell(self) -> str:
         """The SAVE/MO cell of a table: $1,358, or +$5,176 (costs more)."""
-        if self.kind in SERVING_KINDS:
+        if self.kind in SERVING_KINDS | UNPRICED_KINDS:
             return "-"
         more = self.cost_increase_usd
         return f"+{money(more)} more" if more is not None else money(self.monthly_savings_usd)

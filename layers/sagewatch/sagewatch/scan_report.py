@@ -11,7 +11,7 @@ from sagewatch.bounds import bounded
 from sagewatch.commands import command_for
 from sagewatch.formats import iso_z, money
 from sagewatch.hidden import Hidden
-from sagewatch.models import SERVING_KINDS, Action, Finding, Kind, ScanError, Severity, Skipped
+from sagewatch.models import SERVING_KINDS, UNPRICED_KINDS, Action, Finding, Kind, ScanError, Severity, Skipped
 
 REPORT_SCHEMA = "sagewatch.scan-report/2"
 _SEVERITY_ORDER = {Severity.HIGH: 0, Severity.MEDIUM: 1, Severity.LOW: 2}
@@ -153,7 +153,7 @@ def finding_row(f: Finding) -> list[str]:
         action += f" -> {rec.instance_count} x {rec.instance_type}"
         if rec.min_capacity is not None:
             action += f" (auto scaling {rec.min_capacity}-{rec.max_capacity})"
-    cost, saves = ("-" if f.kind in SERVING_KINDS else _money(f.monthly_cost_usd)), f.saving_cell()
+    cost, saves = ("-" if f.kind in SERVING_KINDS | UNPRICED_KINDS else _money(f.monthly_cost_usd)), f.saving_cell()
     owner = bounded(f.owner.name, 40) if f.owner.name else "?"
     return [f.severity.value, f.kind.value, f.endpoint, target, size, p99_text(f), cost, saves, owner, action]
 

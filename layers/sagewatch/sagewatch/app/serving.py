@@ -12,7 +12,7 @@ from sagewatch.app.extras import extra
 from sagewatch.catalog import Catalog
 from sagewatch.formats import money
 from sagewatch.metrics import Windows
-from sagewatch.models import Discovery, Finding, Kind, Recommendation
+from sagewatch.models import Discovery, Finding, Kind, Recommendation, Severity
 from sagewatch.serving import (
     DependencyFacts,
     Quota,
@@ -36,6 +36,7 @@ class ServingChecks(Protocol):
     def log_signatures(
         self, endpoint: str, start: datetime, end: datetime
     ) -> tuple[list[dict[str, Any]], str | None]: ...
+    def lifecycle_rules(self, buckets: Sequence[str], now: datetime) -> dict[str, bool | None]: ...
 
 
 def keep_serving(
@@ -75,10 +76,41 @@ def keep_serving(
         warnings += said
         added += quota_findings([*discovery.endpoints, *discovery.ignored], quotas, region=region, account=account)
         findings = _with_log_causes(findings, serving, catalog, windows)
+        findings = _with_lifecycle(findings, serving, now)
     added += stuck_findings(
         discovery.endpoints, discovery.skipped, failures, now=now, stuck_minutes=thresholds.stuck_minutes
     )
     return findings + added, warnings
+
+
+def _bucket(uri: object) -> str | None:
+    text = str(uri or "")
+    if not text.startswith("s3://"):
+        return None
+    return text[5:].split("/", 1)[0] or None
+
+
+def _with_lifecycle(findings: list[Finding], serving: ServingChecks, now: datetime) -> list[Finding]:
+    """data-capture findings with whether their bucket expires what it holds (one read a bucket a day); one that
+    keeps captures forever is medium."""
+    capture = [f for f in findings if f.kind is Kind.DATA_CAPTURE]
+    buckets = sorted({b for f in capture if (b := _bucket(f.evidence.get("destination")))})
+    if not buckets:
+        return findings
+    rules: dict[str, bool | None] = extra(
+        "the capture buckets' lifecycle", lambda: serving.lifecycle_rules(buckets, now), {}
+    )
+    out = []
+    for f in findings:
+        if f.kind is Kind.DATA_CAPTURE:
+            rule = rules.get(_bucket(f.evidence.get("destination")) or "")
+            f = replace(
+                f,
+                evidence={**f.evidence, "lifecycle_rule": rule},
+                severity=Severity.MEDIUM if rule is False else f.severity,
+            )
+        out.append(f)
+    return out
 
 
 def _or_nothing(what: str, read: Any) -> tuple[Any, list[str]]:

@@ -42,6 +42,7 @@ ECR_IMAGE = re.compile(
     r"(?::(?P<tag>[^@]+))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
 LOG_PAGES = 2
+LIFECYCLE_BUCKETS = 50  # data capture destinations read a scan at most (each once a day)
 LOG_EVENTS = 500
 # calls a scan may spend on dependency checks (~30 s at AWS's pace): each dependency is checked once a day, and
 # an endpoint's dependencies are shared reads (a role, an image), so this covers thousands of endpoints a day
@@ -395,6 +396,35 @@ class ServingReader:
             raise _UncheckedError(f"could not be read ({code})") from None
         except BotoCoreError as exc:
             raise _UncheckedError(f"could not be read ({type(exc).__name__})") from None
+
+    # --- data capture's buckets ---------------------------------------------------------------------------
+    def lifecycle_rules(self, buckets: Sequence[str], now: datetime) -> dict[str, bool | None]:
+        """Whether each bucket has an enabled lifecycle rule that expires objects (None: could not be read);
+        read once a day per bucket."""
+        out: dict[str, bool | None] = {}
+        kept: dict[str, Any] = {}
+        for bucket in list(buckets)[:LIFECYCLE_BUCKETS]:
+            key = f"lifecycle/{bucket}"
+            fresh = self._fresh(key, now)
+            if isinstance(fresh, dict) and "expires" in fresh:
+                out[bucket] = fresh["expires"]
+                continue
+            self.calls += 1
+            try:
+                rules = self.s3.get_bucket_lifecycle_configuration(Bucket=bucket).get("Rules", [])
+                expires: bool | None = any(
+                    r.get("Status") == "Enabled" and (r.get("Expiration") or r.get("NoncurrentVersionExpiration"))
+                    for r in rules
+                )
+            except ClientError as exc:
+                expires = False if error_code(exc) == "NoSuchLifecycleConfiguration" else None
+            except BotoCoreError:
+                expires = None
+            out[bucket] = expires
+            if expires is not None:
+                kept[key] = {"expires": expires}
+        self._keep(kept, now)
+        return out
 
     # --- the log ----------------------------------------------------------------------------------------
     def log_signatures(self, endpoint: str, start: datetime, end: datetime) -> tuple[list[dict[str, Any]], str | None]:

@@ -179,6 +179,25 @@ def _zero(ev: Mapping[str, Any]) -> str:
     )
 
 
+def _capture(ev: Mapping[str, Any]) -> str:
+    rule = ev.get("lifecycle_rule")
+    expiry = ""
+    if rule is True:
+        expiry = "; its bucket expires them"
+    elif rule is False:
+        expiry = "; its bucket keeps them forever (no lifecycle rule)"
+    return (
+        f"Captures {_count(ev.get('sampling_pct'))}% of {_count(ev.get('requests_per_day'))} requests a day "
+        f"({_count(ev.get('captured_per_day'))} records) to {bounded(str(ev.get('destination') or 'S3'), 200)}"
+        f"{expiry}; {_count(ev.get('recommended_sampling_pct'))}% would keep "
+        f"{_count(ev.get('samples_per_day_target'))} a day."
+    )
+
+
+def _count(value: object) -> str:
+    return f"{value:,.0f}" if isinstance(value, int | float) and not isinstance(value, bool) else "?"
+
+
 # What each kind's evidence says, in one sentence (every kind has one: a test holds each kind to it).
 _SENTENCES: dict[Kind, Callable[[Mapping[str, Any]], str]] = {
     Kind.IDLE: _idle,
@@ -197,6 +216,7 @@ _SENTENCES: dict[Kind, Callable[[Mapping[str, Any]], str]] = {
     Kind.STUCK_DEPLOYMENT: _stuck,
     Kind.BROKEN_DEPENDENCY: _broken,
     Kind.SCALE_FROM_ZERO: _zero,
+    Kind.DATA_CAPTURE: _capture,
 }
 
 

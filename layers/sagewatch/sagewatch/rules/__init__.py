@@ -10,6 +10,7 @@
 - `offhours`: quiet every night or weekend day: scheduled scaling (`off-hours`)
 - `batch`: all its traffic within a few hours a day (`batch-candidate`)
 - `consolidate`: across endpoints, small single-model endpoints that would share instances (`consolidate`)
+- `hygiene`: settings nobody revisits: a busy endpoint capturing most of its requests (`data-capture`)
 
 `judge_endpoint` applies them in that order: an idle endpoint says nothing else.
 """
@@ -21,7 +22,7 @@ from dataclasses import replace
 from sagewatch.catalog import Catalog
 from sagewatch.metrics import MetricResults, Windows
 from sagewatch.models import Endpoint, Finding, Kind
-from sagewatch.rules import batch, cache, consolidate, errors, idle, imbalance, latency, offhours, sizing
+from sagewatch.rules import batch, cache, consolidate, errors, hygiene, idle, imbalance, latency, offhours, sizing
 from sagewatch.rules.common import Judge, finding_id, savings_severity
 from sagewatch.rules.consolidate import Need
 from sagewatch.rules.imbalance import imbalance_of
@@ -61,6 +62,7 @@ def judge(ctx: Judge) -> list[Finding]:
                 replace(f, evidence={**f.evidence, "schedule_note": note}) if f.variant == variant.name else f
                 for f in findings
             ]
+    findings += hygiene.data_capture(ctx)
     return findings
 
 
