@@ -90,6 +90,21 @@ def _key(name: str) -> str:
     return name.lower()  # SageMaker's ARNs carry endpoint names in lowercase
 
 
+NOT_ASKED = AwsIdle(NOT_READ, note="not asked")
+
+
+def unread_section(view: AwsIdle) -> dict[str, Any]:
+    """The report's `aws_view` when Compute Optimizer said nothing (not enrolled, not read, not asked)."""
+    return {
+        "source": "compute-optimizer",
+        "status": view.status,
+        "note": view.note,
+        "idle_endpoints": None,
+        "agree": [],
+        "disagreements": [],
+    }
+
+
 def annotate(
     findings: Sequence[Finding],
     endpoints: Sequence[Endpoint],
@@ -110,9 +125,9 @@ def annotate(
                 f, evidence={**f.evidence, "aws_view": aws.view_of(_key(f.endpoint), ages.get(_key(f.endpoint)))}
             )
         out.append(f)
-    section: dict[str, Any] = {"source": "compute-optimizer", "status": view.status, "note": view.note}
+    section = unread_section(view)
     if view.status != "read":
-        return out, section | {"idle_endpoints": None, "agree": [], "disagreements": []}
+        return out, section
     ours: dict[str, list[Finding]] = {}
     for f in findings:
         ours.setdefault(_key(f.endpoint), []).append(f)

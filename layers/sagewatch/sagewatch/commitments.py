@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -203,18 +203,7 @@ class Plan:
         return self.state == "active" and self.days_left is not None and self.days_left <= ENDING_SOON_DAYS
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "arn": self.arn,
-            "commitment_per_hour_usd": self.commitment_per_hour_usd,
-            "term": self.term,
-            "payment_option": self.payment_option,
-            "state": self.state,
-            "start": self.start,
-            "end": self.end,
-            "days_left": self.days_left,
-            "ending_soon": self.ending_soon,
-        }
+        return {**asdict(self), "ending_soon": self.ending_soon}
 
 
 def plans_from_api(items: Iterable[Mapping[str, Any]], now: datetime) -> list[Plan]:

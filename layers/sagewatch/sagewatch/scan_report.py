@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sagewatch import textable
+from sagewatch.awsview import NOT_ASKED, unread_section
 from sagewatch.bounds import bounded
 from sagewatch.commands import command_for
 from sagewatch.formats import iso_z, money
@@ -102,15 +103,7 @@ class ScanReport:
             "thresholds": self.thresholds,
             "catalog": self.catalog,
             "warnings": self.warnings,
-            "aws_view": self.aws_view
-            or {
-                "source": "compute-optimizer",
-                "status": "not read",
-                "note": "not asked",
-                "idle_endpoints": None,
-                "agree": [],
-                "disagreements": [],
-            },
+            "aws_view": self.aws_view or unread_section(NOT_ASKED),
         }
 
 

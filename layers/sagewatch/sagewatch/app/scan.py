@@ -12,7 +12,7 @@ from sagewatch import hidden
 from sagewatch.app.extras import extra
 from sagewatch.app.ports import Lock, MetricsReader, Notifier
 from sagewatch.app.serving import ServingChecks, keep_serving
-from sagewatch.awsview import NOT_READ, AwsIdle, annotate
+from sagewatch.awsview import NOT_ASKED, AwsIdle, annotate
 from sagewatch.catalog import Catalog
 from sagewatch.digest import Digest
 from sagewatch.formats import iso_z
@@ -114,7 +114,7 @@ def run_scan(
         f if f.id in before else replace(f, owner=_owner(tags.get(f.endpoint, {}), owner_tags)) for f in findings
     ]
     # AWS's own view beside ours: each idle finding says what Compute Optimizer thinks, and where they differ
-    view = aws_view.idle(now) if aws_view is not None else AwsIdle(NOT_READ, note="not asked")
+    view = aws_view.idle(now) if aws_view is not None else NOT_ASKED
     findings, aws_section = annotate(findings, discovery.endpoints, discovery.skipped, view, now)
     return ScanReport(
         account=account,

@@ -5,7 +5,6 @@ error."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sagewatch.aws.clients import error_code
-from sagewatch.aws.serving import FRESH, DailyCache
+from sagewatch.aws.serving import DENIED, DailyCache, kept_for_the_day
 from sagewatch.awsview import NOT_ENROLLED, NOT_READ, AwsIdle, idle_from_api
 
 if TYPE_CHECKING:
@@ -22,7 +21,6 @@ if TYPE_CHECKING:
 KEY = "compute-optimizer/idle"
 PAGES = 10  # 1,000 recommendations a page
 NOT_ENROLLED_CODES = ("OptInRequiredException",)
-DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 
 
 class ComputeOptimizerReader:
@@ -33,17 +31,7 @@ class ComputeOptimizerReader:
         self.calls = 0
 
     def idle(self, now: datetime) -> AwsIdle:
-        if self.cache is not None:
-            try:
-                found = self.cache.load(self.scope).get(KEY)
-            except (ClientError, BotoCoreError, OSError):
-                found = None
-            if found is not None and now - found[0] < FRESH and isinstance(found[1], dict):
-                return _from_doc(found[1])
-        doc = self._read()
-        if self.cache is not None and not doc.get("transient"):
-            with contextlib.suppress(ClientError, BotoCoreError, OSError):  # unkept: read again next time
-                self.cache.save(self.scope, {KEY: doc}, now)
+        doc, _ = kept_for_the_day(self.cache, self.scope, KEY, now, self._read)
         return _from_doc(doc)
 
     def _read(self) -> dict[str, Any]:

@@ -9,7 +9,6 @@ Cost Explorer and Savings Plans have one endpoint each, in us-east-1, whatever r
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sagewatch.aws.clients import error_code
-from sagewatch.aws.serving import FRESH, DailyCache
+from sagewatch.aws.serving import DENIED, DailyCache, kept_for_the_day
 from sagewatch.commitments import (
     SAGEMAKER_PLAN,
     SERVICE,
@@ -40,7 +39,6 @@ MAX_CE_REQUESTS = 8  # $0.01 each
 PLAN_PAGES = 5
 COVERAGE_DAYS = 30
 LIVE_STATES = ["active", "queued", "payment-pending"]
-DENIED = ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation")
 # Cost Explorer not enabled (or enabled less than a day ago), or no data for what was asked
 NO_DATA = ("DataUnavailableException", "OptInRequiredException", "BillExpirationException")
 
@@ -73,23 +71,8 @@ class CommitmentsReader:
         self.ce_requests = 0  # what this reader spent (the bench and the docs' cost figure)
 
     def commitments(self, now: datetime, waste: Sequence[Waste]) -> Commitments:
-        raw, cached_at = self._answers(now)
+        raw, cached_at = kept_for_the_day(self.cache, self.scope, self.options.cache_key, now, lambda: self._read(now))
         return judge(raw, now, waste, self.options, cached_at)
-
-    def _answers(self, now: datetime) -> tuple[dict[str, Any], datetime]:
-        key = self.options.cache_key
-        if self.cache is not None:
-            try:
-                found = self.cache.load(self.scope).get(key)
-            except (ClientError, BotoCoreError, OSError):
-                found = None  # a cache is never a source of truth: read again
-            if found is not None and now - found[0] < FRESH and isinstance(found[1], dict):
-                return found[1], found[0]
-        raw = self._read(now)
-        if self.cache is not None and not raw.get("transient"):
-            with contextlib.suppress(ClientError, BotoCoreError, OSError):  # unkept: read again next time
-                self.cache.save(self.scope, {key: raw}, now)
-        return raw, now
 
     def _read(self, now: datetime) -> dict[str, Any]:
         """The answers as JSON-ready documents; a part that cannot be read is its reason."""

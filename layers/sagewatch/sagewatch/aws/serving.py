@@ -9,9 +9,10 @@ never a finding. The log is read only for endpoints with an `errors` finding, at
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,6 +54,26 @@ DEPENDENCY_CALLS = 1000
 class DailyCache(Protocol):
     def load(self, scope: str) -> dict[str, tuple[datetime, Any]]: ...
     def save(self, scope: str, docs: Mapping[str, Any], now: datetime) -> None: ...
+
+
+def kept_for_the_day(
+    cache: DailyCache | None, scope: str, key: str, now: datetime, read: Callable[[], dict[str, Any]]
+) -> tuple[dict[str, Any], datetime]:
+    """The answer kept under `key` if it is under a day old (with when it was read), else `read()`, kept for the
+    day unless it says it may pass at once (`"transient": true`: a throttle, a timeout). A cache is never a source
+    of truth: one that cannot be read or written is read again next time."""
+    if cache is not None:
+        try:
+            found = cache.load(scope).get(key)
+        except (ClientError, BotoCoreError, OSError):
+            found = None
+        if found is not None and now - found[0] < FRESH and isinstance(found[1], dict):
+            return found[1], found[0]
+    doc = read()
+    if cache is not None and not doc.get("transient"):
+        with contextlib.suppress(ClientError, BotoCoreError, OSError):
+            cache.save(scope, {key: doc}, now)
+    return doc, now
 
 
 class TableDailyCache:
