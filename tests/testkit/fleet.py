@@ -110,6 +110,9 @@ class SimVariant:
     # what that policy tracks: invocations per instance, or (asynchronous) the backlog per instance
     scaling_metric: str = "SageMakerVariantInvocationsPerInstance"
     provisioned: int = 0  # serverless only: ProvisionedConcurrency
+    # serverless with provisioned concurrency: ServerlessProvisionedConcurrencyUtilization (0-1) of every hour
+    # with requests, and of one hour a day its busiest minute (None: not published)
+    pc_use: tuple[float, float] | None = None
     quota: float | None = None  # the account's applied "<type> for endpoint usage" quota (Service Quotas)
     latency_ms: tuple[float, float] = (40.0, 90.0)  # ModelLatency (p50, p99) of every hour with requests
 
@@ -130,6 +133,7 @@ class SimEndpoint:
     artifact_missing: bool = False
     log: tuple[str, ...] = ()  # lines of its log group over the last hours (the model server's own words)
     capture_pct: int | None = None  # DataCaptureConfig's InitialSamplingPercentage (None: no capture)
+    shadows: list[SimVariant] = field(default_factory=list)  # ShadowProductionVariants (instance variants)
 
 
 def demo_fleet() -> list[SimEndpoint]:
@@ -538,6 +542,17 @@ def endpoint_config(ep: SimEndpoint) -> dict[str, Any]:
                 }
             )
     config: dict[str, Any] = {"EndpointConfigName": f"{ep.name}-config", "ProductionVariants": variants}
+    if ep.shadows:
+        config["ShadowProductionVariants"] = [
+            {
+                "VariantName": v.name,
+                "ModelName": f"{ep.name}-model",
+                "InstanceType": v.instance_type,
+                "InitialInstanceCount": v.count,
+                "InitialVariantWeight": 1.0,
+            }
+            for v in ep.shadows
+        ]
     if ep.is_async:
         config["AsyncInferenceConfig"] = {"OutputConfig": {"S3OutputPath": f"s3://async-out/{ep.name}/"}}
     if ep.capture_pct is not None:
@@ -687,6 +702,27 @@ def _latency_samples(
     return out
 
 
+PC_UTILIZATION = "ServerlessProvisionedConcurrencyUtilization"
+
+
+def _pc_samples(
+    invocations: Profile, use: tuple[float, float], start: datetime, hours: int
+) -> list[tuple[datetime, float]]:
+    """One value of provisioned concurrency utilization (0-1) for each hour with requests, and in the first such
+    hour of each day a second, the busiest minute's: hourly averages near `use[0]`, a Maximum of `use[1]`."""
+    mean, peak = use
+    out, days = [], set()
+    for h in range(hours):
+        if round(_value(invocations, start, h)) <= 0:
+            continue
+        at = start + timedelta(hours=h)
+        out.append((at, mean))
+        if at.date() not in days:
+            days.add(at.date())
+            out.append((at + timedelta(minutes=30), peak))
+    return out
+
+
 def _seed_traffic(ep: SimEndpoint, start: datetime, hours: int, put: Callable[..., None]) -> None:
     if ep.backlog is not None:
         put(NS_RUNTIME, "ApproximateBacklogSize", {"EndpointName": ep.name}, _series(ep.backlog, start, hours))
@@ -700,6 +736,8 @@ def _seed_traffic(ep: SimEndpoint, start: datetime, hours: int, put: Callable[..
                 put(NS_RUNTIME, "Invocation5XXErrors", dims, _series(v.invocations, start, hours, v.errors_5xx_share))
                 put(NS_RUNTIME, "Invocation4XXErrors", dims, _series(v.invocations, start, hours, 0.002))
                 put(NS_RUNTIME, "ModelLatency", dims, _latency_samples(v.invocations, v.latency_ms, start, hours))
+            if v.pc_use is not None:
+                put(NS_RUNTIME, PC_UTILIZATION, dims, _pc_samples(v.invocations, v.pc_use, start, hours))
         for c in v.components:
             if c.invocations is not None:
                 cdims = {"InferenceComponentName": c.name}

@@ -12,7 +12,8 @@
 - Model Monitor: DescribeMonitoringSchedule, and DescribeProcessingJob for monitoring runs.
 - UpdateEndpoint; DeleteEndpoint refuses while inference components remain (as SageMaker does).
 - DescribeEndpoint answers only the members SageMaker's own answer has (moto's adds its Tags), and its
-  DataCaptureConfig as the summary SageMaker answers (moto copies the config's).
+  DataCaptureConfig as the summary SageMaker answers (moto copies the config's); endpoint configs keep their
+  ExecutionRoleArn and ShadowProductionVariants (moto drops both), and DescribeEndpoint answers the shadows.
 - EventBridge: a rule whose target is another account's bus delivers the event as EventBridge does, with the
   source's `account`, `region`, `id` and `time` kept (moto 5.2.5 re-puts it, so the event claims the target
   bus's own account: a central aggregator would see every member as itself); and events delivered to a
@@ -78,7 +79,7 @@ def install() -> None:
     _keep_origin_across_buses()
     _add_lookup_events()
     _tags_of_what_is_missing()
-    _keep_execution_roles()
+    _keep_config_members()
     _describe_secret_as_aws_does()
     serving_aws.install()
     commitments_aws.install()
@@ -99,27 +100,31 @@ def _describe_secret_as_aws_does() -> None:
     SecretsManagerResponse.describe_secret = describe_secret
 
 
-def _keep_execution_roles() -> None:
-    """moto 5.2 drops an endpoint config's ExecutionRoleArn (configs of inference-component endpoints name
-    one); SageMaker keeps it and DescribeEndpointConfig returns it. A restore checks it."""
+# What CreateEndpointConfig takes that moto 5.2 drops, and DescribeEndpointConfig answers: configs of
+# inference-component endpoints name an ExecutionRoleArn (a restore checks it), and shadow tests add
+# ShadowProductionVariants ("CreateEndpointConfig", SageMaker API reference)
+KEPT_CONFIG_MEMBERS = ("ExecutionRoleArn", "ShadowProductionVariants")
+
+
+def _keep_config_members() -> None:
     create, describe = SageMakerResponse.create_endpoint_config, SageMakerModelBackend.describe_endpoint_config
     delete = SageMakerResponse.delete_endpoint_config
 
-    def roles(backend: SageMakerModelBackend) -> dict[str, str]:
-        store: dict[str, str] = backend.__dict__.setdefault("_sagewatch_config_roles", {})
+    def kept(backend: SageMakerModelBackend) -> dict[str, dict[str, Any]]:
+        store: dict[str, dict[str, Any]] = backend.__dict__.setdefault("_sagewatch_config_members", {})
         return store
 
     def create_endpoint_config(self: SageMakerResponse) -> ActionResult:
         result = create(self)
-        name, role = self._get_param("EndpointConfigName"), self._get_param("ExecutionRoleArn")
-        if role:
-            roles(self.sagemaker_backend)[name] = role
+        name = self._get_param("EndpointConfigName")
+        members = {k: self._get_param(k) for k in KEPT_CONFIG_MEMBERS if self._get_param(k)}
+        if members:
+            kept(self.sagemaker_backend)[name] = members
         return result
 
     def describe_endpoint_config(self: SageMakerModelBackend, name: str) -> Any:
         response = describe(self, name)
-        role = roles(self).get(name)
-        return {**response, "ExecutionRoleArn": role} if role else response
+        return {**response, **kept(self).get(name, {})}
 
     def answer_endpoint_config(self: SageMakerResponse) -> ActionResult:
         # SageMaker leaves out what a config does not set; moto answers an empty DataCaptureConfig
@@ -127,13 +132,34 @@ def _keep_execution_roles() -> None:
         return ActionResult({k: v for k, v in response.items() if v not in (None, {})})
 
     def delete_endpoint_config(self: SageMakerResponse) -> Any:
-        roles(self.sagemaker_backend).pop(self._get_param("EndpointConfigName"), None)
+        kept(self.sagemaker_backend).pop(self._get_param("EndpointConfigName"), None)
         return delete(self)
 
     SageMakerResponse.create_endpoint_config = create_endpoint_config
     SageMakerModelBackend.describe_endpoint_config = describe_endpoint_config
     SageMakerResponse.describe_endpoint_config = answer_endpoint_config
     SageMakerResponse.delete_endpoint_config = delete_endpoint_config
+
+
+def shadow_summaries(backend: SageMakerModelBackend, config_name: str) -> list[dict[str, Any]]:
+    """DescribeEndpoint's ShadowProductionVariants: a ProductionVariantSummary of each shadow variant of the
+    endpoint's config, at the count and weight it was deployed with (the test kit never scales shadows)."""
+    try:
+        config = backend.describe_endpoint_config(config_name)
+    except SageMakerValidationError:
+        return []
+    out = []
+    for v in config.get("ShadowProductionVariants") or []:
+        summary: dict[str, Any] = {"VariantName": v["VariantName"]}
+        weight = float(v.get("InitialVariantWeight", 1.0))
+        summary |= {"CurrentWeight": weight, "DesiredWeight": weight}
+        if v.get("ServerlessConfig"):
+            summary["CurrentServerlessConfig"] = summary["DesiredServerlessConfig"] = v["ServerlessConfig"]
+        else:
+            count = int(v.get("InitialInstanceCount", 1))
+            summary |= {"CurrentInstanceCount": count, "DesiredInstanceCount": count}
+        out.append(summary)
+    return out
 
 
 def _tags_of_what_is_missing() -> None:
@@ -384,8 +410,8 @@ def set_config_time(region: str, name: str, created: datetime, account: str = DE
 
 def _add_metrics_config() -> None:
     """DescribeEndpoint as SageMaker answers it: only its own members (moto's FakeEndpoint adds Tags), with
-    MetricsConfig (moto drops CreateEndpointConfig's: set_enhanced_metrics stands in) and, while an update runs,
-    PendingDeploymentSummary."""
+    MetricsConfig (moto drops CreateEndpointConfig's: set_enhanced_metrics stands in), while an update runs,
+    PendingDeploymentSummary, and its config's shadow variants."""
     original = SageMakerModelBackend.describe_endpoint
 
     def describe_endpoint(self: SageMakerModelBackend, endpoint_name: str) -> dict[str, Any]:
@@ -396,6 +422,9 @@ def _add_metrics_config() -> None:
         pending = aws_rules.pending_summary(self, endpoint_name)
         if pending:
             response["PendingDeploymentSummary"] = pending
+        shadows = shadow_summaries(self, response["EndpointConfigName"])
+        if shadows:
+            response["ShadowProductionVariants"] = shadows
         return response
 
     SageMakerModelBackend.describe_endpoint = describe_endpoint  # type: ignore[method-assign]
@@ -677,6 +706,7 @@ DESCRIBE_ENDPOINT = (
     "ProductionVariants",
     "DataCaptureConfig",
     "EndpointStatus",
+    "ShadowProductionVariants",
     "FailureReason",
     "CreationTime",
     "LastModifiedTime",

@@ -90,7 +90,7 @@ def _name(row: CostRow) -> str:
     if row.level == "endpoint":
         return row.endpoint
     if row.level == "variant":
-        return f"  {row.variant}"
+        return f"  {row.variant} (shadow)" if row.shadow else f"  {row.variant}"
     return f"    {row.component}"
 
 
@@ -324,6 +324,7 @@ def render_html(report: CostReport, top: int = 15) -> str:
     rows_html = []
     for row in report.rows:
         name = row.endpoint if row.level == "endpoint" else (row.variant if row.level == "variant" else row.component)
+        name = f"{name} (shadow)" if row.shadow else name
         kind = "" if row.instance_type is None else f"{row.instance_type} × {row.instance_count}"
         if row.level == "component":
             kind = "" if row.share is None else f"{row.share:.1%} of variant"

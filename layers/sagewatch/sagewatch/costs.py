@@ -142,6 +142,7 @@ class CostRow:
     usage: Usage
     waste_usd: float | None
     p99_ms: float | None = None  # ModelLatency p99 over the period (request-weighted hourly p99s); endpoint: worst
+    shadow: bool = False  # a shadow variant: billed like production, answers no one (its metrics are not read)
 
     @property
     def cost_per_million_usd(self) -> float | None:
@@ -319,6 +320,7 @@ class _Costing:
         variant_rows: list[CostRow] = []
         for variant in endpoint.variants:
             variant_rows += self.variant_rows(endpoint, variant, hours)
+        variant_rows += [self.shadow_row(endpoint, shadow, hours) for shadow in endpoint.shadow_variants]
         own = [r for r in variant_rows if r.level == "variant"]
         types = {r.instance_type for r in own}
         return [
@@ -341,6 +343,28 @@ class _Costing:
             ),
             *variant_rows,
         ]
+
+    def shadow_row(self, endpoint: Endpoint, shadow: Variant, hours: float) -> CostRow:
+        """What a shadow variant's instances cost; its use is not read (its requests are copies of production's)."""
+        spec = self.catalog.get(shadow.instance_type)
+        monthly = shadow.monthly_cost(self.catalog)
+        return CostRow(
+            level="variant",
+            endpoint=endpoint.name,
+            variant=shadow.name,
+            component=None,
+            instance_type=shadow.instance_type,
+            instance_count=shadow.instance_count,
+            copies=None,
+            hours=hours,
+            cost_usd=None if spec is None else round(spec.price_per_hour_usd * shadow.instance_count * hours, 2),
+            monthly_cost_usd=monthly,
+            share=None,
+            invocations=None,
+            usage=Usage(),
+            waste_usd=None,
+            shadow=True,
+        )
 
     def variant_rows(self, endpoint: Endpoint, variant: Variant, hours: float) -> list[CostRow]:
         spec = self.catalog.get(variant.instance_type)

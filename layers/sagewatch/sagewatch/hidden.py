@@ -55,7 +55,7 @@ class Hidden:
 
 
 def endpoint_cost(endpoint: Endpoint, catalog: Catalog) -> float | None:
-    costs = [v.monthly_cost(catalog) for v in endpoint.variants]
+    costs = [v.monthly_cost(catalog) for v in (*endpoint.variants, *endpoint.shadow_variants)]
     return None if any(c is None for c in costs) else round(sum(c or 0.0 for c in costs), 2)
 
 

@@ -53,6 +53,34 @@ def _data_capture(doc: object) -> DataCapture | None:
     )
 
 
+def _variants(
+    live_variants: Sequence[Mapping[str, Any]] | None,
+    config_variants: Sequence[Mapping[str, Any]] | None,
+    components: Mapping[str, Sequence[str]],
+) -> list[Variant]:
+    """DescribeEndpoint's variants (live counts) with their config's (instance types, models)."""
+    configured = {v["VariantName"]: v for v in config_variants or []}
+    out: list[Variant] = []
+    for live in live_variants or []:
+        name = live["VariantName"]
+        conf = configured.get(name, {})
+        serverless = _serverless(live.get("CurrentServerlessConfig") or conf.get("ServerlessConfig"))
+        count = live.get("CurrentInstanceCount", conf.get("InitialInstanceCount", 0))
+        out.append(
+            Variant(
+                name=name,
+                instance_type=None if serverless else conf.get("InstanceType"),
+                instance_count=0 if serverless else int(count or 0),
+                serverless=serverless,
+                # A variant defined without a model hosts inference components instead.
+                uses_inference_components=not serverless and not conf.get("ModelName"),
+                inference_components=tuple(sorted(components.get(name, ()))),
+                managed_scaling=_managed(live.get("ManagedInstanceScaling") or conf.get("ManagedInstanceScaling")),
+            )
+        )
+    return out
+
+
 def endpoint_from_api(
     description: Mapping[str, Any],
     config: Mapping[str, Any],
@@ -65,25 +93,8 @@ def endpoint_from_api(
 
     `components` maps variant name to the inference components ListInferenceComponents reported on it.
     """
-    config_variants = {v["VariantName"]: v for v in config.get("ProductionVariants", [])}
-    variants = []
-    for live in description.get("ProductionVariants", []):
-        name = live["VariantName"]
-        conf = config_variants.get(name, {})
-        serverless = _serverless(live.get("CurrentServerlessConfig") or conf.get("ServerlessConfig"))
-        count = live.get("CurrentInstanceCount", conf.get("InitialInstanceCount", 0))
-        variants.append(
-            Variant(
-                name=name,
-                instance_type=None if serverless else conf.get("InstanceType"),
-                instance_count=0 if serverless else int(count or 0),
-                serverless=serverless,
-                # A variant defined without a model hosts inference components instead.
-                uses_inference_components=not serverless and not conf.get("ModelName"),
-                inference_components=tuple(sorted(components.get(name, ()))),
-                managed_scaling=_managed(live.get("ManagedInstanceScaling") or conf.get("ManagedInstanceScaling")),
-            )
-        )
+    variants = _variants(description.get("ProductionVariants"), config.get("ProductionVariants"), components)
+    shadows = _variants(description.get("ShadowProductionVariants"), config.get("ShadowProductionVariants"), {})
     return Endpoint(
         name=description["EndpointName"],
         arn=description["EndpointArn"],
@@ -98,4 +109,5 @@ def endpoint_from_api(
         enhanced_metrics=bool((description.get("MetricsConfig") or {}).get("EnableEnhancedMetrics")),
         failure_reason=str(description["FailureReason"])[:1000] if description.get("FailureReason") else None,
         data_capture=_data_capture(config.get("DataCaptureConfig")),
+        shadow_variants=tuple(shadows),
     )

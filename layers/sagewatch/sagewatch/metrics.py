@@ -57,6 +57,12 @@ MME_DETAIL = (
 )
 # Serverless cold starts: how many (SampleCount) and how long (p99 is valid for ModelSetupTime), microseconds.
 COLD_STARTS = (("ModelSetupTime", "SampleCount"), ("ModelSetupTime", "p99"))
+# Serverless provisioned concurrency: concurrent executions divided by the slots configured (a ratio, 0-1), its
+# hourly mean and busiest minute ("Serverless endpoint with Provisioned Concurrency metrics", SageMaker guide).
+PROVISIONED_USE = (
+    ("ServerlessProvisionedConcurrencyUtilization", "Average"),
+    ("ServerlessProvisionedConcurrencyUtilization", "Maximum"),
+)
 # Per inference component, 0-100 of what the component reserves.
 COMPONENT_UTILIZATION_METRICS = {
     "cpu": "CPUUtilizationNormalized",
@@ -208,17 +214,26 @@ def new_config_latency(endpoint: Endpoint, variant: str) -> MetricSpec:
     return MetricSpec(NS_RUNTIME, "ModelLatency", dims, "p99")
 
 
+def provisioned_use_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
+    """How much of a serverless variant's provisioned concurrency is used (none without any configured)."""
+    if variant.serverless is None or not variant.serverless.provisioned_concurrency:
+        return []
+    return [variant_metric(endpoint.name, variant.name, n, s) for n, s in PROVISIONED_USE]
+
+
 def profile_specs(endpoint: Endpoint) -> list[MetricSpec]:
-    """What the hour-of-week profile is built from, read hourly over ScheduleDays: each real-time variant's
+    """What is judged over ScheduleDays, read hourly: the hour-of-week profile's series, each real-time variant's
     Invocations (per inference component where it hosts them) and its CPUUtilization, which an instance
-    publishes every minute it runs, busy or not: an hour without it is a gap in the metrics, not a quiet hour.
-    These are series the scan reads anyway; only their window is longer (sagewatch.schedule)."""
+    publishes every minute it runs, busy or not: an hour without it is a gap in the metrics, not a quiet hour
+    (series the scan reads anyway; only their window is longer: sagewatch.schedule); and the use of serverless
+    provisioned concurrency (sagewatch.rules.hygiene)."""
     if endpoint.is_async:
         return []
     out: list[MetricSpec] = []
     for variant in endpoint.variants:
         if variant.instance_type is None:
-            continue  # serverless: billed per request, nothing to schedule
+            out += provisioned_use_specs(endpoint, variant)  # serverless: billed per request, nothing to schedule
+            continue
         if variant.uses_inference_components:
             out += [component_metric(ic, "Invocations", "Sum") for ic in variant.inference_components]
         else:

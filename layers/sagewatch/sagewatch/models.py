@@ -36,6 +36,8 @@ class Kind(StrEnum):
     SCALE_FROM_ZERO = "scale-from-zero"
     # configuration hygiene (sagewatch.rules.hygiene)
     DATA_CAPTURE = "data-capture"
+    PROVISIONED_CONCURRENCY = "provisioned-concurrency"
+    SHADOW_VARIANT = "shadow-variant"
 
 
 # What says whether an endpoint will keep serving, not what it costs: no cost, no saving (shown as "-")
@@ -174,6 +176,8 @@ class Endpoint:
     data_capture: DataCapture | None = None
     # Application Auto Scaling of its inference components' copy counts, by component
     component_scaling: Mapping[str, Autoscaling] = field(default_factory=dict)
+    # ShadowProductionVariants: instances that receive a copy of production's requests and answer no one
+    shadow_variants: tuple[Variant, ...] = ()
 
     @property
     def history_start(self) -> datetime:

@@ -20,6 +20,7 @@ from sagewatch.metrics import (
     backlog_metric,
     component_metric,
     container_metric,
+    provisioned_use_specs,
     traffic_specs,
     utilization_metric,
     utilization_names,
@@ -72,6 +73,19 @@ class Latency:
                 f"{int(self.requests)} requests in the window (fewer than {MIN_LATENCY_REQUESTS}): no latency verdict"
             )
         return doc
+
+
+@dataclass(frozen=True)
+class ProvisionedUse:
+    """How much of a serverless variant's provisioned concurrency was used over the schedule window (since its
+    last deployment). PC is billed every hour it is configured: an hour with no datapoint is an hour nobody used
+    it (SageMaker publishes the utilization when requests run), so the mean is over every hour, not over the
+    hours with data."""
+
+    mean: float  # concurrent executions / slots, 0-1, averaged over `hours`
+    peak: float  # the busiest minute's ratio, 0-1
+    hours: int  # hours since the window's (or the deployment's) start
+    since: datetime
 
 
 @dataclass(frozen=True)
@@ -397,3 +411,24 @@ def variant_profile(
     cpu = results.points(cpu_spec, since)
     normalized = {t: v / vcpu for t, v in cpu.items()} if vcpu else None
     return build_profile(hourly, cpu.keys(), since, window.end, timezone, normalized)
+
+
+def provisioned_use(
+    endpoint: Endpoint, variant: Variant, results: MetricResults, window: Windows
+) -> ProvisionedUse | None:
+    """The use of a serverless variant's provisioned concurrency over the schedule window; None without any
+    configured, or when CloudWatch could not answer for its series."""
+    specs = provisioned_use_specs(endpoint, variant)
+    if not specs or not all(results.known(s) for s in specs):
+        return None
+    since = max(window.start, endpoint.history_start)
+    hours = max(0, int((window.end - since).total_seconds() // 3600))
+    mean_spec, peak_spec = specs
+    total = sum(min(max(v, 0.0), 1.0) for v in results.values(mean_spec, since))
+    peak = results.peak(peak_spec, since)
+    return ProvisionedUse(
+        mean=round(total / hours, 4) if hours else 0.0,
+        peak=round(min(max(peak or 0.0, 0.0), 1.0), 4),
+        hours=hours,
+        since=since,
+    )

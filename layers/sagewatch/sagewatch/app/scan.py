@@ -96,7 +96,7 @@ def run_scan(
             past = history if endpoint.name in changed else None
             judged = judge_endpoint(endpoint, results, catalog, thresholds, windows, past, needs, schedule)
             findings += [replace(f, owner=owner) for f in judged]
-            for variant in endpoint.variants:
+            for variant in (*endpoint.variants, *endpoint.shadow_variants):
                 fleet_cost += variant.monthly_cost(catalog) or 0.0
             costs[endpoint.name] = hidden.endpoint_cost(endpoint, catalog)
     if account is None and discovery.endpoints:

@@ -194,6 +194,25 @@ def _capture(ev: Mapping[str, Any]) -> str:
     )
 
 
+def _provisioned(ev: Mapping[str, Any]) -> str:
+    slots, keep = ev.get("provisioned_concurrency"), ev.get("recommended_provisioned_concurrency")
+    unused = ev.get("unused_monthly_cost_usd")
+    paid = f"; the unused share costs {money(unused)}/month" if isinstance(unused, int | float) else ""
+    advice = f"{_count(keep)} would have served its busiest minute" if keep != slots else "its busiest minute used all"
+    return (
+        f"{_count(slots)} provisioned slots busy {_count(ev.get('utilization_pct'))}% of the time over "
+        f"{_count(ev.get('days'))} days{paid}; {advice}."
+    )
+
+
+def _shadow(ev: Mapping[str, Any]) -> str:
+    size = f"{_count(ev.get('instance_count'))} x {bounded(str(ev.get('instance_type') or 'serverless'), 40)}"
+    return (
+        f"Shadow variant {bounded(str(ev.get('shadow_variant')), 63)} ({size}) has copied production's traffic "
+        f"for at least {_count(ev.get('days_running'))} days."
+    )
+
+
 def _count(value: object) -> str:
     return f"{value:,.0f}" if isinstance(value, int | float) and not isinstance(value, bool) else "?"
 
@@ -217,6 +236,8 @@ _SENTENCES: dict[Kind, Callable[[Mapping[str, Any]], str]] = {
     Kind.BROKEN_DEPENDENCY: _broken,
     Kind.SCALE_FROM_ZERO: _zero,
     Kind.DATA_CAPTURE: _capture,
+    Kind.PROVISIONED_CONCURRENCY: _provisioned,
+    Kind.SHADOW_VARIANT: _shadow,
 }
 
 

@@ -10,7 +10,9 @@
 - `offhours`: quiet every night or weekend day: scheduled scaling (`off-hours`)
 - `batch`: all its traffic within a few hours a day (`batch-candidate`)
 - `consolidate`: across endpoints, small single-model endpoints that would share instances (`consolidate`)
-- `hygiene`: settings nobody revisits: a busy endpoint capturing most of its requests (`data-capture`)
+- `hygiene`: settings nobody revisits: a busy endpoint capturing most of its requests (`data-capture`),
+  serverless provisioned concurrency mostly unused (`provisioned-concurrency`), shadow variants left running
+  (`shadow-variant`)
 
 `judge_endpoint` applies them in that order: an idle endpoint says nothing else.
 """
@@ -28,7 +30,7 @@ from sagewatch.rules.consolidate import Need
 from sagewatch.rules.imbalance import imbalance_of
 from sagewatch.rules.latency import latency_target
 from sagewatch.settings import Thresholds
-from sagewatch.usage import variant_profile, variant_usage
+from sagewatch.usage import provisioned_use, variant_profile, variant_usage
 
 __all__ = ["Judge", "Need", "finding_id", "imbalance_of", "judge_endpoint", "latency_target", "savings_severity"]
 
@@ -56,6 +58,7 @@ def judge(ctx: Judge) -> list[Finding]:
         quiet = offhours.off_hours_finding(ctx, variant, analysed)
         findings += quiet
         findings += batch.batch_candidate(ctx, variant, quiet[0] if quiet else None)
+        findings += hygiene.provisioned_concurrency(ctx, variant)
         note = None if quiet else offhours.unstable_note(analysed)
         if note:
             findings = [
@@ -63,6 +66,7 @@ def judge(ctx: Judge) -> list[Finding]:
                 for f in findings
             ]
     findings += hygiene.data_capture(ctx)
+    findings += hygiene.shadow_variants(ctx)
     return findings
 
 
@@ -79,8 +83,8 @@ def judge_endpoint(
     """Every rule on one endpoint; `history`: its latency over the regression window (recently changed only).
     `needs`: when given, the endpoint's peak needs are added to it if it is a consolidation candidate (the fleet
     is judged for consolidation once every endpoint has been: sagewatch.rules.consolidate). `schedule`: the
-    hourly series of the hour-of-week profiles (sagewatch.app.scan reads them); without it, no off-hours or
-    batch-candidate findings."""
+    hourly series read over ScheduleDays (sagewatch.app.scan reads them); without it, no off-hours,
+    batch-candidate or provisioned-concurrency findings."""
     usages = {v.name: variant_usage(endpoint, v, results, windows) for v in endpoint.variants}
     slo, _ = latency.latency_target(endpoint.name, endpoint.tags, thresholds.latency_p99_ms)
     profiles = {
@@ -95,7 +99,13 @@ def judge_endpoint(
         for v in endpoint.variants
         if schedule is not None
     }
-    found = judge(Judge(endpoint, usages, catalog, thresholds, windows, slo, history, profiles))
+    provisioned = {
+        v.name: use
+        for v in endpoint.variants
+        if schedule is not None
+        and (use := provisioned_use(endpoint, v, schedule, windows.schedule(thresholds))) is not None
+    }
+    found = judge(Judge(endpoint, usages, catalog, thresholds, windows, slo, history, profiles, provisioned))
     # an idle or oversized endpoint has a simpler fix first (and its saving is not counted twice)
     if needs is not None and len(endpoint.variants) == 1 and not any(f.kind in _FIX_FIRST for f in found):
         hours = (windows.end - windows.utilization_start).total_seconds() / 3600

@@ -14,7 +14,7 @@ from sagewatch.metrics import MetricResults, Windows
 from sagewatch.models import Endpoint, Finding, Kind, Recommendation, Severity, Variant
 from sagewatch.schedule import Profile
 from sagewatch.settings import Thresholds
-from sagewatch.usage import VariantUsage
+from sagewatch.usage import ProvisionedUse, VariantUsage
 
 MIN_UTILIZATION_COVERAGE = 0.75  # share of the window's hours that must have utilization data
 HIGH_SAVINGS_USD = 1000.0
@@ -51,6 +51,8 @@ class Judge:
     history: MetricResults | None = None  # a recently changed endpoint's latency over the baseline week and since
     # each variant's hour-of-week profile over ScheduleDays (sagewatch.schedule; None: it has none)
     profiles: Mapping[str, Profile | None] = field(default_factory=dict)
+    # each serverless variant's use of its provisioned concurrency over ScheduleDays (read with the profiles)
+    provisioned: Mapping[str, ProvisionedUse] = field(default_factory=dict)
 
     @property
     def profile_start(self) -> datetime:
