@@ -45,7 +45,34 @@ def test_the_demo_fleet_beside_compute_optimizer(demo_fleet, capsys):
     assert differ["transcribe-async"]["reason"].startswith("an asynchronous endpoint serving its queue")
     assert differ["recsys-ab-test"]["reason"].startswith("a variant idle beside a busy one")
     assert main(["scan", "--region", REGION]) == 0
-    assert "AWS Compute Optimizer finds 3 endpoints idle; it agrees with sagewatch on 2" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "AWS Compute Optimizer finds 3 endpoints idle; it agrees with sagewatch on 2" in text
+    assert "AWS Cost Optimization Hub recommends acting on 4 endpoints:" in text
+
+
+def test_cost_optimization_hub_beside_sagewatch(demo_fleet, capsys):
+    fleet.seed_demo_aws_view(REGION)
+    hub = scan(capsys)["aws_view"]["cost_optimization_hub"]
+    assert hub["status"] == "read" and hub["count"] == 4  # eu-west-1's endpoint is another region's
+    recs = {r["endpoint"]: r for r in hub["recommendations"]}
+    assert recs["genai-sandbox"]["action"] == "Delete" and recs["genai-sandbox"]["sagewatch"] == [
+        "idle: delete-endpoint"
+    ]
+    assert recs["image-embedder"]["action"] == "Rightsize"
+    assert recs["image-embedder"]["estimated_monthly_savings_usd"] == 410.0
+    assert "oversized: resize-variant" in recs["image-embedder"]["sagewatch"]
+    assert not any(x.startswith("idle") for x in recs["transcribe-async"]["sagewatch"])
+
+
+def test_cost_optimization_hub_not_enrolled_or_denied_is_said(demo_fleet, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    doc = scan(capsys)
+    hub = doc["aws_view"]["cost_optimization_hub"]
+    assert hub["status"] == "not enrolled" and hub["recommendations"] == [] and doc["errors"] == []
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "again"))
+    awsview_aws.deny_hub()
+    hub = scan(capsys)["aws_view"]["cost_optimization_hub"]
+    assert hub["status"] == "not read" and "AccessDeniedException" in hub["note"]
 
 
 def test_an_account_not_enrolled_or_denied_is_said_never_an_error(demo_fleet, capsys):

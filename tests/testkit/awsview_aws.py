@@ -1,10 +1,16 @@
-"""Compute Optimizer, which moto lacks: GetIdleRecommendations for SageMaker endpoints.
+"""Compute Optimizer and Cost Optimization Hub, which moto lacks: GetIdleRecommendations and ListRecommendations
+for SageMaker endpoints.
 
 A moto service of its own (`moto.computeoptimizer`, reset with moto's backends) answering what
 `set_idle_recommendations` stores, in botocore's shape, with the rules AWS applies and the test kit applies too
 ("Compute Optimizer API reference", GetIdleRecommendations): the `ResourceType` filter, maxResults (0-1000) and
 nextToken; an account that has not opted in answers OptInRequiredException ("The account is not opted in to AWS
 Compute Optimizer"), which is every account until `enroll` (Compute Optimizer is opt-in).
+
+Cost Optimization Hub (`moto.costoptimizationhub`, "Cost Optimization Hub API reference", ListRecommendations):
+the `resourceTypes` and `regions` filters, maxResults (0-1000) and nextToken; it answers in us-east-1 only, for
+every region; an account that has not enrolled answers AccessDeniedException naming the enrollment (every account
+until `set_hub_recommendations`).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any
 
 DEFAULT_ACCOUNT = "123456789012"
 URL = r"https?://compute-optimizer\.(.+)\.amazonaws\.com"
+HUB_URL = r"https?://cost-optimization-hub\.(.+)\.amazonaws\.com"
 
 _installed = False
 
@@ -52,6 +59,29 @@ def install() -> None:
     sys.modules["moto.computeoptimizer"] = module
     if not any(name == "compute-optimizer" for name, _ in backend_index.backend_url_patterns):
         backend_index.backend_url_patterns.append(("compute-optimizer", re.compile(URL)))
+
+    class CostOptimizationHubBackend(BaseBackend):
+        def __init__(self, region_name: str, account_id: str):
+            super().__init__(region_name, account_id)
+            self.enrolled = False
+            self.error: str | None = None
+            self.items: list[dict[str, Any]] = []
+
+        @property
+        def urls(self) -> dict[str, Any]:
+            return {f"{HUB_URL}/$": _hub_dispatch}
+
+        @property
+        def url_paths(self) -> dict[str, Any]:
+            return {"/": _hub_dispatch}
+
+    hub = types.ModuleType("moto.costoptimizationhub")
+    hub.costoptimizationhub_backends = BackendDict(  # type: ignore[attr-defined]
+        CostOptimizationHubBackend, "cost-optimization-hub"
+    )
+    sys.modules["moto.costoptimizationhub"] = hub
+    if not any(name == "cost-optimization-hub" for name, _ in backend_index.backend_url_patterns):
+        backend_index.backend_url_patterns.append(("cost-optimization-hub", re.compile(HUB_URL)))
     _installed = True
 
 
@@ -108,6 +138,84 @@ def set_idle_recommendations(
         }
         for name in unjudged
     ]
+
+
+def _hub(account: str = DEFAULT_ACCOUNT) -> Any:
+    return sys.modules["moto.costoptimizationhub"].costoptimizationhub_backends[account]["us-east-1"]
+
+
+def deny_hub(code: str = "AccessDeniedException", account: str = DEFAULT_ACCOUNT) -> None:
+    _hub(account).error = code
+
+
+def set_hub_recommendations(
+    recommendations: dict[tuple[str, str], tuple[str, float]], account: str = DEFAULT_ACCOUNT
+) -> None:
+    """The hub's SageMaker endpoint recommendations: (region, endpoint) -> (actionType, estimated monthly saving).
+    Enrolls the account."""
+    hub = _hub(account)
+    hub.enrolled = True
+    now = datetime.now(UTC).timestamp()
+    hub.items = [
+        {
+            "recommendationId": f"rec-{region}-{name}",
+            "accountId": account,
+            "region": region,
+            "resourceId": name,
+            "resourceArn": f"arn:aws:sagemaker:{region}:{account}:endpoint/{name.lower()}",
+            "currentResourceType": "SageMakerEndpoint",
+            "recommendedResourceType": "SageMakerEndpoint",
+            "estimatedMonthlySavings": savings,
+            "estimatedSavingsPercentage": 100.0 if action in ("Delete", "Stop") else 40.0,
+            "estimatedMonthlyCost": 0.0 if action in ("Delete", "Stop") else savings * 1.5,
+            "currencyCode": "USD",
+            "implementationEffort": "Low",
+            "restartNeeded": action != "Delete",
+            "actionType": action,
+            "rollbackPossible": action != "Delete",
+            "currentResourceSummary": name,
+            "recommendedResourceSummary": "" if action == "Delete" else "ml.m5.large x 1",
+            "lastRefreshTimestamp": now,
+            "recommendationLookbackPeriodInDays": 14,
+            "source": "ComputeOptimizer",
+            "tags": [],
+        }
+        for (region, name), (action, savings) in recommendations.items()
+    ]
+
+
+def _hub_dispatch(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+    from moto.core.responses import BaseResponse
+
+    call = BaseResponse(service_name="cost-optimization-hub")
+    call.setup_class(request, full_url, headers)
+    target = str(headers.get("X-Amz-Target") or "")
+    match = re.match(HUB_URL, full_url)
+    if match and match.group(1) != "us-east-1":  # the hub's only endpoint
+        return _error("UnrecognizedClientException", "Cost Optimization Hub answers in us-east-1 only")
+    hub = _hub(call.get_current_account())
+    if not target.endswith(".ListRecommendations"):
+        return _error("UnknownOperationException", f"{target} is not modelled by the test kit")
+    if hub.error:
+        return _error(hub.error, "not authorized")
+    if not hub.enrolled:
+        return _error("AccessDeniedException", "You are not enrolled in Cost Optimization Hub")
+    params = json.loads(call.body or "{}")
+    size = int(params.get("maxResults") or 1000)
+    if not 0 <= size <= 1000:
+        return _error("ValidationException", "maxResults must be 0-1000")
+    wanted = params.get("filter") or {}
+    found = [
+        r
+        for r in hub.items
+        if (not wanted.get("resourceTypes") or r["currentResourceType"] in wanted["resourceTypes"])
+        and (not wanted.get("regions") or r["region"] in wanted["regions"])
+    ]
+    offset = int(params["nextToken"]) if re.fullmatch(r"\d+", str(params.get("nextToken", ""))) else 0
+    page: dict[str, Any] = {"items": found[offset : offset + size]}
+    if offset + size < len(found):
+        page["nextToken"] = str(offset + size)
+    return 200, {"Content-Type": "application/x-amz-json-1.0"}, json.dumps(page)
 
 
 def _dispatch(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:

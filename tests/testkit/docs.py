@@ -138,12 +138,14 @@ def _ok(run: Run) -> Run:
 
 
 def demo_scan(demo: Demo) -> str:
-    """The scan, with Compute Optimizer's view cut to its first line (docs/findings.md shows it whole)."""
+    """The scan, with Compute Optimizer's and Cost Optimization Hub's views cut to their first lines
+    (docs/findings.md says what they hold)."""
     lines = _ok(demo.cli("scan", "--region", REGION, "--owner-lookup")).out.rstrip().splitlines()
-    start = next((i for i, line in enumerate(lines) if line.startswith("AWS Compute Optimizer")), None)
-    if start is not None:
-        end = next(i for i in range(start + 1, len(lines) + 1) if i == len(lines) or not lines[i].startswith("  "))
-        lines[start:end] = [lines[start], "  ... (each with sagewatch's reason)"]
+    for head, cut in (("AWS Compute Optimizer", "each with sagewatch's reason"), ("AWS Cost Optimization", None)):
+        start = next((i for i, line in enumerate(lines) if line.startswith(head)), None)
+        if start is not None:
+            end = next(i for i in range(start + 1, len(lines) + 1) if i == len(lines) or not lines[i].startswith("  "))
+            lines[start:end] = [lines[start], f"  ... ({cut})"] if cut else [lines[start].rstrip(":") + "."]
     return "\n".join(lines)
 
 

@@ -841,12 +841,25 @@ def seed_demo_commitments(now: datetime, account: str = DEFAULT_ACCOUNT) -> None
 
 def seed_demo_aws_view(region: str, account: str = DEFAULT_ACCOUNT) -> None:
     """What Compute Optimizer says of the demo fleet: two idle endpoints sagewatch agrees on, an asynchronous one
-    serving its queue that it calls idle; the rest not idle (recsys-ab-test's idle challenger included)."""
+    serving its queue that it calls idle; the rest not idle (recsys-ab-test's idle challenger included). And Cost
+    Optimization Hub: the same three to delete, image-embedder to rightsize, and another region's endpoint (which
+    a scan of this region leaves out)."""
     from sagewatch_testkit import awsview_aws
 
     awsview_aws.set_idle_recommendations(
         region,
         {"genai-sandbox": 1106.0, "churn-model-staging": 337.0, "transcribe-async": 536.0},
+        account=account,
+    )
+    other = "eu-west-1" if region != "eu-west-1" else "us-west-2"
+    awsview_aws.set_hub_recommendations(
+        {
+            (region, "genai-sandbox"): ("Delete", 1106.0),
+            (region, "churn-model-staging"): ("Delete", 337.0),
+            (region, "transcribe-async"): ("Delete", 536.0),
+            (region, "image-embedder"): ("Rightsize", 410.0),
+            (other, "emea-ranker"): ("Delete", 250.0),
+        },
         account=account,
     )
 

@@ -3,7 +3,7 @@ annotated, and every disagreement given sagewatch's reason."""
 
 from datetime import UTC, datetime, timedelta
 
-from sagewatch.awsview import NOT_ENROLLED, AwsIdle, annotate, idle_from_api
+from sagewatch.awsview import NOT_ENROLLED, AwsIdle, HubView, annotate, hub_from_api, idle_from_api
 from sagewatch.models import Action, Endpoint, Finding, Kind, Recommendation, Severity, Skipped, Variant
 
 NOW = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -93,3 +93,58 @@ def test_not_enrolled_or_denied_is_said_once_and_never_an_error():
     out, section = annotate([idle("a")], [endpoint("a")], [], AwsIdle(NOT_ENROLLED, note="not enrolled"), NOW)
     assert out[0].evidence["aws_view"] == "not enrolled"
     assert section["status"] == "not enrolled" and section["disagreements"] == [] and section["idle_endpoints"] is None
+
+
+# --- Cost Optimization Hub -----------------------------------------------------------------------
+
+
+def hub_item(name: str, action: str, saving: object, region: str = "us-east-1", **extra: object) -> dict:
+    return {
+        "recommendationId": f"r-{name}-{action}",
+        "region": region,
+        "resourceId": name,
+        "resourceArn": f"arn:aws:sagemaker:{region}:123456789012:endpoint/{name.lower()}",
+        "currentResourceType": "SageMakerEndpoint",
+        "actionType": action,
+        "estimatedMonthlySavings": saving,
+        **extra,
+    }
+
+
+def test_hub_recommendations_are_this_regions_endpoints_keeping_the_largest_saving():
+    hub = hub_from_api(
+        [
+            {"items": [hub_item("Ranker", "Rightsize", 120.0), hub_item("Ranker", "Delete", 300.0)]},
+            {"items": [hub_item("emea", "Delete", 50.0, region="eu-west-1"), {"currentResourceType": "Ec2Instance"}]},
+            {"items": [hub_item("odd", "Delete", "lots"), "not a mapping"]},
+        ],
+        "us-east-1",
+    )
+    assert hub.status == "read" and set(hub.recommendations) == {"ranker", "odd"}
+    assert hub.recommendations["ranker"]["action"] == "Delete"
+    assert hub.recommendations["ranker"]["estimated_monthly_savings_usd"] == 300.0
+    assert hub.recommendations["odd"]["estimated_monthly_savings_usd"] is None  # never a guess
+
+
+def test_the_hub_section_says_what_sagewatch_finds_on_each_endpoint():
+    view = AwsIdle(
+        NOT_ENROLLED,
+        hub=hub_from_api([{"items": [hub_item("a", "Delete", 9.0), hub_item("b", "Stop", 1.0)]}], "us-east-1"),
+    )
+    _, section = annotate([idle("a")], [endpoint("a"), endpoint("b")], [], view, NOW)
+    hub = section["cost_optimization_hub"]
+    assert hub["status"] == "read" and hub["count"] == 2
+    assert [(r["endpoint"], r["sagewatch"]) for r in hub["recommendations"]] == [
+        ("a", ["idle: delete-endpoint"]),
+        ("b", ["no finding"]),
+    ]
+
+
+def test_a_hub_not_enrolled_is_said_with_no_recommendations():
+    view = AwsIdle(NOT_ENROLLED, hub=HubView(NOT_ENROLLED, note="Cost Optimization Hub: this account is not enrolled"))
+    _, section = annotate([idle("a")], [endpoint("a")], [], view, NOW)
+    assert section["cost_optimization_hub"] == {
+        "status": NOT_ENROLLED,
+        "note": "Cost Optimization Hub: this account is not enrolled",
+        "recommendations": [],
+    }

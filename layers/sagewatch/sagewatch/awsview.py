@@ -1,5 +1,5 @@
 """AWS's own view of idle endpoints (Compute Optimizer's idle recommendations) beside sagewatch's, and why they
-differ (pure).
+differ; and Cost Optimization Hub's SageMakerEndpoint recommendations beside sagewatch's findings (pure).
 
 Compute Optimizer flags a SageMaker endpoint idle from 14 days of its metrics, per endpoint; sagewatch judges
 each variant over its own window and knows what Compute Optimizer does not see (a queue an asynchronous
@@ -29,6 +29,74 @@ TIME_KINDS = (Kind.OFF_HOURS, Kind.BATCH_CANDIDATE)
 
 
 @dataclass(frozen=True)
+class HubView:
+    """Cost Optimization Hub's recommendations for this region's SageMaker endpoints, by endpoint name; or why
+    it said nothing (not enrolled: the hub is opt-in, per organization or account; denied)."""
+
+    status: str  # "read" | NOT_ENROLLED | NOT_READ
+    recommendations: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    note: str | None = None
+
+
+def hub_from_api(pages: Iterable[Mapping[str, Any]], region: str) -> HubView:
+    """ListRecommendations' pages (resource type SageMakerEndpoint) -> this region's, by endpoint name; the
+    largest saving where the hub has several for one endpoint."""
+    out: dict[str, Mapping[str, Any]] = {}
+    for page in pages:
+        for rec in page.get("items") or []:
+            if not isinstance(rec, Mapping) or rec.get("currentResourceType") not in (None, "SageMakerEndpoint"):
+                continue
+            if rec.get("region") not in (None, region):
+                continue
+            name = _name(rec.get("resourceArn")) or optional(rec.get("resourceId"), 63)
+            if not name:
+                continue
+            saving, cost = _usd(rec.get("estimatedMonthlySavings")), _usd(rec.get("estimatedMonthlyCost"))
+            known = out.get(name)
+            if known is not None and (known["estimated_monthly_savings_usd"] or 0) >= (saving or 0):
+                continue
+            out[name] = {
+                "action": bounded(rec.get("actionType") or "?", 32),
+                "estimated_monthly_savings_usd": saving,
+                "estimated_monthly_cost_usd": cost,
+                "recommended": optional(rec.get("recommendedResourceSummary"), 200),
+                "source": optional(rec.get("source"), 40),
+            }
+    return HubView("read", out)
+
+
+def _usd(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+HUB_NOT_ASKED = HubView(NOT_READ, note="not asked")
+
+
+def hub_section(hub: HubView, findings: Sequence[Finding]) -> dict[str, Any]:
+    """The report's `aws_view.cost_optimization_hub`: each endpoint the hub recommends acting on, with what
+    sagewatch finds there (its kinds and actions, or nothing: then sagewatch's reason is in `disagreements` when
+    Compute Optimizer agrees with the hub, or it is another kind of advice sagewatch does not give)."""
+    section: dict[str, Any] = {"status": hub.status, "note": hub.note, "recommendations": []}
+    if hub.status != "read":
+        return section
+    ours: dict[str, list[Finding]] = {}
+    for f in findings:
+        ours.setdefault(_key(f.endpoint), []).append(f)
+    rows = []
+    for name in sorted(hub.recommendations, key=_key):
+        mine = ours.get(_key(name), [])
+        rows.append(
+            {
+                "endpoint": name,
+                **hub.recommendations[name],
+                "sagewatch": sorted({f"{f.kind.value}: {f.recommendation.action.value}" for f in mine})
+                or ["no finding"],
+            }
+        )
+    return section | {"recommendations": rows[:LISTED_MAX], "count": len(rows)}
+
+
+@dataclass(frozen=True)
 class AwsIdle:
     """What Compute Optimizer said for the account and region: the endpoints it finds idle, the ones it could not
     judge (its `errors`), or why it said nothing (not enrolled, denied)."""
@@ -37,6 +105,7 @@ class AwsIdle:
     idle: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # endpoint name -> its recommendation
     unjudged: frozenset[str] = frozenset()
     note: str | None = None
+    hub: HubView = HUB_NOT_ASKED  # Cost Optimization Hub, read beside Compute Optimizer
 
     def view_of(self, endpoint: str, age_days: float | None) -> str:
         if self.status != "read":
@@ -93,7 +162,7 @@ def _key(name: str) -> str:
 NOT_ASKED = AwsIdle(NOT_READ, note="not asked")
 
 
-def unread_section(view: AwsIdle) -> dict[str, Any]:
+def unread_section(view: AwsIdle, findings: Sequence[Finding] = ()) -> dict[str, Any]:
     """The report's `aws_view` when Compute Optimizer said nothing (not enrolled, not read, not asked)."""
     return {
         "source": "compute-optimizer",
@@ -102,6 +171,7 @@ def unread_section(view: AwsIdle) -> dict[str, Any]:
         "idle_endpoints": None,
         "agree": [],
         "disagreements": [],
+        "cost_optimization_hub": hub_section(view.hub, findings),
     }
 
 
@@ -116,7 +186,11 @@ def annotate(
     by_name = {_key(e.name): e for e in endpoints}
     ages = {_key(e.name): (now - e.creation_time).total_seconds() / 86400 for e in endpoints}
     aws = AwsIdle(
-        view.status, {_key(k): v for k, v in view.idle.items()}, frozenset(_key(n) for n in view.unjudged), view.note
+        view.status,
+        {_key(k): v for k, v in view.idle.items()},
+        frozenset(_key(n) for n in view.unjudged),
+        view.note,
+        view.hub,
     )
     out = []
     for f in findings:
@@ -125,7 +199,7 @@ def annotate(
                 f, evidence={**f.evidence, "aws_view": aws.view_of(_key(f.endpoint), ages.get(_key(f.endpoint)))}
             )
         out.append(f)
-    section = unread_section(view)
+    section = unread_section(view, findings)
     if view.status != "read":
         return out, section
     ours: dict[str, list[Finding]] = {}

@@ -219,17 +219,35 @@ def _aws_view_lines(view: dict[str, Any] | None) -> list[str]:
     """AWS Compute Optimizer beside sagewatch: where they agree, and each disagreement with sagewatch's reason."""
     if not view:
         return []
+    out = _hub_lines(view.get("cost_optimization_hub") or {})
     if view.get("status") != "read":
         note = view.get("note")
-        return [] if note == "not asked" else ["", f"AWS Compute Optimizer: {bounded(str(note), 200)}."]
+        return out if note == "not asked" else ["", f"AWS Compute Optimizer: {bounded(str(note), 200)}.", *out]
     agree, differ = view.get("agree") or [], view.get("disagreements") or []
-    out = [
+    head = [
         "",
         f"AWS Compute Optimizer finds {view.get('idle_endpoints')} endpoints idle; it agrees with sagewatch on "
         f"{len(agree)}" + (", differs on:" if differ else "."),
     ]
     for d in differ:
-        out.append(
+        head.append(
             f"  {d['endpoint']}: AWS says {d['aws']}, sagewatch {d['sagewatch']}: {bounded(str(d['reason']), 300)}"
         )
+    return head + out
+
+
+def _hub_lines(hub: dict[str, Any]) -> list[str]:
+    """Cost Optimization Hub's SageMaker endpoint recommendations, each beside what sagewatch finds there."""
+    if hub.get("status") != "read":
+        note = hub.get("note")
+        return [] if not note or note == "not asked" else [f"AWS {bounded(str(note), 200)}."]
+    recs = hub.get("recommendations") or []
+    if not recs:
+        return ["AWS Cost Optimization Hub recommends nothing for these endpoints."]
+    out = [f"AWS Cost Optimization Hub recommends acting on {hub.get('count', len(recs))} endpoints:"]
+    for r in recs:
+        saving = r.get("estimated_monthly_savings_usd")
+        saves = f" (saves {money(saving)}/month)" if isinstance(saving, int | float) else ""
+        ours = "; ".join(bounded(str(x), 60) for x in r.get("sagewatch") or [])
+        out.append(f"  {bounded(str(r['endpoint']), 63)}: {bounded(str(r['action']), 32)}{saves}; sagewatch: {ours}")
     return out

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudtrail import CloudTrailClient
     from mypy_boto3_cloudwatch import CloudWatchClient
     from mypy_boto3_compute_optimizer import ComputeOptimizerClient
+    from mypy_boto3_cost_optimization_hub import CostOptimizationHubClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
@@ -202,6 +203,11 @@ class Clients:
 
     def compute_optimizer(self) -> ComputeOptimizerClient:
         client: ComputeOptimizerClient = self._client("compute-optimizer")
+        return client
+
+    def cost_optimization_hub(self) -> CostOptimizationHubClient:
+        # the hub answers in us-east-1 only, for every region (ListRecommendations filters by region)
+        client: CostOptimizationHubClient = self._client("cost-optimization-hub", "us-east-1")
         return client
 
     def probe(self) -> str:

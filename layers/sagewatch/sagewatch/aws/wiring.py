@@ -17,7 +17,7 @@ from sagewatch.app.scan import ScanDependencies
 from sagewatch.app.slack_actions import SlackActionsDependencies
 from sagewatch.app.weekly import WeeklyDependencies
 from sagewatch.aws.autoscaling import ScalingReader
-from sagewatch.aws.awsview import ComputeOptimizerReader
+from sagewatch.aws.awsview import ComputeOptimizerReader, CostOptimizationHubReader
 from sagewatch.aws.catalog_store import CatalogStore
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudtrail import TableOwnerCache, TrailOwners
@@ -130,8 +130,11 @@ def scan_dependencies(
 
 
 def aws_view(clients: Clients, cache: DailyCache | None, *, account: str | None) -> ComputeOptimizerReader:
-    """Compute Optimizer's idle recommendations of one account and region, kept a day in `cache`."""
-    return ComputeOptimizerReader(clients.compute_optimizer(), cache, f"{account or '-'}/{clients.region}")
+    """Compute Optimizer's idle recommendations of one account and region, and Cost Optimization Hub's for its
+    SageMaker endpoints, each kept a day in `cache`."""
+    scope = f"{account or '-'}/{clients.region}"
+    hub = CostOptimizationHubReader(clients.cost_optimization_hub(), cache, scope, clients.region)
+    return ComputeOptimizerReader(clients.compute_optimizer(), cache, scope, hub)
 
 
 def weekly_dependencies(
