@@ -99,8 +99,9 @@ class FakeAws:
             "GetRole": self._get_role,
             "FilterLogEvents": lambda p: {"events": [], "searchedLogStreams": []},
             "DescribeAlarms": lambda p: {"MetricAlarms": [], "CompositeAlarms": []},
-            # AWS's own view: Compute Optimizer's idle endpoints, once a day
+            # AWS's own view: Compute Optimizer's idle endpoints and Cost Optimization Hub's advice, once a day
             "GetIdleRecommendations": lambda p: {"idleRecommendations": [], "errors": []},
+            "ListRecommendations": lambda p: {"items": []},
         }
         self.components = {c: ep.name for ep in self.fleet.values() for v in ep.variants for c in v.components}
 
