@@ -134,7 +134,7 @@ def test_the_weekly_function_keeps_the_answers_in_the_state_table_and_calls_out_
     assert c["available"] and c["term"] == "3 years" and c["ending_soon"][0]["days_left"] == 35
     text = "\n".join(lines(WeeklyNotice.from_document(digest).summary))
     assert "plan 3f5e2a1c-demo-sagemaker ($4.80/hour) ends" in text and "in 35 days" in text
-    assert "net of the waste found here" in text
+    assert "net of the waste sagewatch found" in text
     items = ddb.scan(TableName="sagewatch-state")["Items"]
     assert [i["id"]["S"] for i in items] == [
         "daily#123456789012/commitments#commitments/THREE_YEARS/NO_UPFRONT/THIRTY_DAYS"

@@ -10,11 +10,12 @@ import pytest
 from moto import mock_aws
 
 from sagewatch.aws.events import FindingEvents
-from sagewatch.notify import from_document
+from sagewatch.notify import OrgCostNotice, from_document
+from sagewatch.notify.orgcost import lines
 from sagewatch.notify.remediation import REMEDIATION_SCHEMA
 from sagewatch.org import REMEDIATION_DETAIL_TYPE, OrgDigest
-from sagewatch_testkit import aws_rules
-from sagewatch_testkit.org_sim import REGIONS, OrgSimulation, later
+from sagewatch_testkit import aws_rules, commitments_aws
+from sagewatch_testkit.org_sim import CENTRAL, REGIONS, OrgSimulation, later
 
 pytestmark = pytest.mark.integration
 
@@ -173,6 +174,50 @@ def test_the_organization_cost_report_adds_up(org, t0):
     _, again = org.cost_report(later(t1, 120))
     assert again["trend"]["members_compared"] == len(second)
     assert again["trend"]["previous_cost_usd"] == pytest.approx(result["totals"]["cost_usd"], abs=0.05)
+
+
+def test_the_organizations_commitment_advice_nets_out_every_members_waste(org, t0):
+    """Cost Explorer read from the central account (as the management account sees the organization's), its
+    SageMaker Savings Plans recommendation taken down by the waste each member forwarded, named by account."""
+    if t0.date() > datetime.now(UTC).date():
+        pytest.skip("Cost Explorer refuses a period that ends in the future (ValidationException), as AWS does")
+    commitments_aws.set_commitments(
+        monthly_covered_usd=2_000.0,
+        monthly_on_demand_usd=8_000.0,
+        recommendation_hourly_usd=6.0,
+        recommendation_monthly_savings_usd=900.0,
+        account=CENTRAL,
+    )
+    for key in org.members:
+        org.weekly(key, t0)
+    org.deliver(later(t0, 1))
+    report, _ = org.cost_report(later(t0, 120))
+    forwarded = report.waste()  # what the members' cost summaries carried
+    assert forwarded, "the member fleets have idle and oversized endpoints: their waste is forwarded"
+    doc = report.to_dict()["commitments"]
+    assert doc["available"] and doc["coverage_pct"] == 20.0, doc["reason"]
+    excluded = doc["waste_excluded"]
+    assert {(w["account"], w["region"]) for w in excluded} <= {tuple(k.split("/")) for k in org.members}
+    assert len({w["account"] for w in excluded}) > 1  # more than one member's waste taken out
+    # 80% of the waste is paid on demand (coverage 20%): that share comes out of the recommendation
+    total = sum(round(w.hourly_usd, 4) for w in forwarded)
+    assert doc["recommendation"]["waste_excluded_hourly_usd"] == pytest.approx(total * 0.8, rel=0.01)
+    assert 0 <= doc["net_hourly_commitment_usd"] < 6.0
+    [notice] = org.central_notifications()
+    assert notice["commitments"]["net_hourly_commitment_usd"] == doc["net_hourly_commitment_usd"]
+    text = "\n".join(lines(OrgCostNotice.from_document(notice).summary))
+    assert "Commitments (SageMaker Savings Plans):" in text and "net of the waste sagewatch found" in text
+
+
+def test_an_organization_report_without_cost_explorer_says_so(org, t0):
+    for key in org.members:
+        org.weekly(key, t0)
+    org.deliver(later(t0, 1))
+    commitments_aws.deny("ce", account=CENTRAL)
+    report, result = org.cost_report(later(t0, 120))
+    doc = report.to_dict()["commitments"]
+    assert doc["available"] is False and "AccessDenied" in doc["reason"]
+    assert result["totals"]["cost_usd"] > 0 and result["missing"] == []  # the rest of the report unchanged
 
 
 def test_make_org_demo_prints_the_digest_and_the_cost_table(capsys):

@@ -378,11 +378,33 @@ def test_cost_renderings_escape_member_data():
         ),
         ({"by_family": []}, "by_family must be an object"),
         ({"top_endpoints": {}}, "top_endpoints must be a list"),
+        ({"commitment_waste": {}}, "commitment_waste must be a list"),
+        ({"commitment_waste": [{"endpoint": "e", "kind": "idle", "hourly_usd": -1}]}, "hourly_usd must be between"),
     ],
 )
 def test_a_malformed_cost_summary_is_refused_naming_the_field(change, problem):
     with pytest.raises(OrgEventError, match=problem):
         MemberCost.from_detail(A, "us-east-1", cost(A, "us-east-1", 10).to_doc() | change)
+
+
+def test_a_members_forwarded_waste_is_kept_bounded_and_named_by_its_account():
+    doc = cost(A, "us-east-1", 10).to_doc() | {
+        "commitment_waste": [
+            {"endpoint": "x" * 500, "variant": None, "kind": "idle", "hourly_usd": 1.25},
+            "not an item",
+            {"endpoint": "b", "variant": "v", "kind": "off-hours", "hourly_usd": 0.5},
+        ]
+    }
+    member = MemberCost.from_detail(A, "us-east-1", doc)
+    assert [(w.account, w.region, w.kind, w.hourly_usd) for w in member.waste] == [
+        (A, "us-east-1", "idle", 1.25),
+        (A, "us-east-1", "off-hours", 0.5),
+    ]
+    assert len(member.waste[0].endpoint) <= 256
+    again = MemberCost.from_detail(A, "us-east-1", member.to_doc())  # what the org table keeps reads back
+    assert again.waste == member.waste
+    report = OrgCostReport(T0, [member, cost(B, "us-east-1", 5)])
+    assert [w.account for w in report.waste()] == [A, A] and report.to_dict()["commitments"] is None
 
 
 def test_announcement_round_trip_keeps_the_previous_finding():

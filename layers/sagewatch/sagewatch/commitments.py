@@ -286,6 +286,17 @@ class Waste:
     variant: str | None
     kind: str  # idle | oversized | off-hours
     hourly_usd: float
+    account: str | None = None  # an organization's report: whose endpoint
+    region: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """What a member forwards in its cost summary (sagewatch.weekly), for the organization's report."""
+        return {
+            "endpoint": self.endpoint,
+            "variant": self.variant,
+            "kind": self.kind,
+            "hourly_usd": round(self.hourly_usd, 4),
+        }
 
 
 def waste_of(report: CostReport) -> list[Waste]:
@@ -335,8 +346,10 @@ def net_of_waste(
         if on_demand <= 0:
             continue
         total += on_demand
+        where = {"account": w.account, "region": w.region} if w.account else {}
         excluded.append(
             {
+                **where,
                 "endpoint": w.endpoint,
                 "variant": w.variant,
                 "kind": w.kind,

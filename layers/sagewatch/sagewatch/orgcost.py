@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sagewatch import commitments as commitment_advice
 from sagewatch.bounds import NAME_MAX, bounded
+from sagewatch.commitments import Commitments, Waste
 from sagewatch.formats import iso_z, money
 from sagewatch.org import OrgEventError, instant_field, number_field
 from sagewatch.weekly import SUMMARY_SCHEMA
@@ -21,6 +23,7 @@ ORG_COST_SCHEMA = "sagewatch.org-cost-report/1"
 ORG_COST_SUMMARY_SCHEMA = "sagewatch.org-cost-summary/1"
 TOP = 20
 MAX_FAMILIES = 100
+WASTE_MAX = 200  # waste items kept of one member (sagewatch.weekly forwards its largest 200)
 CURRENT_WITHIN_DAYS = 8  # a member's summary older than this is last week's: the member is named as missing
 
 
@@ -38,6 +41,8 @@ class MemberCost:
     previous_cost_usd: float | None
     by_family: dict[str, dict[str, float]]
     top_endpoints: list[dict[str, Any]]
+    # the waste it pays per hour (sagewatch.commitments.waste_of): what the organization's commitment nets out
+    waste: tuple[Waste, ...] = ()
 
     @classmethod
     def from_detail(cls, account: str, region: str, doc: Mapping[str, Any]) -> MemberCost:
@@ -57,6 +62,9 @@ class MemberCost:
         tops = [] if doc.get("top_endpoints") is None else doc["top_endpoints"]
         if not isinstance(tops, list):
             raise OrgEventError("top_endpoints must be a list")
+        wasted = [] if doc.get("commitment_waste") is None else doc["commitment_waste"]
+        if not isinstance(wasted, list):
+            raise OrgEventError("commitment_waste must be a list")
         return cls(
             account=account,
             region=region,
@@ -81,6 +89,18 @@ class MemberCost:
                 for t in tops[:TOP]
                 if isinstance(t, Mapping)
             ],
+            waste=tuple(
+                Waste(
+                    endpoint=bounded(w.get("endpoint"), NAME_MAX),
+                    variant=bounded(w["variant"], NAME_MAX) if w.get("variant") else None,
+                    kind=bounded(w.get("kind") or "?", 32),
+                    hourly_usd=number_field(w, "hourly_usd"),
+                    account=account,
+                    region=region,
+                )
+                for w in wasted[:WASTE_MAX]
+                if isinstance(w, Mapping)
+            ),
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -96,6 +116,7 @@ class MemberCost:
             "previous": {"cost_usd": self.previous_cost_usd},
             "by_family": self.by_family,
             "top_endpoints": self.top_endpoints,
+            "commitment_waste": [w.to_dict() for w in self.waste],
         }
 
 
@@ -129,6 +150,12 @@ class OrgCostReport:
     findings: Mapping[tuple[str, str], int] = field(default_factory=dict)  # open findings per member
     missing: list[tuple[str, str]] = field(default_factory=list)  # members without a current summary
     family_findings: Mapping[str, int] = field(default_factory=dict)  # open findings per instance family
+    # the organization's Savings Plans and Cost Explorer's advice net of every member's waste (None: not read)
+    commitments: Commitments | None = None
+
+    def waste(self) -> list[Waste]:
+        """Every reporting member's waste per hour, what the organization's commitment must not pay for."""
+        return [w for m in self.members for w in m.waste]
 
     def _rows(self, key_of: Any) -> dict[str, list[float]]:
         sums: dict[str, list[float]] = {}
@@ -213,6 +240,7 @@ class OrgCostReport:
                 for m in sorted(self.members, key=lambda m: (m.account, m.region))
             ],
             "missing": [{"account": a, "region": r} for a, r in self.missing],
+            "commitments": self.commitments.to_dict() if self.commitments is not None else None,
         }
 
 
@@ -270,6 +298,26 @@ def to_csv(report: OrgCostReport) -> str:
     return out.getvalue()
 
 
+def _commitment_lines(found: Commitments | None) -> list[str]:
+    """The organization's Savings Plans in a sentence or two, and the advice net of every member's waste."""
+    if found is None:
+        return []
+    doc = found.to_dict()
+    if not doc["available"] and doc["coverage_pct"] is None:
+        return ["", f"Commitments: not available ({bounded(str(doc['reason']), 300)})."]
+    out = ["", "Commitments (SageMaker Savings Plans, as Cost Explorer sees them from this account):"]
+    if doc["coverage_pct"] is not None:
+        use = doc["utilization_pct"]
+        out.append(f"  coverage {doc['coverage_pct']:g}%" + (f", utilization {use:g}%" if use is not None else ""))
+    r = doc["recommendation"]
+    if r and r["hourly_commitment_usd"]:
+        out.append(
+            f"  Cost Explorer recommends ${r['hourly_commitment_usd']:,.3f}/hour ({r['term']}); net of the waste "
+            f"sagewatch found across members ${r['net_hourly_commitment_usd']:,.3f}/hour"
+        )
+    return out
+
+
 def render_table(report: OrgCostReport) -> str:
     t, trend = report.totals, report.trend
     change = trend["change_pct"]
@@ -297,6 +345,7 @@ def render_table(report: OrgCostReport) -> str:
             lines.append(
                 f"{label:<36} {money(r.cost_usd, cents=True):>12} {money(r.waste_usd, cents=True):>12} {found:>9}"
             )
+    lines += _commitment_lines(report.commitments)
     lines += ["", "Top endpoints"]
     for e in report.top_endpoints():
         lines.append(
@@ -378,5 +427,6 @@ def org_cost_summary(report: OrgCostReport, bucket: str, keys: Mapping[str, str]
         "by_account": [r.to_dict() for r in report.by_account()[:10]],
         "top_endpoints": report.top_endpoints()[:5],
         "missing": [{"account": a, "region": r} for a, r in report.missing],
+        "commitments": commitment_advice.summary(report.commitments),
         "report": {"bucket": bucket, "keys": dict(keys)},
     }

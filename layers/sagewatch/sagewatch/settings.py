@@ -540,13 +540,7 @@ class ReportSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ReportSettings:
-        try:
-            options = CommitmentOptions.parse(
-                env.get("SAGEWATCH_SAVINGS_PLANS_TERM") or "ONE_YEAR",
-                env.get("SAGEWATCH_SAVINGS_PLANS_PAYMENT") or "NO_UPFRONT",
-            )
-        except ValueError as exc:
-            raise SettingsError(f"SAGEWATCH_SAVINGS_PLANS_TERM/PAYMENT: {exc}") from None
+        options = commitment_options(env)
         return cls(
             region=_require(env, "AWS_REGION"),
             notifications=Notifications.from_env(env),
@@ -603,6 +597,17 @@ def _minutes(env: Mapping[str, str], name: str, *, default: int, most: int) -> i
     return int(raw)
 
 
+def commitment_options(env: Mapping[str, str]) -> CommitmentOptions:
+    """The Savings Plans term and payment option Cost Explorer's advice is asked for (stack parameters)."""
+    try:
+        return CommitmentOptions.parse(
+            env.get("SAGEWATCH_SAVINGS_PLANS_TERM") or "ONE_YEAR",
+            env.get("SAGEWATCH_SAVINGS_PLANS_PAYMENT") or "NO_UPFRONT",
+        )
+    except ValueError as exc:
+        raise SettingsError(f"SAGEWATCH_SAVINGS_PLANS_TERM/PAYMENT: {exc}") from None
+
+
 @dataclass(frozen=True)
 class OrgSettings:
     """Settings of the central account's functions (aggregator, organization digest and cost report)."""
@@ -620,6 +625,9 @@ class OrgSettings:
     # digest), and finding records kept (a member's fleet with more open findings is not a real one)
     alerts_per_member_hour: int = 30
     records_per_member: int = 5000
+    # the organization cost report's commitments (Cost Explorer from the central account, net of members' waste)
+    commitments: bool = True
+    commitment_options: CommitmentOptions = field(default_factory=CommitmentOptions)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> OrgSettings:
@@ -645,4 +653,6 @@ class OrgSettings:
             idempotency_table=env.get("SAGEWATCH_IDEMPOTENCY_TABLE", "").strip() or None,
             alerts_per_member_hour=_count(env, "SAGEWATCH_ALERTS_PER_MEMBER_HOUR", default=30, most=10_000),
             records_per_member=_count(env, "SAGEWATCH_RECORDS_PER_MEMBER", default=5000, most=100_000),
+            commitments=_bool(env, "SAGEWATCH_COMMITMENTS", True),
+            commitment_options=commitment_options(env),
         )

@@ -48,6 +48,9 @@ def by_family(report: CostReport) -> dict[str, dict[str, float]]:
     return dict(sorted(out.items()))
 
 
+WASTE_FORWARDED_MAX = 200  # variants a member forwards; the rest is under a cent an hour in any real fleet
+
+
 def cost_summary(report: CostReport, previous: Mapping[str, Any] | None, where: ReportLocation) -> dict[str, Any]:
     """The digest document. `previous` is the last stored report (its JSON), or None for the first one."""
     totals = report.totals
@@ -89,6 +92,8 @@ def cost_summary(report: CostReport, previous: Mapping[str, Any] | None, where: 
         "waste_in_time": report.waste_in_time(top=TOP),
         "consolidation": report.consolidation[:TOP],
         "commitments": commitments.summary(report.commitments),
+        # for the organization's commitment advice (sagewatch.orgcost): the waste paid per hour, largest first
+        "commitment_waste": [w.to_dict() for w in commitments.waste_of(report)[:WASTE_FORWARDED_MAX]],
         "report": {"bucket": where.bucket, "keys": where.keys},
         "warnings": list(report.warnings),
         "hidden": [h.to_dict() for h in report.hidden[:LISTED_MAX]],

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from sagewatch.app.extras import extra
 from sagewatch.app.ports import Notifier, deliver
+from sagewatch.app.weekly import CommitmentsSource
 from sagewatch.lifecycle import Reason
 from sagewatch.notify import OrgCostNotice, RemediationNotice
 from sagewatch.notify import alert as alerts
@@ -91,6 +92,9 @@ class OrgDependencies:
     names: NameSource
     alerts_per_member_hour: int = 30  # OrgSettings: the rest are held and summarised in the digest
     records_per_member: int = 5000
+    # the central account's view of Savings Plans (the organization's, from the management account or a
+    # delegated Cost Explorer administrator), netted against every member's waste in the cost report
+    commitments: CommitmentsSource | None = None
 
 
 def ingest(event: OrgEvent, deps: OrgDependencies) -> dict[str, Any]:
@@ -262,6 +266,9 @@ def org_cost_report(
             family = family_of(f.finding.instance_type)
             families[family] = families.get(family, 0) + 1
     report = OrgCostReport(now, members, names, findings, missing, families)
+    source = deps.commitments
+    if source is not None:
+        report.commitments = extra("commitments", lambda: source.commitments(now, report.waste()), None)
     where = archive.put(report)
     summary = org_cost_summary(report, where.bucket, where.keys)
     ids = deps.publisher.publish(OrgCostNotice(summary)) if publish else []

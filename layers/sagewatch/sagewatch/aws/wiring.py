@@ -181,7 +181,8 @@ def monitor_dependencies(settings: MonitorSettings, account: str | None, clients
 
 def org_dependencies(settings: OrgSettings, clients: Clients) -> OrgDependencies:
     """The central account's aggregator, digest and cost report: the org table, the central topic (always
-    local: it is where the organization's notifications go) and account names from Organizations."""
+    local: it is where the organization's notifications go), account names from Organizations, and Savings
+    Plans with Cost Explorer's advice for the cost report."""
     n = settings.notifications
     return OrgDependencies(
         store=OrgStore(clients.dynamodb(), settings.org_table),
@@ -189,6 +190,10 @@ def org_dependencies(settings: OrgSettings, clients: Clients) -> OrgDependencies
         names=AccountNames(clients.organizations()),
         alerts_per_member_hour=settings.alerts_per_member_hour,
         records_per_member=settings.records_per_member,
+        # read weekly, with the report (no day's cache: the org table is not the state table); 8 requests a week
+        commitments=commitments_reader(clients, None, None, settings.commitment_options)
+        if settings.commitments
+        else None,
     )
 
 

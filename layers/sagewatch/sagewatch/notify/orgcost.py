@@ -10,7 +10,7 @@ from sagewatch.bounds import NAME_MAX
 from sagewatch.formats import money
 from sagewatch.notify.core import Chatbot, Rendering, as_mapping, bounded_tree, payload
 from sagewatch.notify.limits import chat
-from sagewatch.notify.weekly import notice_blocks
+from sagewatch.notify.weekly import commitment_lines, notice_blocks
 from sagewatch.orgcost import ORG_COST_SUMMARY_SCHEMA
 
 
@@ -76,6 +76,7 @@ def lines(doc: Mapping[str, Any]) -> list[str]:
             "",
             "No cost summary this week from: " + ", ".join(f"{m.get('account')}/{m.get('region')}" for m in missing),
         ]
+    out += commitment_lines(doc)  # the organization's Savings Plans, and the advice net of every member's waste
     report = as_mapping(doc.get("report"))
     out += ["", "Full report (CSV, HTML, JSON):"]
     out += [f"  s3://{report.get('bucket')}/{key}" for key in as_mapping(report.get("keys")).values()]

@@ -73,7 +73,7 @@ def lines(doc: Mapping[str, Any]) -> list[str]:
         "Top waste:",
         *([f"  {r.get('endpoint')}: {_money(r.get('waste_usd'))}" for r in waste] or ["  none"]),
         *_time(doc),
-        *_commitments(doc),
+        *commitment_lines(doc),
         *_hidden(doc),
         "",
         "Full report (CSV, HTML, JSON):",
@@ -109,7 +109,7 @@ def _time(doc: Mapping[str, Any]) -> list[str]:
     return out
 
 
-def _commitments(doc: Mapping[str, Any]) -> list[str]:
+def commitment_lines(doc: Mapping[str, Any]) -> list[str]:
     """SageMaker Savings Plans: coverage, utilization, plans ending within 60 days, the advice net of waste."""
     c = as_mapping(doc.get("commitments"))
     if not c:
@@ -128,7 +128,7 @@ def _commitments(doc: Mapping[str, Any]) -> list[str]:
     hourly, net = c.get("hourly_commitment_usd"), c.get("net_hourly_commitment_usd")
     if isinstance(hourly, int | float) and hourly > 0 and isinstance(net, int | float):
         out.append(
-            f"  Cost Explorer recommends ${hourly:,.3f}/hour ({c.get('term')}); net of the waste found here "
+            f"  Cost Explorer recommends ${hourly:,.3f}/hour ({c.get('term')}); net of the waste sagewatch found "
             f"${net:,.3f}/hour: fix the waste before committing to it"
             if net < hourly
             else f"  Cost Explorer recommends ${hourly:,.3f}/hour ({c.get('term')}); no waste found to take out"
