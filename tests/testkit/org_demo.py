@@ -12,8 +12,8 @@ from sagewatch.notify import from_document
 from sagewatch.notify.org import render_email, subject
 from sagewatch.org import OrgDigest
 from sagewatch.orgcost import render_table
-from sagewatch_testkit import moto_ext
-from sagewatch_testkit.org_sim import OrgSimulation, later
+from sagewatch_testkit import fleet, moto_ext
+from sagewatch_testkit.org_sim import CENTRAL, OrgSimulation, later
 
 
 def main() -> int:
@@ -41,6 +41,7 @@ def main() -> int:
         print(f"Subject: {subject(digests[0])}\n")
         print(render_email(digests[0]))
         print(f"\nSilentMembers metric (the SilentMembersAlarm watches it): {tick['silent_members']}\n")
+        fleet.seed_demo_commitments(now, account=CENTRAL)  # the organization's plans, as the payer sees them
         report, result = sim.cost_report(later(now, 15))
         print(render_table(report))
         print("Written to the central bucket: " + ", ".join(result["report"]["keys"].values()))

@@ -309,12 +309,16 @@ def _commitment_lines(found: Commitments | None) -> list[str]:
     if doc["coverage_pct"] is not None:
         use = doc["utilization_pct"]
         out.append(f"  coverage {doc['coverage_pct']:g}%" + (f", utilization {use:g}%" if use is not None else ""))
+    for p in found.ending_soon[:10]:
+        out.append(f"  plan {bounded(p.id, NAME_MAX)} ends {(p.end or '?')[:10]}, in {p.days_left} days")
     r = doc["recommendation"]
     if r and r["hourly_commitment_usd"]:
         out.append(
             f"  Cost Explorer recommends ${r['hourly_commitment_usd']:,.3f}/hour ({r['term']}); net of the waste "
             f"sagewatch found across members ${r['net_hourly_commitment_usd']:,.3f}/hour"
         )
+    if len(out) == 2:
+        out.append("  no SageMaker Savings Plan, no spend covered, and no recommendation")
     return out
 
 
