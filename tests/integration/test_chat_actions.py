@@ -13,7 +13,8 @@ import pytest
 
 from sagewatch.app.scan import preview_digest
 from sagewatch.chat import encode
-from sagewatch.cli import _parser, _remediation_request
+from sagewatch.cli import _parser
+from sagewatch.clicommands import _remediation_request
 from sagewatch.notify.digest import render_chatbot
 from sagewatch_testkit import moto_ext
 from sagewatch_testkit.functions import lambda_context, sample_event

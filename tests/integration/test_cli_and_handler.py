@@ -459,7 +459,7 @@ def test_prices_of_another_region_are_never_silent(demo, capsys, tmp_path, monke
     cached.parent.mkdir(parents=True)
     doc = bundled.to_document() | {"region": "eu-west-1"}
     cached.write_text(json.dumps(doc))
-    from sagewatch.cli import _catalog
+    from sagewatch.clicommands import _catalog
 
     assert _catalog(None, "eu-west-1").region == "eu-west-1"
     assert _catalog(None, "ap-northeast-1").region == "us-east-1"  # no cache for it: the bundled one

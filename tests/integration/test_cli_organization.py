@@ -113,7 +113,7 @@ def test_a_target_that_cannot_be_scanned_is_named_not_lost(org, capsys, tmp_path
         (["--accounts", "org"], "--role-name and --accounts go together"),
         (["--regions", "us-east-1,mars-1"], "'mars-1' is not an AWS region name"),
         (["--regions", " , "], "name at least one region"),
-        (["--region", "us-east-1", "--regions", "eu-west-1"], "not both"),
+        (["--region", "us-east-1", "--regions", "eu-west-1"], "is not among --regions eu-west-1"),
     ],
 )
 def test_bad_flags_are_refused_naming_the_problem(org, capsys, argv, message):
@@ -128,3 +128,11 @@ def test_a_bad_accounts_file_is_refused_naming_the_line(org, capsys, tmp_path):
     assert code == 2 and "line 2: '12345' is not a 12-digit account id" in err
     code, _, err = run(capsys, "--role-name", "ro", "--accounts", str(tmp_path / "missing.txt"))
     assert code == 2 and "missing.txt" in err
+
+
+def test_regions_need_no_aws_region(org, capsys, monkeypatch):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, err = run(capsys, "--regions", ",".join(REGIONS), "--format", "json")
+    assert code == 0, err
+    assert {t["region"] for t in json.loads(out)["targets"]} == set(REGIONS)

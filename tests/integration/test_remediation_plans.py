@@ -28,7 +28,8 @@ from sagewatch.aws.clients import Clients
 from sagewatch.aws.remediate import RemediationTarget
 from sagewatch.aws.wiring import remediation_dependencies
 from sagewatch.catalog import Catalog
-from sagewatch.cli import _parser, _remediation_request
+from sagewatch.cli import _parser
+from sagewatch.clicommands import _remediation_request
 from sagewatch.commands import command_for
 from sagewatch.models import Kind
 from sagewatch.remediation import ACTIONS, LiveEndpoint, RemediationRequest, plan_action

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
-from sagewatch.cli import _parser, _remediation_request
+from sagewatch.cli import _parser
+from sagewatch.clicommands import _remediation_request
 from sagewatch.commands import command_for
 from sagewatch.models import Kind
 from sagewatch_testkit import aws_rules, moto_ext

@@ -13,7 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sagewatch.chat import REQUEST_MAX, ChatRequestError, apply_command, decode, encode
-from sagewatch.cli import _parser, _remediation_request
+from sagewatch.cli import _parser
+from sagewatch.clicommands import _remediation_request
 from sagewatch.commands import command_for, request_for
 from sagewatch.digest import Digest
 from sagewatch.lifecycle import Announcement, Reason

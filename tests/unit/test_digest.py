@@ -175,7 +175,8 @@ def test_every_command_is_a_valid_remediation_request():
     """The command a finding carries parses, through the real CLI, into a request the function accepts."""
     import shlex
 
-    from sagewatch.cli import _parser, _remediation_request
+    from sagewatch.cli import _parser
+    from sagewatch.clicommands import _remediation_request
     from sagewatch.remediation import RemediationRequest
 
     findings = [oversized()] + [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -92,6 +92,11 @@ def _with_scaling(endpoint: Endpoint, scaling: dict[str, Autoscaling]) -> Endpoi
     return replace(endpoint, variants=variants, component_scaling=components)
 
 
+# what ListEndpoints' summaries hold (DescribeEndpoint has each), and where a named endpoint's description rides
+_SUMMARY_KEYS = ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")
+_DESCRIBED = "_described"
+
+
 class SageMakerInventory:
     """Lists every endpoint once per scan; endpoint configs (immutable) are fetched once each."""
 
@@ -105,8 +110,10 @@ class SageMakerInventory:
         configs: ConfigArchive | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: ProgressSink = no_progress,
+        only: Sequence[str] = (),
     ):
         self.client = client
+        self.only = tuple(dict.fromkeys(only))  # scan just these endpoints: described by name, never listed
         self.workers = workers  # None: sized to the fleet (discovery_workers)
         self.scaling = scaling
         self.tag_index = tags
@@ -121,6 +128,21 @@ class SageMakerInventory:
     def _summaries(self) -> list[dict[str, Any]]:
         pages = self.client.get_paginator("list_endpoints").paginate(PaginationConfig={"PageSize": 100})
         return [dict(s) for page in pages for s in page["Endpoints"]]
+
+    def _named(self, found: Discovery) -> list[dict[str, Any]]:
+        """The endpoints named (scan --endpoint), one DescribeEndpoint each: a listing's summary of each, carrying
+        the description for _read (no second call). One that does not exist is a scan error naming it."""
+        out = []
+        for name in self.only:
+            try:
+                description = dict(self.client.describe_endpoint(EndpointName=name))
+            except ClientError as exc:
+                code = "ResourceNotFound" if is_not_found(exc) else error_code(exc)
+                found.errors.append(ScanError("DescribeEndpoint", code, error_message(exc), name))
+                continue
+            summary = {k: description.get(k) for k in _SUMMARY_KEYS}
+            out.append({**summary, _DESCRIBED: description})
+        return out
 
     def _inference_components(self) -> dict[str, dict[str, list[str]]]:
         """endpoint -> variant -> component names, from one paginated listing for the whole region."""
@@ -221,7 +243,9 @@ class SageMakerInventory:
             if is_ignored(tags):
                 return self._ignored(summary, tags, components.get(name, {}))
             operation = "DescribeEndpoint"
-            description: dict[str, Any] = dict(self.client.describe_endpoint(EndpointName=name))
+            description: dict[str, Any] = summary.get(_DESCRIBED) or dict(
+                self.client.describe_endpoint(EndpointName=name)
+            )
             status = description["EndpointStatus"]
             if status != IN_SERVICE:  # changed since the listing
                 since = description.get("LastModifiedTime")
@@ -257,13 +281,14 @@ class SageMakerInventory:
         started = self.clock()
         with self._lock:
             self._configs = {}  # once per scan: a config name could be deleted and reused between scans
-        summaries = self._summaries()
+        summaries = self._named(found) if self.only else self._summaries()
         found.listed = [s["EndpointName"] for s in summaries]
         self.progress("listed", len(summaries), len(summaries))
         components, components_known = self._components_or_unknown(found)
         in_service = [s for s in summaries if s["EndpointStatus"] == IN_SERVICE]
         found.skipped += [self._skipped(s) for s in summaries if s["EndpointStatus"] != IN_SERVICE]
-        index = self._all_tags(found) if in_service else None
+        # a few named endpoints: their own ListTags, not the region's tag pages
+        index = self._all_tags(found) if in_service and not self.only else None
         scope = scope_of(in_service[0]["EndpointArn"]) if in_service else ""
         if scope:
             self._load_cache(scope)

@@ -3,7 +3,7 @@ The handlers and the CLI both call these, so a setting means the same thing wher
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +76,19 @@ def readers(
     scaling: bool = True,
     configs: ConfigArchive | None = None,
     progress: ProgressSink = no_progress,
+    only: Sequence[str] = (),
 ) -> tuple[SageMakerInventory, CloudWatchMetrics]:
     """What a read-only scan (with the variants' auto scaling) or cost report (without) needs; `configs` keeps
-    endpoint config descriptions between scans; `progress` hears how far discovery and metric reads are."""
+    endpoint config descriptions between scans; `progress` hears how far discovery and metric reads are; `only`:
+    just these endpoints (described by name, never listed)."""
     reader = ScalingReader(clients.autoscaling(), clients.cloudwatch()) if scaling else None
     inventory = SageMakerInventory(
-        clients.sagemaker(), scaling=reader, tags=EndpointTags(clients.tagging()), configs=configs, progress=progress
+        clients.sagemaker(),
+        scaling=reader,
+        tags=EndpointTags(clients.tagging()),
+        configs=configs,
+        progress=progress,
+        only=only,
     )
     return inventory, CloudWatchMetrics(clients.cloudwatch(), progress)
 
