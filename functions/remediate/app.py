@@ -1,5 +1,5 @@
 """Manual remediation, invoked synchronously by a person (sam remote invoke, aws lambda invoke, or
-`python -m sagewatch remediate`). Dry run unless told otherwise; see sagewatch.remediation for the rules.
+`sagewatch remediate`). Dry run unless told otherwise; see sagewatch.remediation for the rules.
 
 Real runs are idempotent on request_id: the AWS CLI retries a synchronous invoke after its 60-second
 read timeout, and the retry must not act twice. The key binds the whole request: the same request_id with

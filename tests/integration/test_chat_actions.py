@@ -58,7 +58,7 @@ def test_the_button_of_a_real_notification_plans_and_says_how_to_apply(chat):
 def test_the_apply_command_makes_the_change_once(chat):
     answer = chat.click(sample_event("chat/dry-run.json"))
     assert answer["status"] == "planned", answer
-    request = _remediation_request(_parser().parse_args(shlex.split(answer["apply"])[3:]))
+    request = _remediation_request(_parser().parse_args(shlex.split(answer["apply"])[1:]))
     assert request["dry_run"] is False and request["request_id"].startswith("chat-")
     done = chat.click(request)
     assert done["status"] == "done", done

@@ -199,7 +199,7 @@ def test_preview_notification_email(demo, capsys):
     assert out.startswith(f"Subject: sagewatch 123456789012/us-east-1: {DEMO_FINDINGS} new")
     assert "HIGH (9)" in out  # 5 that cost money, 4 that will stop serving
     # the stack's default (Remediation disabled): the read-only commands, run with the reader's credentials
-    command = "python -m sagewatch remediate delete-endpoint --region us-east-1 --endpoint churn-model-staging"
+    command = "sagewatch remediate delete-endpoint --region us-east-1 --endpoint churn-model-staging"
     [line] = [line for line in out.splitlines() if command in line]
     assert line.rstrip().endswith("--local")
     assert main(["preview-notification", "--format", "email", "--remediation", "enabled"]) == 0
@@ -574,6 +574,6 @@ def test_cli_remediate_local_that_stops_half_way_prints_the_command_that_resumes
     assert "--resume-from" in command and f"--snapshot {stopped['snapshot']}" in command
     assert command.endswith("--local --bucket snapshots")
     aws_rules.CLOCK.sleep(5000)
-    assert main(shlex.split(command)[3:]) == 0
+    assert main(shlex.split(command)[1:]) == 0
     resumed = json.loads(capsys.readouterr().out)
     assert resumed["status"] == "done", resumed

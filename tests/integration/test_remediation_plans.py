@@ -134,7 +134,7 @@ def test_the_image_embedder_finding_resizes_with_its_auto_scaling_taken_down_and
     [finding] = [f for f in report.findings if f.endpoint == "image-embedder" and f.kind is Kind.OVERSIZED]
     command = command_for(finding, REGION)
     assert command is not None
-    request = _remediation_request(_parser().parse_args(command.split()[3:]))
+    request = _remediation_request(_parser().parse_args(command.split()[1:]))
     assert (request["min_capacity"], request["max_capacity"]) == (2, 4)  # "4-8 become 2-4" travels in the request
     dry = env.invoke(request)
     assert dry["status"] == "planned", dry

@@ -55,3 +55,14 @@ def test_a_bad_name_or_several_regions_are_refused(demo, capsys):
     assert "is not an endpoint name" in capsys.readouterr().err
     assert main(["scan", "--regions", "us-east-1,eu-west-1", "--endpoint", "image-embedder"]) == 2
     assert "--endpoint names endpoints of one region" in capsys.readouterr().err
+
+
+def test_commands_run_as_printed_with_local_where_no_stack_deploys_remediation(demo, capsys):
+    assert main(["scan", "--region", REGION, "--format", "json", "--endpoint", "churn-model-staging"]) == 0
+    [finding] = [f for f in json.loads(capsys.readouterr().out)["findings"] if f["kind"] == "idle"]
+    command = finding["recommendation"]["command"]
+    assert command.startswith("sagewatch remediate delete-endpoint ") and command.endswith(" --local")
+    # a remediate call that finds no stack says what to do instead
+    assert main(command.removesuffix(" --local").split()[1:]) == 2
+    err = capsys.readouterr().err
+    assert "has no remediation function" in err and "add --local" in err and "Remediation=enabled" in err

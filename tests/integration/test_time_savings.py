@@ -42,7 +42,7 @@ def off_hours_request(harness, **extra):
     assert finding.endpoint == "support-chatbot"
     command = command_for(finding, REGION)
     assert command is not None
-    args = _parser().parse_args(shlex.split(command)[3:])
+    args = _parser().parse_args(shlex.split(command)[1:])
     return finding, _remediation_request(args) | extra
 
 

@@ -196,6 +196,10 @@ def _resources(call: Call) -> list[str]:  # noqa: C901 - one branch a service, r
         "DeleteScheduledAction",
     ):
         return [_arn("application-autoscaling", r, "scalable-target/contract")]  # its id is AWS's own
+    if s == "cloudformation" and "StackName" in p:
+        # a stack's ARN ends in its unique id, which a policy matches with stack/NAME/*
+        name = str(p["StackName"])
+        return [name if name.startswith("arn:") else _arn("cloudformation", r, f"stack/{name}/id")]
     if s == "lambda" and "FunctionName" in p:
         name = str(p["FunctionName"])
         return [name if name.startswith("arn:") else _arn("lambda", r, f"function:{name}")]

@@ -49,7 +49,7 @@ def test_a_notification_with_remediation_carries_its_first_actionable_findings_d
     request = decode(ctx["request"])
     assert request == request_for(f) and request["dry_run"] is True
     # the very request the email's command sends, through the real CLI parser
-    argv = shlex.split(command_for(f, "us-east-1"))[3:]
+    argv = shlex.split(command_for(f, "us-east-1"))[1:]
     assert RemediationRequest.model_validate(request) == RemediationRequest.model_validate(
         _remediation_request(_parser().parse_args(argv))
     )
@@ -68,11 +68,11 @@ def test_the_apply_command_is_the_real_run_confirmed_with_its_request_id():
     request = request_for(oversized())
     command = apply_command(request, "us-east-1", "chat-0123456789", "sagewatch-RemediateFunction-X")
     argv = shlex.split(command)
-    assert argv[:5] == ["python", "-m", "sagewatch", "remediate", "resize-variant"]
+    assert argv[:3] == ["sagewatch", "remediate", "resize-variant"]
     assert "--execute" in argv and argv[argv.index("--confirm") + 1] == "docs"
     assert argv[argv.index("--request-id") + 1] == "chat-0123456789"
     assert argv[argv.index("--function-name") + 1] == "sagewatch-RemediateFunction-X"
-    real = RemediationRequest.model_validate(_remediation_request(_parser().parse_args(argv[3:])))
+    real = RemediationRequest.model_validate(_remediation_request(_parser().parse_args(argv[1:])))
     assert not real.dry_run and real.confirm == "docs" and real.request_id == "chat-0123456789"
     planned = RemediationRequest.model_validate(request)
     assert real.model_copy(update={"dry_run": True, "confirm": None, "request_id": None}) == planned

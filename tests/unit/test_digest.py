@@ -62,7 +62,7 @@ def test_email_groups_by_severity_with_evidence_cost_and_command():
     assert "Peak hourly utilization over 168 h: cpu 12%, memory 18%." in text
     assert "No invocations in the last 24 h." in text
     assert "Costs $2,019/month; saves $1,358/month." in text
-    assert "python -m sagewatch remediate delete-endpoint --region us-east-1 --endpoint quiet" in text
+    assert "sagewatch remediate delete-endpoint --region us-east-1 --endpoint quiet" in text
     assert "Dry run (add --execute --confirm quiet to carry it out):" in text
     assert "fixed is no longer idle" in text
 
@@ -80,7 +80,7 @@ def test_json_body_is_machine_readable():
     assert doc["summary"] == {"new": 1, "changed": 0, "reminder": 0, "resolved": 0, "unchanged": 3, "snoozed": 0}
     [a] = doc["announcements"]
     assert a["reason"] == "new" and a["finding"]["kind"] == "oversized"
-    assert a["command"].startswith("python -m sagewatch remediate resize-variant")
+    assert a["command"].startswith("sagewatch remediate resize-variant")
     json.dumps(doc)
 
 
@@ -197,7 +197,7 @@ def test_every_command_is_a_valid_remediation_request():
     for f in findings:
         command = command_for(f, "us-east-1")
         assert command is not None
-        argv = shlex.split(command)[3:]  # drop "python -m sagewatch"
+        argv = shlex.split(command)[1:]  # drop "sagewatch"
         request = RemediationRequest.model_validate(_remediation_request(_parser().parse_args(argv)))
         assert request.dry_run and request.endpoint == f.endpoint and request.expect is not None
         assert request.expect.finding_id == f.id
@@ -217,7 +217,7 @@ def test_scale_out_becomes_set_instance_count():
         }
     )
     assert command_for(f, "us-east-1") == (
-        "python -m sagewatch remediate set-instance-count --region us-east-1 --endpoint e --variant v "
+        "sagewatch remediate set-instance-count --region us-east-1 --endpoint e --variant v "
         "--instance-count 2 --expect-instance-type ml.g5.12xlarge --expect-instance-count 1 --finding-id sw-1"
     )
 

@@ -123,7 +123,7 @@ class Catalog:
             return []
         return [
             f"prices are {self.region} on-demand (as of {self.as_of}); this is {region}: every dollar figure is "
-            f"off by the difference. Run `python -m sagewatch catalog refresh --region {region} --cache` (the CLI) "
+            f"off by the difference. Run `sagewatch catalog refresh --region {region} --cache` (the CLI) "
             "or let the stack's catalog refresh run (the functions)"
         ]
 

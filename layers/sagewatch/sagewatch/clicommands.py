@@ -12,6 +12,7 @@ import shutil
 import sys
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,12 +38,14 @@ from sagewatch.aws.targets import (
     scan_targets,
 )
 from sagewatch.aws.wiring import (
+    NoRemediationFunctionError,
     aws_view,
     commitments_reader,
     deployed_thresholds,
     invoke_remediation,
     local_remediation,
     readers,
+    remediation_deployed,
     serving_checks,
 )
 from sagewatch.catalog import Catalog, CatalogError
@@ -130,6 +133,7 @@ def _scan(args: argparse.Namespace) -> ScanReport:
         )
     finally:
         progress.close()
+    report = replace(report, remediation_function=remediation_deployed(clients))
     return _with_owners(report, clients, args, now)
 
 
@@ -263,6 +267,7 @@ def _scan_many(args: argparse.Namespace) -> MultiScanReport:
             serving=serving_checks(clients, daily, account=account, region=target.region),
             aws_view=aws_view(clients, daily, account=account),
         )
+        report = replace(report, remediation_function=remediation_deployed(clients))
         return _with_owners(report, clients, args, now)
 
     progress = TerminalProgress(sys.stderr)
@@ -401,11 +406,9 @@ def _local_thresholds(args: argparse.Namespace, clients: Clients) -> Thresholds:
             return Thresholds.from_strings({"idle_hours": args.idle_hours}, by="flag")
         except SettingsError as exc:
             raise CliError(str(exc)) from exc
+    # no stack (the usual case of --local): the defaults, as the answer's idle window shows
     deployed = deployed_thresholds(clients, function=args.function_name, stack=args.stack_name)
-    if deployed is None:
-        print(f"note: stack {args.stack_name} not readable: idle re-check over the default 24 h", file=sys.stderr)
-        return Thresholds()
-    return deployed
+    return Thresholds() if deployed is None else deployed
 
 
 def cmd_remediate(args: argparse.Namespace) -> int:
@@ -421,7 +424,10 @@ def cmd_remediate(args: argparse.Namespace) -> int:
             clients, request, bucket=args.bucket, topic_arn=args.topic_arn, thresholds=thresholds
         )
     else:
-        result = invoke_remediation(clients, raw, function=args.function_name, stack=args.stack_name)
+        try:
+            result = invoke_remediation(clients, raw, function=args.function_name, stack=args.stack_name)
+        except NoRemediationFunctionError as exc:
+            raise CliError(str(exc)) from None
     if "to_execute" in result:  # the function's answer names its payload's fields: here, this command's flags
         extra = " --allow-accelerator-change --force" if result.get("plan", {}).get("accelerator_change") else ""
         digest = result.get("plan", {}).get("digest")

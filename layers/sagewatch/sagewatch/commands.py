@@ -1,6 +1,7 @@
 """The ready-to-run command that carries out a finding's recommendation (pure).
 
-It is a dry run of `python -m sagewatch remediate`: it prints the plan and changes nothing. Adding
+It is a dry run of `sagewatch remediate` (the console script the package installs): it prints the plan and
+changes nothing. Adding
 `--execute --confirm ENDPOINT` carries it out, after the remediation function re-checks the endpoint
 against what the finding saw (the --expect-* flags).
 """
@@ -59,7 +60,7 @@ def request_for(finding: Finding) -> dict[str, Any] | None:
 
 
 def command_for(finding: Finding, region: str, *, local: bool = False) -> str | None:
-    """`python -m sagewatch remediate ...` for `finding`, or None when the recommendation is to investigate.
+    """`sagewatch remediate ...` for `finding`, or None when the recommendation is to investigate.
     `local`: the stack deploys no remediation function (Remediation disabled): the dry run reads the endpoint
     with the reader's own credentials (--local) instead of invoking the function."""
     request = request_for(finding)
@@ -85,10 +86,10 @@ _EXPECT_FLAGS = {
 
 
 def command_of(request: Mapping[str, Any], region: str, *, local: bool = False, function: str | None = None) -> str:
-    """A remediation request as the `python -m sagewatch remediate` command that sends it: a dry run, or with
+    """A remediation request as the `sagewatch remediate` command that sends it: a dry run, or with
     `dry_run` false the real run (`--execute --confirm ENDPOINT --request-id ID`); `function` names the
     remediation function to invoke (else the CLI finds it through the stack)."""
-    args = ["python", "-m", "sagewatch", "remediate", str(request["action"]), "--region", region]
+    args = ["sagewatch", "remediate", str(request["action"]), "--region", region]
     args += ["--endpoint", str(request["endpoint"])]
     for key in _FLAGS:
         value = request.get(key)

@@ -42,6 +42,8 @@ class ScanReport:
     warnings: list[str] = field(default_factory=list)  # what a reader must know to trust the figures
     # (creation, last modification) of every judged endpoint: whose CloudTrail events are whose
     endpoint_times: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
+    # the scanning account's stack has its remediation function: commands invoke it (else they carry --local)
+    remediation_function: bool = False
 
     @property
     def judged(self) -> set[str]:
@@ -76,7 +78,7 @@ class ScanReport:
 
     def _with_command(self, finding: Finding) -> dict[str, Any]:
         doc = finding.to_dict()
-        doc["recommendation"]["command"] = command_for(finding, self.region)
+        doc["recommendation"]["command"] = command_for(finding, self.region, local=not self.remediation_function)
         return doc
 
     def to_dict(self) -> dict[str, Any]:

@@ -321,6 +321,7 @@ def scheduled_scan(
         serving=deps.serving,
         aws_view=deps.aws_view,
     )
+    report = replace(report, remediation_function=settings.remediation)  # its findings' commands: function or --local
     warnings = list(report.warnings)
     try:
         previous: dict[str, FindingState] | None = deps.state.load()

@@ -19,7 +19,7 @@ from sagewatch.app.weekly import WeeklyDependencies
 from sagewatch.aws.autoscaling import ScalingReader
 from sagewatch.aws.awsview import ComputeOptimizerReader, CostOptimizationHubReader
 from sagewatch.aws.catalog_store import CatalogStore
-from sagewatch.aws.clients import Clients
+from sagewatch.aws.clients import Clients, error_code, error_message
 from sagewatch.aws.cloudtrail import TableOwnerCache, TrailOwners
 from sagewatch.aws.cloudwatch import CloudWatchMetrics
 from sagewatch.aws.commitments import CommitmentsReader
@@ -272,10 +272,33 @@ def slack_actions_dependencies(
     )
 
 
+class NoRemediationFunctionError(Exception):
+    """The stack does not exist here, or was deployed without its remediation function (Remediation=disabled)."""
+
+
 def _stack_function(clients: Clients, stack: str) -> str:
     cfn = clients.session.client("cloudformation", region_name=clients.region)
-    resource = cfn.describe_stack_resource(StackName=stack, LogicalResourceId="RemediateFunction")
+    try:
+        resource = cfn.describe_stack_resource(StackName=stack, LogicalResourceId="RemediateFunction")
+    except ClientError as exc:
+        # CloudFormation answers ValidationError both for a stack that does not exist and for a resource it lacks
+        if error_code(exc) in ("ValidationError", "ResourceNotFound", "ResourceNotFoundException"):
+            raise NoRemediationFunctionError(
+                f"stack {stack} in {clients.region} has no remediation function ({error_message(exc)}): add --local "
+                "to plan with your own credentials, or deploy the stack with Remediation=enabled"
+            ) from None
+        raise
     return str(resource["StackResourceDetail"]["PhysicalResourceId"])
+
+
+def remediation_deployed(clients: Clients, stack: str = "sagewatch") -> bool:
+    """Whether the stack here has its remediation function: findings' commands invoke it, else carry --local.
+    Not readable (denied, no network) counts as not deployed: a --local dry run works either way."""
+    try:
+        _stack_function(clients, stack)
+    except (NoRemediationFunctionError, ClientError, BotoCoreError):
+        return False
+    return True
 
 
 def invoke_remediation(
@@ -304,7 +327,7 @@ def deployed_thresholds(clients: Clients, *, function: str | None, stack: str) -
         name = function or _stack_function(clients, stack)
         client = clients.session.client("lambda", region_name=clients.region)
         env = client.get_function_configuration(FunctionName=name).get("Environment", {}).get("Variables", {})
-    except (ClientError, BotoCoreError):
+    except (NoRemediationFunctionError, ClientError, BotoCoreError):
         return None
     return Thresholds.from_env(env)
 
