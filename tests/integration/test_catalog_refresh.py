@@ -1,4 +1,4 @@
-"""`sagewatch catalog refresh`: the Price List API is not in moto, so botocore's Stubber answers."""
+"""`sagewatch catalog refresh`: botocore's Stubber answers the Price List API (and the test kit's own, last)."""
 
 import json
 
@@ -93,3 +93,16 @@ def test_refresh_refuses_a_bad_provisioned_concurrency_price(price, tmp_path, ca
     assert main([*argv, "--provisioned-concurrency-price", price]) != 0
     assert "--provisioned-concurrency-price" in capsys.readouterr().err
     assert not (tmp_path / "x.json").exists()
+
+
+def test_refresh_from_the_test_kits_price_list_reproduces_the_bundled_catalog(aws, tmp_path, capsys):
+    """The test kit answers GetProducts (moto has no Price List API: a call answered HTTP 500 after a minute of
+    retries) with us-east-1's prices: what `catalog refresh` makes of them is the bundled catalog."""
+    out = tmp_path / "catalog.json"
+    assert main(["catalog", "refresh", "--region", "us-east-1", "--output", str(out)]) == 0
+    refreshed, bundled = Catalog.load(out), Catalog.load()
+    assert len(refreshed) == len(bundled) > 100
+    assert all(refreshed.get(s.instance_type) == s for s in bundled)
+    # a region the Price List has no SageMaker prices for is said, never an empty catalog
+    assert main(["catalog", "refresh", "--region", "eu-west-1", "--output", str(tmp_path / "eu.json")]) == 1
+    assert "no ml.* hosting prices for eu-west-1" in capsys.readouterr().err

@@ -132,10 +132,13 @@ def test_totals_and_order(costed):
 def test_csv_has_the_documented_columns_and_a_total_line(costed):
     lines = list(csv.DictReader(io.StringIO(to_csv(costed))))
     assert list(lines[0]) == COLUMNS
-    assert len(lines) == len(costed.rows) + 1
+    # one row per endpoint of one variant (its endpoint row names the variant), then the TOTAL line
+    assert len(lines) == len(costed.shown_rows()) + 1 == len(costed.rows) - 3 + 1
+    steady = [x for x in lines if x["endpoint"] == "steady"]
+    assert [(x["level"], x["variant"]) for x in steady] == [("endpoint", "AllTraffic")]
     shared = next(x for x in lines if x["endpoint"] == "shared" and x["component"] == "model-a")
     assert shared["cost_usd"] == "595.56" and shared["share"] == "0.5" and shared["gpu_p95"] == "35"
-    serverless = next(x for x in lines if x["endpoint"] == "pay-per-use" and x["level"] == "variant")
+    serverless = next(x for x in lines if x["endpoint"] == "pay-per-use")
     assert serverless["cost_usd"] == "" and serverless["waste_usd"] == ""  # unknown is empty, not 0
     total = lines[-1]
     assert total["level"] == "TOTAL" and total["cost_usd"] == "1273.92" and total["waste_usd"] == "937.5"

@@ -30,7 +30,8 @@
 - Service Quotas for SageMaker, FilterLogEvents' OR patterns, failure reasons and endpoint logs:
   sagewatch_testkit.serving_aws.
 - Cost Explorer's Savings Plans operations and the Savings Plans service: sagewatch_testkit.commitments_aws.
-- Compute Optimizer's idle recommendations: sagewatch_testkit.awsview_aws.
+- Compute Optimizer's idle recommendations and Cost Optimization Hub's: sagewatch_testkit.awsview_aws.
+- The Price List API's GetProducts (SageMaker hosting prices, from the fixtures): sagewatch_testkit.pricing_aws.
 
 `install()` patches moto's classes in this process; it works for `mock_aws()` and for a moto server
 started in the same process (ThreadedMotoServer).
@@ -53,7 +54,7 @@ from moto.sagemaker.exceptions import ValidationError as SageMakerValidationErro
 from moto.sagemaker.models import FakeEndpointConfig, SageMakerModelBackend, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
 
-from sagewatch_testkit import aws_rules, awsview_aws, commitments_aws, serving_aws
+from sagewatch_testkit import aws_rules, awsview_aws, commitments_aws, pricing_aws, serving_aws
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -84,6 +85,7 @@ def install() -> None:
     serving_aws.install()
     commitments_aws.install()
     awsview_aws.install()
+    pricing_aws.install()
     _installed = True
 
 

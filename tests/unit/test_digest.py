@@ -277,5 +277,5 @@ def test_a_recommendation_that_raises_the_cost_says_so_everywhere():
     for text in (render_email(d), json.dumps(render_slack(d)), render_chatbot(d).description):
         assert "costs +$5,176/month" in text or "costs *+$5,176/month*" in text
         assert "saves $0/month" not in text and "saves *$0/month*" not in text
-    assert finding_row(f)[7] == "+$5,176 more"
+    assert finding_row(f)[7] == "+$5,176"
     assert oversized().effect() == "saves $1,358/month"

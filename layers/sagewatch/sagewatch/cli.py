@@ -370,6 +370,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except (ClientError, CatalogError) as exc:
         detail = f"{error_code(exc)}: {error_message(exc)}" if isinstance(exc, ClientError) else str(exc)
+        if isinstance(exc, ClientError) and "<html" in error_message(exc).lower():
+            # a web server's error page, not an AWS answer: an AWS_ENDPOINT_URL that does not serve this API
+            where = os.environ.get("AWS_ENDPOINT_URL") or "the AWS endpoint"
+            operation = exc.operation_name
+            detail = (
+                f"{operation}: {where} answered HTTP {error_code(exc)} with a web page, not an AWS answer "
+                "(an AWS_ENDPOINT_URL that does not serve this API?)"
+            )
         print(f"sagewatch: error: {detail}", file=sys.stderr)
         return EXIT_FAILED
     except BotoCoreError as exc:

@@ -47,7 +47,7 @@ def to_csv(report: CostReport) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for row in report.rows:
+    for row in report.shown_rows():
         d = row.to_dict()
         writer.writerow([_cell(d[c]) for c in COLUMNS])
     t = report.totals
@@ -100,7 +100,7 @@ def render_table(report: CostReport, width: int | None = None) -> str:
     header = ["name", "type x count", "hours", "cost", "per month", "invocations", "$/1M inv", "p99", "waste"]
     header += [f"{RESOURCE_LABELS[r]} p50/p95" for r in RESOURCES]
     rows = []
-    for row in report.rows:
+    for row in report.shown_rows():
         kind = "" if row.instance_type is None else f"{row.instance_type} x{row.instance_count}"
         if row.level == "component" and row.share is not None:
             kind = f"{row.share:.0%} of the variant"
@@ -322,7 +322,7 @@ def render_html(report: CostReport, top: int = 15) -> str:
     share = f" ({t.waste_share:.0%})" if t.waste_share is not None else ""
     head = f"sagewatch cost report: {report.region}"
     rows_html = []
-    for row in report.rows:
+    for row in report.shown_rows():
         name = row.endpoint if row.level == "endpoint" else (row.variant if row.level == "variant" else row.component)
         name = f"{name} (shadow)" if row.shadow else name
         kind = "" if row.instance_type is None else f"{row.instance_type} × {row.instance_count}"

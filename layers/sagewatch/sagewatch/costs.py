@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -202,6 +202,23 @@ class CostReport:
     def endpoints(self) -> list[CostRow]:
         return [r for r in self.rows if r.level == "endpoint"]
 
+    def shown_rows(self) -> list[CostRow]:
+        """The rows as the report shows them: an endpoint with one variant (no inference components, no shadow)
+        is one row, its endpoint row naming the variant, instead of two identical ones. The sums read `rows`."""
+        parts: dict[str, list[CostRow]] = {}
+        for r in self.rows:
+            if r.level != "endpoint":
+                parts.setdefault(r.endpoint, []).append(r)
+        out = []
+        for r in self.rows:
+            below = parts.get(r.endpoint, [])
+            single = len(below) == 1 and below[0].level == "variant" and not below[0].shadow
+            if r.level == "endpoint" and single:
+                out.append(replace(r, variant=below[0].variant))
+            elif not (r.level == "variant" and single):
+                out.append(r)
+        return out
+
     @property
     def totals(self) -> Totals:
         """Sums of what is known, over variants (an endpoint with one unknown variant still counts the others)."""
@@ -224,7 +241,7 @@ class CostReport:
             "target_utilization_pct": self.target_utilization_pct,
             "catalog": self.catalog,
             "warnings": self.warnings,
-            "rows": [r.to_dict() for r in self.rows],
+            "rows": [r.to_dict() for r in self.shown_rows()],
             "totals": {**asdict(totals), "waste_share": totals.waste_share},
             "not_costed": [s.to_dict() for s in self.not_costed],
             "errors": [e.to_dict() for e in self.errors],
@@ -503,6 +520,6 @@ def build_cost_report(
         rows=[r for g in ordered for r in g],
         not_costed=list(not_costed),
         errors=list(errors),
-        warnings=catalog.warnings_for(region)
+        warnings=(catalog.warnings_for(region) if endpoints else [])  # nothing priced, nothing to warn of
         + catalog.unpriced_warnings(v.instance_type for e in endpoints for v in e.variants),
     )

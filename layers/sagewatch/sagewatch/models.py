@@ -326,11 +326,17 @@ class Finding:
         return f"Costs {money(self.monthly_cost_usd)}/month{sep}{self.effect(bold=bold)}."
 
     def saving_cell(self) -> str:
-        """The SAVE/MO cell of a table: $1,358, or +$5,176 (costs more)."""
+        """The CHANGE/MO cell of a table, what the fix does to the monthly bill: -$1,358 (saves), +$5,176 (costs
+        more), $0; "?" when unknown; "-" for kinds that are not about cost. A cost increase never reads as a saving."""
         if self.kind in SERVING_KINDS | UNPRICED_KINDS:
             return "-"
         more = self.cost_increase_usd
-        return f"+{money(more)} more" if more is not None else money(self.monthly_savings_usd)
+        if more is not None:
+            return f"+{money(more)}"
+        saved = self.monthly_savings_usd
+        if not isinstance(saved, int | float):
+            return "?"
+        return f"-{money(saved)}" if saved > 0 else money(0)
 
     @property
     def size(self) -> str:

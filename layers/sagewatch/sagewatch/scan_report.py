@@ -121,11 +121,11 @@ FINDING_COLUMNS = [
     "INSTANCES",
     "P99",
     "COST/MO",
-    "SAVE/MO",
+    "CHANGE/MO",
     "OWNER",
     "RECOMMENDATION",
 ]
-FINDING_FIGURES = (5, 6, 7)  # P99, COST/MO, SAVE/MO: right-aligned
+FINDING_FIGURES = (5, 6, 7)  # P99, COST/MO, CHANGE/MO: right-aligned
 FINDING_LEAD = 4  # the narrow layout's first line: severity, kind, endpoint, variant
 FINDING_ALONE = ("OWNER", "RECOMMENDATION")  # long cells: a line of their own in the narrow layout
 
@@ -189,8 +189,10 @@ def render_table(report: ScanReport, width: int | None = None) -> str:
     `width` (the terminal's), every line fits it: a table too wide for it is laid out narrow."""
     lines = [
         f"sagewatch scan of {report.account or 'unknown account'} / {report.region} at "
-        f"{report.generated_at:%Y-%m-%d %H:%M} UTC: {report.endpoints} endpoints, {report.variants} variants, "
-        f"{report.inference_components} inference components",
+        f"{report.generated_at:%Y-%m-%d %H:%M} UTC: {report.endpoints} endpoints judged"
+        # the progress line counted every endpoint listed: say the difference (skipped, ignored) here too
+        + (f" of {len(report.listed)} listed" if len(report.listed) != report.endpoints else "")
+        + f", {report.variants} variants, {report.inference_components} inference components",
         f"prices: {report.catalog.get('region')} on-demand as of {report.catalog.get('as_of')}"
         + ("" if report.warnings else " (the scanned region's)"),
         *[f"WARNING: {w}" for w in report.warnings],

@@ -138,7 +138,8 @@ def run_scan(
         },
         thresholds=thresholds.to_dict(),
         catalog={"region": catalog.region, "as_of": catalog.as_of},
-        warnings=catalog.warnings_for(region)
+        # another region's prices matter only when there is something to price
+        warnings=(catalog.warnings_for(region) if discovery.endpoints or discovery.ignored else [])
         + catalog.unpriced_warnings(v.instance_type for e in discovery.endpoints for v in e.variants)
         + tag_problems
         + container_problems
