@@ -18,7 +18,7 @@ export SAM = $(CURDIR)/$(BIN)/sam
 export AWS_ACCESS_KEY_ID ?= testing
 export AWS_SECRET_ACCESS_KEY ?= testing
 
-.PHONY: dev test demo org-demo local bench package docs
+.PHONY: dev test demo demo-server org-demo local bench package docs deploy
 
 dev: $(STAMP) $(CHECKOV_STAMP)  ## create .venv with sagewatch (editable) and every dev tool
 
@@ -64,6 +64,10 @@ test: dev  ## lint, types, unit, integration and fault tests, checkov, sam valid
 demo: $(DEMO_STAMP)  ## scan a simulated fleet in an embedded moto backend
 	$(PY) -m sagewatch_testkit.demo
 
+MINUTES ?= 60
+demo-server: $(DEMO_STAMP)  ## keep the demo fleet served (moto on 127.0.0.1) and print the AWS_ENDPOINT_URL to export
+	$(PY) -m sagewatch_testkit.server --fleet demo --explore --max-seconds $$(( $(MINUTES) * 60 ))
+
 org-demo: $(DEMO_STAMP)  ## an organization on an embedded moto: its one digest (silent member included) and its cost table
 	$(PY) -m sagewatch_testkit.org_demo
 
@@ -77,7 +81,9 @@ package: dev  ## sam build, then sam package to s3://BUCKET/PREFIX: packaged.yam
 	$(BIN)/sam build
 	$(BIN)/sam package --s3-bucket $(BUCKET) --s3-prefix $(PREFIX) --output-template-file packaged.yaml
 
-local: dev  ## sam build, then sam local invoke every function with its events against a seeded moto
+local:  ## sam build, then sam local invoke every function with its events against a seeded moto
+	@docker info >/dev/null 2>&1 || { echo "make local: no Docker daemon answers (docker info failed). sam local runs each function in a container: start Docker (sudo dockerd &, sudo systemctl start docker, or Docker Desktop) and run make local again." >&2; exit 1; }
+	@$(MAKE) --no-print-directory dev
 	$(BIN)/sam build
 	PIP="$(PY) -m pip" tests/local/lambda-image.sh
 	$(PY) -m sagewatch_testkit.local

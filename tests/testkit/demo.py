@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import UTC, datetime
-
-import boto3
 
 from sagewatch.cli import main as cli
 from sagewatch_testkit import fleet
@@ -15,15 +12,11 @@ from sagewatch_testkit.server import REGION, start_seeded_server
 
 def main() -> int:
     print("Seeding a simulated fleet of SageMaker endpoints (8 days of metrics) into an embedded moto...\n")
-    server, url = start_seeded_server("demo")
+    server, url = start_seeded_server("demo", showcase=True)
     # the simulated account's caches (owners, configs, the daily checks) never mix with the user's own
     cache = tempfile.TemporaryDirectory(prefix="sagewatch-demo-")
     os.environ["XDG_CACHE_HOME"] = cache.name
     try:
-        sm = boto3.client(
-            "sagemaker", region_name=REGION, endpoint_url=url, aws_access_key_id="testing", aws_secret_access_key="t"
-        )
-        fleet.seed_latency_showcase(sm, REGION, datetime.now(UTC))
         notes = [(ep.name, ep.note) for ep in fleet.demo_fleet()] + list(fleet.LATENCY_SHOWCASE.items())
         width = max(len(name) for name, _ in notes)
         for name, note in notes:
@@ -43,7 +36,9 @@ def main() -> int:
         code = code or cli(["report", "--days", "7", "--region", REGION])
         print("\nAlso --format csv, json or html (one self-contained page with charts; see docs/cost-report.png).")
         print(
-            f"\nThe simulated fleet lived in this process and is gone now: {url} answers only while the demo runs."
+            f"\nThe simulated fleet lived in this process and is gone now ({url} answered only while the demo ran)."
+            "\nTo explore the CLI against it, make demo-server keeps it running and prints the AWS_ENDPOINT_URL"
+            "\nto export."
             "\nAgainst your own account (read-only; your credentials and region):"
             "\n  .venv/bin/sagewatch scan --region us-east-1"
             "\n  .venv/bin/sagewatch report --days 7 --region us-east-1"

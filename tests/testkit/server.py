@@ -1,9 +1,11 @@
-"""A moto server seeded with a simulated fleet, for the demo, the benchmark and `sam local`.
+"""A moto server seeded with a simulated fleet, for the demo, the benchmark, `sam local`, and for exploring the
+CLI against the demo fleet (`make demo-server`).
 
-    python -m sagewatch_testkit.server --fleet demo [--host 127.0.0.1] [--port 0] [--max-seconds 3600]
+    python -m sagewatch_testkit.server --fleet demo [--host 127.0.0.1] [--port 0] [--max-seconds 3600] [--explore]
 
-Prints one JSON line {"endpoint_url": ...} once the fleet is seeded, then serves until standard input
-closes or --max-seconds pass, whichever comes first: it always stops by itself.
+Prints one JSON line {"endpoint_url": ...} once the fleet is seeded (--explore: what to export and run, for a
+person), then serves until standard input closes, Ctrl-C, or --max-seconds pass, whichever comes first: it
+always stops by itself.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ REGION = moto_ext.DEFAULT_REGION
 
 
 def start_seeded_server(
-    which: str, *, endpoints: int = 1000, host: str = "127.0.0.1", port: int = 0, now: datetime | None = None
+    which: str,
+    *,
+    endpoints: int = 1000,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    now: datetime | None = None,
+    showcase: bool = False,
 ) -> tuple[ThreadedMotoServer, str]:
     """Start moto on host:port (0 picks a free port) in this process and seed a fleet into it."""
     moto_ext.install()
@@ -42,7 +50,23 @@ def start_seeded_server(
         fleet.seed_demo_trail(sm, REGION)
         fleet.seed_demo_commitments(now or datetime.now(UTC))
         fleet.seed_demo_aws_view(REGION)
+        if showcase:  # what make demo shows besides: latency targets and regressions
+            fleet.seed_latency_showcase(sm, REGION, now or datetime.now(UTC))
     return server, url
+
+
+EXPLORE = """The demo fleet is served at {url} (moto, on this machine) until you press Ctrl-C, or for {minutes} minutes.
+In another terminal, in this directory:
+
+  export AWS_ENDPOINT_URL={url} AWS_REGION={region}
+  export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing
+  export XDG_CACHE_HOME=$(mktemp -d)   # the demo account's caches, apart from your own
+  .venv/bin/sagewatch scan --owner-lookup
+  .venv/bin/sagewatch scan --endpoint image-embedder --format json
+  .venv/bin/sagewatch report --days 7 --format html --output cost.html
+  .venv/bin/sagewatch preview-notification --format email
+  .venv/bin/sagewatch remediate delete-endpoint --endpoint churn-model-staging --local   # a dry run: the plan
+"""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,11 +76,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (never 0.0.0.0)")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--max-seconds", type=float, default=3600.0)
+    parser.add_argument("--explore", action="store_true", help="say what to export and run, for a person")
     args = parser.parse_args(argv)
     if args.host in ("0.0.0.0", "::"):
         parser.error("--host must be one address of this machine, not every address")
-    server, url = start_seeded_server(args.fleet, endpoints=args.endpoints, host=args.host, port=args.port)
-    print(json.dumps({"endpoint_url": url, "region": REGION, "fleet": args.fleet}), flush=True)
+    if args.explore:
+        print("Seeding the demo fleet into moto (about 20 seconds)...", flush=True)
+    server, url = start_seeded_server(
+        args.fleet, endpoints=args.endpoints, host=args.host, port=args.port, showcase=args.explore
+    )
+    if args.explore:
+        print(EXPLORE.format(url=url, region=REGION, minutes=round(args.max_seconds / 60)), flush=True)
+    else:
+        print(json.dumps({"endpoint_url": url, "region": REGION, "fleet": args.fleet}), flush=True)
     stdin_closed = threading.Event()
 
     def watch_stdin() -> None:
@@ -64,8 +96,12 @@ def main(argv: list[str] | None = None) -> int:
         stdin_closed.set()
 
     threading.Thread(target=watch_stdin, daemon=True).start()
-    stdin_closed.wait(timeout=args.max_seconds)
-    server.stop()
+    try:
+        stdin_closed.wait(timeout=args.max_seconds)
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    finally:
+        server.stop()
     return 0
 
 
