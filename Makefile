@@ -74,6 +74,12 @@ org-demo: $(DEMO_STAMP)  ## an organization on an embedded moto: its one digest 
 docs: dev  ## rewrite every example in README.md and docs/ from the code (make test checks they are current)
 	$(PY) -m sagewatch_testkit.docs --write
 
+ALERT_EMAIL ?=
+deploy: dev  ## a first, read-only deploy to your account: make deploy ALERT_EMAIL=you@example.com [REGION=eu-west-1]
+	@test -n "$(ALERT_EMAIL)" || { echo "usage: make deploy ALERT_EMAIL=you@example.com [REGION=us-east-1] (the address confirms its subscription by email)" >&2; exit 2; }
+	$(BIN)/sam build
+	$(BIN)/sam deploy $(if $(REGION),--region $(REGION)) --parameter-overrides AlertEmail=$(ALERT_EMAIL)
+
 BUCKET ?=
 PREFIX ?= sagewatch
 package: dev  ## sam build, then sam package to s3://BUCKET/PREFIX: packaged.yaml, the template StackSets deploy
