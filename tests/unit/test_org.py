@@ -251,6 +251,22 @@ def test_the_digest_groups_by_account_and_region_and_adds_up():
     assert from_document(render_json(d)) == d  # what the Slack notifier reads back
 
 
+def test_each_members_commands_carry_local_unless_its_stack_deploys_remediation():
+    members = [member(), member(B, remediation_function=True)]
+    pending = [
+        OrgFinding(A, "us-east-1", finding("a", fid="sw-a"), True, T0, Reason.NEW),
+        OrgFinding(B, "us-east-1", finding("b", fid="sw-b"), True, T0, Reason.NEW),
+    ]
+    d = digest_of(members, pending)
+    commands = {a["account"]: a["command"] for a in render_json(d)["announcements"]}
+    assert commands[A].startswith("sagewatch remediate ") and commands[A].endswith(" --local")
+    assert commands[B].startswith("sagewatch remediate ") and "--local" not in commands[B]
+    text = render_email(d)
+    assert f"In that account: {commands[A]}" in text and f"In that account: {commands[B]}" in text
+    # the flag survives the org table
+    assert MemberSummary.from_doc(members[1].summary.to_doc()).remediation_function is True
+
+
 def test_a_silent_member_is_named_first_in_every_form():
     now = T0 + timedelta(hours=3)
     members = [member(at=now), member(B, at=T0)]

@@ -102,6 +102,9 @@ def scan_summary(report: ScanReport, *, interval_seconds: int | None, hidden: Se
         "hidden": [h.to_dict() for h in hidden[:HIDDEN_LISTED_MAX]],
         "hidden_count": len(hidden),
         "hidden_monthly_cost_usd": hidden_total(hidden),
+        # the member's stack deploys its remediation function: the commands the organization digest shows
+        # for it invoke that function, else they carry --local
+        "remediation_function": report.remediation_function,
     }
 
 
@@ -174,6 +177,9 @@ def _hidden_fields(doc: Mapping[str, Any]) -> dict[str, Any]:
     return {"hidden": listed, "hidden_count": max(count, len(listed)), "hidden_monthly_cost_usd": cost}
 
 
+KINDS_MAX = 40  # kinds of finding a member's summary counts (sagewatch has 22)
+
+
 @dataclass(frozen=True)
 class MemberSummary:
     """One member's last scan, as the aggregator keeps it (checked and bounded on arrival)."""
@@ -192,6 +198,7 @@ class MemberSummary:
     hidden: tuple[Hidden, ...] = ()  # ignored and snoozed endpoints (at most HIDDEN_LISTED_MAX listed)
     hidden_count: int = 0
     hidden_monthly_cost_usd: float = 0.0
+    remediation_function: bool = False
 
     @classmethod
     def from_detail(cls, doc: Mapping[str, Any], now: datetime | None = None) -> MemberSummary:
@@ -220,7 +227,7 @@ class MemberSummary:
             interval_seconds=interval,
             endpoints=int(number_field(doc, "endpoints", whole=True)),
             findings=int(number_field(doc, "findings", whole=True)),
-            findings_by_kind={bounded(k, 32): int(number_field(kinds, k, whole=True)) for k in list(kinds)[:20]},
+            findings_by_kind={bounded(k, 32): int(number_field(kinds, k, whole=True)) for k in list(kinds)[:KINDS_MAX]},
             fleet_monthly_cost_usd=number_field(doc, "fleet_monthly_cost_usd"),
             monthly_savings_usd=number_field(doc, "monthly_savings_usd"),
             complete=doc.get("complete") is True,
@@ -232,6 +239,7 @@ class MemberSummary:
             if doc.get("open_finding_ids_complete") is True
             else None,
             **_hidden_fields(doc),
+            remediation_function=doc.get("remediation_function") is True,
         )
 
     def to_doc(self) -> dict[str, Any]:
@@ -249,6 +257,7 @@ class MemberSummary:
             "hidden": [h.to_dict() for h in self.hidden],
             "hidden_count": self.hidden_count,
             "hidden_monthly_cost_usd": self.hidden_monthly_cost_usd,
+            "remediation_function": self.remediation_function,
         }
 
     @classmethod
@@ -464,6 +473,7 @@ class MemberLine:
     hidden: tuple[Hidden, ...] = ()  # ignored and snoozed endpoints, with their cost
     hidden_count: int = 0
     hidden_monthly_cost_usd: float = 0.0
+    remediation_function: bool = False  # its stack deploys the remediation function (else commands carry --local)
 
     @property
     def label(self) -> str:
@@ -551,6 +561,7 @@ def member_line(member: Member, now: datetime, names: Mapping[str, str], silence
         hidden=s.hidden,
         hidden_count=s.hidden_count,
         hidden_monthly_cost_usd=s.hidden_monthly_cost_usd,
+        remediation_function=s.remediation_function,
     )
 
 

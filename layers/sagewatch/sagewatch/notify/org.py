@@ -81,7 +81,7 @@ def _member_heading(d: OrgDigest, m: MemberLine) -> str:
     )
 
 
-def _email_announcement(region: str, a: Announcement, now: datetime) -> list[str]:
+def _email_announcement(member: MemberLine, a: Announcement, now: datetime) -> list[str]:
     f = a.finding
     if a.reason is Reason.RESOLVED:
         return [f"  [RESOLVED] {f.kind}: {bounded(f.where, 600)} is no longer {f.kind} (finding {bounded(f.id)})"]
@@ -92,7 +92,7 @@ def _email_announcement(region: str, a: Announcement, now: datetime) -> list[str
         f"    {bounded(describe(f.owner, now), 600)}",
         f"    Do: {bounded(f.recommendation.summary, 1000)}",
     ]
-    command = command_for(f, region)
+    command = command_for(f, member.region, local=not member.remediation_function)
     if command:
         lines.append(f"    In that account: {bounded(command, 1500)}")
     return lines
@@ -129,7 +129,7 @@ def render_email(d: OrgDigest) -> str:
         lines += [f"  Note: {bounded(w, 300)}" for w in m.warnings]
         lines += [f"  Not watched: {bounded(h.line(), 400)}" for h in m.hidden[:10]]
         for a in news:
-            lines += _email_announcement(m.region, a, d.generated_at)
+            lines += _email_announcement(m, a, d.generated_at)
         if not news and not m.silent:
             lines.append("  nothing new")
     if d.unlisted:
@@ -192,6 +192,7 @@ def _member_doc(m: MemberLine) -> dict[str, Any]:
 
 
 def render_json(d: OrgDigest) -> dict[str, Any]:
+    remediation = {(m.account, m.region): m.remediation_function for m in d.members}
     return {
         "schema": ORG_DIGEST_SCHEMA,
         "organization": d.organization,
@@ -214,7 +215,7 @@ def render_json(d: OrgDigest) -> dict[str, Any]:
                 "previous": a.announcement.previous.to_dict() if a.announcement.previous else None,
                 "command": None
                 if a.announcement.reason is Reason.RESOLVED
-                else command_for(a.announcement.finding, a.region),
+                else command_for(a.announcement.finding, a.region, local=not remediation.get((a.account, a.region))),
             }
             for a in d.announcements
         ],
