@@ -35,19 +35,21 @@ metrics = new_metrics()
 @event_parser(model=ScanRequest)
 def lambda_handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]:
     account = context.invoked_function_arn.split(":")[4]
+    budget = context.get_remaining_time_in_millis() / 1000  # what this invocation may run: a scan warns near it
     report, result = exclusive_scan(
         SETTINGS,
         event,
         scan_dependencies(SETTINGS, account, CLIENTS, CATALOG),
         holder=context.aws_request_id,
         # the lease outlives this invocation by a minute at most: a run that dies blocks the next one no longer
-        lease_seconds=context.get_remaining_time_in_millis() / 1000 + 60,
+        lease_seconds=budget + 60,
+        budget_seconds=budget,
     )
     if report is None:  # another scan holds the lock (ReserveConcurrency=false)
         logger.warning("scan skipped", extra=result)
         count(SCANS_SKIPPED_METRIC)  # one skip is an overlap; ScansSkippedAlarm pages when scans keep skipping
         return result
-    record_scan_metrics(metrics, report)
+    record_scan_metrics(metrics, report, result.get("timing"))
     for error in report.errors:
         # nested: a top-level "message" key would clash with the log record's own
         logger.warning("not judged", extra={"scan_error": error.to_dict()})

@@ -249,3 +249,17 @@ def test_a_brand_new_endpoints_creator_is_not_cached_as_unknown_before_cloudtrai
     old = EndpointRef("never-seen", created - timedelta(hours=1), created - timedelta(hours=1))
     facts, _ = owners.facts([old], {"never-seen"}, aws_rules.CLOCK.now())
     assert facts["never-seen"].created_by is None and old.key in cache.load("s")
+
+
+def test_a_scan_near_its_functions_timeout_says_how_many_endpoints_fit(scan_stack, sm, now):
+    """sagewatch.scantime on a real scheduled scan: the timing is in the result, and a budget the scan used 80% of
+    or more becomes a warning (here a budget of a few milliseconds, so any scan uses it all)."""
+    fleet.seed(sm, [idle("one"), idle("two")], region=REGION, now=now)
+    deps = scan_dependencies(scan_stack.settings, ACCOUNT)
+    _, result = scheduled_scan(scan_stack.settings, ScanRequest(publish=False), deps, now=now, budget_seconds=300.0)
+    timing = result["timing"]
+    assert timing["endpoints"] == 2 and timing["budget_seconds"] == 300.0 and timing["used_pct"] < 80
+    assert not any("time" in w and "scan took" in w for w in result["warnings"])
+    _, result = scheduled_scan(scan_stack.settings, ScanRequest(publish=False), deps, now=now, budget_seconds=0.001)
+    [warning] = [w for w in result["warnings"] if w.startswith("the scan took")]
+    assert "endpoints fit within 80%" in warning and "Raise the scan function's timeout" in warning

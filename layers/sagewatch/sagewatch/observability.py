@@ -51,8 +51,12 @@ def unexpected_error(what: str) -> None:
     count(UNEXPECTED_ERRORS_METRIC)
 
 
-def record_scan_metrics(metrics: Metrics, report: ScanReport) -> None:
-    """EMF metrics of one scan: fleet size, cost, waste, errors and findings by kind."""
+SCAN_TIME_METRIC, SCAN_RATE_METRIC = "ScanTimeUsedPct", "ScanSecondsPerEndpoint"  # ScanNearTimeoutAlarm's
+
+
+def record_scan_metrics(metrics: Metrics, report: ScanReport, timing: Mapping[str, Any] | None = None) -> None:
+    """EMF metrics of one scan: fleet size, cost, waste, errors and findings by kind; and how much of its
+    function's timeout it used (sagewatch.scantime), which ScanNearTimeoutAlarm watches."""
     count, usd = MetricUnit.Count, MetricUnit.NoUnit
     figures = (
         (count, report.endpoints),
@@ -63,6 +67,11 @@ def record_scan_metrics(metrics: Metrics, report: ScanReport) -> None:
     )
     for name, (unit, value) in zip(SCAN_METRICS, figures, strict=True):
         metrics.add_metric(name=name, unit=unit, value=value)
+    timing = timing or {}
+    if isinstance(timing.get("used_pct"), int | float):
+        metrics.add_metric(name=SCAN_TIME_METRIC, unit=MetricUnit.Percent, value=timing["used_pct"])
+    if isinstance(timing.get("seconds_per_endpoint"), int | float):
+        metrics.add_metric(name=SCAN_RATE_METRIC, unit=MetricUnit.Seconds, value=timing["seconds_per_endpoint"])
     counts = report.counts_by_kind()
     for kind in (k.value for k in Kind):
         # A dimension per kind (zeros included) so dashboards and alarms see every series.

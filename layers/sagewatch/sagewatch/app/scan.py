@@ -3,6 +3,7 @@ also decide what is worth announcing, send one digest and remember what was said
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,7 @@ from sagewatch.requests import ScanRequest
 from sagewatch.rules import Need, judge_endpoint, latency_target
 from sagewatch.rules.consolidate import consolidate
 from sagewatch.scan_report import ScanReport
+from sagewatch.scantime import ScanTime
 from sagewatch.settings import ScanSettings, Thresholds
 
 
@@ -301,7 +303,12 @@ def _new_endpoints(
 
 
 def scheduled_scan(
-    settings: ScanSettings, request: ScanRequest, deps: ScanDependencies, now: datetime | None = None
+    settings: ScanSettings,
+    request: ScanRequest,
+    deps: ScanDependencies,
+    now: datetime | None = None,
+    *,
+    budget_seconds: float | None = None,
 ) -> tuple[ScanReport, dict[str, Any]]:
     """Scan, decide what is worth announcing, send one digest, remember what was said.
 
@@ -310,6 +317,7 @@ def scheduled_scan(
     current finding and says so.
     """
     now = now or datetime.now(UTC)
+    started = time.monotonic()
     report = run_scan(
         deps.inventory,
         deps.metrics,
@@ -323,7 +331,9 @@ def scheduled_scan(
         aws_view=deps.aws_view,
     )
     report = replace(report, remediation_function=settings.remediation)  # its findings' commands: function or --local
-    warnings = list(report.warnings)
+    # will the next scans still finish? (the reads are most of a scan's time; what follows is short)
+    timing = ScanTime(time.monotonic() - started, len(report.listed), budget_seconds)
+    warnings = list(report.warnings) + ([timing.warning] if timing.warning else [])
     try:
         previous: dict[str, FindingState] | None = deps.state.load()
     except StateUnavailableError as exc:
@@ -387,6 +397,7 @@ def scheduled_scan(
         "published_message_ids": message_ids,
         "failed_events": failed_events,
         "state_available": state_available,
+        "timing": timing.to_dict(),
         "warnings": warnings,
     }
     return report, result
@@ -400,6 +411,7 @@ def exclusive_scan(
     holder: str,
     lease_seconds: float,
     now: datetime | None = None,
+    budget_seconds: float | None = None,
 ) -> tuple[ScanReport | None, dict[str, Any]]:
     """scheduled_scan, one at a time. With a lock (ReserveConcurrency=false) a publishing scan first takes it for
     `lease_seconds` (what the invocation has left, and a margin); while another run holds it, this one reads
@@ -407,7 +419,7 @@ def exclusive_scan(
     state, so it needs no lock. If the lock itself cannot be reached the scan goes on without it and warns: a
     digest twice is better than none."""
     if deps.lock is None or not request.publish:
-        return scheduled_scan(settings, request, deps, now)
+        return scheduled_scan(settings, request, deps, now, budget_seconds=budget_seconds)
     now = now or datetime.now(UTC)
     warnings: list[str] = []
     try:
@@ -423,7 +435,7 @@ def exclusive_scan(
             "warnings": [],
         }
     try:
-        report, result = scheduled_scan(settings, request, deps, now)
+        report, result = scheduled_scan(settings, request, deps, now, budget_seconds=budget_seconds)
     finally:
         if lease is not None:
             try:

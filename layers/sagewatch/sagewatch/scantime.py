@@ -1,0 +1,58 @@
+"""Will the scan keep finishing? (pure) Each scheduled scan knows how long it took, per endpoint, and how long its
+function may run: a fleet that would not finish within 80% of the timeout at that rate is said in the scan's
+result and warnings, and as a metric an alarm watches (ScanNearTimeoutAlarm), before the first scan dies at the
+limit. sagewatch does not fan a scan out yet: the fix is a longer timeout and more memory (Lambda's CPU grows
+with it), or fewer endpoints a scan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+SAFE_SHARE = 0.8  # of the function's timeout a scan may use
+
+
+@dataclass(frozen=True)
+class ScanTime:
+    seconds: float
+    endpoints: int  # every endpoint listed (what the scan had to go through)
+    budget_seconds: float | None  # what the invocation had when the scan began (None: no limit known: the CLI)
+
+    @property
+    def seconds_per_endpoint(self) -> float | None:
+        return round(self.seconds / self.endpoints, 4) if self.endpoints else None
+
+    @property
+    def used_pct(self) -> float | None:
+        return round(self.seconds / self.budget_seconds * 100, 1) if self.budget_seconds else None
+
+    @property
+    def endpoints_within(self) -> int | None:
+        """How many endpoints a scan finishes within SAFE_SHARE of its timeout at this rate."""
+        rate = self.seconds_per_endpoint
+        if not self.budget_seconds or not rate:
+            return None
+        return int(self.budget_seconds * SAFE_SHARE / rate)
+
+    @property
+    def warning(self) -> str | None:
+        within, used = self.endpoints_within, self.used_pct
+        if within is None or used is None or used < SAFE_SHARE * 100:
+            return None
+        return (
+            f"the scan took {self.seconds:.0f} s of the {self.budget_seconds:.0f} s its function may run ({used:g}%): "
+            f"at {self.seconds_per_endpoint:g} s an endpoint, {within:,} endpoints fit within "
+            f"{SAFE_SHARE:.0%} of it and this region lists {self.endpoints:,}. Raise the scan function's timeout "
+            "and memory (its CPU grows with memory) before a scan times out; sagewatch does not fan a scan out "
+            "across functions yet"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "seconds": round(self.seconds, 2),
+            "endpoints": self.endpoints,
+            "seconds_per_endpoint": self.seconds_per_endpoint,
+            "budget_seconds": self.budget_seconds,
+            "used_pct": self.used_pct,
+            "endpoints_within_timeout": self.endpoints_within,
+        }

@@ -1,0 +1,30 @@
+"""Will the scan keep finishing? Its time per endpoint against its function's timeout (sagewatch.scantime), said
+before a scan dies at the limit; and the alarm that watches it is the metric the scan emits."""
+
+from sagewatch.observability import SCAN_TIME_METRIC
+from sagewatch.scantime import ScanTime
+from sagewatch_testkit.template import load_template
+
+
+def test_a_scan_well_within_its_timeout_says_nothing_but_its_figures():
+    t = ScanTime(seconds=30.0, endpoints=1000, budget_seconds=300.0)
+    assert t.seconds_per_endpoint == 0.03 and t.used_pct == 10.0
+    assert t.endpoints_within == 8000  # 80% of 300 s at 0.03 s an endpoint
+    assert t.warning is None
+
+
+def test_a_scan_past_80_percent_of_its_timeout_says_how_many_endpoints_fit():
+    t = ScanTime(seconds=255.0, endpoints=5000, budget_seconds=300.0)
+    assert t.used_pct == 85.0 and t.endpoints_within == 4705
+    assert t.warning is not None
+    assert "255 s of the 300 s" in t.warning and "4,705 endpoints fit" in t.warning and "5,000" in t.warning
+
+
+def test_without_a_known_timeout_or_endpoints_nothing_is_guessed():
+    assert ScanTime(10.0, 100, None).warning is None and ScanTime(10.0, 100, None).endpoints_within is None
+    assert ScanTime(1.0, 0, 300.0).seconds_per_endpoint is None and ScanTime(1.0, 0, 300.0).warning is None
+
+
+def test_the_alarm_watches_the_metric_the_scan_emits():
+    alarm = load_template()["Resources"]["ScanNearTimeoutAlarm"]["Properties"]
+    assert alarm["MetricName"] == SCAN_TIME_METRIC and alarm["Threshold"] == 80
