@@ -42,14 +42,19 @@ from sagewatch_testkit.fleet import iter_bench_fleet
 CLOUDWATCH_OPERATIONS = ("GetMetricData", "GetMetricStatistics", "ListMetrics")
 
 
+HOURLY_SCANS_A_MONTH = 730
+
+
 class PlannedMetrics(CloudWatchMetrics):
     """CloudWatchMetrics that remembers how many queries the scan planned."""
 
     planned = 0
     points = 0
     seconds = 0.0
+    series = 0  # every metric requested, over all the scan's reads: what GetMetricData bills
 
     def fetch(self, specs: Sequence[MetricSpec], windows: Windows) -> tuple[MetricResults, list[ScanError]]:
+        self.series += len(specs)
         self.planned = len(specs)
         self.points = datapoints_per_query(windows.start, windows.end, windows.period)
         started = time.perf_counter()
@@ -293,6 +298,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {op:<28}{n:>6}")
     print(f"  {'total':<28}{sum(calls.values()):>6}\n")
     print(f"Metric queries planned:        {metrics.planned} ({metrics.points} datapoints each)")
+    per_endpoint = metrics.series / max(1, report.endpoints)
+    print(
+        f"Metric series per endpoint:    {per_endpoint:.1f} a scan (every read: {metrics.series}); GetMetricData "
+        f"bills $0.01 per 1,000: ${per_endpoint * HOURLY_SCANS_A_MONTH * 0.01 / 1000:.3f} per endpoint-month "
+        "at hourly scans"
+    )
     print(f"GetMetricData calls:           {gmd} (fewest the limits allow: {fewest})")
     print(
         f"Wall time of the scan:         {wall:.2f} s ({report.endpoints / wall:.0f} endpoints/s), "
