@@ -92,6 +92,10 @@ def test_a_recent_deployment_is_not_judged_on_a_fortnight_it_did_not_run():
     assert found(ep, results(*pc("faq", "sls", 0.01, 0.1))) == []
 
 
+def test_a_metric_never_published_is_unknown_not_unused():
+    assert found(warm(), results()) == []  # a busy variant whose utilization CloudWatch has no datapoint of
+
+
 def test_unknown_use_is_never_unused():
     spec = variant_metric("faq", "sls", "ServerlessProvisionedConcurrencyUtilization", "Average")
     assert found(warm(), results(*pc("faq", "sls", 0.01, 0.1)[1:], failed=(spec,))) == []

@@ -417,14 +417,18 @@ def provisioned_use(
     endpoint: Endpoint, variant: Variant, results: MetricResults, window: Windows
 ) -> ProvisionedUse | None:
     """The use of a serverless variant's provisioned concurrency over the schedule window; None without any
-    configured, or when CloudWatch could not answer for its series."""
+    configured, when CloudWatch could not answer for its series, or when it published none at all (an hour
+    without a datapoint is an unused hour only when the metric exists)."""
     specs = provisioned_use_specs(endpoint, variant)
     if not specs or not all(results.known(s) for s in specs):
         return None
     since = max(window.start, endpoint.history_start)
     hours = max(0, int((window.end - since).total_seconds() // 3600))
     mean_spec, peak_spec = specs
-    total = sum(min(max(v, 0.0), 1.0) for v in results.values(mean_spec, since))
+    values = results.values(mean_spec, since)
+    if not values:
+        return None  # never published (however busy the variant was): unknown, never "unused"
+    total = sum(min(max(v, 0.0), 1.0) for v in values)
     peak = results.peak(peak_spec, since)
     return ProvisionedUse(
         mean=round(total / hours, 4) if hours else 0.0,
