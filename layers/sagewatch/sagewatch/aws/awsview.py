@@ -7,13 +7,14 @@ is said once in the report, never an error."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from sagewatch.aws.clients import error_code
+from sagewatch.aws.clients import error_code, error_message
 from sagewatch.aws.serving import DENIED, DailyCache, kept_for_the_day
 from sagewatch.awsview import NOT_ENROLLED, NOT_READ, AwsIdle, HubView, hub_from_api, idle_from_api
 
@@ -46,43 +47,17 @@ class ComputeOptimizerReader:
         return replace(view, hub=self.hub.recommendations(now)) if self.hub is not None else view
 
     def _read(self) -> dict[str, Any]:
-        pages: list[dict[str, Any]] = []
-        token = None
-        try:
-            for _ in range(PAGES):
-                params: dict[str, Any] = {"filters": [{"name": "ResourceType", "values": ["SageMakerEndpoint"]}]}
-                if token:
-                    params["nextToken"] = token
-                self.calls += 1
-                page = dict(self.client.get_idle_recommendations(**params))
-                # kept as plain JSON (the day's cache): what sagewatch.awsview reads, timestamps as text
-                pages.append(
-                    json.loads(
-                        json.dumps(
-                            {
-                                "idleRecommendations": page.get("idleRecommendations", []),
-                                "errors": page.get("errors", []),
-                            },
-                            default=str,
-                        )
-                    )
-                )
-                token = page.get("nextToken")
-                if not token:
-                    break
-        except ClientError as exc:
-            code = error_code(exc)
-            if code in NOT_ENROLLED_CODES:
-                return {"status": NOT_ENROLLED, "note": "Compute Optimizer: this account is not enrolled"}
-            transient = code not in DENIED
-            return {"status": NOT_READ, "note": f"Compute Optimizer: not read ({code})", "transient": transient}
-        except BotoCoreError as exc:
-            return {
-                "status": NOT_READ,
-                "note": f"Compute Optimizer: not read ({type(exc).__name__})",
-                "transient": True,
-            }
-        return {"status": "read", "pages": pages}
+        return _read_pages(
+            "Compute Optimizer",
+            self.client.get_idle_recommendations,
+            {"filters": [{"name": "ResourceType", "values": ["SageMakerEndpoint"]}]},
+            ("idleRecommendations", "errors"),
+            lambda exc: error_code(exc) in NOT_ENROLLED_CODES,
+            self._count,
+        )
+
+    def _count(self) -> None:
+        self.calls += 1
 
 
 def _from_doc(doc: dict[str, Any]) -> AwsIdle:
@@ -92,7 +67,6 @@ def _from_doc(doc: dict[str, Any]) -> AwsIdle:
 
 
 HUB_KEY = "cost-optimization-hub/sagemaker"
-HUB_PAGES = 10  # 1,000 recommendations a page
 
 
 class CostOptimizationHubReader:
@@ -113,34 +87,49 @@ class CostOptimizationHubReader:
         return hub_from_api(doc.get("pages") or [], self.region)
 
     def _read(self) -> dict[str, Any]:
-        pages: list[dict[str, Any]] = []
-        token = None
-        try:
-            for _ in range(HUB_PAGES):
-                params: dict[str, Any] = {
-                    "filter": {"resourceTypes": ["SageMakerEndpoint"], "regions": [self.region]},
-                    "maxResults": 1000,
-                }
-                if token:
-                    params["nextToken"] = token
-                self.calls += 1
-                page = dict(self.client.list_recommendations(**params))
-                pages.append(json.loads(json.dumps({"items": page.get("items", [])}, default=str)))
-                token = page.get("nextToken")
-                if not token:
-                    break
-        except ClientError as exc:
-            code = error_code(exc)
-            message = str(exc.response.get("Error", {}).get("Message") or "")
-            if code == "AccessDeniedException" and "enroll" in message.lower():
-                # the hub answers an account (or organization) that has not opted in with AccessDenied
-                return {"status": NOT_ENROLLED, "note": "Cost Optimization Hub: this account is not enrolled"}
-            transient = code not in DENIED
-            return {"status": NOT_READ, "note": f"Cost Optimization Hub: not read ({code})", "transient": transient}
-        except BotoCoreError as exc:
-            return {
-                "status": NOT_READ,
-                "note": f"Cost Optimization Hub: not read ({type(exc).__name__})",
-                "transient": True,
-            }
-        return {"status": "read", "pages": pages}
+        return _read_pages(
+            "Cost Optimization Hub",
+            self.client.list_recommendations,
+            {"filter": {"resourceTypes": ["SageMakerEndpoint"], "regions": [self.region]}, "maxResults": 1000},
+            ("items",),
+            _hub_not_enrolled,
+            self._count,
+        )
+
+    def _count(self) -> None:
+        self.calls += 1
+
+
+def _hub_not_enrolled(exc: ClientError) -> bool:
+    """The hub answers an account (or organization) that has not opted in with AccessDenied naming the enrollment."""
+    return error_code(exc) == "AccessDeniedException" and "enroll" in error_message(exc).lower()
+
+
+def _read_pages(
+    service: str,
+    call: Callable[..., Any],
+    params: dict[str, Any],
+    keep: tuple[str, ...],
+    not_enrolled: Callable[[ClientError], bool],
+    count: Callable[[], None],
+) -> dict[str, Any]:
+    """Up to PAGES pages of one of AWS's advisers (nextToken paging), kept as plain JSON (the day's cache: what
+    sagewatch.awsview reads, timestamps as text); not enrolled, denied or unreachable as a status and a note."""
+    pages: list[dict[str, Any]] = []
+    token = None
+    try:
+        for _ in range(PAGES):
+            count()
+            page = dict(call(**params, **({"nextToken": token} if token else {})))
+            pages.append(json.loads(json.dumps({k: page.get(k, []) for k in keep}, default=str)))
+            token = page.get("nextToken")
+            if not token:
+                break
+    except ClientError as exc:
+        code = error_code(exc)
+        if not_enrolled(exc):
+            return {"status": NOT_ENROLLED, "note": f"{service}: this account is not enrolled"}
+        return {"status": NOT_READ, "note": f"{service}: not read ({code})", "transient": code not in DENIED}
+    except BotoCoreError as exc:
+        return {"status": NOT_READ, "note": f"{service}: not read ({type(exc).__name__})", "transient": True}
+    return {"status": "read", "pages": pages}
