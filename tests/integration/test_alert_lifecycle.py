@@ -76,7 +76,10 @@ def test_changed_recommendation_is_announced(stack, sm):
         {"EndpointName": "docs", "VariantName": "AllTraffic"},
         [(t0 - timedelta(hours=3), 0.4 * 1600)],
     )
-    scan(t0 + timedelta(minutes=5))
+    # sizing is judged by the day's deep scan (hourly scans carry its conclusion until the next one)
+    hourly, _ = scan.run(t0 + timedelta(minutes=4))
+    assert [(f.kind.value, f.as_of) for f in hourly.findings] == [("oversized", t0)] and scan.digests() == []
+    scan.run(t0 + timedelta(minutes=5), depth="deep")
     [digest] = scan.digests()
     assert announced(digest) == [("changed", "docs")]
     assert digest["announcements"][0]["previous"]["recommendation"]["instance_type"] == "ml.r5.xlarge"

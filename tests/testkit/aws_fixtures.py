@@ -92,9 +92,11 @@ class ScanStack:
         )
         return cls(settings, sqs, queues)
 
-    def run(self, now: datetime) -> tuple[ScanReport, dict[str, Any]]:
-        """One scheduled scan with clients made now (so faults injected into new clients apply)."""
-        return scheduled_scan(self.settings, ScanRequest(), scan_dependencies(self.settings, "123456789012"), now=now)
+    def run(self, now: datetime, depth: str = "auto") -> tuple[ScanReport, dict[str, Any]]:
+        """One scheduled scan with clients made now (so faults injected into new clients apply); `depth` as the
+        scan request's (auto: the day's first from DeepScanHour is deep)."""
+        request = ScanRequest.model_validate({"depth": depth})
+        return scheduled_scan(self.settings, request, scan_dependencies(self.settings, "123456789012"), now=now)
 
     def __call__(self, now: datetime) -> dict[str, Any]:
         return self.run(now)[1]

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from sagewatch import fields
-from sagewatch.formats import money
+from sagewatch.formats import iso_z, money
 from sagewatch.owners import Owner
 
 if TYPE_CHECKING:
@@ -288,6 +288,9 @@ class Finding:
     monthly_cost_usd: float | None
     monthly_savings_usd: float | None
     owner: Owner = field(default_factory=Owner)  # who owns the endpoint (sagewatch.owners)
+    # When the daily deep scan concluded it, for a finding an hourly scan carries (sagewatch.cadence); None:
+    # judged by this scan
+    as_of: datetime | None = None
 
     @property
     def where(self) -> str:
@@ -375,10 +378,11 @@ class Finding:
                 doc.get("monthly_savings_usd"), "monthly_savings_usd", minimum=-fields.MONEY_MAX, optional=True
             ),
             owner=Owner.from_dict(doc.get("owner")),
+            as_of=fields.instant(doc["as_of"], "as_of") if doc.get("as_of") is not None else None,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "id": self.id,
             "kind": self.kind.value,
             "severity": self.severity.value,
@@ -393,6 +397,9 @@ class Finding:
             "monthly_savings_usd": self.monthly_savings_usd,
             "owner": self.owner.to_dict(),
         }
+        if self.as_of is not None:  # only on a carried finding: "as of the deep scan at ..."
+            doc["as_of"] = iso_z(self.as_of, seconds=True)
+        return doc
 
 
 @dataclass

@@ -17,6 +17,9 @@ class ScanRequest(BaseModel):
 
     # False runs the scan and returns the report without notifying anyone.
     publish: StrictBool = True
+    # auto: the day's first scan from DeepScanHour judges everything, the others read hourly series and carry
+    # its conclusions (sagewatch.cadence); deep or hourly: that one, by hand
+    depth: Literal["auto", "hourly", "deep"] = "auto"
 
 
 class ReportRequest(BaseModel):

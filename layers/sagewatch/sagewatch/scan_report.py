@@ -9,6 +9,7 @@ from typing import Any
 from sagewatch import textable
 from sagewatch.awsview import NOT_ASKED, unread_section
 from sagewatch.bounds import bounded
+from sagewatch.cadence import Conclusion
 from sagewatch.commands import command_for
 from sagewatch.formats import iso_z, money
 from sagewatch.hidden import Hidden
@@ -44,6 +45,10 @@ class ScanReport:
     endpoint_times: dict[str, tuple[datetime, datetime]] = field(default_factory=dict)
     # the scanning account's stack has its remediation function: commands invoke it (else they carry --local)
     remediation_function: bool = False
+    # hourly or deep (sagewatch.cadence): when the carried findings were concluded, how many series were read
+    cadence: dict[str, Any] = field(default_factory=dict)
+    # what this scan concluded of each endpoint it judged in full, for the state table (not in the JSON)
+    concluded: dict[str, Conclusion] = field(default_factory=dict)
 
     @property
     def judged(self) -> set[str]:
@@ -106,6 +111,7 @@ class ScanReport:
             "catalog": self.catalog,
             "warnings": self.warnings,
             "aws_view": self.aws_view or unread_section(NOT_ASKED),
+            "cadence": self.cadence,
         }
 
 

@@ -162,6 +162,68 @@ def habitually_quiet(profile: Profile, start: datetime, end: datetime) -> bool:
     return hours > 0 and read >= HABIT_READ * hours
 
 
+@dataclass(frozen=True)
+class Rhythm:
+    """A variant's weekly rhythm as the deep scan read it (sagewatch.cadence): what an hourly scan needs to tell
+    a silence that is the variant's habit (a weekday endpoint on a Sunday) from one that is new, without reading
+    ScheduleDays of series again. Kept with the deep scan's conclusions: a few hundred bytes."""
+
+    timezone: str
+    threshold: float  # an hour under this many requests is quiet (QUIET_SHARE of the busy-hour average)
+    # 168 characters, Monday 00:00 local first: "b" served at that hour in a week read, "q" quiet in every week
+    # read, "-" never read
+    slots: str
+
+    def to_doc(self) -> dict[str, object]:
+        return {"timezone": self.timezone, "threshold": self.threshold, "slots": self.slots}
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, object]) -> Rhythm:
+        timezone, threshold, slots = doc.get("timezone"), doc.get("threshold"), doc.get("slots")
+        if not isinstance(timezone, str) or not isinstance(threshold, int | float) or not isinstance(slots, str):
+            raise ValueError("a rhythm needs timezone, threshold and slots")
+        if len(slots) != 168 or set(slots) - set("bq-"):
+            raise ValueError("a rhythm's slots are 168 of b, q and -")
+        ZoneInfo(timezone)  # an unknown zone raises here, not in the rule
+        return cls(timezone, float(threshold), slots)
+
+
+def rhythm_of(profile: Profile, before: datetime) -> Rhythm:
+    """The rhythm of `profile` from its days before `before`'s local date: the hours an hourly scan will ask
+    about are judged, as habitually_quiet judges them, on earlier weeks only, never on themselves."""
+    threshold = QUIET_SHARE * profile.busy_average()
+    cutoff = before.astimezone(ZoneInfo(profile.timezone)).date()
+    slots = ["-"] * 168
+    for day, hours in profile.days.items():
+        if day >= cutoff:
+            continue
+        for hour, value in enumerate(hours):
+            if value is None:
+                continue
+            slot = day.weekday() * 24 + hour
+            if value >= threshold:
+                slots[slot] = "b"
+            elif slots[slot] == "-":
+                slots[slot] = "q"
+    return Rhythm(profile.timezone, threshold, "".join(slots))
+
+
+def quiet_by_rhythm(rhythm: Rhythm, busiest_hour: float, start: datetime, end: datetime) -> bool:
+    """habitually_quiet from a kept Rhythm: it served in the week read (`busiest_hour`: the most requests of one
+    hour in the scan's utilization window), and each silent hour was quiet at that hour of the week in the weeks
+    the deep scan read (most of them read at all)."""
+    if rhythm.threshold <= 0 or busiest_hour < rhythm.threshold:
+        return False  # nothing served lately: stopped, not a rhythm
+    hours = read = 0
+    for key in _hours(start, end):
+        day, hour = _local(key, rhythm.timezone)
+        slot = rhythm.slots[day.weekday() * 24 + hour]
+        if slot == "b":
+            return False  # it used to serve at this hour: the silence is new
+        hours, read = hours + 1, read + (slot == "q")
+    return hours > 0 and read >= HABIT_READ * hours
+
+
 def _at(profile: Profile, key: int) -> float | None:
     """The profile's value at a UTC hour (seconds since ORIGIN), None when unknown."""
     day, hour = _local(key, profile.timezone)

@@ -371,6 +371,8 @@ class ScanSettings:
     remediation: bool = True
     # No reserved concurrency (ReserveConcurrency=false): a scheduled scan takes lock#scan in the state table
     scan_lock: bool = False
+    # The first scan from this hour (UTC) each day is the deep scan (sagewatch.cadence); the others are hourly
+    deep_scan_hour: int = 6
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScanSettings:
@@ -394,6 +396,7 @@ class ScanSettings:
             max_snooze_days=_whole_days(env, "SAGEWATCH_MAX_SNOOZE_DAYS", default=30, most=365),
             remediation=_choice(env, "SAGEWATCH_REMEDIATION", ("enabled", "disabled"), "enabled") == "enabled",
             scan_lock=_bool(env, "SAGEWATCH_SCAN_LOCK", default=False),
+            deep_scan_hour=_count(env, "SAGEWATCH_DEEP_SCAN_HOUR", default=6, most=23),
             event_bus=_event_bus(env),
             catalog_path=Path(catalog) if catalog else None,
         )

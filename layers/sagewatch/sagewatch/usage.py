@@ -127,6 +127,7 @@ class VariantUsage:
     unit_means: dict[tuple[str, bool], dict[str, tuple[float, int]]] = field(default_factory=dict)
     # Requests over the whole utilization window (idle now but busy earlier is intermittent, not gone).
     window_invocations: float = 0.0
+    busiest_hour: float = 0.0  # the most requests of one hour over the whole utilization window
     latency: Latency | None = None  # None: asynchronous (no ModelLatency), or nothing published
     component_latency: dict[str, Latency] = field(default_factory=dict)
     # serverless: cold starts in the idle window (ModelSetupTime's SampleCount) and their p99 in ms
@@ -243,6 +244,7 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         utilization_known=all(results.known(s) for s in util_specs.values()),
         unit_means=_unit_means(endpoint, variant, results, util_since) if endpoint.enhanced_metrics else {},
         window_invocations=earlier.invocations,
+        busiest_hour=_busiest_hour(endpoint, variant, results, windows.start),
         latency=latency,
         component_latency=component_latency,
         cold_starts=cold[0],
@@ -250,6 +252,22 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         cache=_cache(endpoint, variant, results, windows),
         containers=_containers(endpoint, variant, results, since),
     )
+
+
+def _busiest_hour(endpoint: Endpoint, variant: Variant, results: MetricResults, since: datetime) -> float:
+    """The most requests served in one hour (summed over a variant's inference components)."""
+    if endpoint.is_async:
+        return 0.0  # no weekly rhythm is read for asynchronous endpoints
+    specs = (
+        [component_metric(ic, "Invocations", "Sum") for ic in variant.inference_components]
+        if variant.uses_inference_components
+        else [variant_metric(endpoint.name, variant.name, "Invocations", "Sum")]
+    )
+    hourly: dict[int, float] = {}
+    for spec in specs:
+        for t, v in results.points(spec, since).items():
+            hourly[t] = hourly.get(t, 0.0) + v
+    return max(hourly.values(), default=0.0)
 
 
 def _weighted(values: dict[int, float], weights: dict[int, float]) -> float | None:

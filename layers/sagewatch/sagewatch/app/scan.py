@@ -14,6 +14,7 @@ from sagewatch.app.extras import extra
 from sagewatch.app.ports import Lock, MetricsReader, Notifier
 from sagewatch.app.serving import ServingChecks, keep_serving
 from sagewatch.awsview import NOT_ASKED, AwsIdle, annotate
+from sagewatch.cadence import Conclusion, Conclusions, Depth, carried, deep_reason, merge, thresholds_key
 from sagewatch.catalog import Catalog
 from sagewatch.digest import Digest
 from sagewatch.formats import iso_z
@@ -33,12 +34,13 @@ from sagewatch.metrics import (
     MetricSpec,
     Windows,
     multi_model_variants,
+    plan_hourly,
     plan_queries,
     profile_specs,
     recently_changed,
     regression_specs,
 )
-from sagewatch.models import Discovery, Endpoint, ScanError
+from sagewatch.models import Discovery, Endpoint, Finding, ScanError
 from sagewatch.org import SCAN_SUMMARY_DETAIL_TYPE, scan_summary
 from sagewatch.owners import DEFAULT_OWNER_TAGS, EndpointRef, Owner, TrailFacts, from_tags, refs_of, with_trail
 from sagewatch.requests import ScanRequest
@@ -46,6 +48,7 @@ from sagewatch.rules import Need, judge_endpoint, latency_target
 from sagewatch.rules.consolidate import consolidate
 from sagewatch.scan_report import ScanReport
 from sagewatch.scantime import ScanTime
+from sagewatch.schedule import Rhythm
 from sagewatch.settings import ScanSettings, Thresholds
 
 
@@ -69,16 +72,25 @@ def run_scan(
     owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
     serving: ServingChecks | None = None,
     aws_view: AwsView | None = None,
+    carry: Conclusions | None = None,
 ) -> ScanReport:
+    """One scan. Without `carry`, a deep scan: every series, every rule (the CLI's scan, the day's first
+    scheduled one). With it, an hourly scan (sagewatch.cadence): the hourly series of the endpoints the deep scan
+    saw as they are, their other findings carried from it; the endpoints it did not see so, judged in full."""
     windows = Windows.ending_at(now, thresholds)
     discovery = inventory.discover()
-    per_instance, metric_errors = metrics.instance_metrics(discovery.endpoints)
-    per_container, container_problems = metrics.container_metrics(discovery.endpoints)
+    reads = _Counted(metrics)
+    known = carry.endpoints if carry is not None else {}
+    full = [e for e in discovery.endpoints if carry is None or not _describes(known.get(e.name), e)]
+    in_full = {e.name for e in full}
+    per_instance, metric_errors = reads.instance_metrics(full) if full else ([], [])
+    per_container, container_problems = reads.container_metrics(full) if full else ([], [])
     listed: dict[str, list[MetricSpec]] = {}  # the listed series by endpoint (each names its EndpointName)
     for spec in per_instance + per_container:
         listed.setdefault(dict(spec.dimensions).get("EndpointName", ""), []).append(spec)
     findings = []
-    needs: list[Need] = []
+    needs: list[Need] | None = [] if carry is None else None  # consolidation: the deep scan's, fleet-wide
+    concluded: dict[str, tuple[list[Finding], dict[str, Rhythm]]] = {}
     fleet_cost = 0.0
     costs: dict[str, float | None] = {}
     tag_problems = []
@@ -87,8 +99,12 @@ def run_scan(
     # chunks, for 216 GetMetricData calls instead of 209)
     for first in range(0, len(discovery.endpoints), SCAN_CHUNK):
         chunk = discovery.endpoints[first : first + SCAN_CHUNK]
-        extra_specs = [spec for e in chunk for spec in listed.get(e.name, [])]
-        results, schedule, history, changed, errors = _read_metrics(metrics, chunk, extra_specs, windows, thresholds)
+        deep = [e for e in chunk if e.name in in_full]
+        hourly = [e for e in chunk if e.name not in in_full]
+        extra_specs = [spec for e in deep for spec in listed.get(e.name, [])]
+        results, schedule, history, changed, errors = _read_metrics(
+            reads, deep, hourly, extra_specs, windows, thresholds
+        )
         metric_errors += errors
         for endpoint in chunk:
             _, problem = latency_target(endpoint.name, endpoint.tags, thresholds.latency_p99_ms)
@@ -96,7 +112,18 @@ def run_scan(
                 tag_problems.append(problem)
             owner = with_trail(from_tags(endpoint.tags, owner_tags), None, endpoint.creation_time)
             past = history if endpoint.name in changed else None
-            judged = judge_endpoint(endpoint, results, catalog, thresholds, windows, past, needs, schedule)
+            if endpoint.name in in_full:
+                kept: dict[str, Rhythm] = {}
+                judged = judge_endpoint(
+                    endpoint, results, catalog, thresholds, windows, past, needs, schedule, keep_rhythms=kept
+                )
+                concluded[endpoint.name] = ([f for f in judged if carried(f.kind)], kept)
+            else:
+                conclusion = known[endpoint.name]
+                quick = judge_endpoint(
+                    endpoint, results, catalog, thresholds, windows, past, rhythms=conclusion.rhythms
+                )
+                judged = merge(quick, conclusion)
             findings += [replace(f, owner=owner) for f in judged]
             for variant in (*endpoint.variants, *endpoint.shadow_variants):
                 fleet_cost += variant.monthly_cost(catalog) or 0.0
@@ -104,10 +131,10 @@ def run_scan(
     if account is None and discovery.endpoints:
         account = discovery.endpoints[0].arn.split(":")[4]
     tags = {e.name: e.tags for e in discovery.endpoints} | {e.name: e.tags for e in discovery.ignored}
-    findings += [
-        replace(f, owner=_owner(tags[f.endpoint], owner_tags))
-        for f in consolidate(needs, catalog, thresholds, windows, account=account, region=region)
-    ]
+    grouped = consolidate(needs, catalog, thresholds, windows, account=account, region=region) if needs else []
+    for group in grouped:  # kept with the endpoint it is filed under
+        concluded[group.endpoint][0].append(group)
+    findings += [replace(f, owner=_owner(tags[f.endpoint], owner_tags)) for f in grouped]
     before = {f.id for f in findings}
     findings, serving_problems = keep_serving(
         discovery, findings, serving, catalog, thresholds, windows, now=now, region=region, account=account
@@ -118,7 +145,7 @@ def run_scan(
     # AWS's own view beside ours: each idle finding says what Compute Optimizer thinks, and where they differ
     view = aws_view.idle(now) if aws_view is not None else NOT_ASKED
     findings, aws_section = annotate(findings, discovery.endpoints, discovery.skipped, view, now)
-    return ScanReport(
+    report = ScanReport(
         account=account,
         region=region,
         generated_at=now,
@@ -152,7 +179,47 @@ def run_scan(
         endpoint_times={
             e.name: (e.creation_time, e.last_modified_time) for e in [*discovery.ignored, *discovery.endpoints]
         },
+        cadence={
+            "depth": (Depth.DEEP if carry is None else Depth.HOURLY).value,
+            "deep_scan_at": iso_z(carry.as_of if carry is not None and carry.as_of else now, seconds=True),
+            "judged_in_full": len(full),
+            "carried_findings": sum(1 for f in findings if f.as_of is not None),
+            "metric_series": reads.series,
+        },
     )
+    # what to keep for the hourly scans: only what a whole judgement found (a metrics error hides findings)
+    if report.complete:
+        modified = {e.name: e.last_modified_time for e in discovery.endpoints}
+        report.concluded = {
+            name: Conclusion(name, now, modified[name], tuple(found), rhythms)
+            for name, (found, rhythms) in concluded.items()
+            if name in report.judged
+        }
+    return report
+
+
+def _describes(conclusion: Conclusion | None, endpoint: Endpoint) -> bool:
+    return conclusion is not None and conclusion.describes(endpoint)
+
+
+class _Counted:
+    """The scan's metrics reader, counting the series it asks for (what GetMetricData bills)."""
+
+    def __init__(self, inner: MetricsReader) -> None:
+        self.inner = inner
+        self.series = 0
+
+    def fetch(self, specs: Sequence[MetricSpec], windows: Windows) -> tuple[MetricResults, list[ScanError]]:
+        if not specs:
+            return MetricResults(), []
+        self.series += len(specs)
+        return self.inner.fetch(specs, windows)
+
+    def instance_metrics(self, endpoints: Sequence[Endpoint]) -> tuple[list[MetricSpec], list[ScanError]]:
+        return self.inner.instance_metrics(endpoints)
+
+    def container_metrics(self, endpoints: Sequence[Endpoint]) -> tuple[list[MetricSpec], list[str]]:
+        return self.inner.container_metrics(endpoints)
 
 
 def _owner(tags: Mapping[str, str], owner_tags: Sequence[str]) -> Owner:
@@ -166,19 +233,21 @@ SCAN_CHUNK = 1000
 
 def _read_metrics(
     metrics: MetricsReader,
-    endpoints: Sequence[Endpoint],
+    deep: Sequence[Endpoint],
+    hourly: Sequence[Endpoint],
     listed: list[MetricSpec],
     windows: Windows,
     thresholds: Thresholds,
 ) -> tuple[MetricResults, MetricResults, MetricResults | None, set[str], list[ScanError]]:
-    """What the rules read of these endpoints: the scan window's series (with the `listed` per-instance and
-    container ones), the hour-of-week profiles, and for endpoints changed within RegressionHours their p99 in
-    the week before the change; the names of those changed endpoints; the errors."""
-    results, errors = metrics.fetch(plan_queries(endpoints) + listed, windows)
-    schedule, schedule_errors = _profiles(metrics, endpoints, windows, thresholds)
+    """What the rules read of these endpoints: the scan window's series (every one the rules read for `deep`
+    endpoints, with the `listed` per-instance and container ones; the hourly ones for `hourly` endpoints, in the
+    same calls), the hour-of-week profiles of `deep`, and for endpoints changed within RegressionHours their p99
+    in the week before the change; the names of those changed endpoints; the errors."""
+    results, errors = metrics.fetch(plan_queries(deep) + listed + plan_hourly(hourly), windows)
+    schedule, schedule_errors = _profiles(metrics, deep, windows, thresholds)
     errors += schedule_errors
     # the main window does not reach back a week before the change: one more small read
-    changed = [e for e in endpoints if recently_changed(e, windows.end, thresholds.regression_hours)]
+    changed = [e for e in (*deep, *hourly) if recently_changed(e, windows.end, thresholds.regression_hours)]
     history: MetricResults | None = None
     if changed:
         history, history_errors = metrics.fetch(
@@ -186,7 +255,7 @@ def _read_metrics(
         )
         errors += history_errors
     # Multi-model endpoints (those that publish ModelCacheHit): their loading metrics, in one more small read
-    mme = multi_model_variants(endpoints, results)
+    mme = multi_model_variants(deep, results)
     if mme:
         detail, detail_errors = metrics.fetch(mme, windows)
         results.series.update(detail.series)
@@ -245,6 +314,8 @@ class StateStore(Protocol):
     def save(self, states: list[FindingState]) -> None: ...
     def anchors(self) -> dict[str, SnoozeAnchor]: ...  # read by load()
     def save_anchors(self, anchors: dict[str, SnoozeAnchor]) -> None: ...
+    def conclusions(self) -> Conclusions: ...  # the deep scans' conclusions, read by load()
+    def save_conclusions(self, found: Mapping[str, Conclusion], *, deep: datetime | None, thresholds: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -318,6 +389,16 @@ def scheduled_scan(
     """
     now = now or datetime.now(UTC)
     started = time.monotonic()
+    warnings: list[str] = []
+    try:
+        previous: dict[str, FindingState] | None = deps.state.load()
+    except StateUnavailableError as exc:
+        warnings.append(str(exc))
+        previous = None
+    # hourly, carrying the deep scan's conclusions; or deep (the day's first scan, or nothing to carry)
+    stored = deps.state.conclusions() if previous is not None else None
+    key = thresholds_key(settings.thresholds.to_dict())
+    why_deep = deep_reason(request.depth, stored, now, hour=settings.deep_scan_hour, thresholds=key)
     report = run_scan(
         deps.inventory,
         deps.metrics,
@@ -329,16 +410,14 @@ def scheduled_scan(
         owner_tags=settings.owner_tags,
         serving=deps.serving,
         aws_view=deps.aws_view,
+        carry=None if why_deep else stored,
     )
     report = replace(report, remediation_function=settings.remediation)  # its findings' commands: function or --local
+    if why_deep:
+        report.cadence["reason"] = why_deep
     # will the next scans still finish? (the reads are most of a scan's time; what follows is short)
     timing = ScanTime(time.monotonic() - started, len(report.listed), budget_seconds)
-    warnings = list(report.warnings) + ([timing.warning] if timing.warning else [])
-    try:
-        previous: dict[str, FindingState] | None = deps.state.load()
-    except StateUnavailableError as exc:
-        warnings.append(str(exc))
-        previous = None
+    warnings += list(report.warnings) + ([timing.warning] if timing.warning else [])
     # a snooze is capped from the day its tag value was first seen (kept in the state table)
     active, snooze_problems, anchors = snoozes(
         report.tags, now.date(), max_days=settings.max_snooze_days, anchors=deps.state.anchors()
@@ -376,6 +455,10 @@ def scheduled_scan(
             try:
                 deps.state.save(lifecycle.states)
                 deps.state.save_anchors(anchors)
+                # last: a deep scan whose conclusions are not all written is done again by the next scan
+                deps.state.save_conclusions(
+                    report.concluded, deep=now if why_deep and report.complete else None, thresholds=key
+                )
             except StateUnavailableError as exc:
                 warnings.append(str(exc))  # the next scan announces again: duplicates, never silence
         # Last, after state: every scheduled scan reports in, findings or not (the central account takes
@@ -398,6 +481,7 @@ def scheduled_scan(
         "failed_events": failed_events,
         "state_available": state_available,
         "timing": timing.to_dict(),
+        "cadence": report.cadence,
         "warnings": warnings,
     }
     return report, result

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from sagewatch.catalog import Catalog
@@ -29,6 +30,7 @@ from sagewatch.rules.common import Judge, finding_id, savings_severity
 from sagewatch.rules.consolidate import Need
 from sagewatch.rules.imbalance import imbalance_of
 from sagewatch.rules.latency import latency_target
+from sagewatch.schedule import Rhythm, rhythm_of
 from sagewatch.settings import Thresholds
 from sagewatch.usage import provisioned_use, variant_profile, variant_usage
 
@@ -79,12 +81,17 @@ def judge_endpoint(
     history: MetricResults | None = None,
     needs: list[Need] | None = None,
     schedule: MetricResults | None = None,
+    *,
+    rhythms: Mapping[str, Rhythm] | None = None,
+    keep_rhythms: dict[str, Rhythm] | None = None,
 ) -> list[Finding]:
     """Every rule on one endpoint; `history`: its latency over the regression window (recently changed only).
     `needs`: when given, the endpoint's peak needs are added to it if it is a consolidation candidate (the fleet
     is judged for consolidation once every endpoint has been: sagewatch.rules.consolidate). `schedule`: the
     hourly series read over ScheduleDays (sagewatch.app.scan reads them); without it, no off-hours,
-    batch-candidate or provisioned-concurrency findings."""
+    batch-candidate or provisioned-concurrency findings; with `rhythms` instead (an hourly scan's, kept by the deep
+    scan), the idle rule still tells a habitual silence from a new one. `keep_rhythms`: filled with each
+    variant's rhythm from its profile, for the hourly scans to come."""
     usages = {v.name: variant_usage(endpoint, v, results, windows) for v in endpoint.variants}
     slo, _ = latency.latency_target(endpoint.name, endpoint.tags, thresholds.latency_p99_ms)
     profiles = {
@@ -105,7 +112,11 @@ def judge_endpoint(
         if schedule is not None
         and (use := provisioned_use(endpoint, v, schedule, windows.schedule(thresholds))) is not None
     }
-    found = judge(Judge(endpoint, usages, catalog, thresholds, windows, slo, history, profiles, provisioned))
+    if keep_rhythms is not None:
+        keep_rhythms.update({v: rhythm_of(p, windows.end) for v, p in profiles.items() if p is not None})
+    found = judge(
+        Judge(endpoint, usages, catalog, thresholds, windows, slo, history, profiles, provisioned, rhythms or {})
+    )
     # an idle or oversized endpoint has a simpler fix first (and its saving is not counted twice)
     if needs is not None and len(endpoint.variants) == 1 and not any(f.kind in _FIX_FIRST for f in found):
         hours = (windows.end - windows.utilization_start).total_seconds() / 3600

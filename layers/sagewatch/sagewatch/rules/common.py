@@ -12,7 +12,7 @@ from typing import Any
 from sagewatch.catalog import Catalog, InstanceSpec
 from sagewatch.metrics import MetricResults, Windows
 from sagewatch.models import Endpoint, Finding, Kind, Recommendation, Severity, Variant
-from sagewatch.schedule import Profile
+from sagewatch.schedule import Profile, Rhythm
 from sagewatch.settings import Thresholds
 from sagewatch.usage import ProvisionedUse, VariantUsage
 
@@ -53,6 +53,8 @@ class Judge:
     profiles: Mapping[str, Profile | None] = field(default_factory=dict)
     # each serverless variant's use of its provisioned concurrency over ScheduleDays (read with the profiles)
     provisioned: Mapping[str, ProvisionedUse] = field(default_factory=dict)
+    # an hourly scan's stand-in for the profiles: each variant's weekly rhythm as the deep scan read it
+    rhythms: Mapping[str, Rhythm] = field(default_factory=dict)
 
     @property
     def profile_start(self) -> datetime:

@@ -8,7 +8,7 @@ from typing import Any
 from sagewatch.formats import iso_z
 from sagewatch.models import Action, Finding, Kind, Recommendation, Severity, Variant
 from sagewatch.rules.common import Judge, savings_severity
-from sagewatch.schedule import habitually_quiet
+from sagewatch.schedule import habitually_quiet, quiet_by_rhythm
 
 
 def idle(ctx: Judge) -> list[Finding]:
@@ -49,7 +49,11 @@ def idle(ctx: Judge) -> list[Finding]:
 
 def _quiet_by_habit(ctx: Judge, variant: Variant) -> bool:
     profile = ctx.profiles.get(variant.name)
-    return profile is not None and habitually_quiet(profile, ctx.windows.idle_start, ctx.windows.end)
+    if profile is not None:
+        return habitually_quiet(profile, ctx.windows.idle_start, ctx.windows.end)
+    rhythm = ctx.rhythms.get(variant.name)  # an hourly scan: the rhythm the deep scan read
+    busiest = ctx.usages[variant.name].busiest_hour
+    return rhythm is not None and quiet_by_rhythm(rhythm, busiest, ctx.windows.idle_start, ctx.windows.end)
 
 
 def _idle_evidence(ctx: Judge, idle: list[Variant]) -> dict[str, Any]:

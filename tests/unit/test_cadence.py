@@ -1,0 +1,153 @@
+"""The two cadences' pure parts (sagewatch.cadence): when a scan is deep, what an hourly scan reads, and how it
+merges what it judged with what the deep scan concluded."""
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from sagewatch.cadence import Conclusion, Conclusions, deep_reason, last_deep_time, merge
+from sagewatch.metrics import hourly_specs, plan_hourly, plan_queries
+from sagewatch.models import Kind
+from sagewatch.schedule import Profile, Rhythm, quiet_by_rhythm, rhythm_of
+from sagewatch_testkit.builders import NOW, endpoint, oversized_finding, variant
+
+KEY = "0123456789abcdef"
+
+
+def stored(as_of=NOW - timedelta(hours=2), thresholds=KEY):
+    return Conclusions(as_of=as_of, thresholds=thresholds, endpoints={})
+
+
+@pytest.mark.parametrize(
+    ("asked", "conclusions", "now", "reason"),
+    [
+        ("deep", stored(), NOW, "asked for"),
+        ("auto", None, NOW, "the state table could not be read"),
+        ("auto", Conclusions(), NOW, "no deep scan yet"),
+        ("auto", stored(thresholds="other"), NOW, "the thresholds changed since the last deep scan"),
+        ("auto", stored(), NOW, None),  # 10:00 today's; now 12:00 (deep hour 6)
+        ("auto", stored(as_of=NOW - timedelta(hours=7)), NOW, "the day's deep scan (06:00 UTC)"),
+        ("hourly", stored(as_of=NOW - timedelta(hours=7)), NOW, None),  # by hand: no day's deep scan forced
+        ("hourly", stored(as_of=NOW - timedelta(days=3)), NOW, "the last deep scan is about to expire"),
+    ],
+)
+def test_when_a_scan_is_deep(asked, conclusions, now, reason):
+    assert deep_reason(asked, conclusions, now, hour=6, thresholds=KEY) == reason
+
+
+def test_the_deep_scan_hour_is_the_latest_at_or_before_now():
+    assert last_deep_time(NOW, 6) == NOW.replace(hour=6)
+    assert last_deep_time(NOW, 12) == NOW
+    assert last_deep_time(NOW, 13) == NOW.replace(hour=13) - timedelta(days=1)
+
+
+@pytest.mark.parametrize(
+    "v",
+    [
+        variant("cpu", "ml.m5.xlarge"),
+        variant("gpu", "ml.g5.2xlarge"),
+        variant("sls", serverless=True, provisioned=2),
+        variant("ic", "ml.g5.12xlarge", components=("a", "b")),
+    ],
+    ids=["cpu", "gpu", "serverless", "components"],
+)
+def test_an_hourly_scan_reads_at_most_six_series_a_variant_and_less_than_a_deep_scan(v):
+    ep = endpoint("ep", v)
+    series = hourly_specs(ep, v)
+    per_component = max(1, len(v.inference_components))
+    assert len(series) <= 6 + 3 * (per_component - 1)
+    assert set(plan_hourly([ep])) < set(plan_queries([ep])) or v.serverless is not None
+    names = {s.name for s in series}
+    assert {"Invocations", "Invocation5XXErrors", "ModelLatency"} <= names
+
+
+def test_an_asynchronous_endpoint_is_read_by_what_it_publishes():
+    ep = endpoint("q", variant("AllTraffic", "ml.m5.xlarge"), is_async=True)
+    assert {s.name for s in plan_hourly([ep])} == {
+        "InvocationsProcesssed",
+        "InvocationFailures",
+        "ApproximateBacklogSize",
+        "CPUUtilization",
+        "MemoryUtilization",
+    }
+
+
+def _finding(kind: Kind, variant_name: str | None = "AllTraffic", fid: str | None = None):
+    base = oversized_finding()
+    return replace(base, kind=kind, variant=variant_name, id=fid or f"{kind.value}-{variant_name}", as_of=None)
+
+
+def test_merge_carries_the_deep_conclusions_marked_as_of():
+    deep = Conclusion("docs", NOW - timedelta(hours=3), NOW - timedelta(days=9), (_finding(Kind.OVERSIZED),))
+    merged = merge([_finding(Kind.ERRORS), _finding(Kind.OVERSIZED, fid="hourly's own")], deep)
+    assert [(f.kind, f.as_of) for f in merged] == [(Kind.ERRORS, None), (Kind.OVERSIZED, deep.as_of)]
+
+
+def test_merge_says_what_a_full_judgement_says_of_idle_and_saturated():
+    deep = Conclusion(
+        "docs",
+        NOW - timedelta(hours=3),
+        NOW,
+        (
+            _finding(Kind.OVERSIZED),
+            _finding(Kind.OFF_HOURS),
+            _finding(Kind.DATA_CAPTURE, None),
+            _finding(Kind.SATURATED, "B"),
+            _finding(Kind.CONSOLIDATE, None),
+        ),
+    )
+    # the whole endpoint idle: nothing else
+    assert [f.kind for f in merge([_finding(Kind.IDLE, None)], deep)] == [Kind.IDLE]
+    # newly saturated: no longer oversized, nor a consolidation candidate; its off-hours stays
+    merged = merge([_finding(Kind.SATURATED)], deep)
+    assert sorted(f.kind.value for f in merged) == ["data-capture", "off-hours", "saturated", "saturated"]
+    # a saturated variant the deep scan found keeps the deep scan's finding (its fuller recommendation)
+    again = merge([_finding(Kind.SATURATED, "B")], deep)
+    assert [f.as_of for f in again if f.kind is Kind.SATURATED] == [deep.as_of]
+    # an idle variant: nothing else about it
+    assert Kind.SATURATED not in {f.kind for f in merge([_finding(Kind.IDLE, "B")], deep)}
+    # the hourly scan's own kinds are never carried
+    stale = replace(deep, findings=(_finding(Kind.ERRORS),))
+    assert merge([], stale) == []
+
+
+def test_a_conclusion_round_trips_and_a_bad_one_is_refused():
+    rhythm = Rhythm("UTC", 1.5, "b" * 100 + "q" * 60 + "-" * 8)
+    kept = Conclusion("docs", NOW, NOW - timedelta(days=2), (oversized_finding(),), {"AllTraffic": rhythm})
+    doc = kept.to_doc()
+    assert doc is not None and Conclusion.from_doc("docs", doc) == kept
+    for bad, named in (
+        ('{"as_of": "yesterday"}', "findings"),
+        ('{"as_of": "2026-11-22T12:00:00Z", "modified": 3, "findings": []}', "modified"),
+        ("[]", "conclusion"),
+    ):
+        with pytest.raises(ValueError, match=named):
+            Conclusion.from_doc("docs", bad)
+    with pytest.raises(ValueError, match="slots"):
+        Rhythm.from_doc({"timezone": "UTC", "threshold": 1, "slots": "x" * 168})
+
+
+def test_an_endpoint_updated_since_is_no_longer_described():
+    kept = Conclusion("docs", NOW, NOW - timedelta(days=2))
+    assert kept.describes(endpoint("docs", age=timedelta(days=3), modified_ago=timedelta(days=2)))
+    assert not kept.describes(endpoint("docs", age=timedelta(days=3), modified_ago=timedelta(hours=1)))
+
+
+def _weekday_profile() -> Profile:
+    """Two weeks of a weekday-only endpoint (100 requests an hour 08-18 on weekdays)."""
+    start = (NOW - timedelta(days=15)).date()
+    days = {}
+    for i in range(15):
+        day = start + timedelta(days=i)
+        days[day] = [100.0 if day.weekday() < 5 and 8 <= h < 18 else 0.0 for h in range(24)]
+    return Profile("UTC", days)
+
+
+def test_a_kept_rhythm_tells_a_weekend_from_a_silence_that_is_new():
+    rhythm = rhythm_of(_weekday_profile(), NOW)
+    sunday = NOW + timedelta(days=(6 - NOW.weekday()) % 7)  # NOW is a Sunday noon: the weekend so far
+    assert quiet_by_rhythm(rhythm, 100.0, sunday - timedelta(hours=24), sunday)
+    monday_noon = sunday + timedelta(days=1)
+    assert not quiet_by_rhythm(rhythm, 100.0, monday_noon - timedelta(hours=24), monday_noon)  # it serves Mondays
+    assert not quiet_by_rhythm(rhythm, 0.0, sunday - timedelta(hours=24), sunday)  # nothing served all week
