@@ -54,12 +54,14 @@ def test_the_deep_scan_hour_is_the_latest_at_or_before_now():
 )
 def test_an_hourly_scan_reads_at_most_six_series_a_variant_and_less_than_a_deep_scan(v):
     ep = endpoint("ep", v)
-    series = hourly_specs(ep, v)
     per_component = max(1, len(v.inference_components))
-    assert len(series) <= 6 + 3 * (per_component - 1)
-    assert set(plan_hourly([ep])) < set(plan_queries([ep])) or v.serverless is not None
-    names = {s.name for s in series}
-    assert {"Invocations", "Invocation5XXErrors", "ModelLatency"} <= names
+    assert len(hourly_specs(ep, v)) <= 4 + 2 * (per_component - 1)
+    assert len(hourly_specs(ep, v, latency=True)) <= 5 + 3 * (per_component - 1)
+    assert set(plan_hourly([ep], {"ep"})) < set(plan_queries([ep]))
+    assert {s.name for s in hourly_specs(ep, v)} >= {"Invocations", "Invocation5XXErrors"}
+    # p99 only where the endpoint has a latency target (nothing else needs it hourly)
+    assert "ModelLatency" not in {s.name for s in hourly_specs(ep, v)}
+    assert "ModelLatency" in {s.name for s in plan_hourly([ep], {"ep"})}
 
 
 def test_an_asynchronous_endpoint_is_read_by_what_it_publishes():
@@ -151,3 +153,17 @@ def test_a_kept_rhythm_tells_a_weekend_from_a_silence_that_is_new():
     monday_noon = sunday + timedelta(days=1)
     assert not quiet_by_rhythm(rhythm, 100.0, monday_noon - timedelta(hours=24), monday_noon)  # it serves Mondays
     assert not quiet_by_rhythm(rhythm, 0.0, sunday - timedelta(hours=24), sunday)  # nothing served all week
+
+
+def test_a_carried_finding_says_when_it_was_concluded_in_its_json_and_its_sentence():
+    from sagewatch.models import Finding
+    from sagewatch.notify.digest import evidence_sentence
+
+    fresh = oversized_finding()
+    carried = replace(fresh, as_of=NOW - timedelta(hours=5))
+    assert "as_of" not in fresh.to_dict() and "as of" not in evidence_sentence(fresh)
+    assert carried.to_dict()["as_of"] == "2026-11-22T07:00:00Z"
+    assert Finding.from_dict(carried.to_dict()) == carried
+    assert evidence_sentence(carried).endswith("(as of the deep scan of 2026-11-22 07:00 UTC)")
+    with pytest.raises(ValueError, match="as_of"):
+        Finding.from_dict({**carried.to_dict(), "as_of": "this morning"})

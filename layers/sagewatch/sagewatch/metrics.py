@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import repeat
@@ -267,23 +267,27 @@ def plan_queries(endpoints: Iterable[Endpoint]) -> list[MetricSpec]:
 
 
 # What an hourly scan reads of a variant (sagewatch.cadence): what can change within hours and needs acting on
-# within hours. At most 6 series: requests, server errors, p99 and the saturation the rules act on (CPU and
-# memory; a GPU instance's GPU instead of memory). The rest (p50, overhead, 4XX, disk, GPU memory, the model cache,
-# per-instance and per-container series, the hour-of-week profile) is the daily deep scan's.
-HOURLY_TRAFFIC = (("Invocations", "Sum"), ("Invocation5XXErrors", "Sum"), ("ModelLatency", "p99"))
+# within hours. Requests, server errors, and the saturation the rules act on (CPU and memory; a GPU instance's GPU
+# instead of memory); p99 only where the endpoint has a latency target (nothing else judges it hourly). 4 series a
+# variant, 5 with a target. The rest (p50, overhead, 4XX, disk, GPU memory, the model cache, per-instance and
+# per-container series, the hour-of-week profile) is the daily deep scan's.
+HOURLY_TRAFFIC = (("Invocations", "Sum"), ("Invocation5XXErrors", "Sum"))
+HOURLY_LATENCY = ("ModelLatency", "p99")
 HOURLY_UTILIZATION = ("CPUUtilization", "MemoryUtilization")
 HOURLY_GPU_UTILIZATION = ("CPUUtilization", "GPUUtilization")
 
 
-def hourly_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
-    """The series an hourly scan reads of one variant (of each of its inference components for the traffic)."""
+def hourly_specs(endpoint: Endpoint, variant: Variant, *, latency: bool = False) -> list[MetricSpec]:
+    """The series an hourly scan reads of one variant (of each of its inference components for the traffic);
+    `latency`: the endpoint has a p99 target."""
+    pairs = (*HOURLY_TRAFFIC, HOURLY_LATENCY) if latency else HOURLY_TRAFFIC
     if endpoint.is_async:  # no latency: what was processed, what failed, the queue
         traffic = [variant_metric(endpoint.name, variant.name, n, s) for n, s in ASYNC_TRAFFIC_METRICS]
         traffic.append(backlog_metric(endpoint.name))
     elif variant.uses_inference_components:
-        traffic = [component_metric(ic, n, s) for ic in variant.inference_components for n, s in HOURLY_TRAFFIC]
+        traffic = [component_metric(ic, n, s) for ic in variant.inference_components for n, s in pairs]
     else:
-        traffic = [variant_metric(endpoint.name, variant.name, n, s) for n, s in HOURLY_TRAFFIC]
+        traffic = [variant_metric(endpoint.name, variant.name, n, s) for n, s in pairs]
     if variant.instance_type is None:  # serverless: its cold starts instead of utilization
         return traffic + [variant_metric(endpoint.name, variant.name, n, s) for n, s in COLD_STARTS]
     gpu = accelerator_of(variant.instance_type) is Accelerator.NVIDIA
@@ -291,9 +295,17 @@ def hourly_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
     return traffic + [utilization_metric(endpoint.name, variant.name, n) for n in names]
 
 
-def plan_hourly(endpoints: Iterable[Endpoint]) -> list[MetricSpec]:
-    """Every series an hourly scan reads of these endpoints, each once, in a stable order."""
-    return list(dict.fromkeys(spec for ep in endpoints for v in ep.variants for spec in hourly_specs(ep, v)))
+def plan_hourly(endpoints: Iterable[Endpoint], with_latency: Container[str] = ()) -> list[MetricSpec]:
+    """Every series an hourly scan reads of these endpoints, each once, in a stable order (`with_latency`: the
+    endpoints with a p99 target)."""
+    return list(
+        dict.fromkeys(
+            spec
+            for ep in endpoints
+            for v in ep.variants
+            for spec in hourly_specs(ep, v, latency=ep.name in with_latency)
+        )
+    )
 
 
 def datapoints_per_query(start: datetime, end: datetime, period: int) -> int:

@@ -54,6 +54,9 @@ def unexpected_error(what: str) -> None:
 SCAN_TIME_METRIC, SCAN_RATE_METRIC = "ScanTimeUsedPct", "ScanSecondsPerEndpoint"  # ScanNearTimeoutAlarm's
 
 
+METRIC_SERIES_METRIC = "MetricSeriesRead"  # series a scan asked GetMetricData for (sagewatch.cadence)
+
+
 def record_scan_metrics(metrics: Metrics, report: ScanReport, timing: Mapping[str, Any] | None = None) -> None:
     """EMF metrics of one scan: fleet size, cost, waste, errors and findings by kind; and how much of its
     function's timeout it used (sagewatch.scantime), which ScanNearTimeoutAlarm watches."""
@@ -72,6 +75,9 @@ def record_scan_metrics(metrics: Metrics, report: ScanReport, timing: Mapping[st
         metrics.add_metric(name=SCAN_TIME_METRIC, unit=MetricUnit.Percent, value=timing["used_pct"])
     if isinstance(timing.get("seconds_per_endpoint"), int | float):
         metrics.add_metric(name=SCAN_RATE_METRIC, unit=MetricUnit.Seconds, value=timing["seconds_per_endpoint"])
+    series = report.cadence.get("metric_series")
+    if isinstance(series, int):  # what GetMetricData bills ($0.01 per 1,000): hourly scans read far fewer
+        metrics.add_metric(name=METRIC_SERIES_METRIC, unit=MetricUnit.Count, value=series)
     counts = report.counts_by_kind()
     for kind in (k.value for k in Kind):
         # A dimension per kind (zeros included) so dashboards and alarms see every series.

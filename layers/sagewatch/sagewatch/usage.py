@@ -209,7 +209,10 @@ def _unit_means(
     return out
 
 
-def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, windows: Windows) -> VariantUsage:
+def variant_usage(
+    endpoint: Endpoint, variant: Variant, results: MetricResults, windows: Windows, *, busiest: bool = False
+) -> VariantUsage:
+    """`busiest`: also find the busiest hour (an hourly scan's idle rule reads it beside a kept rhythm)."""
     since = windows.idle_start
     known = all(results.known(s) for s in traffic_specs(endpoint, variant))
     if endpoint.is_async:
@@ -244,7 +247,7 @@ def variant_usage(endpoint: Endpoint, variant: Variant, results: MetricResults, 
         utilization_known=all(results.known(s) for s in util_specs.values()),
         unit_means=_unit_means(endpoint, variant, results, util_since) if endpoint.enhanced_metrics else {},
         window_invocations=earlier.invocations,
-        busiest_hour=_busiest_hour(endpoint, variant, results, windows.start),
+        busiest_hour=_busiest_hour(endpoint, variant, results, windows.start) if busiest else 0.0,
         latency=latency,
         component_latency=component_latency,
         cold_starts=cold[0],

@@ -243,7 +243,8 @@ def _read_metrics(
     endpoints, with the `listed` per-instance and container ones; the hourly ones for `hourly` endpoints, in the
     same calls), the hour-of-week profiles of `deep`, and for endpoints changed within RegressionHours their p99
     in the week before the change; the names of those changed endpoints; the errors."""
-    results, errors = metrics.fetch(plan_queries(deep) + listed + plan_hourly(hourly), windows)
+    targets = {e.name for e in hourly if latency_target(e.name, e.tags, thresholds.latency_p99_ms)[0] is not None}
+    results, errors = metrics.fetch(plan_queries(deep) + listed + plan_hourly(hourly, targets), windows)
     schedule, schedule_errors = _profiles(metrics, deep, windows, thresholds)
     errors += schedule_errors
     # the main window does not reach back a week before the change: one more small read

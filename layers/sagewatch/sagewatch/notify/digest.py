@@ -242,7 +242,9 @@ _SENTENCES: dict[Kind, Callable[[Mapping[str, Any]], str]] = {
 
 
 def evidence_sentence(finding: Finding) -> str:
-    return _SENTENCES[finding.kind](finding.evidence)
+    """What the evidence says; for a finding an hourly scan carries, when the deep scan concluded it."""
+    said = _SENTENCES[finding.kind](finding.evidence)
+    return f"{said} (as of the deep scan of {finding.as_of:%Y-%m-%d %H:%M} UTC)" if finding.as_of else said
 
 
 def subject(d: Digest) -> str:

@@ -92,7 +92,7 @@ def judge_endpoint(
     batch-candidate or provisioned-concurrency findings; with `rhythms` instead (an hourly scan's, kept by the deep
     scan), the idle rule still tells a habitual silence from a new one. `keep_rhythms`: filled with each
     variant's rhythm from its profile, for the hourly scans to come."""
-    usages = {v.name: variant_usage(endpoint, v, results, windows) for v in endpoint.variants}
+    usages = {v.name: variant_usage(endpoint, v, results, windows, busiest=bool(rhythms)) for v in endpoint.variants}
     slo, _ = latency.latency_target(endpoint.name, endpoint.tags, thresholds.latency_p99_ms)
     profiles = {
         v.name: variant_profile(
