@@ -28,3 +28,14 @@ def test_without_a_known_timeout_or_endpoints_nothing_is_guessed():
 def test_the_alarm_watches_the_metric_the_scan_emits():
     alarm = load_template()["Resources"]["ScanNearTimeoutAlarm"]["Properties"]
     assert alarm["MetricName"] == SCAN_TIME_METRIC and alarm["Threshold"] == 80
+
+
+def test_an_hourly_scan_says_when_the_days_deep_scan_would_not_finish():
+    """Hourly scans run in a third of the deep scan's time: the fleet can outgrow the deep scan while they fit."""
+    t = ScanTime(seconds=60.0, endpoints=6000, budget_seconds=300.0, deep_rate=0.045)
+    assert t.used_pct == 20.0 and t.deep_projected_pct == 90.0
+    assert t.warning is not None
+    assert "deep scan would take about 90%" in t.warning and "5,333 endpoints fit" in t.warning
+    assert t.to_dict()["deep_projected_pct"] == 90.0
+    fine = ScanTime(seconds=60.0, endpoints=6000, budget_seconds=300.0, deep_rate=0.02)
+    assert fine.deep_projected_pct == 40.0 and fine.warning is None

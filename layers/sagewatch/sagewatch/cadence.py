@@ -103,6 +103,7 @@ class Conclusions:
     as_of: datetime | None = None
     thresholds: str | None = None
     endpoints: Mapping[str, Conclusion] = field(default_factory=dict)
+    seconds_per_endpoint: float | None = None  # how fast the last deep scan ran (hourly scans project it)
 
 
 def thresholds_key(thresholds: Mapping[str, Any]) -> str:

@@ -316,7 +316,14 @@ class StateStore(Protocol):
     def anchors(self) -> dict[str, SnoozeAnchor]: ...  # read by load()
     def save_anchors(self, anchors: dict[str, SnoozeAnchor]) -> None: ...
     def conclusions(self) -> Conclusions: ...  # the deep scans' conclusions, read by load()
-    def save_conclusions(self, found: Mapping[str, Conclusion], *, deep: datetime | None, thresholds: str) -> None: ...
+    def save_conclusions(
+        self,
+        found: Mapping[str, Conclusion],
+        *,
+        deep: datetime | None,
+        thresholds: str,
+        seconds_per_endpoint: float | None = None,
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -417,7 +424,8 @@ def scheduled_scan(
     if why_deep:
         report.cadence["reason"] = why_deep
     # will the next scans still finish? (the reads are most of a scan's time; what follows is short)
-    timing = ScanTime(time.monotonic() - started, len(report.listed), budget_seconds)
+    deep_rate = stored.seconds_per_endpoint if stored is not None and not why_deep else None
+    timing = ScanTime(time.monotonic() - started, len(report.listed), budget_seconds, deep_rate)
     warnings += list(report.warnings) + ([timing.warning] if timing.warning else [])
     # a snooze is capped from the day its tag value was first seen (kept in the state table)
     active, snooze_problems, anchors = snoozes(
@@ -458,7 +466,10 @@ def scheduled_scan(
                 deps.state.save_anchors(anchors)
                 # last: a deep scan whose conclusions are not all written is done again by the next scan
                 deps.state.save_conclusions(
-                    report.concluded, deep=now if why_deep and report.complete else None, thresholds=key
+                    report.concluded,
+                    deep=now if why_deep and report.complete else None,
+                    thresholds=key,
+                    seconds_per_endpoint=timing.seconds_per_endpoint,
                 )
             except StateUnavailableError as exc:
                 warnings.append(str(exc))  # the next scan announces again: duplicates, never silence

@@ -81,7 +81,14 @@ class StateStore:
         """The deep scans' conclusions the last load() read (none before it)."""
         return self._conclusions
 
-    def save_conclusions(self, found: Mapping[str, Conclusion], *, deep: datetime | None, thresholds: str) -> None:
+    def save_conclusions(
+        self,
+        found: Mapping[str, Conclusion],
+        *,
+        deep: datetime | None,
+        thresholds: str,
+        seconds_per_endpoint: float | None = None,
+    ) -> None:
         """Each endpoint's conclusions (one item each, expiring after cadence.KEEP); then, for a complete deep
         scan (`deep`: when it ran), the header that lets hourly scans carry them. Written last: a deep scan cut
         short leaves the old header, and the next scan is deep again."""
@@ -92,7 +99,9 @@ class StateStore:
             if doc is not None:  # too large for an item: that endpoint is judged in full every scan
                 items.append({"id": {"S": f"{DEEP_PREFIX}{endpoint}"}, "expires_at": {"N": expires}, "doc": {"S": doc}})
         if deep is not None:
-            header = json.dumps({"as_of": iso_z(deep), "thresholds": thresholds})
+            header = json.dumps(
+                {"as_of": iso_z(deep), "thresholds": thresholds, "seconds_per_endpoint": seconds_per_endpoint}
+            )
             items.append({"id": {"S": DEEP_HEADER}, "expires_at": {"N": expires}, "doc": {"S": header}})
         try:
             for i in range(0, len(items), MAX_BATCH):  # in order: the header in the last batch
@@ -174,7 +183,12 @@ def _conclusions(header: Mapping[str, Any] | None, endpoints: dict[str, Conclusi
         as_of = None
     if as_of is None or header is None:
         return Conclusions(endpoints=endpoints)
-    thresholds = header.get("thresholds")
+    thresholds, rate = header.get("thresholds"), header.get("seconds_per_endpoint")
     # an endpoint the last deep scan did not judge (an error then) keeps an older item: not carried
     current = {name: c for name, c in endpoints.items() if c.as_of >= as_of}
-    return Conclusions(as_of=as_of, thresholds=thresholds if isinstance(thresholds, str) else None, endpoints=current)
+    return Conclusions(
+        as_of=as_of,
+        thresholds=thresholds if isinstance(thresholds, str) else None,
+        endpoints=current,
+        seconds_per_endpoint=float(rate) if isinstance(rate, int | float) and 0 < rate < 3600 else None,
+    )
