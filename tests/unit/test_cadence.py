@@ -2,7 +2,7 @@
 merges what it judged with what the deep scan concluded."""
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -167,3 +167,16 @@ def test_a_carried_finding_says_when_it_was_concluded_in_its_json_and_its_senten
     assert evidence_sentence(carried).endswith("(as of the deep scan of 2026-11-22 07:00 UTC)")
     with pytest.raises(ValueError, match="as_of"):
         Finding.from_dict({**carried.to_dict(), "as_of": "this morning"})
+
+
+def test_a_rhythm_never_counts_the_silence_it_will_be_asked_about():
+    """Days from the deep scan's idle window on are the hours the next hourly scans ask about: they are no habit."""
+    profile = _weekday_profile()
+    last = max(profile.days)
+    rhythm = rhythm_of(profile, datetime(last.year, last.month, last.day, 6, tzinfo=UTC) - timedelta(days=1))
+    slot = (last.weekday()) * 24 + 3  # 03:00 of the last day: read only on that day and two weeks before it
+    assert rhythm.slots[slot] == "q"  # from earlier weeks
+    only_recent = Profile("UTC", {last: [0.0] * 24, last - timedelta(days=1): [0.0] * 24})
+    assert set(
+        rhythm_of(only_recent, datetime(last.year, last.month, last.day, tzinfo=UTC) - timedelta(days=1)).slots
+    ) == {"-"}

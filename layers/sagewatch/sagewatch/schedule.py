@@ -189,8 +189,9 @@ class Rhythm:
 
 
 def rhythm_of(profile: Profile, before: datetime) -> Rhythm:
-    """The rhythm of `profile` from its days before `before`'s local date: the hours an hourly scan will ask
-    about are judged, as habitually_quiet judges them, on earlier weeks only, never on themselves."""
+    """The rhythm of `profile` from its days before `before`'s local date (the deep scan's idle window start: the
+    hours the next day's hourly scans ask about all fall after it): judged, as habitually_quiet judges them, on
+    earlier weeks only, never on themselves."""
     threshold = QUIET_SHARE * profile.busy_average()
     cutoff = before.astimezone(ZoneInfo(profile.timezone)).date()
     slots = ["-"] * 168

@@ -112,8 +112,8 @@ def judge_endpoint(
         if schedule is not None
         and (use := provisioned_use(endpoint, v, schedule, windows.schedule(thresholds))) is not None
     }
-    if keep_rhythms is not None:
-        keep_rhythms.update({v: rhythm_of(p, windows.end) for v, p in profiles.items() if p is not None})
+    if keep_rhythms is not None:  # from the days before this scan's silence window: the next hours' own are no habit
+        keep_rhythms.update({v: rhythm_of(p, windows.idle_start) for v, p in profiles.items() if p is not None})
     found = judge(
         Judge(endpoint, usages, catalog, thresholds, windows, slo, history, profiles, provisioned, rhythms or {})
     )
