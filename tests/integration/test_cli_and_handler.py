@@ -163,6 +163,17 @@ def test_manual_run_without_publishing(handler_env, topic_queue, demo):
     assert messages(queue, sqs) == []
 
 
+def test_a_deep_scan_by_hand_then_the_schedule_s_hourly_scan_carries_it(handler_env, topic_queue, demo):
+    """{"depth": "deep"} judges everything and keeps its conclusions; the next scheduled scan is hourly (the day's
+    deep scan is done) and says what the deep one said, reading under half the series."""
+    deep = load_handler().lambda_handler(event("scan-deep.json"), context())
+    assert deep["cadence"]["depth"] == "deep" and deep["cadence"]["reason"] == "asked for"
+    hourly = load_handler().lambda_handler(event("scan-schedule.json"), context())
+    assert hourly["cadence"]["depth"] == "hourly" and hourly["cadence"]["carried_findings"] > 0
+    assert hourly["findings_by_kind"] == deep["findings_by_kind"]
+    assert hourly["cadence"]["metric_series"] < deep["cadence"]["metric_series"] / 2
+
+
 def test_no_findings_no_message(handler_env, topic_queue):
     _, queue, sqs = topic_queue
     result = load_handler().lambda_handler(event("scan-schedule.json"), context())

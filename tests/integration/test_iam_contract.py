@@ -49,7 +49,10 @@ CALLERS_OWN = {("sts", "AssumeRole")}
 
 # function -> (its folder, its sample events in the order they run)
 FUNCTIONS: dict[str, tuple[str, list[str]]] = {
-    "ScanFunction": ("scan", ["scan-schedule.json", "scan-manual-no-publish.json", "scan-eventbridge-scheduled.json"]),
+    "ScanFunction": (
+        "scan",
+        ["scan-deep.json", "scan-schedule.json", "scan-manual-no-publish.json", "scan-eventbridge-scheduled.json"],
+    ),
     "ModelMonitorFunction": (
         "model_monitor",
         [

@@ -128,6 +128,8 @@ def run_scan(
             for variant in (*endpoint.variants, *endpoint.shadow_variants):
                 fleet_cost += variant.monthly_cost(catalog) or 0.0
             costs[endpoint.name] = hidden.endpoint_cost(endpoint, catalog)
+        # dropped before the next chunk is read: else two chunks' datapoints are held while it is
+        del results, schedule, history
     if account is None and discovery.endpoints:
         account = discovery.endpoints[0].arn.split(":")[4]
     tags = {e.name: e.tags for e in discovery.endpoints} | {e.name: e.tags for e in discovery.ignored}
