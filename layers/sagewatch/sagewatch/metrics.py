@@ -133,14 +133,20 @@ def utilization_metric(endpoint: str, variant: str, name: str) -> MetricSpec:
     return variant_metric(endpoint, variant, name, "Average", NS_INSTANCE)
 
 
-def traffic_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
-    """Metrics that tell whether a variant served requests, and how well."""
+INVOCATIONS = ("Invocations", "Sum")
+
+
+def traffic_specs(
+    endpoint: Endpoint, variant: Variant, pairs: Sequence[tuple[str, str]] = TRAFFIC_METRICS
+) -> list[MetricSpec]:
+    """Metrics that tell whether a variant served requests, and how well (`pairs` of a real-time variant, per
+    inference component where it hosts them; an asynchronous endpoint's own)."""
     if endpoint.is_async:
         return [variant_metric(endpoint.name, variant.name, n, s) for n, s in ASYNC_TRAFFIC_METRICS]
     if variant.uses_inference_components:
         # Invocations of component-hosting endpoints are published only per component.
-        return [component_metric(ic, n, s) for ic in variant.inference_components for n, s in TRAFFIC_METRICS]
-    return [variant_metric(endpoint.name, variant.name, n, s) for n, s in TRAFFIC_METRICS]
+        return [component_metric(ic, n, s) for ic in variant.inference_components for n, s in pairs]
+    return [variant_metric(endpoint.name, variant.name, n, s) for n, s in pairs]
 
 
 def latency_specs(endpoint: Endpoint, variant: Variant) -> list[MetricSpec]:
@@ -280,14 +286,9 @@ HOURLY_GPU_UTILIZATION = ("CPUUtilization", "GPUUtilization")
 def hourly_specs(endpoint: Endpoint, variant: Variant, *, latency: bool = False) -> list[MetricSpec]:
     """The series an hourly scan reads of one variant (of each of its inference components for the traffic);
     `latency`: the endpoint has a p99 target."""
-    pairs = (*HOURLY_TRAFFIC, HOURLY_LATENCY) if latency else HOURLY_TRAFFIC
-    if endpoint.is_async:  # no latency: what was processed, what failed, the queue
-        traffic = [variant_metric(endpoint.name, variant.name, n, s) for n, s in ASYNC_TRAFFIC_METRICS]
+    traffic = traffic_specs(endpoint, variant, (*HOURLY_TRAFFIC, HOURLY_LATENCY) if latency else HOURLY_TRAFFIC)
+    if endpoint.is_async:  # no latency: what was processed, what failed, and the queue
         traffic.append(backlog_metric(endpoint.name))
-    elif variant.uses_inference_components:
-        traffic = [component_metric(ic, n, s) for ic in variant.inference_components for n, s in pairs]
-    else:
-        traffic = [variant_metric(endpoint.name, variant.name, n, s) for n, s in pairs]
     if variant.instance_type is None:  # serverless: its cold starts instead of utilization
         return traffic + [variant_metric(endpoint.name, variant.name, n, s) for n, s in COLD_STARTS]
     gpu = accelerator_of(variant.instance_type) is Accelerator.NVIDIA

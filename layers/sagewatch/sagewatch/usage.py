@@ -6,6 +6,7 @@ requests the same way through variant_usage.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -13,6 +14,7 @@ from sagewatch.metrics import (
     ACCELERATOR_DIMENSION,
     IMBALANCE_METRICS,
     INSTANCE_DIMENSION,
+    INVOCATIONS,
     NS_INSTANCE,
     MetricResults,
     MetricSpec,
@@ -261,16 +263,16 @@ def _busiest_hour(endpoint: Endpoint, variant: Variant, results: MetricResults, 
     """The most requests served in one hour (summed over a variant's inference components)."""
     if endpoint.is_async:
         return 0.0  # no weekly rhythm is read for asynchronous endpoints
-    specs = (
-        [component_metric(ic, "Invocations", "Sum") for ic in variant.inference_components]
-        if variant.uses_inference_components
-        else [variant_metric(endpoint.name, variant.name, "Invocations", "Sum")]
-    )
+    return max(_hourly(results, traffic_specs(endpoint, variant, (INVOCATIONS,)), since).values(), default=0.0)
+
+
+def _hourly(results: MetricResults, specs: Sequence[MetricSpec], since: datetime) -> dict[int, float]:
+    """The series' datapoints summed hour by hour (a variant's requests over its inference components)."""
     hourly: dict[int, float] = {}
     for spec in specs:
         for t, v in results.points(spec, since).items():
             hourly[t] = hourly.get(t, 0.0) + v
-    return max(hourly.values(), default=0.0)
+    return hourly
 
 
 def _weighted(values: dict[int, float], weights: dict[int, float]) -> float | None:
@@ -414,21 +416,14 @@ def variant_profile(
     deployment); None when it has none (serverless, asynchronous) or CloudWatch could not answer for its series."""
     if endpoint.is_async or variant.instance_type is None:
         return None
-    traffic = (
-        [component_metric(ic, "Invocations", "Sum") for ic in variant.inference_components]
-        if variant.uses_inference_components
-        else [variant_metric(endpoint.name, variant.name, "Invocations", "Sum")]
-    )
+    traffic = traffic_specs(endpoint, variant, (INVOCATIONS,))
     cpu_spec = utilization_metric(endpoint.name, variant.name, "CPUUtilization")
     if not all(results.known(s) for s in [*traffic, cpu_spec]):
         return None
     if variant.uses_inference_components and not endpoint.inference_components_known:
         return None
     since = max(window.start, endpoint.history_start)
-    hourly: dict[int, float] = {}
-    for spec in traffic:
-        for t, v in results.points(spec, since).items():
-            hourly[t] = hourly.get(t, 0.0) + v
+    hourly = _hourly(results, traffic, since)
     cpu = results.points(cpu_spec, since)
     normalized = {t: v / vcpu for t, v in cpu.items()} if vcpu else None
     return build_profile(hourly, cpu.keys(), since, window.end, timezone, normalized)
