@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from sagewatch.app.scan import run_scan
+from sagewatch.app.judge import run_scan
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.serving import FileDailyCache
 from sagewatch.aws.wiring import readers, serving_checks

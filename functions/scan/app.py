@@ -1,4 +1,5 @@
-"""Scheduled fleet scan: EventBridge Scheduler -> this function -> SNS summary + EMF metrics."""
+"""Scheduled fleet scan: EventBridge Scheduler -> this function -> SNS summary + EMF metrics. Past one function's
+reach it starts the fan-out state machine instead, whose last step invokes it again with {"merge": ...}."""
 
 from __future__ import annotations
 
@@ -45,6 +46,11 @@ def lambda_handler(event: ScanRequest, context: LambdaContext) -> dict[str, Any]
         lease_seconds=budget + 60,
         budget_seconds=budget,
     )
+    if report is None and result.get("status") == "fanned-out":  # the state machine's merge step reports
+        for warning in result["warnings"]:
+            logger.warning(warning)
+        logger.info("scan fanned out", extra=result)
+        return result
     if report is None:  # another scan holds the lock (ReserveConcurrency=false)
         logger.warning("scan skipped", extra=result)
         count(SCANS_SKIPPED_METRIC)  # one skip is an overlap; ScansSkippedAlarm pages when scans keep skipping

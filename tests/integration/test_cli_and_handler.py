@@ -432,7 +432,8 @@ def test_prices_of_another_region_are_never_silent(demo, capsys, tmp_path, monke
     returns because the prices are the region's."""
     from datetime import UTC, datetime
 
-    from sagewatch.app.scan import preview_digest, run_scan
+    from sagewatch.app.judge import run_scan
+    from sagewatch.app.scan import preview_digest
     from sagewatch.aws.wiring import readers
     from sagewatch.catalog import Catalog
     from sagewatch.notify.digest import render_email, render_json

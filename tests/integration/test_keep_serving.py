@@ -7,7 +7,7 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from sagewatch.app.scan import run_scan
+from sagewatch.app.judge import run_scan
 from sagewatch.aws.serving import DAILY_PREFIX, TableDailyCache
 from sagewatch.aws.state import StateStore
 from sagewatch.aws.wiring import readers, serving_checks

@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from sagewatch.app.catalog import refresh_catalog
-from sagewatch.app.scan import run_scan
+from sagewatch.app.judge import run_scan
 from sagewatch.aws.catalog_store import CatalogStore
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import readers, stack_catalog

@@ -92,11 +92,15 @@ class ScanStack:
         )
         return cls(settings, sqs, queues)
 
-    def run(self, now: datetime, depth: str = "auto") -> tuple[ScanReport, dict[str, Any]]:
+    def run(self, now: datetime, depth: str = "auto", *, publish: bool = True) -> tuple[ScanReport, dict[str, Any]]:
         """One scheduled scan with clients made now (so faults injected into new clients apply); `depth` as the
         scan request's (auto: the day's first from DeepScanHour is deep)."""
-        request = ScanRequest.model_validate({"depth": depth})
-        return scheduled_scan(self.settings, request, scan_dependencies(self.settings, "123456789012"), now=now)
+        request = ScanRequest.model_validate({"depth": depth, "publish": publish})
+        report, result = scheduled_scan(
+            self.settings, request, scan_dependencies(self.settings, "123456789012"), now=now
+        )
+        assert report is not None, result  # a scan that fanned out reports from its merge step
+        return report, result
 
     def __call__(self, now: datetime) -> dict[str, Any]:
         return self.run(now)[1]

@@ -24,7 +24,7 @@ from typing import Any
 
 import boto3
 
-from sagewatch.app.scan import run_scan
+from sagewatch.app.judge import run_scan
 from sagewatch.app.weekly import cost_report
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudwatch import CloudWatchMetrics

@@ -16,7 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sagewatch.app.scan import SCAN_CHUNK, run_scan
+from sagewatch.app.judge import SCAN_CHUNK, run_scan
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import readers
 from sagewatch.cadence import Conclusion, Conclusions

@@ -32,6 +32,7 @@ def test_every_granted_action_is_documented_under_its_function():
     functions = function_actions()
     assert set(functions) == {
         "ScanFunction",
+        "ScanChunkFunction",
         "ModelMonitorFunction",
         "RemediateFunction",
         "SlackActionsFunction",

@@ -64,25 +64,29 @@ class Conclusion:
         """Still about this endpoint as it is: not updated (a new config, a resize) since it was judged."""
         return endpoint.last_modified_time <= self.modified
 
+    def to_mapping(self) -> dict[str, Any]:
+        return {
+            "as_of": iso_z(self.as_of),
+            "modified": iso_z(self.modified),
+            "findings": [f.to_dict() for f in self.findings],
+            "rhythms": {v: r.to_doc() for v, r in self.rhythms.items()},
+        }
+
     def to_doc(self) -> str | None:
         """The state table's document; None when it would not fit in an item (the endpoint is then judged in full
         by every scan, which is correct, only dearer)."""
-        doc = json.dumps(
-            {
-                "as_of": iso_z(self.as_of),
-                "modified": iso_z(self.modified),
-                "findings": [f.to_dict() for f in self.findings],
-                "rhythms": {v: r.to_doc() for v, r in self.rhythms.items()},
-            },
-            separators=(",", ":"),
-        )
+        doc = json.dumps(self.to_mapping(), separators=(",", ":"))
         return doc if len(doc) <= CONCLUSION_MAX_CHARS else None
 
     @classmethod
     def from_doc(cls, endpoint: str, raw: str) -> Conclusion:
         """Strict: anything written otherwise raises ValueError naming the field (the endpoint is then judged
         in full, never carried from a document it cannot trust)."""
-        doc = fields.mapping(json.loads(raw), "conclusion")
+        return cls.from_mapping(endpoint, json.loads(raw))
+
+    @classmethod
+    def from_mapping(cls, endpoint: str, raw: object) -> Conclusion:
+        doc = fields.mapping(raw, "conclusion")
         findings, rhythms = doc.get("findings"), fields.mapping(doc.get("rhythms"), "rhythms", optional=True)
         if not isinstance(findings, list):
             raise fields.FieldError("findings must be a list")

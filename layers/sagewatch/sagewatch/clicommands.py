@@ -21,7 +21,8 @@ from botocore.exceptions import NoRegionError
 from pydantic import ValidationError as PydanticValidationError
 
 from sagewatch.app.catalog import regional_catalog
-from sagewatch.app.scan import attach_owners, preview_digest, run_scan
+from sagewatch.app.judge import run_scan
+from sagewatch.app.scan import attach_owners, preview_digest
 from sagewatch.app.weekly import cost_report
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.cloudtrail import FileOwnerCache, TrailOwners

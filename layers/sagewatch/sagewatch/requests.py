@@ -4,7 +4,63 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+# endpoints a fan-out's chunk judges (the state machine's ItemBatcher MaxItemsPerBatch: template.yaml says the same)
+CHUNK_ENDPOINTS = 1000
+
+
+class FanOutRun(BaseModel):
+    """One scan fanned out (sagewatch.app.fanout), as the scan function decided it once: every chunk judges with
+    the same time, depth and thresholds as the merge step reports. Kept beside the listing (scans/RUN/run.json),
+    where each chunk reads it, and in the state machine's input, which its merge step is handed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run: str = Field(pattern=r"^[0-9A-Za-z-]{1,80}$")  # scans/<run>/ in the stack bucket
+    depth: Literal["hourly", "deep"]
+    reason: str | None = Field(default=None, max_length=2000)  # why deep (sagewatch.cadence.deep_reason)
+    now: AwareDatetime
+    endpoints: int = Field(ge=0, le=1_000_000)  # listed
+    thresholds: dict[str, StrictStr | StrictInt | float] = Field(max_length=64)
+    owner_tags: list[StrictStr] = Field(max_length=20)
+    why: str = Field(max_length=2000)  # why this scan fanned out
+    publish: StrictBool = True  # the merge step announces (false: it returns the report's result only)
+
+
+class EndpointSummary(BaseModel):
+    """One endpoint as ListEndpoints listed it, its place in the listing and the run it is listed for (a chunk's
+    Items: ItemBatcher's BatchInput is fixed JSON, so each item names its run)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    run: str = Field(pattern=r"^[0-9A-Za-z-]{1,80}$")
+    Index: int = Field(ge=0)
+    EndpointName: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    EndpointArn: str = Field(max_length=2048)
+    EndpointStatus: str = Field(max_length=64)
+    CreationTime: AwareDatetime
+    LastModifiedTime: AwareDatetime
+
+
+class ChunkRequest(BaseModel):
+    """What the Distributed Map hands a chunk: its endpoints (ItemBatcher), and which attempt it is
+    ($$.State.RetryCount): the last one keeps what it could not read as errors instead of raising for a retry."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    Items: list[EndpointSummary] = Field(min_length=1, max_length=CHUNK_ENDPOINTS)
+    attempt: int = Field(default=0, ge=0, le=100)
+
+    @model_validator(mode="after")
+    def _one_run(self) -> ChunkRequest:
+        if len({i.run for i in self.Items}) != 1:
+            raise ValueError("Items must all belong to one run")
+        return self
+
+    @property
+    def run(self) -> str:
+        return self.Items[0].run
 
 
 class ScanRequest(BaseModel):
@@ -20,6 +76,11 @@ class ScanRequest(BaseModel):
     # auto: the day's first scan from DeepScanHour judges everything, the others read hourly series and carry
     # its conclusions (sagewatch.cadence); deep or hourly: that one, by hand
     depth: Literal["auto", "hourly", "deep"] = "auto"
+    # auto: past ScanFanOutEndpoints listed endpoints, or a fleet the scan would not finish within 80% of its
+    # timeout, the scan fans out on the state machine (sagewatch.app.fanout); always: whatever the fleet (to try it)
+    fan_out: Literal["auto", "always"] = "auto"
+    # the state machine's last step: the chunks of this run are done, report them as one scan
+    merge: FanOutRun | None = None
 
 
 class ReportRequest(BaseModel):

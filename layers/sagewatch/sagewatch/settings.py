@@ -345,6 +345,13 @@ def _count(env: Mapping[str, str], name: str, *, default: int, most: int) -> int
     return int(raw)
 
 
+def _between(env: Mapping[str, str], name: str, *, default: int, least: int, most: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit() or not least <= int(raw) <= most:
+        raise SettingsError(f"{name} must be a whole number from {least} to {most}, got {raw[:40]!r}")
+    return int(raw)
+
+
 def _event_bus(env: Mapping[str, str]) -> str:
     return env.get("SAGEWATCH_EVENT_BUS", "").strip() or "default"
 
@@ -373,6 +380,11 @@ class ScanSettings:
     scan_lock: bool = False
     # The first scan from this hour (UTC) each day is the deep scan (sagewatch.cadence); the others are hourly
     deep_scan_hour: int = 6
+    # Past this many listed endpoints a scan fans out on the state machine (sagewatch.app.fanout; 0: only when
+    # the deep scan would not finish in time); None: the stack has no state machine, a scan stays one function
+    fan_out_state_machine: str | None = None
+    fan_out_endpoints: int = 2000
+    fan_out_concurrency: int = 3  # chunks read at once (the Map's MaxConcurrency)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ScanSettings:
@@ -397,7 +409,40 @@ class ScanSettings:
             remediation=_choice(env, "SAGEWATCH_REMEDIATION", ("enabled", "disabled"), "enabled") == "enabled",
             scan_lock=_bool(env, "SAGEWATCH_SCAN_LOCK", default=False),
             deep_scan_hour=_count(env, "SAGEWATCH_DEEP_SCAN_HOUR", default=6, most=23),
+            fan_out_state_machine=_state_machine_arn(env, "SAGEWATCH_FAN_OUT_STATE_MACHINE"),
+            fan_out_endpoints=_count(env, "SAGEWATCH_FAN_OUT_ENDPOINTS", default=2000, most=1_000_000),
+            fan_out_concurrency=_between(env, "SAGEWATCH_FAN_OUT_CONCURRENCY", default=3, least=1, most=20),
             event_bus=_event_bus(env),
+            catalog_path=Path(catalog) if catalog else None,
+        )
+
+
+def _state_machine_arn(env: Mapping[str, str], name: str) -> str | None:
+    arn = env.get(name, "").strip()
+    if not arn:
+        return None
+    if not arn.startswith("arn:") or ":states:" not in arn or ":stateMachine:" not in arn:
+        raise SettingsError(f"{name} is not a Step Functions state machine ARN: {arn[:120]!r}")
+    return arn
+
+
+@dataclass(frozen=True)
+class ScanChunkSettings:
+    """Settings of the fan-out's chunk function: where the state and the parts are (the thresholds, the owner
+    tags and the time come with each chunk, as the starting scan decided them)."""
+
+    region: str
+    state_table: str
+    bucket: str
+    catalog_path: Path | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ScanChunkSettings:
+        catalog = env.get("SAGEWATCH_CATALOG_PATH", "").strip()
+        return cls(
+            region=_require(env, "AWS_REGION"),
+            state_table=_require(env, "SAGEWATCH_STATE_TABLE"),
+            bucket=_require(env, "SAGEWATCH_BUCKET"),
             catalog_path=Path(catalog) if catalog else None,
         )
 

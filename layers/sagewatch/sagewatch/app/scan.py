@@ -4,6 +4,7 @@ also decide what is worth announcing, send one digest and remember what was said
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -11,10 +12,11 @@ from typing import Any, Protocol
 
 from sagewatch import hidden
 from sagewatch.app.extras import extra
+from sagewatch.app.fanout import FanOut, fan_out_reason, merge_parts, run_name, run_thresholds, start_fan_out
+from sagewatch.app.judge import AwsView, Inventory, finish_scan, run_scan
 from sagewatch.app.ports import Lock, MetricsReader, Notifier
-from sagewatch.app.serving import ServingChecks, keep_serving
-from sagewatch.awsview import NOT_ASKED, AwsIdle, annotate
-from sagewatch.cadence import Conclusion, Conclusions, Depth, carried, deep_reason, merge, thresholds_key
+from sagewatch.app.serving import ServingChecks
+from sagewatch.cadence import Conclusion, Conclusions, Depth, deep_reason, thresholds_key
 from sagewatch.catalog import Catalog
 from sagewatch.digest import Digest
 from sagewatch.formats import iso_z
@@ -29,254 +31,12 @@ from sagewatch.lifecycle import (
     decide,
     snoozes,
 )
-from sagewatch.metrics import (
-    MetricResults,
-    MetricSpec,
-    Windows,
-    multi_model_variants,
-    plan_hourly,
-    plan_queries,
-    profile_specs,
-    recently_changed,
-    regression_specs,
-)
-from sagewatch.models import Discovery, Endpoint, Finding, ScanError
 from sagewatch.org import SCAN_SUMMARY_DETAIL_TYPE, scan_summary
-from sagewatch.owners import DEFAULT_OWNER_TAGS, EndpointRef, Owner, TrailFacts, from_tags, refs_of, with_trail
-from sagewatch.requests import ScanRequest
-from sagewatch.rules import Need, judge_endpoint, latency_target
-from sagewatch.rules.consolidate import consolidate
+from sagewatch.owners import EndpointRef, TrailFacts, refs_of, with_trail
+from sagewatch.requests import FanOutRun, ScanRequest
 from sagewatch.scan_report import ScanReport
 from sagewatch.scantime import ScanTime
-from sagewatch.schedule import Rhythm
-from sagewatch.settings import ScanSettings, Thresholds
-
-
-class Inventory(Protocol):
-    def discover(self) -> Discovery: ...
-
-
-class AwsView(Protocol):
-    def idle(self, now: datetime) -> AwsIdle: ...
-
-
-def run_scan(
-    inventory: Inventory,
-    metrics: MetricsReader,
-    catalog: Catalog,
-    thresholds: Thresholds,
-    *,
-    now: datetime,
-    region: str,
-    account: str | None,
-    owner_tags: Sequence[str] = DEFAULT_OWNER_TAGS,
-    serving: ServingChecks | None = None,
-    aws_view: AwsView | None = None,
-    carry: Conclusions | None = None,
-) -> ScanReport:
-    """One scan. Without `carry`, a deep scan: every series, every rule (the CLI's scan, the day's first
-    scheduled one). With it, an hourly scan (sagewatch.cadence): the hourly series of the endpoints the deep scan
-    saw as they are, their other findings carried from it; the endpoints it did not see so, judged in full."""
-    windows = Windows.ending_at(now, thresholds)
-    discovery = inventory.discover()
-    reads = _Counted(metrics)
-    known = carry.endpoints if carry is not None else {}
-    full = [e for e in discovery.endpoints if carry is None or not _describes(known.get(e.name), e)]
-    in_full = {e.name for e in full}
-    per_instance, metric_errors = reads.instance_metrics(full) if full else ([], [])
-    per_container, container_problems = reads.container_metrics(full) if full else ([], [])
-    listed: dict[str, list[MetricSpec]] = {}  # the listed series by endpoint (each names its EndpointName)
-    for spec in per_instance + per_container:
-        listed.setdefault(dict(spec.dimensions).get("EndpointName", ""), []).append(spec)
-    findings = []
-    needs: list[Need] | None = [] if carry is None else None  # consolidation: the deep scan's, fleet-wide
-    concluded: dict[str, tuple[list[Finding], dict[str, Rhythm]]] = {}
-    fleet_cost = 0.0
-    costs: dict[str, float | None] = {}
-    tag_problems = []
-    # Read and judged SCAN_CHUNK endpoints at a time: an endpoint's datapoints are dropped once it is judged,
-    # so memory stays flat however large the fleet (make bench, 5,000 endpoints: 420 MiB peak held at once, 251 in
-    # chunks, for 216 GetMetricData calls instead of 209)
-    for first in range(0, len(discovery.endpoints), SCAN_CHUNK):
-        chunk = discovery.endpoints[first : first + SCAN_CHUNK]
-        deep = [e for e in chunk if e.name in in_full]
-        hourly = [e for e in chunk if e.name not in in_full]
-        extra_specs = [spec for e in deep for spec in listed.get(e.name, [])]
-        results, schedule, history, changed, errors = _read_metrics(
-            reads, deep, hourly, extra_specs, windows, thresholds
-        )
-        metric_errors += errors
-        for endpoint in chunk:
-            _, problem = latency_target(endpoint.name, endpoint.tags, thresholds.latency_p99_ms)
-            if problem:  # a bad latency target is said, never a crash: the endpoint is judged without it
-                tag_problems.append(problem)
-            owner = with_trail(from_tags(endpoint.tags, owner_tags), None, endpoint.creation_time)
-            past = history if endpoint.name in changed else None
-            if endpoint.name in in_full:
-                kept: dict[str, Rhythm] = {}
-                judged = judge_endpoint(
-                    endpoint, results, catalog, thresholds, windows, past, needs, schedule, keep_rhythms=kept
-                )
-                concluded[endpoint.name] = ([f for f in judged if carried(f.kind)], kept)
-            else:
-                conclusion = known[endpoint.name]
-                quick = judge_endpoint(
-                    endpoint, results, catalog, thresholds, windows, past, rhythms=conclusion.rhythms
-                )
-                judged = merge(quick, conclusion)
-            findings += [replace(f, owner=owner) for f in judged]
-            for variant in (*endpoint.variants, *endpoint.shadow_variants):
-                fleet_cost += variant.monthly_cost(catalog) or 0.0
-            costs[endpoint.name] = hidden.endpoint_cost(endpoint, catalog)
-        # dropped before the next chunk is read: else two chunks' datapoints are held while it is
-        del results, schedule, history
-    if account is None and discovery.endpoints:
-        account = discovery.endpoints[0].arn.split(":")[4]
-    tags = {e.name: e.tags for e in discovery.endpoints} | {e.name: e.tags for e in discovery.ignored}
-    grouped = consolidate(needs, catalog, thresholds, windows, account=account, region=region) if needs else []
-    for group in grouped:  # kept with the endpoint it is filed under
-        concluded[group.endpoint][0].append(group)
-    findings += [replace(f, owner=_owner(tags[f.endpoint], owner_tags)) for f in grouped]
-    before = {f.id for f in findings}
-    findings, serving_problems = keep_serving(
-        discovery, findings, serving, catalog, thresholds, windows, now=now, region=region, account=account
-    )
-    findings = [
-        f if f.id in before else replace(f, owner=_owner(tags.get(f.endpoint, {}), owner_tags)) for f in findings
-    ]
-    # AWS's own view beside ours: each idle finding says what Compute Optimizer thinks, and where they differ
-    view = aws_view.idle(now) if aws_view is not None else NOT_ASKED
-    findings, aws_section = annotate(findings, discovery.endpoints, discovery.skipped, view, now)
-    report = ScanReport(
-        account=account,
-        region=region,
-        generated_at=now,
-        endpoints=len(discovery.endpoints),
-        variants=sum(len(e.variants) for e in discovery.endpoints),
-        inference_components=sum(len(v.inference_components) for e in discovery.endpoints for v in e.variants),
-        findings=findings,
-        skipped=discovery.skipped,
-        errors=discovery.errors + metric_errors,
-        fleet_monthly_cost_usd=round(fleet_cost, 2),
-        hidden=hidden.ignored(discovery.ignored, catalog),
-        endpoint_costs=costs,
-        windows={
-            "start": iso_z(windows.start),
-            "end": iso_z(windows.end),
-            "idle_start": iso_z(windows.idle_start),
-            "utilization_start": iso_z(windows.utilization_start),
-            "period_seconds": windows.period,
-        },
-        thresholds=thresholds.to_dict(),
-        catalog={"region": catalog.region, "as_of": catalog.as_of},
-        # another region's prices matter only when there is something to price
-        warnings=(catalog.warnings_for(region) if discovery.endpoints or discovery.ignored else [])
-        + catalog.unpriced_warnings(v.instance_type for e in discovery.endpoints for v in e.variants)
-        + tag_problems
-        + container_problems
-        + serving_problems,
-        listed=list(discovery.listed),
-        aws_view=aws_section,
-        tags={e.name: dict(e.tags) for e in discovery.endpoints},
-        endpoint_times={
-            e.name: (e.creation_time, e.last_modified_time) for e in [*discovery.ignored, *discovery.endpoints]
-        },
-        cadence={
-            "depth": (Depth.DEEP if carry is None else Depth.HOURLY).value,
-            "deep_scan_at": iso_z(carry.as_of if carry is not None and carry.as_of else now, seconds=True),
-            "judged_in_full": len(full),
-            "carried_findings": sum(1 for f in findings if f.as_of is not None),
-            "metric_series": reads.series,
-        },
-    )
-    # what to keep for the hourly scans: only what a whole judgement found (a metrics error hides findings)
-    if report.complete:
-        modified = {e.name: e.last_modified_time for e in discovery.endpoints}
-        report.concluded = {
-            name: Conclusion(name, now, modified[name], tuple(found), rhythms)
-            for name, (found, rhythms) in concluded.items()
-            if name in report.judged
-        }
-    return report
-
-
-def _describes(conclusion: Conclusion | None, endpoint: Endpoint) -> bool:
-    return conclusion is not None and conclusion.describes(endpoint)
-
-
-class _Counted:
-    """The scan's metrics reader, counting the series it asks for (what GetMetricData bills)."""
-
-    def __init__(self, inner: MetricsReader) -> None:
-        self.inner = inner
-        self.series = 0
-
-    def fetch(self, specs: Sequence[MetricSpec], windows: Windows) -> tuple[MetricResults, list[ScanError]]:
-        if not specs:
-            return MetricResults(), []
-        self.series += len(specs)
-        return self.inner.fetch(specs, windows)
-
-    def instance_metrics(self, endpoints: Sequence[Endpoint]) -> tuple[list[MetricSpec], list[ScanError]]:
-        return self.inner.instance_metrics(endpoints)
-
-    def container_metrics(self, endpoints: Sequence[Endpoint]) -> tuple[list[MetricSpec], list[str]]:
-        return self.inner.container_metrics(endpoints)
-
-
-def _owner(tags: Mapping[str, str], owner_tags: Sequence[str]) -> Owner:
-    return with_trail(from_tags(tags, owner_tags), None, None)
-
-
-# Endpoints read and judged together: 1,000 fill ~40 GetMetricData calls, so the partly filled last call of each
-# chunk's reads adds a few percent to a large fleet's calls (3% at 5,000 endpoints; nothing below 1,000).
-SCAN_CHUNK = 1000
-
-
-def _read_metrics(
-    metrics: MetricsReader,
-    deep: Sequence[Endpoint],
-    hourly: Sequence[Endpoint],
-    listed: list[MetricSpec],
-    windows: Windows,
-    thresholds: Thresholds,
-) -> tuple[MetricResults, MetricResults, MetricResults | None, set[str], list[ScanError]]:
-    """What the rules read of these endpoints: the scan window's series (every one the rules read for `deep`
-    endpoints, with the `listed` per-instance and container ones; the hourly ones for `hourly` endpoints, in the
-    same calls), the hour-of-week profiles of `deep`, and for endpoints changed within RegressionHours their p99
-    in the week before the change; the names of those changed endpoints; the errors."""
-    targets = {e.name for e in hourly if latency_target(e.name, e.tags, thresholds.latency_p99_ms)[0] is not None}
-    results, errors = metrics.fetch(plan_queries(deep) + listed + plan_hourly(hourly, targets), windows)
-    schedule, schedule_errors = _profiles(metrics, deep, windows, thresholds)
-    errors += schedule_errors
-    # the main window does not reach back a week before the change: one more small read
-    changed = [e for e in (*deep, *hourly) if recently_changed(e, windows.end, thresholds.regression_hours)]
-    history: MetricResults | None = None
-    if changed:
-        history, history_errors = metrics.fetch(
-            [s for e in changed for s in regression_specs(e)], windows.history(thresholds)
-        )
-        errors += history_errors
-    # Multi-model endpoints (those that publish ModelCacheHit): their loading metrics, in one more small read
-    mme = multi_model_variants(deep, results)
-    if mme:
-        detail, detail_errors = metrics.fetch(mme, windows)
-        results.series.update(detail.series)
-        results.failed.update(detail.failed)
-        errors += detail_errors
-    return results, schedule, history, {e.name for e in changed}, errors
-
-
-def _profiles(
-    metrics: MetricsReader, endpoints: Sequence[Endpoint], windows: Windows, thresholds: Thresholds
-) -> tuple[MetricResults, list[ScanError]]:
-    """The series the hour-of-week profile is built from (hourly invocations and CPU, sagewatch.schedule), over
-    ScheduleDays from the top of an hour: a read of their own (GetMetricData has one time range per call, and the
-    scan's own window need not start on the hour), batched like every other."""
-    specs = list(dict.fromkeys(s for e in endpoints for s in profile_specs(e)))
-    if not specs:
-        return MetricResults(), []
-    return metrics.fetch(specs, windows.schedule(thresholds))
+from sagewatch.settings import ScanSettings
 
 
 class OwnerDirectory(Protocol):
@@ -341,6 +101,7 @@ class ScanDependencies:
     lock: Lock | None = None  # with ReserveConcurrency=false only: reserved concurrency 1 does it otherwise
     serving: ServingChecks | None = None  # the keep-serving checks' reads (quotas, dependencies, logs)
     aws_view: AwsView | None = None  # Compute Optimizer's idle recommendations
+    fan_out: FanOut | None = None  # the state machine a scan past one function's reach fans out on
 
 
 def digest_of(
@@ -383,22 +144,16 @@ def _new_endpoints(
     return out
 
 
-def scheduled_scan(
-    settings: ScanSettings,
-    request: ScanRequest,
-    deps: ScanDependencies,
-    now: datetime | None = None,
-    *,
-    budget_seconds: float | None = None,
-) -> tuple[ScanReport, dict[str, Any]]:
-    """Scan, decide what is worth announcing, send one digest, remember what was said.
+@dataclass
+class _Begun:
+    """What a scheduled scan knows before it reads the fleet: the state, and whether it is deep."""
 
-    The digest goes out before state is written: if the function fails in between, the next scan
-    announces again rather than never. If the state table is unreadable, the digest lists every
-    current finding and says so.
-    """
-    now = now or datetime.now(UTC)
-    started = time.monotonic()
+    previous: dict[str, FindingState] | None
+    stored: Conclusions | None
+    warnings: list[str]
+
+
+def _begin(deps: ScanDependencies) -> _Begun:
     warnings: list[str] = []
     try:
         previous: dict[str, FindingState] | None = deps.state.load()
@@ -407,10 +162,61 @@ def scheduled_scan(
         previous = None
     # hourly, carrying the deep scan's conclusions; or deep (the day's first scan, or nothing to carry)
     stored = deps.state.conclusions() if previous is not None else None
+    return _Begun(previous, stored, warnings)
+
+
+def scheduled_scan(
+    settings: ScanSettings,
+    request: ScanRequest,
+    deps: ScanDependencies,
+    now: datetime | None = None,
+    *,
+    budget_seconds: float | None = None,
+) -> tuple[ScanReport | None, dict[str, Any]]:
+    """Scan, decide what is worth announcing, send one digest, remember what was said. Past one function's
+    reach, start the fan-out instead (no report yet: its merge step, this function again, reports).
+
+    The digest goes out before state is written: if the function fails in between, the next scan
+    announces again rather than never. If the state table is unreadable, the digest lists every
+    current finding and says so.
+    """
+    now = now or datetime.now(UTC)
+    started = time.monotonic()
+    begun = _begin(deps)
+    if request.merge is not None:
+        return _merged(settings, request.merge, deps, begun)
     key = thresholds_key(settings.thresholds.to_dict())
-    why_deep = deep_reason(request.depth, stored, now, hour=settings.deep_scan_hour, thresholds=key)
+    why_deep = deep_reason(request.depth, begun.stored, now, hour=settings.deep_scan_hour, thresholds=key)
+    carry = None if why_deep else begun.stored
+    inventory = deps.inventory
+    if deps.fan_out is not None:
+        summaries = deps.fan_out.lister.summaries()
+        why = fan_out_reason(
+            len(summaries),
+            threshold=deps.fan_out.threshold,
+            deep=carry is None,
+            deep_rate=begun.stored.seconds_per_endpoint if begun.stored is not None else None,
+            budget=budget_seconds,
+            asked=request.fan_out == "always",
+        )
+        if why:
+            run = FanOutRun(
+                run=run_name(now, uuid.uuid4().hex[:8]),
+                depth="deep" if carry is None else "hourly",
+                reason=why_deep,
+                now=now,
+                endpoints=len(summaries),
+                thresholds=settings.thresholds.to_dict(),
+                owner_tags=list(settings.owner_tags),
+                why=why,
+                publish=request.publish,
+            )
+            result = start_fan_out(deps.fan_out, summaries, run)
+            result["warnings"] = begun.warnings
+            return None, result
+        inventory = deps.fan_out.lister.given(summaries)  # listed once: the scan describes what was listed
     report = run_scan(
-        deps.inventory,
+        inventory,
         deps.metrics,
         deps.catalog,
         settings.thresholds,
@@ -420,14 +226,60 @@ def scheduled_scan(
         owner_tags=settings.owner_tags,
         serving=deps.serving,
         aws_view=deps.aws_view,
-        carry=None if why_deep else stored,
+        carry=carry,
     )
-    report = replace(report, remediation_function=settings.remediation)  # its findings' commands: function or --local
+    # will the next scans still finish? (the reads are most of a scan's time; what follows is short)
+    deep_rate = begun.stored.seconds_per_endpoint if begun.stored is not None and not why_deep else None
+    timing = ScanTime(time.monotonic() - started, len(report.listed), budget_seconds, deep_rate)
+    return report, _announced(settings, request.publish, deps, report, begun, why_deep, key, timing, now)
+
+
+def _merged(
+    settings: ScanSettings, run: FanOutRun, deps: ScanDependencies, begun: _Begun
+) -> tuple[ScanReport, dict[str, Any]]:
+    """The fan-out's last step: its chunks' parts as one report, announced as any scan's (sagewatch.app.fanout)."""
+    if deps.fan_out is None:
+        raise ValueError("a merge request reached a scan function without fan-out (SAGEWATCH_FAN_OUT_STATE_MACHINE)")
+    thresholds = run_thresholds(run)
+    carry = begun.stored if run.depth == Depth.HOURLY.value else None
+    parts = merge_parts(deps.fan_out.parts, run)
+    report = finish_scan(
+        parts,
+        deps.catalog,
+        thresholds,
+        now=run.now,
+        region=settings.region,
+        account=deps.account,
+        owner_tags=run.owner_tags,
+        serving=deps.serving,
+        aws_view=deps.aws_view,
+        carry=carry,
+    )
+    report.cadence["fan_out"] = {"run": run.run, "chunks": len(parts), "why": run.why}
+    # the pace of one function doing all the chunks' work (what decides the next fan-out, and ScanTime's warning)
+    deep_rate = begun.stored.seconds_per_endpoint if begun.stored is not None and carry is not None else None
+    timing = ScanTime(sum(p.seconds for p in parts), len(report.listed), None, deep_rate)
+    key = thresholds_key(thresholds.to_dict())
+    why_deep = (run.reason or "deep") if carry is None else None
+    return report, _announced(settings, run.publish, deps, report, begun, why_deep, key, timing, run.now)
+
+
+def _announced(
+    settings: ScanSettings,
+    publish: bool,
+    deps: ScanDependencies,
+    report: ScanReport,
+    begun: _Begun,
+    why_deep: str | None,
+    key: str,
+    timing: ScanTime,
+    now: datetime,
+) -> dict[str, Any]:
+    """What the scan found, announced once: the lifecycle decided, one digest, state written, the summary sent."""
+    previous, warnings = begun.previous, list(begun.warnings)
+    report.remediation_function = settings.remediation  # its findings' commands: function or --local
     if why_deep:
         report.cadence["reason"] = why_deep
-    # will the next scans still finish? (the reads are most of a scan's time; what follows is short)
-    deep_rate = stored.seconds_per_endpoint if stored is not None and not why_deep else None
-    timing = ScanTime(time.monotonic() - started, len(report.listed), budget_seconds, deep_rate)
     warnings += list(report.warnings) + ([timing.warning] if timing.warning else [])
     # a snooze is capped from the day its tag value was first seen (kept in the state table)
     active, snooze_problems, anchors = snoozes(
@@ -458,7 +310,7 @@ def scheduled_scan(
     digest = digest_of(report, lifecycle, state_available=state_available, remediation=settings.remediation)
     message_ids: list[str] = []
     failed_events = 0
-    if request.publish:
+    if publish:
         if lifecycle.announcements:
             message_ids = deps.publisher.publish(digest)
             failed_events = deps.events.put(lifecycle.announcements, account=report.account, region=report.region)
@@ -469,7 +321,7 @@ def scheduled_scan(
                 # last: a deep scan whose conclusions are not all written is done again by the next scan
                 deps.state.save_conclusions(
                     report.concluded,
-                    deep=now if why_deep and report.complete else None,
+                    deep=now if why_deep is not None and report.complete else None,
                     thresholds=key,
                     seconds_per_endpoint=timing.seconds_per_endpoint,
                 )
@@ -498,7 +350,7 @@ def scheduled_scan(
         "cadence": report.cadence,
         "warnings": warnings,
     }
-    return report, result
+    return result
 
 
 def exclusive_scan(

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from mypy_boto3_service_quotas import ServiceQuotasClient
     from mypy_boto3_sesv2 import SESV2Client
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_stepfunctions import SFNClient
     from mypy_boto3_sts import STSClient
 
 # SageMaker publishes no control-plane TPS; AWS advises generous adaptive retries for throttling.
@@ -181,6 +182,10 @@ class Clients:
 
     def sts(self) -> STSClient:
         client: STSClient = self._client("sts")
+        return client
+
+    def stepfunctions(self) -> SFNClient:
+        client: SFNClient = self._client("stepfunctions")
         return client
 
     def lambda_(self) -> LambdaClient:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -111,9 +111,12 @@ class SageMakerInventory:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         progress: ProgressSink = no_progress,
         only: Sequence[str] = (),
+        listed: Sequence[Mapping[str, Any]] | None = None,
     ):
         self.client = client
         self.only = tuple(dict.fromkeys(only))  # scan just these endpoints: described by name, never listed
+        # a listing already made (the scan's, or a fan-out chunk's share of it): discovery describes these
+        self.listed = None if listed is None else [dict(s) for s in listed]
         self.workers = workers  # None: sized to the fleet (discovery_workers)
         self.scaling = scaling
         self.tag_index = tags
@@ -125,9 +128,23 @@ class SageMakerInventory:
         self._cached: dict[str, dict[str, Any]] = {}  # config name -> description, from the archive
         self._described: set[str] = set()  # config names described this scan
 
-    def _summaries(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[dict[str, Any]]:
+        """ListEndpoints' summaries of every endpoint of the region (what a scan goes through)."""
         pages = self.client.get_paginator("list_endpoints").paginate(PaginationConfig={"PageSize": 100})
         return [dict(s) for page in pages for s in page["Endpoints"]]
+
+    def given(self, summaries: Sequence[Mapping[str, Any]]) -> SageMakerInventory:
+        """The same inventory over endpoints already listed: discover() describes these, lists nothing."""
+        return SageMakerInventory(
+            self.client,
+            self.workers,
+            scaling=self.scaling,
+            tags=self.tag_index,
+            configs=self.archive,
+            clock=self.clock,
+            progress=self.progress,
+            listed=summaries,
+        )
 
     def _named(self, found: Discovery) -> list[dict[str, Any]]:
         """The endpoints named (scan --endpoint), one DescribeEndpoint each: a listing's summary of each, carrying
@@ -281,7 +298,10 @@ class SageMakerInventory:
         started = self.clock()
         with self._lock:
             self._configs = {}  # once per scan: a config name could be deleted and reused between scans
-        summaries = self._named(found) if self.only else self._summaries()
+        if self.listed is not None:
+            summaries = [dict(s) for s in self.listed]
+        else:
+            summaries = self._named(found) if self.only else self.summaries()
         found.listed = [s["EndpointName"] for s in summaries]
         self.progress("listed", len(summaries), len(summaries))
         components, components_known = self._components_or_unknown(found)

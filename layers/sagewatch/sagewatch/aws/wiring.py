@@ -9,6 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from sagewatch.app.fanout import ChunkDependencies, FanOut
 from sagewatch.app.monitor import MonitorDependencies
 from sagewatch.app.org import OrgDependencies
 from sagewatch.app.ports import Notifier
@@ -34,13 +35,16 @@ from sagewatch.aws.remediate import RemediationTarget
 from sagewatch.aws.report_store import OrgReportStore, ReportStore
 from sagewatch.aws.routes import Router, RouteSender, load_routing
 from sagewatch.aws.sagemaker import SageMakerInventory
+from sagewatch.aws.scan_parts import BucketScanParts, StepFunctionsExecutions
 from sagewatch.aws.serving import DailyCache, ServingReader, TableDailyCache
 from sagewatch.aws.slack_actions import RemediationFunction, SelfInvoke, SlackTokens
 from sagewatch.aws.sns import TopicPublisher
 from sagewatch.aws.state import StateStore
 from sagewatch.aws.tagging import EndpointTags
+from sagewatch.cadence import Conclusions
 from sagewatch.catalog import Catalog
 from sagewatch.commitments import CommitmentOptions
+from sagewatch.lifecycle import StateUnavailableError
 from sagewatch.notify import Notice
 from sagewatch.progress import ProgressSink, no_progress
 from sagewatch.remediation import RemediationRequest
@@ -50,6 +54,7 @@ from sagewatch.settings import (
     OrgSettings,
     RemediateSettings,
     ReportSettings,
+    ScanChunkSettings,
     ScanSettings,
     SlackActionsSettings,
     Thresholds,
@@ -133,6 +138,42 @@ def scan_dependencies(
             clients, TableDailyCache(clients.dynamodb(), settings.state_table), account=account, region=settings.region
         ),
         aws_view=aws_view(clients, TableDailyCache(clients.dynamodb(), settings.state_table), account=account),
+        fan_out=fan_out(clients, settings, inventory),
+    )
+
+
+def fan_out(clients: Clients, settings: ScanSettings, lister: SageMakerInventory) -> FanOut | None:
+    """The stack's fan-out state machine, where it has one (and a bucket for its chunks' parts)."""
+    if settings.fan_out_state_machine is None or settings.bucket is None:
+        return None
+    return FanOut(
+        threshold=settings.fan_out_endpoints,
+        concurrency=settings.fan_out_concurrency,
+        lister=lister,
+        parts=BucketScanParts(clients.s3(), settings.bucket),
+        executions=StepFunctionsExecutions(clients.stepfunctions(), settings.fan_out_state_machine),
+    )
+
+
+def chunk_dependencies(settings: ScanChunkSettings, clients: Clients, catalog: Catalog) -> ChunkDependencies:
+    """A fan-out chunk's reads: the scan's inventory over the chunk's listed endpoints, its metrics, the deep
+    scans' conclusions (an hourly run carries them), the bucket it writes its part to."""
+    inventory, metrics = readers(clients, configs=TableConfigArchive(clients.dynamodb(), settings.state_table))
+    state = StateStore(clients.dynamodb(), settings.state_table)
+
+    def conclusions() -> Conclusions:
+        try:
+            state.load()  # reads the conclusions with the rest (a table per stack: a few thousand items)
+        except StateUnavailableError:
+            return Conclusions()  # nothing carried: these endpoints judged in full, as a deep scan would
+        return state.conclusions()
+
+    return ChunkDependencies(
+        inventory=inventory.given,
+        metrics=metrics,
+        catalog=catalog,
+        conclusions=conclusions,
+        parts=BucketScanParts(clients.s3(), settings.bucket),
     )
 
 

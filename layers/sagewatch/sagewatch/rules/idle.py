@@ -78,7 +78,7 @@ def _idle_evidence(ctx: Judge, idle: list[Variant]) -> dict[str, Any]:
 def _idle_endpoint(ctx: Judge, evidence: dict[str, Any]) -> list[Finding]:
     # deleting it also stops its shadow variants' instances
     costs = [ctx.variant_cost(v) for v in (*ctx.endpoint.variants, *ctx.endpoint.shadow_variants)]
-    cost = None if any(c is None for c in costs) else round(sum(c for c in costs if c), 2)
+    cost = None if any(c is None for c in costs) else round(sum((c for c in costs if c), 0.0), 2)
     instances = sum(v.instance_count for v in ctx.endpoint.variants)
     hours = ctx.thresholds.idle_hours
     if ctx.endpoint.is_async:
