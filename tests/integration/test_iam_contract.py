@@ -30,7 +30,7 @@ from sagewatch.aws.clients import Clients
 from sagewatch.chat import encode
 from sagewatch.remediation import ACTIONS, registry
 from sagewatch.slackapp import APPLY, DRY_RUN
-from sagewatch_testkit import aws_rules, conformance, fleet, iam, moto_ext
+from sagewatch_testkit import aws_rules, conformance, fanout_sim, fleet, iam, moto_ext
 from sagewatch_testkit.aws_fixtures import id_table
 from sagewatch_testkit.functions import lambda_context, load_function
 from sagewatch_testkit.local import _seed_stack, signing_secret_arn
@@ -274,6 +274,9 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
                     mp.setenv(key, value)
                 answers[function] = [_invoke(folder, _event(e, hook.url)) for e in events]
                 calls[function] = recorder.take()
+            fanned = _fan_out_runs(session, hook.url, secret, mp, recorder)
+            answers |= fanned["answers"]
+            calls |= fanned["calls"]
         yield {
             "calls": calls,
             "answers": answers,
@@ -282,6 +285,54 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
             "by_action": by_action,
             "off_shape": list(off_shape),
         }
+
+
+def _fan_out_runs(
+    session: Any, hook_url: str, secret: str, mp: pytest.MonkeyPatch, recorder: iam.CallRecorder
+) -> dict[str, Any]:
+    """A scan that fans out (events/scan-fan-out.json) on the template's state machine, run in-process
+    (sagewatch_testkit.fanout_sim): the scan function's start and merge, each chunk function run, and the calls the
+    state machine itself makes (its ItemReader), each recorded apart."""
+    for function in ("ScanFunction", "ScanChunkFunction"):
+        for key, value in _env(function, hook_url, secret).items():
+            mp.setenv(key, value)
+    mp.setenv("SAGEWATCH_BUCKET", "sagewatch-remediation")  # what the template gives both
+    mp.setenv("SAGEWATCH_FAN_OUT_STATE_MACHINE", iam.FAN_OUT_STATE_MACHINE)
+    sfn, s3 = session.client("stepfunctions"), session.client("s3")
+    sfn.create_state_machine(
+        name=iam.FAN_OUT_STATE_MACHINE.rsplit(":", 1)[-1],
+        definition=json.dumps(fanout_sim.definition()),
+        roleArn=f"arn:aws:iam::{iam.ACCOUNT}:role/scan-fan-out",
+    )
+    recorder.take()
+    started = _invoke("scan", _event("scan-fan-out.json", hook_url))
+    calls: dict[str, list[iam.Call]] = {"fanned ScanFunction": recorder.take(), "ScanChunkFunction": []}
+    calls["ScanFanOutRole"] = []
+    execution_input = json.loads(sfn.describe_execution(executionArn=started["execution"])["input"])
+    recorder.take()
+    chunks: list[Any] = []
+
+    def read(bucket: str, key: str) -> bytes:
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        calls["ScanFanOutRole"] += recorder.take()
+        return body
+
+    def chunk(payload: dict[str, Any]) -> Any:
+        chunks.append(_invoke("scan_chunk", payload))
+        calls["ScanChunkFunction"] += recorder.take()
+        return chunks[-1]
+
+    def merge(payload: dict[str, Any]) -> Any:
+        answer = _invoke("scan", payload)
+        calls["fanned ScanFunction"] += recorder.take()
+        return answer
+
+    execution = fanout_sim.run(execution_input, read, chunk, merge, substitutions={"Bucket": "sagewatch-remediation"})
+    mp.delenv("SAGEWATCH_FAN_OUT_STATE_MACHINE")
+    return {
+        "answers": {"fanned ScanFunction": [started, execution.output], "ScanChunkFunction": chunks},
+        "calls": calls,
+    }
 
 
 def _route_everything(session: Any, hook_url: str, secret: str, mp: pytest.MonkeyPatch) -> None:
@@ -337,7 +388,7 @@ def _parameters(recorded: dict[str, Any], role: str) -> dict[str, str]:
     return ROLE_PARAMETERS[role] | {"SlackWebhookSecretArn": recorded["secret"]}
 
 
-@pytest.mark.parametrize("function", [*FUNCTIONS, "RemediateFunction"])
+@pytest.mark.parametrize("function", [*FUNCTIONS, "RemediateFunction", "ScanChunkFunction"])
 @pytest.mark.parametrize("role", ROLE_PARAMETERS)
 def test_every_call_a_function_makes_is_allowed_by_its_role(recorded, function, role):
     policy = iam.function_policy(function, _parameters(recorded, role))
@@ -379,6 +430,33 @@ def test_the_remediation_role_changes_only_sagemakers_auto_scaling(recorded):
     assert len(iam.refused(policy, ecs)) == len({c.operation for c in ecs})
 
 
+def test_a_fanned_out_scan_is_allowed_by_the_roles_of_the_scan_the_chunks_and_the_state_machine(recorded):
+    """Started, chunked, merged: the scan function's calls (the run and listing written, the execution started,
+    the parts listed and read back), each chunk's, and the state machine's own read of the listing, each allowed
+    by the role the template gives it; the state machine may invoke the two functions and no other."""
+    started, merged = recorded["answers"]["fanned ScanFunction"]
+    assert started["status"] == "fanned-out" and merged["findings"] > 0 and merged["errors"] == 0, merged
+    assert [c["endpoints"] for c in recorded["answers"]["ScanChunkFunction"]] == [started["endpoints"]]
+    scan = iam.function_policy("ScanFunction", ROLES["standalone"])
+    calls = recorded["calls"]["fanned ScanFunction"]
+    assert {c.operation for c in calls} >= {"StartExecution", "PutObject", "ListObjectsV2", "GetObject"}
+    assert iam.refused(scan, calls) == []
+    machine = iam.function_policy("ScanFanOutRole", ROLES["standalone"])
+    assert recorded["calls"]["ScanFanOutRole"] and iam.refused(machine, recorded["calls"]["ScanFanOutRole"]) == []
+    lambda_arn = f"arn:aws:lambda:{REGION}:{iam.ACCOUNT}:function:"
+    for function, allowed in (("ScanChunkFunction", True), ("ScanFunction", True), ("RemediateFunction", False)):
+        need = iam.Need("lambda:InvokeFunction", lambda_arn + iam.PHYSICAL.get(function, function))
+        assert iam.allowed(machine, need) is allowed, function
+    for need in (
+        iam.Need("s3:PutObject", "arn:aws:s3:::sagewatch-remediation/scans/results/manifest.json"),
+        iam.Need("states:StartExecution", iam.FAN_OUT_STATE_MACHINE),
+        iam.Need("states:DescribeExecution", iam.FAN_OUT_STATE_MACHINE.replace(":stateMachine:", ":execution:") + "/x"),
+    ):
+        assert iam.allowed(machine, need), need
+    assert not iam.allowed(machine, iam.Need("s3:GetObject", "arn:aws:s3:::sagewatch-remediation/snapshots/x"))
+    assert iam.function_policy("ScanChunkFunction", ROLES["standalone"] | {"ScanFanOutEndpoints": "0"}) is None
+
+
 def test_a_scan_with_every_route_is_allowed_by_the_routed_role(recorded):
     policy = iam.function_policy("ScanFunction", ROLES["routed"] | {"RouteEmailDomains": "example.com"})
     calls = recorded["calls"]["routed ScanFunction"]
@@ -418,7 +496,7 @@ def test_the_contract_fails_when_any_one_granted_action_is_taken_away(recorded):
     """Each action a function's calls need, removed from its role alone, makes the contract fail: the test
     can tell a missing grant from a present one, for every grant it relies on."""
     checked = 0
-    for function in [*FUNCTIONS, "RemediateFunction"]:
+    for function in [*FUNCTIONS, "RemediateFunction", "ScanChunkFunction", "ScanFanOutRole"]:
         policy = iam.function_policy(function, _parameters(recorded, "standalone")) or iam.function_policy(
             function, _parameters(recorded, "central")
         )

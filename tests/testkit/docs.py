@@ -272,6 +272,8 @@ def scan_permissions(demo: Demo) -> str:
                 statement = granted
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            if len(resources) == 2 and isinstance(resources[1], dict):  # !Sub [text, {Id: the stack's id}]
+                resources = [resources[0].replace("${Id}", "<stack id>")]
             sid = statement["Sid"]
             rows.append(
                 f"| {sid}{condition} | {', '.join(f'`{a}`' for a in actions)} | "
@@ -281,7 +283,11 @@ def scan_permissions(demo: Demo) -> str:
 
 
 def _condition(name: str, when_true: bool) -> str:
-    plain = {"HasRouting": "`RoutingParameterName`", "HasRouteEmail": "`RouteEmailFrom`"}
+    plain = {
+        "HasRouting": "`RoutingParameterName`",
+        "HasRouteEmail": "`RouteEmailFrom`",
+        "FansOut": "`ScanFanOutEndpoints` above 0",
+    }
     if name == "ReservesConcurrency":
         return "`ReserveConcurrency=true`" if when_true else "`ReserveConcurrency=false`"
     if name not in plain:

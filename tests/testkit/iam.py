@@ -38,6 +38,7 @@ REGION = "us-east-1"
 PREFIX = {
     "resourcegroupstaggingapi": "tag",
     "sesv2": "ses",
+    "stepfunctions": "states",
     "monitoring": "cloudwatch",
     "service-quotas": "servicequotas",
 }
@@ -56,6 +57,10 @@ ACTION = {
     ("sesv2", "SendEmail"): "SendEmail",
     ("lambda", "Invoke"): "InvokeFunction",
 }
+# The stack's id as CloudFormation gives it (its last part names the fan-out state machine)
+STACK_UUID = "6e1c0a2e-7b1d-4c55-9f0e-2d3b8a4c1f00"
+STACK_ID = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/sw/{STACK_UUID}"
+FAN_OUT_STATE_MACHINE = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:sagewatch-scan-{STACK_UUID}"
 # The physical names the tests give the template's resources (events/env.json, the sam local suite).
 PHYSICAL = {
     "StateTable": "sagewatch-state",
@@ -200,6 +205,8 @@ def _resources(call: Call) -> list[str]:  # noqa: C901 - one branch a service, r
         # a stack's ARN ends in its unique id, which a policy matches with stack/NAME/*
         name = str(p["StackName"])
         return [name if name.startswith("arn:") else _arn("cloudformation", r, f"stack/{name}/id")]
+    if s == "stepfunctions" and "stateMachineArn" in p:
+        return [str(p["stateMachineArn"])]
     if s == "lambda" and "FunctionName" in p:
         name = str(p["FunctionName"])
         return [name if name.startswith("arn:") else _arn("lambda", r, f"function:{name}")]
@@ -212,6 +219,16 @@ def _context(call: Call) -> dict[str, tuple[str, ...]]:
         to = p.get("Destination") or {}
         recipients = [*to.get("ToAddresses", []), *to.get("CcAddresses", []), *to.get("BccAddresses", [])]
         return {"ses:FromAddress": (str(p.get("FromEmailAddress")),), "ses:Recipients": tuple(recipients)}
+    if call.service == "dynamodb" and call.operation == "BatchWriteItem":
+        # every item's partition key: a ForAllValues condition on dynamodb:LeadingKeys must hold for each
+        keys = [
+            (w.get("PutRequest", {}).get("Item") or w.get("DeleteRequest", {}).get("Key") or {}).get("id", {})
+            for writes in p["RequestItems"].values()
+            for w in writes
+        ]
+        return {"dynamodb:LeadingKeys": tuple(str(k.get("S", "")) for k in keys)}
+    if call.service == "s3" and call.operation in ("ListObjectsV2", "ListObjects") and "Prefix" in p:
+        return {"s3:prefix": (str(p["Prefix"]),)}
     if call.service == "dynamodb" and call.operation in ("GetItem", "PutItem", "UpdateItem", "DeleteItem"):
         key = p.get("Key") or p.get("Item") or {}  # the partition key's value: what dynamodb:LeadingKeys sees
         return {"dynamodb:LeadingKeys": (str(key.get("id", {}).get("S", "")),)}
@@ -270,6 +287,8 @@ def _resolve(node: Any, template: Mapping[str, Any], params: Mapping[str, str]) 
             return str(_ref(key, template, params))
 
         return re.sub(r"\$\{([^}]+)\}", substitute, text)
+    if fn == "Fn::Select":
+        return _resolve(arg[1], template, params)[int(arg[0])]
     if fn == "Fn::Split":
         return str(_resolve(arg[1], template, params)).split(arg[0])
     if fn == "Fn::Join":
@@ -278,7 +297,13 @@ def _resolve(node: Any, template: Mapping[str, Any], params: Mapping[str, str]) 
 
 
 def _ref(name: str, template: Mapping[str, Any], params: Mapping[str, str]) -> str:
-    pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT, "AWS::Partition": "aws", "AWS::StackName": "sw"}
+    pseudo = {
+        "AWS::Region": REGION,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Partition": "aws",
+        "AWS::StackName": "sw",
+        "AWS::StackId": STACK_ID,
+    }
     if name in pseudo:
         return pseudo[name]
     if name in params:
@@ -325,7 +350,9 @@ def function_policy(function: str, parameters: Mapping[str, str], template_path:
     params = {k: str(v.get("Default", "")) for k, v in template["Parameters"].items()}
     statements: list[dict[str, Any]] = []
     for policy in resource["Properties"].get("Policies", []):
-        if "Statement" in policy:
+        if "PolicyDocument" in policy:  # an AWS::IAM::Role's inline policy (the fan-out state machine's)
+            statements += _resolve(policy["PolicyDocument"]["Statement"], template, params)
+        elif "Statement" in policy:
             statements += _resolve(policy["Statement"], template, params)
         else:
             ((name, args),) = policy.items()

@@ -39,3 +39,13 @@ def test_an_hourly_scan_says_when_the_days_deep_scan_would_not_finish():
     assert t.to_dict()["deep_projected_pct"] == 90.0
     fine = ScanTime(seconds=60.0, endpoints=6000, budget_seconds=300.0, deep_rate=0.02)
     assert fine.deep_projected_pct == 40.0 and fine.warning is None
+
+
+def test_a_stack_that_fans_out_projects_no_deep_scan_and_says_the_next_ones_fan_out():
+    """The deep scan fans out on its own at its last pace: no warning, no alarm for it from hourly scans."""
+    t = ScanTime(seconds=60.0, endpoints=6000, budget_seconds=300.0, deep_rate=0.045, fans_out=True)
+    assert t.deep_projected_pct is None and t.warning is None
+    slow = ScanTime(seconds=255.0, endpoints=5000, budget_seconds=300.0, fans_out=True)
+    assert slow.warning is not None and "fan out on the state machine" in slow.warning
+    alone = ScanTime(seconds=255.0, endpoints=5000, budget_seconds=300.0)
+    assert alone.warning is not None and "Turn fan-out on" in alone.warning

@@ -2,8 +2,10 @@
 function may run: a fleet that would not finish within 80% of the timeout at that rate is said in the scan's
 result and warnings, and as a metric an alarm watches (ScanNearTimeoutAlarm), before the first scan dies at the
 limit. An hourly scan also projects the day's deep scan (sagewatch.cadence) at the rate the last one ran: the
-fleet may grow past what the deep scan finishes while hourly scans still fit. sagewatch does not fan a scan out
-yet: the fix is a longer timeout and more memory (Lambda's CPU grows with it), or fewer endpoints a scan."""
+fleet may grow past what the deep scan finishes while hourly scans still fit. Where the stack has its fan-out state
+machine (ScanFanOutEndpoints, sagewatch.app.fanout), a deep scan that would not finish within 80% fans out instead
+at the last deep scan's pace, so hourly scans project nothing; without it the fix is a longer timeout and more
+memory (Lambda's CPU grows with it), or fan-out turned on."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ class ScanTime:
     endpoints: int  # every endpoint listed (what the scan had to go through)
     budget_seconds: float | None  # what the invocation had when the scan began (None: no limit known: the CLI)
     deep_rate: float | None = None  # an hourly scan's: the last deep scan's seconds per endpoint
+    fans_out: bool = False  # the stack fans a scan out past its timeout (the deep scan is not projected)
 
     @property
     def seconds_per_endpoint(self) -> float | None:
@@ -31,7 +34,7 @@ class ScanTime:
     @property
     def deep_projected_pct(self) -> float | None:
         """The share of the timeout the day's deep scan would use on this fleet at its last rate."""
-        if not self.deep_rate or not self.budget_seconds:
+        if not self.deep_rate or not self.budget_seconds or self.fans_out:
             return None
         return round(self.deep_rate * self.endpoints / self.budget_seconds * 100, 1)
 
@@ -60,9 +63,13 @@ class ScanTime:
         return (
             f"the scan took {self.seconds:.0f} s of the {self.budget_seconds:.0f} s its function may run ({used:g}%): "
             f"at {self.seconds_per_endpoint:g} s an endpoint, {within:,} endpoints fit within "
-            f"{SAFE_SHARE:.0%} of it and this region lists {self.endpoints:,}. Raise the scan function's timeout "
-            "and memory (its CPU grows with memory) before a scan times out; sagewatch does not fan a scan out "
-            "across functions yet"
+            f"{SAFE_SHARE:.0%} of it and this region lists {self.endpoints:,}. "
+            + (
+                "The next deep scans fan out on the state machine at this pace (ScanFanOutEndpoints)"
+                if self.fans_out
+                else "Turn fan-out on (ScanFanOutEndpoints above 0), or raise the scan function's timeout and memory "
+                "(its CPU grows with memory), before a scan times out"
+            )
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -230,7 +230,9 @@ def scheduled_scan(
     )
     # will the next scans still finish? (the reads are most of a scan's time; what follows is short)
     deep_rate = begun.stored.seconds_per_endpoint if begun.stored is not None and not why_deep else None
-    timing = ScanTime(time.monotonic() - started, len(report.listed), budget_seconds, deep_rate)
+    timing = ScanTime(
+        time.monotonic() - started, len(report.listed), budget_seconds, deep_rate, fans_out=deps.fan_out is not None
+    )
     return report, _announced(settings, request.publish, deps, report, begun, why_deep, key, timing, now)
 
 
@@ -258,7 +260,7 @@ def _merged(
     report.cadence["fan_out"] = {"run": run.run, "chunks": len(parts), "why": run.why}
     # the pace of one function doing all the chunks' work (what decides the next fan-out, and ScanTime's warning)
     deep_rate = begun.stored.seconds_per_endpoint if begun.stored is not None and carry is not None else None
-    timing = ScanTime(sum(p.seconds for p in parts), len(report.listed), None, deep_rate)
+    timing = ScanTime(sum(p.seconds for p in parts), len(report.listed), None, deep_rate, fans_out=True)
     key = thresholds_key(thresholds.to_dict())
     why_deep = (run.reason or "deep") if carry is None else None
     return report, _announced(settings, run.publish, deps, report, begun, why_deep, key, timing, run.now)
