@@ -12,12 +12,12 @@ import boto3
 import pytest
 
 from sagewatch.app.ports import Lease
-from sagewatch.app.scan import exclusive_scan
+from sagewatch.app.scan import ScanBusyError, exclusive_scan
 from sagewatch.aws.lock import TableLock
 from sagewatch.aws.wiring import scan_dependencies
 from sagewatch.requests import ScanRequest
 from sagewatch.settings import ScanSettings, SettingsError
-from sagewatch_testkit import fleet
+from sagewatch_testkit import fanout_sim, fleet
 from sagewatch_testkit.aws_fixtures import ScanStack, drain, id_table, watch_queue
 from sagewatch_testkit.fleet import DEMO_FINDINGS
 from sagewatch_testkit.functions import lambda_context, load_function, sample_event
@@ -115,6 +115,17 @@ def test_while_another_scan_holds_the_lock_a_scan_does_nothing_and_says_so(locke
     assert locked_stack.digests() == []  # nothing announced
     assert [i["id"]["S"] for i in ddb.scan(TableName=TABLE)["Items"]] == ["lock#scan"]  # no state written
     assert lock_item(ddb)["holder"]["S"] == "other-run"  # and the other run's lock left alone
+
+
+def test_a_fanned_out_scans_merge_waits_for_the_lock_rather_than_drop_its_report(locked_stack, ddb, now):
+    """The schedule runs a skipped scan again; nothing runs a skipped merge again but its state machine, which
+    retries ScanBusyError (its Merge state's Retry): the merge raises it, reading and announcing nothing."""
+    hold(ddb, "other-run", now + timedelta(minutes=5))
+    with pytest.raises(ScanBusyError, match=r"other-run.*20261207T060000Z-5ca1ab1e"):
+        locked_stack.app.lambda_handler(sample_event("scan-merge.json"), lambda_context("scan"))
+    assert locked_stack.digests() == [] and lock_item(ddb)["holder"]["S"] == "other-run"
+    merge = fanout_sim.definition()["States"]["Merge"]
+    assert [ScanBusyError.__name__] in [rule["ErrorEquals"] for rule in merge["Retry"]]
 
 
 def test_a_lock_left_by_a_run_that_died_does_not_block_the_next_scan(locked_stack, ddb, now):

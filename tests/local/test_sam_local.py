@@ -26,6 +26,17 @@ def test_scan_finds_and_publishes(stack):
     assert again["announced"]["unchanged"] == DEMO_FINDINGS and again["published_message_ids"] == []
 
 
+def test_a_fanned_out_scans_chunk_and_merge_step_run_in_their_functions(stack):
+    """What the state machine invokes: the chunk function judges its endpoints and writes its part; the scan
+    function merges the run (seeded as a starting scan writes it, without publishing) into one report."""
+    chunk = stack.invoke("ScanChunkFunction", "scan-chunk.json")
+    assert chunk["endpoints"] == 2 and chunk["errors"] == 0 and chunk["findings"] >= 1, chunk
+    assert chunk["part"].startswith("scans/20261207T060000Z-5ca1ab1e/parts/")
+    merged = stack.invoke("ScanFunction", "scan-merge.json")
+    assert merged["endpoints"] == 2 and merged["errors"] == 0 and merged["findings"] >= chunk["findings"], merged
+    assert merged["cadence"]["fan_out"]["chunks"] == 1 and merged["published_message_ids"] == []
+
+
 def test_slack_notifier_posts_block_kit(stack):
     before = len(stack.webhook.requests)
     result = stack.invoke("SlackNotifierFunction", "slack-sns-digest.json")

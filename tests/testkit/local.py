@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,9 @@ INVOKE_TIMEOUT = 300  # seconds per sam local invoke; bounded, like everything h
 INVOCATIONS = [
     ("ScanFunction", "scan-schedule.json"),
     ("ScanFunction", "scan-manual-no-publish.json"),
+    # a fanned-out scan's chunk and merge step, as its state machine invokes them (the run seeded in the bucket)
+    ("ScanChunkFunction", "scan-chunk.json"),
+    ("ScanFunction", "scan-merge.json"),
     ("SlackNotifierFunction", "slack-sns-digest.json"),
     ("ModelMonitorFunction", "monitor-run-violations.json"),
     ("ModelMonitorFunction", "monitor-run-clean.json"),
@@ -198,6 +202,7 @@ def _seed_stack(session: boto3.session.Session, url: str, webhook_url: str) -> t
             client("events").put_rule(Name="sagewatch-local", EventPattern=json.dumps({"source": ["sagewatch"]}))
             client("events").put_targets(Rule="sagewatch-local", Targets=[{"Id": "q", "Arn": arn}])
     s3.create_bucket(Bucket="sagewatch-remediation")
+    _seed_fan_out_run(s3)
     # the violation file the sample monitoring run points at
     run = json.loads((EVENTS / "monitor-run-violations.json").read_text())
     uri = run["detail"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"]
@@ -217,6 +222,16 @@ def _seed_stack(session: boto3.session.Session, url: str, webhook_url: str) -> t
         Name=SIGNING_SECRET_NAME, SecretString=json.dumps({"signing_secret": SIGNING_SECRET})
     )
     return secret, queues
+
+
+def _seed_fan_out_run(s3: Any) -> None:
+    """The run and listing of events/scan-chunk.json's fanned-out scan, as the scan function writes them (the run
+    is of now: the demo fleet's metrics are recent)."""
+    run = json.loads((FIXTURES / "fan-out" / "run.json").read_text())
+    run["now"] = datetime.now(UTC).replace(microsecond=0).isoformat()
+    items = json.loads((EVENTS / "scan-chunk.json").read_text())["Items"]
+    for key, doc in (("run.json", run), ("listing.json", items)):
+        s3.put_object(Bucket="sagewatch-remediation", Key=f"scans/{run['run']}/{key}", Body=json.dumps(doc).encode())
 
 
 def signing_secret_arn(session: boto3.session.Session, url: str | None) -> str:

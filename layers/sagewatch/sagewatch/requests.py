@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
+RUN_NAME = r"^[0-9A-Za-z-]{1,80}$"  # a fanned-out scan's name: its execution's, and its folder scans/RUN/
 # endpoints a fan-out's chunk judges (the state machine's ItemBatcher MaxItemsPerBatch: template.yaml says the same)
 CHUNK_ENDPOINTS = 1000
 
@@ -13,11 +14,12 @@ CHUNK_ENDPOINTS = 1000
 class FanOutRun(BaseModel):
     """One scan fanned out (sagewatch.app.fanout), as the scan function decided it once: every chunk judges with
     the same time, depth and thresholds as the merge step reports. Kept beside the listing (scans/RUN/run.json),
-    where each chunk reads it, and in the state machine's input, which its merge step is handed."""
+    where each chunk and the merge step read it (the state machine's input carries it too, to be read in the
+    console)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    run: str = Field(pattern=r"^[0-9A-Za-z-]{1,80}$")  # scans/<run>/ in the stack bucket
+    run: str = Field(pattern=RUN_NAME)  # scans/<run>/ in the stack bucket
     depth: Literal["hourly", "deep"]
     reason: str | None = Field(default=None, max_length=2000)  # why deep (sagewatch.cadence.deep_reason)
     now: AwareDatetime
@@ -34,7 +36,7 @@ class EndpointSummary(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    run: str = Field(pattern=r"^[0-9A-Za-z-]{1,80}$")
+    run: str = Field(pattern=RUN_NAME)
     Index: int = Field(ge=0)
     EndpointName: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
     EndpointArn: str = Field(max_length=2048)
@@ -79,8 +81,8 @@ class ScanRequest(BaseModel):
     # auto: past ScanFanOutEndpoints listed endpoints, or a fleet the scan would not finish within 80% of its
     # timeout, the scan fans out on the state machine (sagewatch.app.fanout); always: whatever the fleet (to try it)
     fan_out: Literal["auto", "always"] = "auto"
-    # the state machine's last step: the chunks of this run are done, report them as one scan
-    merge: FanOutRun | None = None
+    # the state machine's last step: the chunks of this run (scans/RUN/) are done, report them as one scan
+    merge: str | None = Field(default=None, pattern=RUN_NAME)
 
 
 class ReportRequest(BaseModel):

@@ -237,11 +237,12 @@ def scheduled_scan(
 
 
 def _merged(
-    settings: ScanSettings, run: FanOutRun, deps: ScanDependencies, begun: _Begun
+    settings: ScanSettings, name: str, deps: ScanDependencies, begun: _Begun
 ) -> tuple[ScanReport, dict[str, Any]]:
     """The fan-out's last step: its chunks' parts as one report, announced as any scan's (sagewatch.app.fanout)."""
     if deps.fan_out is None:
         raise ValueError("a merge request reached a scan function without fan-out (SAGEWATCH_FAN_OUT_STATE_MACHINE)")
+    run = deps.fan_out.parts.run(name)  # as the starting scan decided it, and the chunks judged by it
     thresholds = run_thresholds(run)
     carry = begun.stored if run.depth == Depth.HOURLY.value else None
     parts = merge_parts(deps.fan_out.parts, run)
@@ -355,6 +356,11 @@ def _announced(
     return result
 
 
+class ScanBusyError(RuntimeError):
+    """A fan-out's merge step found another scan holding the lock: the state machine retries it (template.yaml's
+    Retry on ScanBusyError), where a scheduled scan would just skip and let its schedule run it again."""
+
+
 def exclusive_scan(
     settings: ScanSettings,
     request: ScanRequest,
@@ -380,6 +386,11 @@ def exclusive_scan(
         warnings.append(f"the scan lock could not be taken ({type(exc).__name__}: {str(exc)[:200]}); scanned anyway")
         lease = None
     if lease is not None and not lease.taken:
+        if request.merge is not None:  # a fanned-out scan's report is not dropped: its state machine retries
+            raise ScanBusyError(
+                f"another scan ({lease.holder}) holds lock#scan until {iso_z(lease.until)}: the merge of "
+                f"{request.merge} waits for it"
+            )
         return None, {
             "schema": "sagewatch.scan-result/2",
             "status": "overlapping",
