@@ -262,4 +262,8 @@ def test_a_scan_near_its_functions_timeout_says_how_many_endpoints_fit(scan_stac
     assert not any("time" in w and "scan took" in w for w in result["warnings"])
     _, result = scheduled_scan(scan_stack.settings, ScanRequest(publish=False), deps, now=now, budget_seconds=0.001)
     [warning] = [w for w in result["warnings"] if w.startswith("the scan took")]
-    assert "endpoints fit within 80%" in warning and "Raise the scan function's timeout" in warning
+    assert (
+        "endpoints fit within 80%" in warning
+        and "Turn fan-out on" in warning
+        and "raise the scan function's timeout" in warning
+    )
