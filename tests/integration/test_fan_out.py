@@ -19,7 +19,7 @@ from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import chunk_dependencies, scan_dependencies
 from sagewatch.catalog import Catalog
 from sagewatch.requests import CHUNK_ENDPOINTS, ChunkRequest, ScanRequest
-from sagewatch.settings import ScanChunkSettings
+from sagewatch.settings import ScanChunkSettings, SettingsError
 from sagewatch_testkit import fanout_sim, faults, fleet, moto_ext
 from sagewatch_testkit.aws_fixtures import drain
 from sagewatch_testkit.fleet import DEMO_EXPECTED, conclusions
@@ -254,3 +254,23 @@ def test_when_a_scan_fans_out(listed, deep, rate, expected):
 def test_chunk_throttled_error_is_what_the_template_retries():
     task = fanout_sim.definition()["States"]["ScanChunks"]["ItemProcessor"]["States"]["ScanChunk"]
     assert ChunkThrottledError.__name__ in task["Retry"][0]["ErrorEquals"]
+
+
+def test_a_chunk_whose_run_was_written_otherwise_fails_naming_it_and_writes_nothing(fan_out, sm, now):
+    """scans/RUN/run.json is another function's file: read strictly, a wrong one is an error naming the object
+    (the chunk fails, the merge names its endpoints), never a chunk judged under thresholds nobody set."""
+    fleet.seed(sm, fleet.demo_fleet(), region=REGION, now=now)
+    s3 = boto3.client("s3", region_name=REGION)
+    request = ScanRequest.model_validate({"fan_out": "always", "publish": False})
+    _, started = scheduled_scan(fan_out.settings, request, scan_dependencies(fan_out.settings, ACCOUNT), now=now)
+    run = started["listing"].removesuffix("/listing.json")
+    doc = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{run}/run.json")["Body"].read())
+    doc["thresholds"]["saturation_pct"] = 10  # below the target utilization: no such settings exist
+    s3.put_object(Bucket=BUCKET, Key=f"{run}/run.json", Body=json.dumps(doc).encode())
+    items = json.loads(s3.get_object(Bucket=BUCKET, Key=started["listing"])["Body"].read())
+    with pytest.raises(SettingsError, match=r"run\.json: SAGEWATCH_SATURATION_PCT .* got 10"):
+        Chunks()({"Items": items[:4], "attempt": 0})
+    s3.put_object(Bucket=BUCKET, Key=f"{run}/run.json", Body=b'{"run": "x"}')
+    with pytest.raises(ValueError, match=f"s3://{BUCKET}/{run}/run.json is not a fanned-out scan's run"):
+        Chunks()({"Items": items[:4], "attempt": 0})
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{run}/parts/")

@@ -31,7 +31,7 @@ from sagewatch.models import Discovery, Finding, ScanError
 from sagewatch.requests import CHUNK_ENDPOINTS, ChunkRequest, EndpointSummary, FanOutRun
 from sagewatch.rules import Need
 from sagewatch.scantime import SAFE_SHARE
-from sagewatch.settings import Thresholds
+from sagewatch.settings import SettingsError, Thresholds
 from sagewatch.wire import WireError, from_wire, to_wire
 
 PART_SCHEMA = "sagewatch.scan-part/1"
@@ -138,8 +138,11 @@ def start_fan_out(fan_out: FanOut, summaries: Sequence[Mapping[str, Any]], run: 
 
 
 def run_thresholds(run: FanOutRun) -> Thresholds:
-    """The thresholds the starting scan decided with (a bad one raises SettingsError naming it)."""
-    return Thresholds.from_strings({k: str(v) for k, v in run.thresholds.items()})
+    """The thresholds the starting scan decided with (a bad one raises SettingsError naming it and the run)."""
+    try:
+        return Thresholds.from_strings({k: str(v) for k, v in run.thresholds.items()})
+    except (SettingsError, KeyError) as exc:
+        raise SettingsError(f"the thresholds of scans/{run.run}/run.json: {str(exc)[:300]}") from None
 
 
 @dataclass(frozen=True)
