@@ -241,8 +241,9 @@ def test_the_chunk_size_is_the_templates_and_fits_a_child_executions_input():
     [
         (2001, False, None, "2,001 endpoints listed, more than ScanFanOutEndpoints (2,000)"),
         (2000, True, None, None),
-        (1500, True, 0.2, "at the last deep scan's 0.2 s an endpoint, 1,500 endpoints would take about 300 s"),
-        (1500, False, 0.2, None),  # hourly scans read a third as much
+        (1500, True, 0.2, "at the last deep scan's 0.2 s an endpoint, this deep scan of 1,500 endpoints would take"),
+        (1500, False, 0.2, None),  # an hourly scan reads a third as much: counted as half
+        (2000, False, 0.3, "at the last deep scan's 0.3 s an endpoint, this hourly scan of 2,000 endpoints"),
         (1000, True, 0.2, None),
     ],
 )

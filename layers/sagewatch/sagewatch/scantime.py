@@ -3,8 +3,8 @@ function may run: a fleet that would not finish within 80% of the timeout at tha
 result and warnings, and as a metric an alarm watches (ScanNearTimeoutAlarm), before the first scan dies at the
 limit. An hourly scan also projects the day's deep scan (sagewatch.cadence) at the rate the last one ran: the
 fleet may grow past what the deep scan finishes while hourly scans still fit. Where the stack has its fan-out state
-machine (ScanFanOutEndpoints, sagewatch.app.fanout), a deep scan that would not finish within 80% fans out instead
-at the last deep scan's pace, so hourly scans project nothing; without it the fix is a longer timeout and more
+machine (ScanFanOutEndpoints, sagewatch.app.fanout), a scan that would not finish within 80% at the last deep
+scan's pace fans out instead, so hourly scans project nothing; without it the fix is a longer timeout and more
 memory (Lambda's CPU grows with it), or fan-out turned on."""
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ class ScanTime:
             f"at {self.seconds_per_endpoint:g} s an endpoint, {within:,} endpoints fit within "
             f"{SAFE_SHARE:.0%} of it and this region lists {self.endpoints:,}. "
             + (
-                "The next deep scans fan out on the state machine at this pace (ScanFanOutEndpoints)"
+                "The next scans fan out on the state machine at this pace (ScanFanOutEndpoints)"
                 if self.fans_out
                 else "Turn fan-out on (ScanFanOutEndpoints above 0), or raise the scan function's timeout and memory "
                 "(its CPU grows with memory), before a scan times out"
