@@ -134,7 +134,7 @@ def _discovered(harness) -> list[Endpoint]:
 def test_a_fleet_read_in_chunks_is_judged_as_if_read_at_once(demo, now, monkeypatch):
     """A large fleet is read and judged SCAN_CHUNK endpoints at a time (memory stays flat): the report is the
     same, to the last figure, as a scan that read every endpoint in one go; only the calls differ."""
-    import sagewatch.app.scan as scan_module
+    import sagewatch.app.judge as scan_module
 
     whole = demo.scan(now).to_dict()
     calls_whole = demo.calls["GetMetricData"]
