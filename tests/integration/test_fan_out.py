@@ -18,7 +18,7 @@ from sagewatch.app.scan import scheduled_scan
 from sagewatch.aws.clients import Clients
 from sagewatch.aws.wiring import chunk_dependencies, scan_dependencies
 from sagewatch.catalog import Catalog
-from sagewatch.requests import CHUNK_ENDPOINTS, ChunkRequest, ScanRequest
+from sagewatch.requests import CHUNK_BYTES, CHUNK_ENDPOINTS, ChunkRequest, ScanRequest
 from sagewatch.settings import ScanChunkSettings, SettingsError
 from sagewatch_testkit import fanout_sim, faults, fleet, moto_ext
 from sagewatch_testkit.aws_fixtures import drain
@@ -222,7 +222,7 @@ def test_a_part_that_is_not_a_part_is_named_too(fan_out, sm, now):
 
 def test_the_chunk_size_is_the_templates_and_fits_a_child_executions_input():
     batcher = fanout_sim.definition()["States"]["ScanChunks"]["ItemBatcher"]
-    assert batcher["MaxItemsPerBatch"] == CHUNK_ENDPOINTS
+    assert (batcher["MaxItemsPerBatch"], batcher["MaxInputBytesPerBatch"]) == (CHUNK_ENDPOINTS, CHUNK_BYTES)
     # 1,000 endpoints of the longest names AWS allows fit the byte bound in two batches at most
     item = {
         "run": "20261207T060000Z-0123abcd",

@@ -7,8 +7,10 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 RUN_NAME = r"^[0-9A-Za-z-]{1,80}$"  # a fanned-out scan's name: its execution's, and its folder scans/RUN/
-# endpoints a fan-out's chunk judges (the state machine's ItemBatcher MaxItemsPerBatch: template.yaml says the same)
+# endpoints a fan-out's chunk judges (the state machine's ItemBatcher MaxItemsPerBatch: template.yaml says the same),
+# fewer when their listing passes a child execution's input (MaxInputBytesPerBatch, Step Functions' 256 KiB)
 CHUNK_ENDPOINTS = 1000
+CHUNK_BYTES = 262_144
 
 
 class FanOutRun(BaseModel):

@@ -28,7 +28,7 @@ from sagewatch.cadence import Conclusion, Conclusions
 from sagewatch.catalog import Catalog
 from sagewatch.formats import iso_z
 from sagewatch.models import Discovery, Finding, ScanError
-from sagewatch.requests import CHUNK_ENDPOINTS, ChunkRequest, EndpointSummary, FanOutRun
+from sagewatch.requests import CHUNK_BYTES, CHUNK_ENDPOINTS, ChunkRequest, EndpointSummary, FanOutRun
 from sagewatch.rules import Need
 from sagewatch.scantime import SAFE_SHARE
 from sagewatch.settings import SettingsError, Thresholds
@@ -124,7 +124,9 @@ def listing_items(run: str, summaries: Sequence[Mapping[str, Any]]) -> list[dict
 def start_fan_out(fan_out: FanOut, summaries: Sequence[Mapping[str, Any]], run: FanOutRun) -> dict[str, Any]:
     """The listing written, the state machine started: the scan's result says so (the merge step reports)."""
     fan_out.parts.put_run(run)  # first: a chunk reads it
-    key = fan_out.parts.put_listing(run.run, listing_items(run.run, summaries))
+    items = listing_items(run.run, summaries)
+    key = fan_out.parts.put_listing(run.run, items)
+    size = len(dump({"Items": items}))  # ItemBatcher closes a batch at CHUNK_ENDPOINTS items or CHUNK_BYTES
     execution = fan_out.executions.start(
         run.run, {"listing": key, "concurrency": fan_out.concurrency, "run": run.model_dump(mode="json")}
     )
@@ -133,7 +135,7 @@ def start_fan_out(fan_out: FanOut, summaries: Sequence[Mapping[str, Any]], run: 
         "status": "fanned-out",
         "reason": run.why,
         "endpoints": run.endpoints,
-        "chunks": -(-run.endpoints // CHUNK_ENDPOINTS),
+        "chunks": max(-(-run.endpoints // CHUNK_ENDPOINTS), -(-size // CHUNK_BYTES)),  # about: batches fill unevenly
         "execution": execution,
         "listing": key,
         "cadence": {"depth": run.depth} | ({"reason": run.reason} if run.reason else {}),
