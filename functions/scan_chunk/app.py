@@ -30,6 +30,7 @@ CATALOG, CATALOG_PROBLEM = stack_catalog(
 def lambda_handler(event: ChunkRequest, context: LambdaContext) -> dict[str, Any]:
     if CATALOG_PROBLEM:
         logger.warning("the stack's catalog was not used", extra={"problem": CATALOG_PROBLEM})
-    result = scan_chunk(event, chunk_dependencies(SETTINGS, CLIENTS, CATALOG))
+    account = context.invoked_function_arn.split(":")[4]  # the daily checks are kept per account and region
+    result = scan_chunk(event, chunk_dependencies(SETTINGS, CLIENTS, CATALOG, account))
     logger.info("chunk scanned", extra=result | {"run": event.run})
     return result

@@ -68,7 +68,8 @@ class Chunks:
         self.calls += 1
         try:
             return scan_chunk(
-                ChunkRequest.model_validate(payload), chunk_dependencies(self.settings, self.clients, Catalog.load())
+                ChunkRequest.model_validate(payload),
+                chunk_dependencies(self.settings, self.clients, Catalog.load(), ACCOUNT),
             )
         finally:
             self.throttled = max(0, self.throttled - 1)
@@ -127,6 +128,12 @@ def test_the_fanned_out_scan_reports_what_one_function_reports(fan_out, sm, now)
     members = [m["endpoint"] for m in group.evidence["endpoints"]]
     order = {name: i // 4 for i, name in enumerate(single.listed)}
     assert len({order[m] for m in members}) > 1, members
+    # each chunk checked its own endpoints' dependencies (its own daily budget): the merge only reads the parts
+    s3 = boto3.client("s3", region_name=REGION)
+    prefix = f"scans/{merged.cadence['fan_out']['run']}/parts/"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=prefix)["Contents"]]
+    parts = [json.loads(s3.get_object(Bucket=BUCKET, Key=k)["Body"].read()) for k in keys]
+    assert {name for p in parts for name in p["dependencies"]} == set(single.tags)
 
 
 def test_an_hourly_fanned_out_scan_carries_the_deep_scans_conclusions_as_one_function_does(fan_out, sm, now):

@@ -27,6 +27,7 @@ from sagewatch.models import (
     Variant,
 )
 from sagewatch.requests import ChunkRequest, FanOutRun, ScanRequest
+from sagewatch.serving import Dependency, DependencyFacts
 from sagewatch.settings import ScanSettings, SettingsError
 from sagewatch.wire import WireError, from_wire, to_wire
 
@@ -91,6 +92,10 @@ def test_a_part_written_otherwise_is_refused_naming_where(change, message):
         from_wire(Discovery, doc, "discovery")
 
 
+def _checked(name: str) -> DependencyFacts:
+    return DependencyFacts(T, (Dependency("model", f"{name}-model", "AllTraffic", "present"),))
+
+
 def _part(first: int, names: list[str]) -> dict[str, Any]:
     part = Part(
         Discovery(endpoints=[_endpoint(n) for n in names], listed=list(names)),
@@ -100,6 +105,10 @@ def _part(first: int, names: list[str]) -> dict[str, Any]:
         series=20 * len(names),
         judged_in_full=len(names),
         seconds=1.5,
+        dependencies={
+            n: DependencyFacts(T, (Dependency("model", f"{n}-model", "AllTraffic", "present"),)) for n in names
+        },
+        dependency_warnings=["dependencies of 3 endpoints are checked on the next scans (1000 calls a scan)"],
     )
     return json.loads(json.dumps(part_doc(part, first, len(names))))
 
@@ -109,6 +118,10 @@ def test_a_part_round_trips():
     first, size, part = part_from_doc(doc)
     assert (first, size, part.series, part.costs) == (0, 2, 40, {"a": 1234.5, "b": 1234.5})
     assert part.discovery.endpoints == [_endpoint("a"), _endpoint("b")] and set(part.concluded) == {"a", "b"}
+    assert part.dependencies is not None and part.dependencies["a"].dependencies[0].ref == "a-model"
+    assert part.dependency_warnings == doc["dependency_warnings"]
+    with pytest.raises(WireError, match="dependencies"):
+        part_from_doc({**doc, "dependencies": {"a": {"checked_at": "never"}}})
     with pytest.raises(WireError, match="schema must be"):
         part_from_doc({**doc, "schema": "sagewatch.scan-part/0"})
 

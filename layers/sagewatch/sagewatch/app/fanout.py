@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from sagewatch.app.judge import Inventory, Part, judge_part
 from sagewatch.app.ports import MetricsReader
+from sagewatch.app.serving import ServingChecks, dependency_checks
 from sagewatch.cadence import Conclusion, Conclusions
 from sagewatch.catalog import Catalog
 from sagewatch.formats import iso_z
@@ -31,6 +32,7 @@ from sagewatch.models import Discovery, Finding, ScanError
 from sagewatch.requests import CHUNK_BYTES, CHUNK_ENDPOINTS, ChunkRequest, EndpointSummary, FanOutRun
 from sagewatch.rules import Need
 from sagewatch.scantime import SAFE_SHARE
+from sagewatch.serving import DependencyFacts
 from sagewatch.settings import SettingsError, Thresholds
 from sagewatch.wire import WireError, from_wire, to_wire
 
@@ -158,6 +160,8 @@ class ChunkDependencies:
     catalog: Catalog
     conclusions: Callable[[], Conclusions]  # the deep scans' (an hourly run carries them)
     parts: ScanParts
+    # the keep-serving dependency checks of the chunk's endpoints (each chunk spends its own daily budget)
+    serving: ServingChecks | None = None
 
 
 def scan_chunk(request: ChunkRequest, deps: ChunkDependencies) -> dict[str, Any]:
@@ -177,6 +181,8 @@ def scan_chunk(request: ChunkRequest, deps: ChunkDependencies) -> dict[str, Any]
         owner_tags=tuple(run.owner_tags),
         carry=carry,
     )
+    if deps.serving is not None:
+        part.dependencies, part.dependency_warnings = dependency_checks(deps.serving, discovery.endpoints, run.now)
     throttled = [e for e in part.discovery.errors + part.metric_errors if e.code in THROTTLED]
     if throttled and request.attempt + 1 < CHUNK_ATTEMPTS:
         first = throttled[0]
@@ -215,6 +221,10 @@ def part_doc(part: Part, first: int, size: int) -> dict[str, Any]:
         "series": part.series,
         "judged_in_full": part.judged_in_full,
         "seconds": part.seconds,
+        "dependencies": None
+        if part.dependencies is None
+        else {name: facts.to_doc() for name, facts in part.dependencies.items()},
+        "dependency_warnings": part.dependency_warnings,
     }
 
 
@@ -236,7 +246,15 @@ def part_from_doc(doc: Mapping[str, Any]) -> tuple[int, int, Part]:
         series=from_wire(int, doc.get("series"), "series"),
         judged_in_full=from_wire(int, doc.get("judged_in_full"), "judged_in_full"),
         seconds=from_wire(float, doc.get("seconds"), "seconds"),
+        dependency_warnings=from_wire(list[str], doc.get("dependency_warnings", []), "dependency_warnings"),
     )
+    checked = doc.get("dependencies")
+    if checked is not None:
+        try:
+            facts = from_wire(dict[str, dict[str, Any]], checked, "dependencies")
+            part.dependencies = {name: DependencyFacts.from_doc(f) for name, f in facts.items()}
+        except (KeyError, TypeError) as exc:
+            raise WireError(f"dependencies: {str(exc)[:200]}") from None
     return first, size, part
 
 

@@ -32,6 +32,7 @@ from sagewatch.rules import Need, judge_endpoint, latency_target
 from sagewatch.rules.consolidate import consolidate
 from sagewatch.scan_report import ScanReport
 from sagewatch.schedule import Rhythm
+from sagewatch.serving import DependencyFacts
 from sagewatch.settings import Thresholds
 
 
@@ -95,6 +96,10 @@ class Part:
     series: int = 0  # metric series read (what GetMetricData bills)
     judged_in_full: int = 0
     seconds: float = 0.0  # a fan-out chunk's time (the merged scan's pace is what one function would take)
+    # a fan-out chunk's dependency checks of its endpoints (keep-serving), and what they warned of; None: the
+    # fleet-wide step checks them (one function's scan)
+    dependencies: dict[str, DependencyFacts] | None = None
+    dependency_warnings: list[str] = field(default_factory=list)
 
 
 def judge_part(
@@ -195,8 +200,23 @@ def finish_scan(
         concluded[group.endpoint] = replace(kept, findings=(*kept.findings, group))
     findings += [replace(f, owner=_owner(tags[f.endpoint], owner_tags)) for f in grouped]
     before = {f.id for f in findings}
+    checked = None
+    if parts and all(p.dependencies is not None for p in parts):  # each chunk checked its own
+        checked = (
+            {name: f for p in parts for name, f in (p.dependencies or {}).items()},
+            list(dict.fromkeys(w for p in parts for w in p.dependency_warnings)),
+        )
     findings, serving_problems = keep_serving(
-        discovery, findings, serving, catalog, thresholds, windows, now=now, region=region, account=account
+        discovery,
+        findings,
+        serving,
+        catalog,
+        thresholds,
+        windows,
+        now=now,
+        region=region,
+        account=account,
+        checked=checked,
     )
     findings = [
         f if f.id in before else replace(f, owner=_owner(tags.get(f.endpoint, {}), owner_tags)) for f in findings

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -50,10 +50,12 @@ def keep_serving(
     now: datetime,
     region: str,
     account: str | None,
+    checked: tuple[Mapping[str, DependencyFacts], list[str]] | None = None,
 ) -> tuple[list[Finding], list[str]]:
     """`findings` with the keep-serving findings added (and the errors findings given their log's causes), and
     what to warn of. Without `serving` (a scan that reads no more than metrics), what needs no more reads:
-    scale-from-zero and stuck deployments."""
+    scale-from-zero and stuck deployments. `checked`: the endpoints' dependency checks already made (a fan-out's
+    chunks each check theirs, with a budget each), and what they warned of."""
     warnings: list[str] = []
     added: list[Finding] = []
     for endpoint in discovery.endpoints:
@@ -62,7 +64,7 @@ def keep_serving(
     for name, arn, config in discovery.missing_configs:
         added.append(missing_config_finding(name, arn, config, now))
     if serving is not None:
-        facts, said = _or_nothing("the dependency checks", lambda: serving.dependencies(discovery.endpoints, now))
+        facts, said = checked or dependency_checks(serving, discovery.endpoints, now)
         warnings += said
         for endpoint in discovery.endpoints:
             found = facts.get(endpoint.name)
@@ -81,6 +83,17 @@ def keep_serving(
         discovery.endpoints, discovery.skipped, failures, now=now, stuck_minutes=thresholds.stuck_minutes
     )
     return findings + added, warnings
+
+
+def dependency_checks(
+    serving: ServingChecks, endpoints: Sequence[Any], now: datetime
+) -> tuple[dict[str, DependencyFacts], list[str]]:
+    """Each endpoint's dependencies, from the day's checks or checked now within the scan's budget; a read that
+    fails in an unforeseen way is said and skipped."""
+    answer: tuple[dict[str, DependencyFacts], list[str]] = _or_nothing(
+        "the dependency checks", lambda: serving.dependencies(endpoints, now)
+    )
+    return answer
 
 
 def _bucket(uri: object) -> str | None:

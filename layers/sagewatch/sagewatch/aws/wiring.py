@@ -155,9 +155,12 @@ def fan_out(clients: Clients, settings: ScanSettings, lister: SageMakerInventory
     )
 
 
-def chunk_dependencies(settings: ScanChunkSettings, clients: Clients, catalog: Catalog) -> ChunkDependencies:
+def chunk_dependencies(
+    settings: ScanChunkSettings, clients: Clients, catalog: Catalog, account: str | None
+) -> ChunkDependencies:
     """A fan-out chunk's reads: the scan's inventory over the chunk's listed endpoints, its metrics, the deep
-    scans' conclusions (an hourly run carries them), the bucket it writes its part to."""
+    scans' conclusions (an hourly run carries them), its endpoints' dependency checks (kept a day in the state
+    table, as the scan function keeps them), the bucket it writes its part to."""
     inventory, metrics = readers(clients, configs=TableConfigArchive(clients.dynamodb(), settings.state_table))
     state = StateStore(clients.dynamodb(), settings.state_table)
 
@@ -174,6 +177,9 @@ def chunk_dependencies(settings: ScanChunkSettings, clients: Clients, catalog: C
         catalog=catalog,
         conclusions=conclusions,
         parts=BucketScanParts(clients.s3(), settings.bucket),
+        serving=serving_checks(
+            clients, TableDailyCache(clients.dynamodb(), settings.state_table), account=account, region=settings.region
+        ),
     )
 
 
