@@ -153,6 +153,7 @@ def test_the_merge_names_each_stretch_of_the_listing_no_part_covers():
     assert "3 endpoints e3 to e5" in missing_middle.message and "could not be read" in missing_middle.message
     assert "endpoint e9 " in parts[3].discovery.errors[0].message
     assert "failed after its retries" in parts[3].discovery.errors[0].message
+    assert parts[1].dependencies == parts[3].dependencies == {}  # the merge checks nothing itself
 
 
 def test_the_sample_events_are_what_the_state_machine_sends():

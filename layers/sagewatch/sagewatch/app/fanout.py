@@ -294,7 +294,8 @@ def _not_scanned(items: Sequence[Mapping[str, Any]], run: FanOutRun, problem: st
         "ChunkNotScanned",
         f"{len(names):,} {where} of scan {run.run} were not judged: {why}"[:1000],
     )
-    return Part(Discovery(errors=[error], listed=names))
+    # nothing of theirs judged, nothing to check: the merge reads the other parts' checks, never checks them all
+    return Part(Discovery(errors=[error], listed=names), dependencies={})
 
 
 def chunk_summaries(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
