@@ -311,8 +311,11 @@ def _fan_out_runs(
     )
     recorder.take()
     started = _invoke("scan", _event("scan-fan-out.json", hook_url))
-    calls: dict[str, list[iam.Call]] = {"fanned ScanFunction": recorder.take(), "ScanChunkFunction": []}
-    calls["ScanFanOutRole"] = []
+    calls: dict[str, list[iam.Call]] = {
+        "fanned ScanFunction": recorder.take(),
+        "ScanChunkFunction": [],
+        "ScanFanOutRole": [],
+    }
     execution_input = json.loads(sfn.describe_execution(executionArn=started["execution"])["input"])
     recorder.take()
     chunks: list[Any] = []

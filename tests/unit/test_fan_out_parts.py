@@ -205,3 +205,21 @@ def test_fan_out_settings():
     ):
         with pytest.raises(SettingsError, match=key):
             ScanSettings.from_env(BASE | {key: value})
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d.update(owner_tags=["x" * 1_000_000]), "owner_tags"),  # AWS tag keys are 128 at most
+        (lambda d: d["thresholds"].update(schedule_timezone="x" * 1_000_000), "thresholds"),
+        (lambda d: d.update(why="<!channel> " * 1000), "why"),
+        (lambda d: d.update(run="20261207T060000Z/../x"), "run"),
+        (lambda d: d.update(now="2026-12-07T06:00:00"), "now"),  # no offset: a time nobody can place
+    ],
+)
+def test_a_run_written_otherwise_is_refused_naming_the_field(change, field):
+    """scans/RUN/run.json is the starting scan's file (tests/fixtures/fan-out/run.json: as it writes one)."""
+    doc = RUN.model_dump(mode="json")
+    change(doc)
+    with pytest.raises(ValidationError, match=field):
+        FanOutRun.model_validate(doc)

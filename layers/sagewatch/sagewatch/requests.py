@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr, model_validator
 
@@ -26,8 +26,8 @@ class FanOutRun(BaseModel):
     reason: str | None = Field(default=None, max_length=2000)  # why deep (sagewatch.cadence.deep_reason)
     now: AwareDatetime
     endpoints: int = Field(ge=0, le=1_000_000)  # listed
-    thresholds: dict[str, StrictStr | StrictInt | float] = Field(max_length=64)
-    owner_tags: list[StrictStr] = Field(max_length=20)
+    thresholds: dict[str, Annotated[StrictStr, Field(max_length=64)] | StrictInt | float] = Field(max_length=64)
+    owner_tags: list[Annotated[StrictStr, Field(max_length=128)]] = Field(max_length=20)  # AWS tag keys: 128
     why: str = Field(max_length=2000)  # why this scan fanned out
     publish: StrictBool = True  # the merge step announces (false: it returns the report's result only)
 

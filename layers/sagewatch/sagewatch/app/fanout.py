@@ -58,7 +58,7 @@ class ScanParts(Protocol):
 
     def put_run(self, run: FanOutRun) -> str: ...
     def run(self, name: str) -> FanOutRun: ...  # ValueError naming the object when unreadable
-    def put_listing(self, run: str, items: Sequence[Mapping[str, Any]]) -> str: ...
+    def put_listing(self, run: str, body: bytes) -> str: ...  # the listing's JSON array, as dump() wrote it
     def listing(self, run: str) -> list[dict[str, Any]]: ...
     def put_part(self, run: str, first: int, doc: Mapping[str, Any]) -> str: ...
     def parts(self, run: str) -> dict[int, dict[str, Any] | str]: ...  # first index -> the part, or the problem
@@ -126,9 +126,11 @@ def listing_items(run: str, summaries: Sequence[Mapping[str, Any]]) -> list[dict
 def start_fan_out(fan_out: FanOut, summaries: Sequence[Mapping[str, Any]], run: FanOutRun) -> dict[str, Any]:
     """The listing written, the state machine started: the scan's result says so (the merge step reports)."""
     fan_out.parts.put_run(run)  # first: a chunk reads it
-    items = listing_items(run.run, summaries)
-    key = fan_out.parts.put_listing(run.run, items)
-    size = len(dump({"Items": items}))  # ItemBatcher closes a batch at CHUNK_ENDPOINTS items or CHUNK_BYTES
+    body = dump(listing_items(run.run, summaries))
+    key = fan_out.parts.put_listing(run.run, body)
+    size = len(body) + len(
+        '{"Items":}'
+    )  # the children's inputs: ItemBatcher closes one at CHUNK_ENDPOINTS or CHUNK_BYTES
     execution = fan_out.executions.start(
         run.run, {"listing": key, "concurrency": fan_out.concurrency, "run": run.model_dump(mode="json")}
     )
@@ -303,7 +305,7 @@ def chunk_summaries(items: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{k: v for k, v in item.items() if k not in ("Index", "run")} for item in items]
 
 
-def dump(doc: Mapping[str, Any]) -> bytes:
+def dump(doc: Mapping[str, Any] | Sequence[Any]) -> bytes:
     return json.dumps(doc, separators=(",", ":")).encode()
 
 

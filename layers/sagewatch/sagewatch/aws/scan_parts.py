@@ -4,7 +4,7 @@ state machine it starts (sagewatch.app.fanout). The bucket's lifecycle rule expi
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -40,9 +40,9 @@ class BucketScanParts:
         except ValidationError as exc:
             raise ValueError(f"s3://{self.bucket}/{key} is not a fanned-out scan's run: {str(exc)[:500]}") from None
 
-    def put_listing(self, run: str, items: Sequence[Mapping[str, Any]]) -> str:
+    def put_listing(self, run: str, body: bytes) -> str:
         key = f"{PREFIX}{run}/listing.json"
-        self.client.put_object(Bucket=self.bucket, Key=key, Body=dump_list(items), ContentType="application/json")
+        self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json")
         return key
 
     def listing(self, run: str) -> list[dict[str, Any]]:
@@ -77,10 +77,6 @@ class BucketScanParts:
                 continue
             out[int(name)] = doc if isinstance(doc, dict) else f"s3://{self.bucket}/{key} is not an object"
         return out
-
-
-def dump_list(items: Sequence[Mapping[str, Any]]) -> bytes:
-    return json.dumps(list(items), separators=(",", ":")).encode()
 
 
 class StepFunctionsExecutions:
